@@ -1,0 +1,319 @@
+//! The results file, `results.json`, `schema_version: 1` — a published contract (see
+//! `../shared/DESIGN.md` and `reports/schema/results.schema.json`).
+//!
+//! The simulator writes these types; the reports read them. Fields are only ever added
+//! (with `#[serde(default)]`) within a schema version, so older files stay readable.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// The version written into every results file.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// One results file: one scenario run, one entry in `runs` per SUT (and repetition).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Results {
+    pub schema_version: u32,
+    /// `tgbench` and its version.
+    #[serde(default)]
+    pub tool: Tool,
+    pub scenario: ScenarioInfo,
+    pub environment: Environment,
+    /// RFC 3339, UTC.
+    #[serde(default)]
+    pub started_at: String,
+    #[serde(default)]
+    pub finished_at: String,
+    /// False when the run was interrupted (Ctrl-C, SUT crash, harness failure).
+    #[serde(default = "yes")]
+    pub complete: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incomplete_reason: Option<String>,
+    pub runs: Vec<Run>,
+    /// Present for `tgbench capacity`: one curve per SUT.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub capacity: Vec<CapacityCurve>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Tool {
+    pub name: String,
+    pub version: String,
+}
+
+/// What was run: enough of the scenario to read a report without the TOML file.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct ScenarioInfo {
+    pub name: String,
+    /// Path of the scenario file as given, or `embedded:<name>`.
+    #[serde(default)]
+    pub file: String,
+    pub duration_s: f64,
+    #[serde(default)]
+    pub warmup_s: f64,
+    #[serde(default)]
+    pub drain_s: f64,
+    #[serde(default)]
+    pub seed: u64,
+    #[serde(default)]
+    pub telegram: TelegramInfo,
+    /// The `[load]` table as the scenario gave it (model, rates, shares).
+    #[serde(default)]
+    pub load: serde_json::Value,
+    /// The `[slo]` table as the scenario gave it.
+    #[serde(default)]
+    pub slo: serde_json::Value,
+}
+
+/// The emulated Telegram a run used.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct TelegramInfo {
+    pub bots: u64,
+    pub rtt_ms: f64,
+    pub jitter_ms: f64,
+    pub rate_limits: bool,
+    /// Telegram's getUpdates anti-spin rules (same offset within 3 s / 0.5 s).
+    pub anti_spin: bool,
+}
+
+/// The machine a run was measured on; figures mean little without it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Environment {
+    pub cores: u32,
+    pub cpu_model: String,
+    pub os: String,
+    #[serde(default)]
+    pub kernel: String,
+    pub git_revision: String,
+    #[serde(default)]
+    pub memory_total_mb: f64,
+    #[serde(default)]
+    pub open_files_limit: u64,
+    /// How SUT and harness were placed on cores, e.g. "SUT on CPU 1, harness on CPU 0",
+    /// or "not pinned: 1 core".
+    #[serde(default)]
+    pub pinning: String,
+}
+
+/// One SUT measured once under the scenario's load.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Run {
+    pub sut: SutInfo,
+    /// 0-based repetition index (`repeat = N` in the scenario).
+    #[serde(default)]
+    pub repetition: u32,
+    /// A named phase of the scenario (e.g. "idle", "active"), if it has phases.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<String>,
+    pub bots: u64,
+    /// Length of the measurement window actually measured, seconds.
+    pub duration_s: f64,
+    #[serde(default = "yes")]
+    pub complete: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incomplete_reason: Option<String>,
+    pub latency_ms: Latency,
+    /// The whole latency histogram, microseconds, HdrHistogram V2 serialized, base64.
+    /// See [`crate::histogram`] to encode, decode and merge.
+    #[serde(default)]
+    pub latency_histogram: String,
+    pub cpu: Cpu,
+    pub memory: Memory,
+    pub requests: Requests,
+    pub updates: Updates,
+    pub slo: Slo,
+    #[serde(default)]
+    pub timeseries: Vec<Sample>,
+    /// The mock's (and harness's) own usage, never mixed into the SUT's.
+    pub overhead: Overhead,
+    /// How well the harness kept its schedule.
+    #[serde(default)]
+    pub harness: Harness,
+    /// Telegram-specific accounting from the mock (empty getUpdates share, batch sizes,
+    /// long-poll hold times, webhook deliveries in flight, retries, pending counts).
+    #[serde(default)]
+    pub telegram: serde_json::Value,
+    /// Fault windows injected during the run (seconds from the window's start).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub faults: Vec<FaultWindow>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct SutInfo {
+    pub name: String,
+    /// polling | webhook | hybrid | command
+    pub kind: String,
+    /// The command line that was started (program and arguments).
+    #[serde(default)]
+    pub command: Vec<String>,
+}
+
+/// Latency from a simulated user's scheduled send to the bot's reply, milliseconds.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Latency {
+    pub count: u64,
+    pub p50: f64,
+    pub p90: f64,
+    pub p99: f64,
+    pub p999: f64,
+    pub max: f64,
+    pub mean: f64,
+}
+
+/// CPU of a process tree, in percent of one core (can exceed 100 on several cores).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Cpu {
+    pub mean_pct: f64,
+    pub p95_pct: f64,
+    pub max_pct: f64,
+    /// CPU seconds consumed during the window.
+    pub cpu_s: f64,
+}
+
+/// Resident memory of a process tree, MiB.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Memory {
+    pub rss_mean_mb: f64,
+    pub rss_peak_mb: f64,
+}
+
+/// Bot API requests the SUT made to the mock during the window (webhook deliveries the
+/// mock made to the SUT are counted under `by_method["webhook"]`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Requests {
+    pub total: u64,
+    pub per_min: f64,
+    pub by_method: BTreeMap<String, u64>,
+    #[serde(default)]
+    pub bytes_in: u64,
+    #[serde(default)]
+    pub bytes_out: u64,
+}
+
+/// Every update accounted for: `injected = replied + lost`; duplicates apart.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Updates {
+    pub injected: u64,
+    pub delivered: u64,
+    pub replied: u64,
+    pub lost: u64,
+    pub duplicated: u64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Slo {
+    pub passed: bool,
+    #[serde(default)]
+    pub checks: Vec<SloCheck>,
+}
+
+/// One SLO condition, e.g. `p99_ms <= 300`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct SloCheck {
+    pub name: String,
+    pub limit: f64,
+    pub measured: f64,
+    pub passed: bool,
+}
+
+/// One sampling period of the window.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Sample {
+    /// Seconds since the window started (negative during warm-up if recorded).
+    pub t_s: f64,
+    pub cpu_pct: f64,
+    pub rss_mb: f64,
+    /// The mock's own CPU in the same period.
+    #[serde(default)]
+    pub mock_cpu_pct: f64,
+    /// Bot API requests in this period, by method.
+    #[serde(default)]
+    pub requests: BTreeMap<String, u64>,
+    #[serde(default)]
+    pub injected: u64,
+    #[serde(default)]
+    pub replied: u64,
+    /// p99 latency of replies that closed in this period, ms (0 when none).
+    #[serde(default)]
+    pub p99_ms: f64,
+    /// Updates pending in the mock at the sample instant.
+    #[serde(default)]
+    pub pending_updates: u64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Overhead {
+    pub cpu: Cpu,
+    pub memory: Memory,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Harness {
+    /// How late messages were injected against their schedule, ms.
+    pub injection_lag_p50_ms: f64,
+    pub injection_lag_p99_ms: f64,
+    pub injection_lag_max_ms: f64,
+    /// True when the harness, not the SUT, was the bottleneck; `notes` says why.
+    pub bottleneck: bool,
+    #[serde(default)]
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct FaultWindow {
+    pub kind: String,
+    pub start_s: f64,
+    pub end_s: f64,
+}
+
+/// `tgbench capacity`: the bot counts tried for one SUT and the largest that held.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct CapacityCurve {
+    pub sut: String,
+    #[serde(default)]
+    pub kind: String,
+    /// Largest bot count whose step met the SLO, if any did.
+    pub max_bots: Option<u64>,
+    /// What ended the search: "slo: p99_ms 812 > 300", "machine: open files (20000)",
+    /// "end of steps".
+    pub stopped_by: String,
+    pub steps: Vec<CapacityStep>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct CapacityStep {
+    pub bots: u64,
+    pub passed: bool,
+    pub p99_ms: f64,
+    pub lost: u64,
+    pub cpu_mean_pct: f64,
+    pub rss_peak_mb: f64,
+    #[serde(default)]
+    pub requests_per_min: f64,
+    /// Why the step failed: an SLO check, or a limit of the machine rather than the SUT.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// True when the step ended on a limit of this machine (open files, ports, memory).
+    #[serde(default)]
+    pub machine_limit: bool,
+}
+
+impl Results {
+    /// Parses a results file, checking the schema version.
+    pub fn from_json(text: &str) -> Result<Self, crate::Error> {
+        let value: serde_json::Value = serde_json::from_str(text)?;
+        let version = value
+            .get("schema_version")
+            .and_then(|v| v.as_u64())
+            .ok_or(crate::Error::NoSchemaVersion)?;
+        if version != u64::from(SCHEMA_VERSION) {
+            return Err(crate::Error::SchemaVersion(version));
+        }
+        Ok(serde_json::from_value(value)?)
+    }
+}
