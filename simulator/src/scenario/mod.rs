@@ -1,0 +1,756 @@
+//! Scenario files (TOML): what to run, against which SUTs, under which load, judged by
+//! which SLO. Every key is documented in `scenarios/README.md`.
+//!
+//! Parsing is strict: an unknown key or a bad value is a [`ScenarioError`] that names the
+//! file, the line, the key and what is allowed, e.g.
+//! `scenarios/x.toml:12: [load] model = "posson": expected one of idle, constant, poisson, burst, ramp`.
+
+mod embedded;
+pub(crate) mod locate;
+mod validate;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+pub use embedded::{EMBEDDED, embedded};
+use locate::{Locator, Seg};
+
+/// A parsed, validated scenario.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Names the results directory and the report.
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    /// Measurement window, seconds (absent when the scenario has `[[phase]]`s).
+    #[serde(default)]
+    pub duration_s: Option<f64>,
+    /// Load runs, nothing is recorded.
+    #[serde(default)]
+    pub warmup_s: f64,
+    /// After each window: wait up to this long for replies; then unanswered = lost.
+    #[serde(default = "default_drain_s")]
+    pub drain_s: f64,
+    #[serde(default)]
+    pub seed: u64,
+    /// Runs of each SUT, every one kept.
+    #[serde(default = "one")]
+    pub repeat: u32,
+    /// Sampling period of CPU, memory and the timeseries, milliseconds.
+    #[serde(default = "default_sample_ms")]
+    pub sample_ms: u64,
+    pub telegram: Telegram,
+    #[serde(default)]
+    pub load: Load,
+    #[serde(rename = "sut")]
+    pub suts: Vec<Sut>,
+    #[serde(default, rename = "phase")]
+    pub phases: Vec<Phase>,
+    #[serde(default)]
+    pub slo: Slo,
+    #[serde(default)]
+    pub capacity: Capacity,
+    /// Where the scenario came from: a path, or `embedded:<name>`.
+    #[serde(skip)]
+    pub source: String,
+}
+
+fn default_drain_s() -> f64 {
+    10.0
+}
+fn one() -> u32 {
+    1
+}
+fn default_sample_ms() -> u64 {
+    250
+}
+fn yes() -> bool {
+    true
+}
+fn default_retry_factor() -> f64 {
+    1.0
+}
+fn default_webhook_timeout_s() -> f64 {
+    60.0
+}
+fn default_active() -> f64 {
+    1.0
+}
+fn default_users() -> u32 {
+    100
+}
+fn default_ready_timeout_s() -> f64 {
+    30.0
+}
+fn default_stop_timeout_s() -> f64 {
+    5.0
+}
+
+/// `[telegram]`: the emulated Telegram (the mock).
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Telegram {
+    pub bots: u64,
+    #[serde(default)]
+    pub rtt_ms: f64,
+    #[serde(default)]
+    pub jitter_ms: f64,
+    #[serde(default = "yes")]
+    pub rate_limits: bool,
+    #[serde(default = "yes")]
+    pub anti_spin: bool,
+    /// Webhook retry delays are Telegram's multiplied by this.
+    #[serde(default = "default_retry_factor")]
+    pub retry_factor: f64,
+    #[serde(default = "default_webhook_timeout_s")]
+    pub webhook_timeout_s: f64,
+    #[serde(default)]
+    pub max_pending_per_bot: Option<u64>,
+}
+
+/// `[sut.telegram]`: what one SUT's mock does differently (the load stays the same).
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TelegramOverride {
+    pub rtt_ms: Option<f64>,
+    pub jitter_ms: Option<f64>,
+    pub rate_limits: Option<bool>,
+    pub anti_spin: Option<bool>,
+    pub retry_factor: Option<f64>,
+    pub webhook_timeout_s: Option<f64>,
+    pub max_pending_per_bot: Option<u64>,
+}
+
+impl Telegram {
+    /// This table with a SUT's overrides applied.
+    pub fn with(&self, o: Option<&TelegramOverride>) -> Telegram {
+        let mut t = self.clone();
+        if let Some(o) = o {
+            t.rtt_ms = o.rtt_ms.unwrap_or(t.rtt_ms);
+            t.jitter_ms = o.jitter_ms.unwrap_or(t.jitter_ms);
+            t.rate_limits = o.rate_limits.unwrap_or(t.rate_limits);
+            t.anti_spin = o.anti_spin.unwrap_or(t.anti_spin);
+            t.retry_factor = o.retry_factor.unwrap_or(t.retry_factor);
+            t.webhook_timeout_s = o.webhook_timeout_s.unwrap_or(t.webhook_timeout_s);
+            t.max_pending_per_bot = o.max_pending_per_bot.or(t.max_pending_per_bot);
+        }
+        t
+    }
+}
+
+/// Arrival models of simulated users' messages.
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Model {
+    /// No messages at all.
+    #[default]
+    Idle,
+    /// Each active bot gets messages at exact, evenly spaced instants.
+    Constant,
+    /// Exponential gaps (a Poisson process) at the same average rate.
+    Poisson,
+    /// The same average rate, delivered in bursts every `burst_every_s`.
+    Burst,
+    /// A Poisson process whose rate grows linearly from `ramp_from` to
+    /// `messages_per_bot_per_min` over the window.
+    Ramp,
+}
+
+impl Model {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Model::Idle => "idle",
+            Model::Constant => "constant",
+            Model::Poisson => "poisson",
+            Model::Burst => "burst",
+            Model::Ramp => "ramp",
+        }
+    }
+}
+
+/// `[load]` (and `[phase.load]`): what simulated users send.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Load {
+    #[serde(default)]
+    pub model: Model,
+    /// Per active bot.
+    #[serde(default)]
+    pub messages_per_bot_per_min: f64,
+    /// Share of bots that get traffic.
+    #[serde(default = "default_active")]
+    pub active_bots: f64,
+    /// Zipf exponent of traffic across active bots (0 = even).
+    #[serde(default)]
+    pub zipf_s: f64,
+    /// Share of updates that are callback queries instead of messages.
+    #[serde(default)]
+    pub callback_share: f64,
+    /// Distinct simulated users (private chats) per bot.
+    #[serde(default = "default_users")]
+    pub users_per_bot: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub burst_every_s: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub burst_spread_ms: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ramp_from: Option<f64>,
+}
+
+impl Default for Load {
+    fn default() -> Self {
+        Load {
+            model: Model::Idle,
+            messages_per_bot_per_min: 0.0,
+            active_bots: default_active(),
+            zipf_s: 0.0,
+            callback_share: 0.0,
+            users_per_bot: default_users(),
+            burst_every_s: None,
+            burst_spread_ms: None,
+            ramp_from: None,
+        }
+    }
+}
+
+impl Load {
+    /// Average messages per second over all bots.
+    pub fn mean_rate_per_s(&self, bots: u64) -> f64 {
+        if self.model == Model::Idle {
+            return 0.0;
+        }
+        let per_bot = match self.model {
+            Model::Ramp => {
+                (self.ramp_from.unwrap_or(0.0) + self.messages_per_bot_per_min) / 2.0 / 60.0
+            }
+            _ => self.messages_per_bot_per_min / 60.0,
+        };
+        active_count(bots, self.active_bots) as f64 * per_bot
+    }
+
+    /// Highest messages per second over all bots at any moment of the window.
+    pub fn peak_rate_per_s(&self, bots: u64) -> f64 {
+        if self.model == Model::Idle {
+            return 0.0;
+        }
+        let per_bot = self
+            .messages_per_bot_per_min
+            .max(self.ramp_from.unwrap_or(0.0))
+            / 60.0;
+        active_count(bots, self.active_bots) as f64 * per_bot
+    }
+}
+
+/// Bots that get traffic: `ceil(bots × share)`, at least one when the share is positive.
+pub fn active_count(bots: u64, share: f64) -> u64 {
+    if share <= 0.0 || bots == 0 {
+        return 0;
+    }
+    ((bots as f64 * share).ceil() as u64).clamp(1, bots)
+}
+
+/// How the SUT is started.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// The reference long/short polling server (`polling-bot`).
+    Polling,
+    /// The reference webhook server (`webhook-bot`).
+    Webhook,
+    /// The reference hybrid server (`hybrid-bot`): webhooks, polling as fallback.
+    Hybrid,
+    /// Any bot server: `command` is run.
+    Command,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Polling => "polling",
+            Kind::Webhook => "webhook",
+            Kind::Hybrid => "hybrid",
+            Kind::Command => "command",
+        }
+    }
+
+    /// The reference binary for this kind (none for `command`).
+    pub fn reference_binary(self) -> Option<&'static str> {
+        match self {
+            Kind::Polling => Some("polling-bot"),
+            Kind::Webhook => Some("webhook-bot"),
+            Kind::Hybrid => Some("hybrid-bot"),
+            Kind::Command => None,
+        }
+    }
+}
+
+/// When a started SUT counts as ready, so the window can start.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(into = "String")]
+pub enum Ready {
+    /// Every bot has a getUpdates held (or recent).
+    Polling,
+    /// Every bot has a webhook set.
+    Webhook,
+    /// Every bot is polling or has a webhook set (hybrid servers).
+    Any,
+    /// At once.
+    None,
+    /// This URL answers 2xx to GET. `{listen}` is replaced by TGBENCH_LISTEN.
+    Url(String),
+}
+
+impl From<Ready> for String {
+    fn from(r: Ready) -> String {
+        r.to_string()
+    }
+}
+
+impl fmt::Display for Ready {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Ready::Polling => f.write_str("polling"),
+            Ready::Webhook => f.write_str("webhook"),
+            Ready::Any => f.write_str("any"),
+            Ready::None => f.write_str("none"),
+            Ready::Url(u) => f.write_str(u),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Ready {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        match s.as_str() {
+            "polling" => Ok(Ready::Polling),
+            "webhook" => Ok(Ready::Webhook),
+            "any" => Ok(Ready::Any),
+            "none" => Ok(Ready::None),
+            u if u.starts_with("http://") || u.starts_with("https://") => {
+                Ok(Ready::Url(u.to_string()))
+            }
+            _ => Err(serde::de::Error::custom(
+                "expected one of polling, webhook, any, none, or a health URL like \"http://{listen}/health\"",
+            )),
+        }
+    }
+}
+
+/// A set of CPUs for `taskset -c`: `"1"`, `"0-1"`, `"1,3"`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(into = "String")]
+pub struct CpuList(pub Vec<usize>);
+
+impl From<CpuList> for String {
+    fn from(c: CpuList) -> String {
+        c.to_string()
+    }
+}
+
+impl fmt::Display for CpuList {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let parts: Vec<String> = self.0.iter().map(|c| c.to_string()).collect();
+        f.write_str(&parts.join(","))
+    }
+}
+
+impl CpuList {
+    pub fn parse(s: &str) -> Result<CpuList, String> {
+        let bad = || format!("expected CPU numbers like \"1\", \"0-1\" or \"1,3\", got \"{s}\"");
+        let mut cpus = Vec::new();
+        for part in s.split(',') {
+            let part = part.trim();
+            if let Some((a, b)) = part.split_once('-') {
+                let a: usize = a.trim().parse().map_err(|_| bad())?;
+                let b: usize = b.trim().parse().map_err(|_| bad())?;
+                if a > b {
+                    return Err(bad());
+                }
+                cpus.extend(a..=b);
+            } else {
+                cpus.push(part.parse().map_err(|_| bad())?);
+            }
+        }
+        cpus.sort_unstable();
+        cpus.dedup();
+        if cpus.is_empty() {
+            return Err(bad());
+        }
+        Ok(CpuList(cpus))
+    }
+}
+
+impl<'de> Deserialize<'de> for CpuList {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Text(String),
+            One(u64),
+        }
+        let text = match Raw::deserialize(d).map_err(|_| {
+            serde::de::Error::custom("expected CPU numbers as a string, like \"1\", \"0-1\" or \"1,3\"")
+        })? {
+            Raw::Text(t) => t,
+            Raw::One(n) => n.to_string(),
+        };
+        CpuList::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+/// `[[sut]]`: one system under test.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Sut {
+    pub name: String,
+    pub kind: Kind,
+    /// Extra arguments (for reference kinds, after the binary; for `command`, after it).
+    #[serde(default)]
+    pub args: Vec<String>,
+    /// Program and arguments, for `kind = "command"`.
+    #[serde(default)]
+    pub command: Option<Vec<String>>,
+    /// Extra environment variables.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// CPUs to pin the SUT to, where the machine allows.
+    #[serde(default)]
+    pub cpus: Option<CpuList>,
+    /// Default: polling → polling, webhook → webhook, hybrid and command → any.
+    #[serde(default)]
+    pub ready: Option<Ready>,
+    #[serde(default = "default_ready_timeout_s")]
+    pub ready_timeout_s: f64,
+    /// After SIGTERM, how long to wait before SIGKILL.
+    #[serde(default = "default_stop_timeout_s")]
+    pub stop_timeout_s: f64,
+    #[serde(default)]
+    pub telegram: Option<TelegramOverride>,
+}
+
+impl Sut {
+    pub fn ready(&self) -> Ready {
+        self.ready.clone().unwrap_or(match self.kind {
+            Kind::Polling => Ready::Polling,
+            Kind::Webhook => Ready::Webhook,
+            Kind::Hybrid | Kind::Command => Ready::Any,
+        })
+    }
+}
+
+/// `[[phase]]`: a named part of the window with its own length and load.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Phase {
+    pub name: String,
+    pub duration_s: f64,
+    /// Default: the scenario's `[load]`.
+    #[serde(default)]
+    pub load: Option<Load>,
+}
+
+/// `[slo]`: what a run must meet. Absent keys are not checked.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Slo {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p99_ms: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_lost: Option<u64>,
+    /// Mean CPU budget, percent of the SUT's cores (its `cpus`, else all cores).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_pct: Option<f64>,
+    /// Peak RSS budget of the SUT's process tree, MiB.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rss_mb: Option<f64>,
+}
+
+/// `[capacity]`: the bot counts `tgbench capacity` steps through.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Capacity {
+    #[serde(default = "default_steps")]
+    pub steps: Vec<u64>,
+}
+
+/// 100, 200, 500, 1,000, 2,000, 5,000, 10,000, 20,000.
+pub fn default_steps() -> Vec<u64> {
+    vec![100, 200, 500, 1_000, 2_000, 5_000, 10_000, 20_000]
+}
+
+impl Default for Capacity {
+    fn default() -> Self {
+        Capacity {
+            steps: default_steps(),
+        }
+    }
+}
+
+/// One part of a run's timeline: warm-up, or a measured window (a phase).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Segment {
+    /// None for warm-up and for a scenario without phases... see [`Segment::measured`].
+    pub phase: Option<String>,
+    pub measured: bool,
+    pub duration: Duration,
+    pub load: Load,
+}
+
+impl Scenario {
+    /// The timeline of one SUT run: warm-up (if any, under `[load]`), then the window or
+    /// each phase in order.
+    pub fn segments(&self) -> Vec<Segment> {
+        let mut out = Vec::new();
+        if self.warmup_s > 0.0 {
+            out.push(Segment {
+                phase: None,
+                measured: false,
+                duration: secs(self.warmup_s),
+                load: self.load.clone(),
+            });
+        }
+        if self.phases.is_empty() {
+            out.push(Segment {
+                phase: None,
+                measured: true,
+                duration: secs(self.duration_s.unwrap_or(0.0)),
+                load: self.load.clone(),
+            });
+        } else {
+            for p in &self.phases {
+                out.push(Segment {
+                    phase: Some(p.name.clone()),
+                    measured: true,
+                    duration: secs(p.duration_s),
+                    load: p.load.clone().unwrap_or_else(|| self.load.clone()),
+                });
+            }
+        }
+        out
+    }
+
+    /// Total measured time of one SUT run, seconds.
+    pub fn window_s(&self) -> f64 {
+        if self.phases.is_empty() {
+            self.duration_s.unwrap_or(0.0)
+        } else {
+            self.phases.iter().map(|p| p.duration_s).sum()
+        }
+    }
+
+    /// The highest message rate any segment asks for, per second, at `bots` bots.
+    pub fn peak_rate_per_s(&self, bots: u64) -> f64 {
+        self.segments()
+            .iter()
+            .map(|s| s.load.peak_rate_per_s(bots))
+            .fold(0.0, f64::max)
+    }
+
+    /// The same scenario with a different bot count (capacity steps).
+    pub fn with_bots(&self, bots: u64) -> Scenario {
+        let mut s = self.clone();
+        s.telegram.bots = bots;
+        s
+    }
+}
+
+/// Converts seconds (already validated as finite and ≥ 0) to a Duration.
+pub fn secs(s: f64) -> Duration {
+    Duration::from_secs_f64(s.max(0.0))
+}
+
+/// A scenario that cannot be used: one or more problems, each naming file, line and key.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub struct ScenarioError {
+    pub problems: Vec<Problem>,
+}
+
+impl fmt::Display for ScenarioError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, p) in self.problems.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{p}")?;
+        }
+        Ok(())
+    }
+}
+
+/// One problem in a scenario file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Problem {
+    pub file: String,
+    pub line: Option<usize>,
+    /// `[load] model`, `[[sut]] #2 command`, or empty for the file as a whole.
+    pub key: String,
+    /// The value as written, when the problem is a value.
+    pub value: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file)?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+        }
+        f.write_str(": ")?;
+        if !self.key.is_empty() {
+            f.write_str(&self.key)?;
+            if let Some(v) = &self.value {
+                write!(f, " = {v}")?;
+            }
+            f.write_str(": ")?;
+        }
+        f.write_str(&self.message)
+    }
+}
+
+impl ScenarioError {
+    fn one(file: &str, message: String) -> Self {
+        ScenarioError {
+            problems: vec![Problem {
+                file: file.to_string(),
+                line: None,
+                key: String::new(),
+                value: None,
+                message,
+            }],
+        }
+    }
+}
+
+/// Loads a scenario from a path, or, when no such file exists, from the scenarios built
+/// into this binary by name (`smoke`, `steady-100`, …).
+pub fn load(arg: &str) -> Result<Scenario, ScenarioError> {
+    let path = Path::new(arg);
+    if path.is_file() {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ScenarioError::one(arg, format!("cannot read: {e}")))?;
+        let mut s = parse(&text, arg)?;
+        s.source = arg.to_string();
+        return Ok(s);
+    }
+    let name = arg.strip_suffix(".toml").unwrap_or(arg);
+    let name = name.rsplit('/').next().unwrap_or(name);
+    if let Some(text) = embedded(name) {
+        let label = format!("scenarios/{name}.toml (embedded)");
+        let mut s = parse(text, &label)?;
+        s.source = format!("embedded:{name}");
+        return Ok(s);
+    }
+    let names: Vec<&str> = EMBEDDED.iter().map(|(n, _)| *n).collect();
+    Err(ScenarioError::one(
+        arg,
+        format!(
+            "no such file, and no embedded scenario of that name (embedded: {})",
+            names.join(", ")
+        ),
+    ))
+}
+
+/// Parses and validates scenario text; `file` names it in errors.
+pub fn parse(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
+    let loc = Locator::new(text);
+    let mut scenario: Scenario = toml::from_str(text).map_err(|e| ScenarioError {
+        problems: vec![from_toml_error(&e, file, &loc)],
+    })?;
+    scenario.source = file.to_string();
+    let problems = validate::check(&scenario)
+        .into_iter()
+        .map(|(path, value, message)| Problem {
+            file: file.to_string(),
+            line: loc.line_of_path(&path),
+            key: locate::render(&path),
+            value,
+            message,
+        })
+        .collect::<Vec<_>>();
+    if problems.is_empty() {
+        Ok(scenario)
+    } else {
+        Err(ScenarioError { problems })
+    }
+}
+
+/// Turns a toml/serde error into a problem naming line and key, in plain words.
+fn from_toml_error(e: &toml::de::Error, file: &str, loc: &Locator<'_>) -> Problem {
+    let message = e.message().trim().to_string();
+    let span = e.span();
+    let line = span.as_ref().map(|s| loc.line_of(s.start));
+    let found = span.as_ref().and_then(|s| loc.at(s.start));
+    let mut key = found
+        .as_ref()
+        .map(|f| locate::render(&f.path))
+        .unwrap_or_default();
+    let found_any = found.is_some();
+    let mut value = found.and_then(|f| f.value);
+
+    let message = if let Some(rest) = message.strip_prefix("unknown field ") {
+        // "unknown field `botz`, expected one of `bots`, `rtt_ms`"
+        let (field, allowed) = split_expected(rest);
+        if key.is_empty() {
+            key = field;
+        }
+        value = None;
+        format!("unknown key; expected one of {allowed}")
+    } else if let Some(rest) = message.strip_prefix("unknown variant ") {
+        let (_, allowed) = split_expected(rest);
+        format!("expected one of {allowed}")
+    } else if let Some(rest) = message.strip_prefix("missing field ") {
+        value = None;
+        format!("missing key {} (required)", rest.replace('`', ""))
+    } else if message.starts_with("invalid type") || message.starts_with("invalid value") {
+        plain_types(&message)
+    } else if span.is_some() && !found_any && key.is_empty() {
+        format!("TOML syntax: {}", first_line(&message))
+    } else {
+        plain_types(&message)
+    };
+    Problem {
+        file: file.to_string(),
+        line,
+        key,
+        value,
+        message,
+    }
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or(s)
+}
+
+/// "`x`, expected one of `a`, `b`" → ("x", "a, b").
+fn split_expected(rest: &str) -> (String, String) {
+    let (what, allowed) = rest.split_once(", expected").unwrap_or((rest, ""));
+    let allowed = allowed
+        .trim()
+        .trim_start_matches("one of")
+        .trim_start_matches("a ")
+        .trim()
+        .replace('`', "");
+    (what.replace('`', ""), allowed)
+}
+
+/// Serde's Rust type names in words a scenario author reads.
+fn plain_types(message: &str) -> String {
+    message
+        .replace("expected f64", "expected a number")
+        .replace("expected u64", "expected a whole number ≥ 0")
+        .replace("expected u32", "expected a whole number ≥ 0")
+        .replace("expected a boolean", "expected true or false")
+}
+
+/// The line of a path, for callers that report their own problems (used in tests).
+pub fn line_of(text: &str, path: &[Seg]) -> Option<usize> {
+    Locator::new(text).line_of_path(path)
+}
+
+#[cfg(test)]
+mod tests;

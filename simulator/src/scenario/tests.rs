@@ -1,0 +1,179 @@
+//! Scenario parsing: every shipped scenario is valid; every error names file, line, key.
+
+use super::*;
+
+fn err(text: &str) -> String {
+    parse(text, "x.toml").unwrap_err().to_string()
+}
+
+const MINIMAL: &str = r#"
+name = "t"
+duration_s = 5
+
+[telegram]
+bots = 3
+
+[load]
+model = "poisson"
+messages_per_bot_per_min = 6
+
+[[sut]]
+name = "a"
+kind = "polling"
+"#;
+
+#[test]
+fn every_shipped_scenario_is_valid() {
+    for (name, text) in EMBEDDED {
+        let s = parse(text, name).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(&s.name, name);
+    }
+}
+
+#[test]
+fn minimal_scenario_gets_defaults() {
+    let s = parse(MINIMAL, "x.toml").unwrap();
+    assert_eq!(s.warmup_s, 0.0);
+    assert_eq!(s.drain_s, 10.0);
+    assert_eq!(s.repeat, 1);
+    assert_eq!(s.sample_ms, 250);
+    assert!(s.telegram.rate_limits && s.telegram.anti_spin);
+    assert_eq!(s.suts[0].ready(), Ready::Polling);
+    assert_eq!(s.capacity.steps, default_steps());
+    assert_eq!(s.segments().len(), 1);
+}
+
+#[test]
+fn bad_model_names_line_key_value_and_choices() {
+    let text = MINIMAL.replace("\"poisson\"", "\"posson\"");
+    assert_eq!(
+        err(&text),
+        "x.toml:9: [load] model = \"posson\": expected one of idle, constant, poisson, burst, ramp"
+    );
+}
+
+#[test]
+fn unknown_key_names_line_and_allowed_keys() {
+    let text = MINIMAL.replace("bots = 3", "bots = 3\nrtt = 5");
+    let e = err(&text);
+    assert!(
+        e.starts_with("x.toml:7: [telegram] rtt: unknown key; expected one of bots, rtt_ms"),
+        "{e}"
+    );
+}
+
+#[test]
+fn unknown_key_in_an_array_of_tables() {
+    let text = MINIMAL.replace("kind = \"polling\"", "kind = \"polling\"\ncpu = \"1\"");
+    let e = err(&text);
+    assert!(
+        e.starts_with("x.toml:15: [[sut]] #1 cpu: unknown key; expected one of name, kind"),
+        "{e}"
+    );
+}
+
+#[test]
+fn wrong_type_is_said_in_words() {
+    let text = MINIMAL.replace("bots = 3", "bots = \"three\"");
+    let e = err(&text);
+    assert!(e.starts_with("x.toml:6: [telegram] bots = \"three\": invalid type"), "{e}");
+    assert!(e.contains("whole number"), "{e}");
+}
+
+#[test]
+fn missing_required_key() {
+    let text = MINIMAL.replace("kind = \"polling\"\n", "");
+    let e = err(&text);
+    assert!(e.starts_with("x.toml:12:"), "{e}");
+    assert!(e.contains("missing key kind"), "{e}");
+}
+
+#[test]
+fn semantic_errors_name_line_and_key_all_at_once() {
+    let text = MINIMAL
+        .replace("bots = 3", "bots = 0")
+        .replace("kind = \"polling\"", "kind = \"command\"");
+    let e = err(&text);
+    let lines: Vec<&str> = e.lines().collect();
+    assert_eq!(lines.len(), 2, "{e}");
+    assert_eq!(lines[0], "x.toml:6: [telegram] bots = 0: expected at least 1");
+    assert!(
+        lines[1].starts_with("x.toml:12: [[sut]] #1 command: missing key command"),
+        "{e}"
+    );
+}
+
+#[test]
+fn override_table_errors_point_into_it() {
+    let text = format!("{MINIMAL}\n[sut.telegram]\nanti_spin = false\nrtt_ms = -1\n");
+    let e = err(&text);
+    assert_eq!(
+        e,
+        "x.toml:18: [[sut]] #1 telegram.rtt_ms = -1: expected milliseconds ≥ 0 and ≤ 60000"
+    );
+    let text = format!("{MINIMAL}\n[sut.telegram]\nbots = 5\n");
+    let e = err(&text);
+    assert!(e.starts_with("x.toml:17: [[sut]] #1 telegram.bots: unknown key"), "{e}");
+}
+
+#[test]
+fn bad_ready_and_cpus() {
+    let text = MINIMAL.replace("kind = \"polling\"", "kind = \"polling\"\nready = \"soon\"");
+    let e = err(&text);
+    assert!(
+        e.starts_with("x.toml:15: [[sut]] #1 ready = \"soon\": expected one of polling, webhook"),
+        "{e}"
+    );
+    let text = MINIMAL.replace("kind = \"polling\"", "kind = \"polling\"\ncpus = \"2-1\"");
+    let e = err(&text);
+    assert!(e.starts_with("x.toml:15: [[sut]] #1 cpus = \"2-1\": expected CPU numbers"), "{e}");
+}
+
+#[test]
+fn model_specific_keys_only_with_their_model() {
+    let text = MINIMAL.replace("model = \"poisson\"", "model = \"poisson\"\nburst_every_s = 5");
+    let e = err(&text);
+    assert_eq!(
+        e,
+        "x.toml:10: [load] burst_every_s: only for model = \"burst\""
+    );
+}
+
+#[test]
+fn phases_replace_duration() {
+    let text = MINIMAL.replace("duration_s = 5\n", "")
+        + "\n[[phase]]\nname = \"idle\"\nduration_s = 3\n[phase.load]\nmodel = \"idle\"\n\n[[phase]]\nname = \"active\"\nduration_s = 4\n";
+    let s = parse(&text, "x.toml").unwrap();
+    let segs = s.segments();
+    assert_eq!(segs.len(), 2);
+    assert_eq!(segs[0].phase.as_deref(), Some("idle"));
+    assert_eq!(segs[0].load.model, Model::Idle);
+    assert_eq!(segs[1].load.model, Model::Poisson);
+    assert_eq!(s.window_s(), 7.0);
+    // Both a top-level duration and phases: an error on the duration's line.
+    let both = format!("duration_s = 5\n{text}");
+    assert!(err(&both).starts_with("x.toml:1: duration_s = 5: not allowed with [[phase]]"));
+}
+
+#[test]
+fn syntax_error_names_the_line() {
+    let text = MINIMAL.replace("bots = 3", "bots = = 3");
+    let e = err(&text);
+    assert!(e.starts_with("x.toml:6: "), "{e}");
+}
+
+#[test]
+fn load_by_embedded_name_and_unknown_name() {
+    let s = load("smoke").unwrap();
+    assert_eq!(s.source, "embedded:smoke");
+    let e = load("no-such-scenario").unwrap_err().to_string();
+    assert!(e.contains("embedded: smoke, idle-100"), "{e}");
+}
+
+#[test]
+fn cpu_list_forms() {
+    assert_eq!(CpuList::parse("1").unwrap().0, vec![1]);
+    assert_eq!(CpuList::parse("0-2,5").unwrap().0, vec![0, 1, 2, 5]);
+    assert!(CpuList::parse("a").is_err());
+    assert!(CpuList::parse("").is_err());
+}

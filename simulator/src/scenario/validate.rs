@@ -1,0 +1,378 @@
+//! Checks a scenario beyond what its types say: ranges, combinations, names.
+
+use std::collections::BTreeSet;
+
+use super::locate::{Seg, key_path as path};
+use super::{Kind, Load, Model, Scenario};
+
+/// A problem: the key path, the value as text (if relevant), what is wrong / allowed.
+pub type Found = (Vec<Seg>, Option<String>, String);
+
+/// Every problem in the scenario, in file order as far as possible.
+pub fn check(s: &Scenario) -> Vec<Found> {
+    let mut out = Vec::new();
+    let mut bad = |p: Vec<Seg>, v: Option<String>, m: &str| out.push((p, v, m.to_string()));
+
+    if !valid_name(&s.name) {
+        bad(
+            path!["name"],
+            Some(format!("{:?}", s.name)),
+            "expected a non-empty name of letters, digits, '.', '_' or '-' (it names the results directory)",
+        );
+    }
+    match (s.duration_s, s.phases.is_empty()) {
+        (None, true) => bad(
+            path!["duration_s"],
+            None,
+            "missing key duration_s (required unless the scenario has [[phase]] tables)",
+        ),
+        (Some(d), true) if !(d > 0.0 && d <= 86_400.0) => bad(
+            path!["duration_s"],
+            Some(num(d)),
+            "expected seconds > 0 and ≤ 86400",
+        ),
+        (Some(d), false) => bad(
+            path!["duration_s"],
+            Some(num(d)),
+            "not allowed with [[phase]] tables: each phase has its own duration_s",
+        ),
+        _ => {}
+    }
+    for (key, v) in [("warmup_s", s.warmup_s), ("drain_s", s.drain_s)] {
+        if !(v >= 0.0 && v <= 3_600.0) {
+            bad(path![key], Some(num(v)), "expected seconds ≥ 0 and ≤ 3600");
+        }
+    }
+    if !(1..=100).contains(&s.repeat) {
+        bad(
+            path!["repeat"],
+            Some(s.repeat.to_string()),
+            "expected 1 to 100",
+        );
+    }
+    let min_ms = sysinfo::MINIMUM_CPU_UPDATE_INTERVAL.as_millis() as u64;
+    if s.sample_ms < min_ms || s.sample_ms > 60_000 {
+        bad(
+            path!["sample_ms"],
+            Some(s.sample_ms.to_string()),
+            &format!(
+                "expected {min_ms} to 60000 (CPU use read more often than every {min_ms} ms is meaningless)"
+            ),
+        );
+    }
+
+    let t = &s.telegram;
+    if t.bots == 0 {
+        bad(
+            path!["telegram", "bots"],
+            Some("0".into()),
+            "expected at least 1",
+        );
+    }
+    check_telegram_numbers(
+        &mut bad,
+        &["telegram"],
+        Some(t.rtt_ms),
+        Some(t.jitter_ms),
+        Some(t.retry_factor),
+        Some(t.webhook_timeout_s),
+        t.max_pending_per_bot,
+    );
+
+    check_load(&mut bad, &s.load, path!["load"]);
+
+    if s.suts.is_empty() {
+        bad(
+            path!["sut"],
+            None,
+            "at least one [[sut]] table is required",
+        );
+    }
+    let mut names = BTreeSet::new();
+    for (i, sut) in s.suts.iter().enumerate() {
+        let at = |k: &str| path!["sut", i, k];
+        if !valid_name(&sut.name) {
+            bad(
+                at("name"),
+                Some(format!("{:?}", sut.name)),
+                "expected a non-empty name of letters, digits, '.', '_' or '-'",
+            );
+        } else if !names.insert(sut.name.clone()) {
+            bad(
+                at("name"),
+                Some(format!("{:?}", sut.name)),
+                "another [[sut]] already has this name; names must be unique",
+            );
+        }
+        match (sut.kind, &sut.command) {
+            (Kind::Command, None) => bad(
+                at("command"),
+                None,
+                "missing key command (required for kind = \"command\"), e.g. command = [\"python3\", \"bot.py\"]",
+            ),
+            (Kind::Command, Some(c)) if c.is_empty() || c[0].is_empty() => bad(
+                at("command"),
+                Some("[]".into()),
+                "expected a program and its arguments, e.g. [\"python3\", \"bot.py\"]",
+            ),
+            (k, Some(_)) if k != Kind::Command => bad(
+                at("command"),
+                None,
+                &format!(
+                    "only for kind = \"command\"; kind = \"{}\" runs the reference binary (use args for its flags)",
+                    k.as_str()
+                ),
+            ),
+            _ => {}
+        }
+        if !(sut.ready_timeout_s > 0.0 && sut.ready_timeout_s <= 3_600.0) {
+            bad(
+                at("ready_timeout_s"),
+                Some(num(sut.ready_timeout_s)),
+                "expected seconds > 0 and ≤ 3600",
+            );
+        }
+        if !(sut.stop_timeout_s >= 0.0 && sut.stop_timeout_s <= 600.0) {
+            bad(
+                at("stop_timeout_s"),
+                Some(num(sut.stop_timeout_s)),
+                "expected seconds ≥ 0 and ≤ 600",
+            );
+        }
+        for key in sut.env.keys() {
+            if key.starts_with("TGBENCH_") {
+                bad(
+                    path!["sut", i, "env", key.as_str()],
+                    None,
+                    "TGBENCH_* variables are set by tgbench (the SUT environment contract)",
+                );
+            }
+        }
+        if let Some(o) = &sut.telegram {
+            let base = path!["sut", i, "telegram"];
+            let mut prefixed = |p: Vec<Seg>, v: Option<String>, m: &str| {
+                let mut full = base.clone();
+                full.extend(p.into_iter().skip(1));
+                bad(full, v, m)
+            };
+            check_telegram_numbers(
+                &mut prefixed,
+                &["telegram"],
+                o.rtt_ms,
+                o.jitter_ms,
+                o.retry_factor,
+                o.webhook_timeout_s,
+                o.max_pending_per_bot,
+            );
+        }
+    }
+
+    let mut phase_names = BTreeSet::new();
+    for (i, p) in s.phases.iter().enumerate() {
+        if !valid_name(&p.name) {
+            bad(
+                path!["phase", i, "name"],
+                Some(format!("{:?}", p.name)),
+                "expected a non-empty name of letters, digits, '.', '_' or '-'",
+            );
+        } else if !phase_names.insert(p.name.clone()) {
+            bad(
+                path!["phase", i, "name"],
+                Some(format!("{:?}", p.name)),
+                "another [[phase]] already has this name; names must be unique",
+            );
+        }
+        if !(p.duration_s > 0.0 && p.duration_s <= 86_400.0) {
+            bad(
+                path!["phase", i, "duration_s"],
+                Some(num(p.duration_s)),
+                "expected seconds > 0 and ≤ 86400",
+            );
+        }
+        if let Some(load) = &p.load {
+            check_load(&mut bad, load, path!["phase", i, "load"]);
+        }
+    }
+
+    let slo = &s.slo;
+    for (key, v) in [
+        ("p99_ms", slo.p99_ms),
+        ("cpu_pct", slo.cpu_pct),
+        ("rss_mb", slo.rss_mb),
+    ] {
+        if let Some(v) = v {
+            if !(v.is_finite() && v > 0.0) {
+                bad(path!["slo", key], Some(num(v)), "expected a number > 0");
+            }
+        }
+    }
+
+    let steps = &s.capacity.steps;
+    if steps.is_empty() {
+        bad(
+            path!["capacity", "steps"],
+            Some("[]".into()),
+            "expected at least one bot count",
+        );
+    } else if steps[0] == 0 || steps.windows(2).any(|w| w[0] >= w[1]) {
+        bad(
+            path!["capacity", "steps"],
+            None,
+            "expected bot counts ≥ 1 in increasing order, e.g. [100, 200, 500]",
+        );
+    }
+    out
+}
+
+fn check_telegram_numbers(
+    bad: &mut impl FnMut(Vec<Seg>, Option<String>, &str),
+    table: &[&str],
+    rtt_ms: Option<f64>,
+    jitter_ms: Option<f64>,
+    retry_factor: Option<f64>,
+    webhook_timeout_s: Option<f64>,
+    max_pending_per_bot: Option<u64>,
+) {
+    let at = |k: &str| path![table[0], k];
+    for (key, v) in [("rtt_ms", rtt_ms), ("jitter_ms", jitter_ms)] {
+        if let Some(v) = v {
+            if !(v >= 0.0 && v <= 60_000.0) {
+                bad(at(key), Some(num(v)), "expected milliseconds ≥ 0 and ≤ 60000");
+            }
+        }
+    }
+    if let Some(v) = retry_factor {
+        if !(v > 0.0 && v <= 100.0) {
+            bad(
+                at("retry_factor"),
+                Some(num(v)),
+                "expected a number > 0 and ≤ 100 (1 = Telegram's webhook retry delays)",
+            );
+        }
+    }
+    if let Some(v) = webhook_timeout_s {
+        if !(v > 0.0 && v <= 600.0) {
+            bad(
+                at("webhook_timeout_s"),
+                Some(num(v)),
+                "expected seconds > 0 and ≤ 600",
+            );
+        }
+    }
+    if max_pending_per_bot == Some(0) {
+        bad(
+            at("max_pending_per_bot"),
+            Some("0".into()),
+            "expected at least 1",
+        );
+    }
+}
+
+fn check_load(bad: &mut impl FnMut(Vec<Seg>, Option<String>, &str), l: &Load, base: Vec<Seg>) {
+    let at = |k: &str| {
+        let mut p = base.clone();
+        p.push(Seg::Key(k.to_string()));
+        p
+    };
+    let rate = l.messages_per_bot_per_min;
+    if !(rate >= 0.0 && rate <= 60_000.0) {
+        bad(
+            at("messages_per_bot_per_min"),
+            Some(num(rate)),
+            "expected a number ≥ 0 and ≤ 60000",
+        );
+    } else if l.model != Model::Idle && rate == 0.0 && l.model != Model::Ramp {
+        bad(
+            at("messages_per_bot_per_min"),
+            Some(num(rate)),
+            &format!(
+                "model = \"{}\" needs a rate > 0 (use model = \"idle\" for no traffic)",
+                l.model.as_str()
+            ),
+        );
+    }
+    if !(l.active_bots > 0.0 && l.active_bots <= 1.0) {
+        bad(
+            at("active_bots"),
+            Some(num(l.active_bots)),
+            "expected a share > 0 and ≤ 1 (1.0 = every bot gets traffic)",
+        );
+    }
+    if !(l.zipf_s >= 0.0 && l.zipf_s <= 10.0) {
+        bad(
+            at("zipf_s"),
+            Some(num(l.zipf_s)),
+            "expected a number ≥ 0 and ≤ 10 (0 = traffic spread evenly)",
+        );
+    }
+    if !(l.callback_share >= 0.0 && l.callback_share <= 1.0) {
+        bad(
+            at("callback_share"),
+            Some(num(l.callback_share)),
+            "expected a share ≥ 0 and ≤ 1",
+        );
+    }
+    if l.users_per_bot == 0 {
+        bad(
+            at("users_per_bot"),
+            Some("0".into()),
+            "expected at least 1",
+        );
+    }
+    match (l.model, l.burst_every_s) {
+        (Model::Burst, Some(v)) if !(v > 0.0 && v <= 3_600.0) => bad(
+            at("burst_every_s"),
+            Some(num(v)),
+            "expected seconds > 0 and ≤ 3600",
+        ),
+        (m, Some(_)) if m != Model::Burst => bad(
+            at("burst_every_s"),
+            None,
+            "only for model = \"burst\"",
+        ),
+        _ => {}
+    }
+    match (l.model, l.burst_spread_ms) {
+        (Model::Burst, Some(v)) if !(v >= 0.0 && v <= 3_600_000.0) => bad(
+            at("burst_spread_ms"),
+            Some(num(v)),
+            "expected milliseconds ≥ 0",
+        ),
+        (m, Some(_)) if m != Model::Burst => bad(
+            at("burst_spread_ms"),
+            None,
+            "only for model = \"burst\"",
+        ),
+        _ => {}
+    }
+    match (l.model, l.ramp_from) {
+        (Model::Ramp, Some(v)) if !(v >= 0.0 && v <= 60_000.0) => bad(
+            at("ramp_from"),
+            Some(num(v)),
+            "expected a number ≥ 0 (messages per bot per minute at the start)",
+        ),
+        (Model::Ramp, from) if from.unwrap_or(0.0) == 0.0 && rate == 0.0 => bad(
+            at("messages_per_bot_per_min"),
+            Some(num(rate)),
+            "a ramp from 0 to 0 sends nothing (use model = \"idle\")",
+        ),
+        (m, Some(_)) if m != Model::Ramp => bad(
+            at("ramp_from"),
+            None,
+            "only for model = \"ramp\"",
+        ),
+        _ => {}
+    }
+}
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 100
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+}
+
+fn num(v: f64) -> String {
+    format!("{v}")
+}

@@ -1,0 +1,339 @@
+//! Arrival models as pure functions (vegeta's Pacer habit): from a seed and a `[load]`
+//! table to the list of instants at which simulated users send, with no clock involved.
+//!
+//! The list is the open-model schedule: the injector sends each entry at its offset whether
+//! or not the bot has answered earlier ones, and latency counts from the offset (no
+//! coordinated omission). The same seed and load always give the same list.
+
+use std::time::Duration;
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+use crate::scenario::{Load, Model, active_count};
+
+/// First chat id of the simulated users; user `k` of a bot is chat `FIRST_CHAT_ID + k`.
+pub const FIRST_CHAT_ID: i64 = 10_000;
+
+/// What a simulated user sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendKind {
+    Message,
+    Callback,
+}
+
+/// One scheduled send: at `at` after the segment starts, user `chat_id` of bot number
+/// `bot` (0-based index into the mock's bots) sends a message or presses a button.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Send {
+    pub at: Duration,
+    pub bot: u32,
+    pub chat_id: i64,
+    pub kind: SendKind,
+}
+
+/// The most sends one schedule may hold (about 1.6 GB of them would not fit anyway).
+pub const MAX_SENDS: u64 = 20_000_000;
+
+/// Expected number of sends of a load over `duration` at `bots` bots.
+pub fn expected_sends(load: &Load, bots: u64, duration: Duration) -> f64 {
+    load.mean_rate_per_s(bots) * duration.as_secs_f64()
+}
+
+/// The schedule of one segment, sorted by time. Deterministic in (`load`, `bots`,
+/// `duration`, `seed`).
+pub fn build(load: &Load, bots: u64, duration: Duration, seed: u64) -> Vec<Send> {
+    let active = active_count(bots, load.active_bots) as usize;
+    if load.model == Model::Idle || active == 0 || duration.is_zero() {
+        return Vec::new();
+    }
+    let mut rng = StdRng::seed_from_u64(seed);
+    let weights = Weights::new(active, load.zipf_s);
+    let total_rate = active as f64 * load.messages_per_bot_per_min / 60.0;
+    let t_end = duration.as_secs_f64();
+    let mut times: Vec<(f64, u32)> = Vec::new();
+
+    match load.model {
+        Model::Idle => {}
+        Model::Constant => {
+            // Each bot its own evenly spaced stream at its share of the total rate, with a
+            // random phase so bots do not all send at the same instant.
+            for bot in 0..active {
+                let rate = total_rate * weights.share(bot);
+                if rate <= 0.0 {
+                    continue;
+                }
+                let gap = 1.0 / rate;
+                let mut t = rng.r#gen::<f64>() * gap;
+                while t < t_end {
+                    times.push((t, bot as u32));
+                    t += gap;
+                }
+            }
+        }
+        Model::Poisson => {
+            let mut t = exp(&mut rng, total_rate);
+            while t < t_end {
+                times.push((t, weights.pick(&mut rng) as u32));
+                t += exp(&mut rng, total_rate);
+            }
+        }
+        Model::Burst => {
+            let every = load.burst_every_s.unwrap_or(10.0);
+            let spread = load.burst_spread_ms.unwrap_or(0.0) / 1000.0;
+            // Burst k at (k + ½)·every; its size keeps the running total on the mean rate.
+            let mut k = 0u64;
+            loop {
+                let start = (k as f64 + 0.5) * every;
+                if start >= t_end {
+                    break;
+                }
+                let due_before = (total_rate * (k as f64) * every).round() as u64;
+                let due_after = (total_rate * (k as f64 + 1.0) * every).round() as u64;
+                for _ in due_before..due_after {
+                    let t = start + rng.r#gen::<f64>() * spread;
+                    if t < t_end {
+                        times.push((t, weights.pick(&mut rng) as u32));
+                    }
+                }
+                k += 1;
+            }
+        }
+        Model::Ramp => {
+            // Non-homogeneous Poisson: rate(t) = r0 + (r1 - r0)·t/T; invert the cumulative
+            // rate Λ(t) = r0·t + (r1 - r0)·t²/(2T) at unit-exponential steps.
+            let r0 = active as f64 * load.ramp_from.unwrap_or(0.0) / 60.0;
+            let r1 = total_rate;
+            let a = (r1 - r0) / (2.0 * t_end);
+            let total = r0 * t_end + a * t_end * t_end;
+            let mut e = exp(&mut rng, 1.0);
+            while e < total {
+                let t = if a.abs() < 1e-12 {
+                    e / r0
+                } else {
+                    (-r0 + (r0 * r0 + 4.0 * a * e).max(0.0).sqrt()) / (2.0 * a)
+                };
+                if t >= t_end {
+                    break;
+                }
+                times.push((t, weights.pick(&mut rng) as u32));
+                e += exp(&mut rng, 1.0);
+            }
+        }
+    }
+
+    times.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    let users = u64::from(load.users_per_bot.max(1));
+    times
+        .into_iter()
+        .map(|(t, bot)| Send {
+            at: Duration::from_secs_f64(t),
+            bot,
+            chat_id: FIRST_CHAT_ID + rng.gen_range(0..users) as i64,
+            kind: if load.callback_share > 0.0 && rng.r#gen::<f64>() < load.callback_share {
+                SendKind::Callback
+            } else {
+                SendKind::Message
+            },
+        })
+        .collect()
+}
+
+/// An exponential gap at `rate` per second.
+fn exp(rng: &mut StdRng, rate: f64) -> f64 {
+    if rate <= 0.0 {
+        return f64::INFINITY;
+    }
+    let u: f64 = rng.r#gen();
+    -(1.0 - u).ln() / rate
+}
+
+/// How traffic splits over the active bots: even, or Zipf (bot k gets ∝ 1/(k+1)^s).
+struct Weights {
+    cumulative: Vec<f64>,
+}
+
+impl Weights {
+    fn new(active: usize, zipf_s: f64) -> Weights {
+        let mut cumulative = Vec::with_capacity(active);
+        let mut sum = 0.0;
+        for k in 0..active {
+            sum += if zipf_s > 0.0 {
+                1.0 / ((k + 1) as f64).powf(zipf_s)
+            } else {
+                1.0
+            };
+            cumulative.push(sum);
+        }
+        for c in &mut cumulative {
+            *c /= sum;
+        }
+        Weights { cumulative }
+    }
+
+    fn share(&self, bot: usize) -> f64 {
+        let prev = if bot == 0 {
+            0.0
+        } else {
+            self.cumulative[bot - 1]
+        };
+        self.cumulative[bot] - prev
+    }
+
+    fn pick(&self, rng: &mut StdRng) -> usize {
+        let u: f64 = rng.r#gen();
+        self.cumulative
+            .partition_point(|&c| c <= u)
+            .min(self.cumulative.len() - 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(model: Model, rate: f64) -> Load {
+        Load {
+            model,
+            messages_per_bot_per_min: rate,
+            ..Load::default()
+        }
+    }
+
+    const MIN: Duration = Duration::from_secs(60);
+
+    #[test]
+    fn same_seed_same_schedule_other_seed_other_schedule() {
+        for model in [Model::Constant, Model::Poisson, Model::Burst, Model::Ramp] {
+            let mut l = load(model, 6.0);
+            l.callback_share = 0.3;
+            let a = build(&l, 100, MIN, 7);
+            let b = build(&l, 100, MIN, 7);
+            let c = build(&l, 100, MIN, 8);
+            assert!(!a.is_empty(), "{model:?}");
+            assert_eq!(a, b, "{model:?}");
+            assert_ne!(a, c, "{model:?}");
+        }
+    }
+
+    #[test]
+    fn idle_sends_nothing() {
+        assert!(build(&load(Model::Idle, 100.0), 100, MIN, 1).is_empty());
+    }
+
+    #[test]
+    fn sorted_and_inside_the_window() {
+        for model in [Model::Constant, Model::Poisson, Model::Burst, Model::Ramp] {
+            let s = build(&load(model, 30.0), 50, Duration::from_secs(20), 3);
+            assert!(s.windows(2).all(|w| w[0].at <= w[1].at), "{model:?}");
+            assert!(s.iter().all(|x| x.at < Duration::from_secs(20)), "{model:?}");
+            assert!(s.iter().all(|x| x.bot < 50), "{model:?}");
+        }
+    }
+
+    #[test]
+    fn constant_is_exact_and_evenly_spaced_per_bot() {
+        // 10 bots × 6/min for 60 s = exactly 6 per bot, 10 s apart.
+        let s = build(&load(Model::Constant, 6.0), 10, MIN, 5);
+        assert_eq!(s.len(), 60);
+        for bot in 0..10 {
+            let mine: Vec<f64> = s
+                .iter()
+                .filter(|x| x.bot == bot)
+                .map(|x| x.at.as_secs_f64())
+                .collect();
+            assert_eq!(mine.len(), 6, "bot {bot}");
+            for w in mine.windows(2) {
+                assert!((w[1] - w[0] - 10.0).abs() < 1e-6);
+            }
+        }
+    }
+
+    #[test]
+    fn poisson_mean_rate_and_exponential_gaps() {
+        // 100 bots × 60/min = 100/s for 100 s: 10,000 ± 4σ (σ = 100).
+        let s = build(&load(Model::Poisson, 60.0), 100, Duration::from_secs(100), 11);
+        assert!((9_600..=10_400).contains(&s.len()), "{}", s.len());
+        // Exponential gaps: share of gaps below the mean ≈ 1 - 1/e ≈ 0.632.
+        let mean = 0.01;
+        let below = s
+            .windows(2)
+            .filter(|w| (w[1].at - w[0].at).as_secs_f64() < mean)
+            .count() as f64
+            / (s.len() - 1) as f64;
+        assert!((below - 0.632).abs() < 0.03, "{below}");
+    }
+
+    #[test]
+    fn burst_keeps_the_mean_and_clusters() {
+        let mut l = load(Model::Burst, 6.0);
+        l.burst_every_s = Some(10.0);
+        l.burst_spread_ms = Some(100.0);
+        // 100 bots × 6/min = 10/s; bursts at 5, 15, …, 55 s of 100 messages each.
+        let s = build(&l, 100, MIN, 2);
+        assert_eq!(s.len(), 600);
+        for x in &s {
+            let t = x.at.as_secs_f64();
+            let into = (t - 5.0).rem_euclid(10.0);
+            assert!(into < 0.1 + 1e-9, "send at {t} s is outside a burst");
+        }
+    }
+
+    #[test]
+    fn ramp_grows() {
+        let mut l = load(Model::Ramp, 60.0);
+        l.ramp_from = Some(0.0);
+        let s = build(&l, 100, MIN, 4);
+        // Expected total: mean rate 50/s × 60 s = 3,000; first half gets a quarter.
+        assert!((2_800..=3_200).contains(&s.len()), "{}", s.len());
+        let first = s.iter().filter(|x| x.at < Duration::from_secs(30)).count() as f64;
+        let share = first / s.len() as f64;
+        assert!((share - 0.25).abs() < 0.03, "{share}");
+    }
+
+    #[test]
+    fn active_share_limits_the_bots_used() {
+        let mut l = load(Model::Poisson, 60.0);
+        l.active_bots = 0.1;
+        let s = build(&l, 100, MIN, 9);
+        assert!(s.iter().all(|x| x.bot < 10));
+        let used: std::collections::BTreeSet<u32> = s.iter().map(|x| x.bot).collect();
+        assert_eq!(used.len(), 10);
+        // Rate is per active bot: 10 bots × 1/s × 60 s ≈ 600.
+        assert!((500..=700).contains(&s.len()), "{}", s.len());
+    }
+
+    #[test]
+    fn zipf_skews_toward_the_first_bots() {
+        let mut l = load(Model::Poisson, 60.0);
+        l.zipf_s = 1.0;
+        let s = build(&l, 100, MIN, 6);
+        let first = s.iter().filter(|x| x.bot == 0).count();
+        let last = s.iter().filter(|x| x.bot == 99).count();
+        // Zipf s=1 over 100: bot 0 gets 1/H(100) ≈ 19 %, bot 99 about 0.19 %.
+        let share = first as f64 / s.len() as f64;
+        assert!((share - 0.193).abs() < 0.02, "{share}");
+        assert!(first > 20 * last.max(1), "{first} vs {last}");
+    }
+
+    #[test]
+    fn callback_share_and_users() {
+        let mut l = load(Model::Poisson, 60.0);
+        l.callback_share = 0.25;
+        l.users_per_bot = 3;
+        let s = build(&l, 100, MIN, 10);
+        let cb = s.iter().filter(|x| x.kind == SendKind::Callback).count() as f64;
+        assert!((cb / s.len() as f64 - 0.25).abs() < 0.03);
+        assert!(
+            s.iter()
+                .all(|x| (FIRST_CHAT_ID..FIRST_CHAT_ID + 3).contains(&x.chat_id))
+        );
+    }
+
+    #[test]
+    fn expected_sends_matches_the_models() {
+        let l = load(Model::Poisson, 6.0);
+        assert!((expected_sends(&l, 100, MIN) - 600.0).abs() < 1e-9);
+        assert_eq!(expected_sends(&load(Model::Idle, 6.0), 100, MIN), 0.0);
+    }
+}
