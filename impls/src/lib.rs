@@ -1,1 +1,34 @@
-//! placeholder
+//! Reference multi-tenant Telegram bot servers for tgbench: one bot logic and one Bot API
+//! client, delivered by long polling (`polling-bot`), by webhook (`webhook-bot`), or by both
+//! (`hybrid-bot`, webhook with polling as the fallback). They are meant to be the best honest
+//! implementation of each transport, so differences in a report come from the transport and
+//! not from a sloppy server. Every setting comes from the SUT environment of DESIGN.md
+//! (`TGBENCH_*`) plus flags, exactly as a third-party bot would take it.
+//!
+//! # Layout
+//! - [`sut_env`]: the `TGBENCH_*` environment and the tokens file.
+//! - [`token`]: a bot token, its id, and its redacted display for logs.
+//! - [`types`]: the few Bot API types the bots read (Update, Message, CallbackQuery).
+//! - [`backoff`]: exponential back-off with jitter (pure, unit-tested).
+//! - [`client`]: the one Bot API client (pooled reqwest, long-poll-sized timeouts, 429
+//!   `retry_after`, back-off on 5xx / network / 409, bounded attempts).
+//! - [`logic`]: the one bot logic (`/start`, echo, callback answer) and its handler cost.
+//! - [`manager`]: the multi-tenant bot manager: known bots, an LRU of loaded instances.
+//! - [`platform`]: client + manager + logic + counters, the thing every transport drives.
+//! - [`polling`], [`webhook`], [`hybrid`]: the three transports, each `start`ed and stopped.
+//! - [`shutdown`]: SIGTERM/SIGINT, shared by the three binaries.
+//! - [`cli`]: the three command lines and their `run_*` functions (the binaries are thin).
+
+pub mod backoff;
+pub mod cli;
+pub mod client;
+pub mod hybrid;
+pub mod logic;
+pub mod manager;
+pub mod platform;
+pub mod polling;
+pub mod shutdown;
+pub mod sut_env;
+pub mod token;
+pub mod types;
+pub mod webhook;
