@@ -1,19 +1,56 @@
 //! tgbench-reports: everything that reads results.
 //!
 //! The simulator writes [`results::Results`] (the published `results.json`, schema
-//! version 1); this crate turns results into what people read: Markdown and
-//! self-contained HTML reports, verdicts on the claims under test, a cost model, and the
-//! regression gate `tgbench compare` uses in CI.
+//! version 1, described by `reports/schema/results.schema.json`); this crate turns results
+//! into what people read: Markdown and self-contained HTML reports, verdicts on the claims
+//! under test, a cost model, and the regression gate `tgbench compare` uses in CI.
+//!
+//! # Entry points (what the `tgbench` CLI calls)
+//! - `tgbench report FILES… --out DIR`:
+//!   [`Input::read_all`]`(&paths)?` then [`write_reports`]`(&inputs, out_dir, None)?`,
+//!   which writes `report.md` and `report.html` and returns their paths ([`Written`]).
+//! - `tgbench claims [--prices FILE]`: after running the claims scenarios,
+//!   [`claims_table`]`(&inputs, &prices)` (prices: [`Prices::default`] or
+//!   [`Prices::read`]) then [`write_reports`]`(&inputs, out_dir, Some(&table))`: the
+//!   verdict table goes on top of both files.
+//! - `tgbench compare BASELINE CURRENT [--max-regression SPEC] [--format github]`:
+//!   [`Thresholds::parse`]`(spec)?` (an error names the bad entry),
+//!   [`compare_files`]`(baseline, current, &thresholds)`, print
+//!   [`Comparison::render`]`(format)` ([`OutputFormat`] parses `markdown` / `github`),
+//!   exit with [`Comparison::exit_code`] (0 ok, 1 regression, 2 unusable input).
 //!
 //! # Layout
 //! - [`results`]: the results schema (serde types), the contract between simulator and
-//!   reports.
-//! - [`histogram`]: HdrHistogram V2 encoding of latency histograms stored in results.
+//!   reports; [`histogram`]: HdrHistogram V2 encoding of the latency histograms in it.
+//! - [`summary`]: results files in ([`Input`]), rows out: one per file, SUT and phase, with
+//!   repetitions folded.
+//! - [`report`]: the [`report::Report`] trait, one implementation per format
+//!   ([`report::markdown`], [`report::html`]) and the fan-out; [`chart`]: the SVG charts;
+//!   [`table`]: tables written as Markdown or HTML; [`text`]: number formatting, escaping.
+//! - [`claims`]: configurations, claims, verdict rules and the verdict table.
+//! - [`cost`]: the price file (`reports/prices.toml`, embedded) and the cost model.
+//! - [`compare`]: thresholds, deltas, noise test, outcome and exit codes.
+//! - [`stats`]: median, quantiles, the seeded bootstrap.
 
+pub mod chart;
+pub mod claims;
+pub mod compare;
+pub mod cost;
 pub mod histogram;
+pub mod report;
 pub mod results;
+pub mod stats;
+pub mod summary;
+pub mod table;
+pub mod text;
 
-/// Errors reading results.
+pub use claims::{ClaimsTable, claims_table};
+pub use compare::{Comparison, Outcome, OutputFormat, Thresholds, compare, compare_files};
+pub use cost::Prices;
+pub use report::{Written, write_reports};
+pub use summary::Input;
+
+/// Errors reading results, price files, or writing reports.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("not a tgbench results file: {0}")]
@@ -29,4 +66,8 @@ pub enum Error {
         path: String,
         source: std::io::Error,
     },
+    #[error("{path}: {message}")]
+    File { path: String, message: String },
+    #[error("price file: {0}")]
+    Prices(String),
 }

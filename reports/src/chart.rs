@@ -1,0 +1,655 @@
+//! Hand-built SVG charts for the HTML report: no script, no font, no external file.
+//!
+//! Every chart has a title, labelled axes with units, and a legend, and is drawn in a
+//! `viewBox` so it scales to the page (a phone or a laptop). Three shapes cover the report:
+//! [`LineChart`] (time series, capacity curves; optional log y axis and shaded bands for
+//! fault windows), [`BarChart`] (grouped vertical bars, optional log y axis) and
+//! [`StackedBars`] (horizontal stacked bars). All text is escaped.
+
+use std::fmt::Write as _;
+
+use crate::text::{axis, escape, num};
+
+/// Colour-blind-safe palette (Okabe & Ito), then greys.
+pub const PALETTE: [&str; 8] = [
+    "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#555555", "#000000",
+];
+
+/// The colour of series number `i`.
+pub fn color(i: usize) -> &'static str {
+    PALETTE[i % PALETTE.len()]
+}
+
+const W: f64 = 560.0;
+const LEFT: f64 = 62.0;
+const RIGHT: f64 = 18.0;
+const TOP: f64 = 34.0;
+const PLOT_H: f64 = 210.0;
+const AXIS_H: f64 = 44.0;
+const LEGEND_ROW: f64 = 18.0;
+
+/// A y (or x) scale: linear from 0, or log10 by decades.
+#[derive(Debug, Clone, Copy)]
+struct Scale {
+    lo: f64,
+    hi: f64,
+    log: bool,
+}
+
+impl Scale {
+    fn linear(lo: f64, hi: f64) -> Self {
+        let hi = if hi <= lo { lo + 1.0 } else { hi };
+        let step = nice_step((hi - lo) / 5.0);
+        Self {
+            lo: (lo / step).floor() * step,
+            hi: (hi / step).ceil() * step,
+            log: false,
+        }
+    }
+
+    fn log(min_positive: f64, max: f64) -> Self {
+        let lo = 10f64.powf(min_positive.max(1e-3).log10().floor());
+        let mut hi = 10f64.powf(max.max(lo).log10().ceil());
+        if hi <= lo {
+            hi = lo * 10.0;
+        }
+        Self { lo, hi, log: true }
+    }
+
+    /// 0..1 position of `v` on the scale (clamped).
+    fn frac(&self, v: f64) -> f64 {
+        let f = if self.log {
+            let v = v.max(self.lo);
+            (v.log10() - self.lo.log10()) / (self.hi.log10() - self.lo.log10())
+        } else {
+            (v - self.lo) / (self.hi - self.lo)
+        };
+        f.clamp(0.0, 1.0)
+    }
+
+    /// Labelled ticks and unlabelled minor grid lines.
+    fn ticks(&self) -> (Vec<f64>, Vec<f64>) {
+        if self.log {
+            let mut major = Vec::new();
+            let mut minor = Vec::new();
+            let mut d = self.lo;
+            while d <= self.hi * 1.0001 {
+                major.push(d);
+                for m in [2.0, 5.0] {
+                    if d * m < self.hi {
+                        minor.push(d * m);
+                    }
+                }
+                d *= 10.0;
+            }
+            let decades = major.len();
+            if decades <= 3 {
+                // Few decades: label 2 and 5 too, they help reading.
+                major.append(&mut minor);
+                major.sort_by(f64::total_cmp);
+            }
+            (major, minor)
+        } else {
+            let step = nice_step((self.hi - self.lo) / 5.0);
+            let mut v = self.lo;
+            let mut out = Vec::new();
+            while v <= self.hi + step * 1e-6 {
+                out.push((v / step).round() * step);
+                v += step;
+            }
+            (out, Vec::new())
+        }
+    }
+}
+
+/// 1, 2 or 5 × 10^k nearest above `raw`.
+fn nice_step(raw: f64) -> f64 {
+    if raw <= 0.0 || !raw.is_finite() {
+        return 1.0;
+    }
+    let mag = 10f64.powf(raw.log10().floor());
+    let n = raw / mag;
+    let m = if n <= 1.0 {
+        1.0
+    } else if n <= 2.0 {
+        2.0
+    } else if n <= 5.0 {
+        5.0
+    } else {
+        10.0
+    };
+    m * mag
+}
+
+/// One line of a [`LineChart`].
+#[derive(Debug, Clone, Default)]
+pub struct Series {
+    pub name: String,
+    pub points: Vec<(f64, f64)>,
+    /// Drawn dashed (e.g. the mock's own CPU beside the SUT's).
+    pub dashed: bool,
+    /// Draw a dot at each point; a point whose flag in `failed` is true is drawn as a cross.
+    pub markers: bool,
+    pub failed: Vec<bool>,
+    /// Palette index.
+    pub color: usize,
+}
+
+/// A shaded x range with a label (a fault window).
+#[derive(Debug, Clone)]
+pub struct Band {
+    pub start: f64,
+    pub end: f64,
+    pub label: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct LineChart {
+    pub id: String,
+    pub title: String,
+    pub x_label: String,
+    pub y_label: String,
+    pub log_y: bool,
+    pub series: Vec<Series>,
+    pub bands: Vec<Band>,
+}
+
+struct Frame {
+    svg: String,
+    plot_w: f64,
+}
+
+/// Opens an `<svg>` with its title and the legend below the plot.
+fn frame(id: &str, title: &str, legend: &[(String, &'static str, bool)]) -> Frame {
+    let plot_w = W - LEFT - RIGHT;
+    // Legend layout: items flow left to right and wrap.
+    let mut rows: Vec<Vec<(f64, &(String, &'static str, bool))>> = vec![Vec::new()];
+    let mut x = 0.0;
+    for item in legend {
+        let w = 26.0 + 6.6 * item.0.chars().count() as f64;
+        if x + w > W - 16.0 && x > 0.0 {
+            rows.push(Vec::new());
+            x = 0.0;
+        }
+        rows.last_mut().expect("one row").push((x, item));
+        x += w;
+    }
+    let legend_rows = if legend.is_empty() { 0 } else { rows.len() };
+    let height = TOP + PLOT_H + AXIS_H + legend_rows as f64 * LEGEND_ROW + 8.0;
+    let mut svg = String::new();
+    let _ = write!(
+        svg,
+        r#"<svg class="chart" id="{id}" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {height}" role="img" aria-labelledby="{id}-title"><title id="{id}-title">{t}</title><text class="chart-title" x="{cx}" y="20" text-anchor="middle">{t}</text>"#,
+        id = escape(id),
+        t = escape(title),
+        cx = W / 2.0,
+    );
+    let ly0 = TOP + PLOT_H + AXIS_H + 4.0;
+    if legend_rows > 0 {
+        svg.push_str(r#"<g class="legend">"#);
+        for (r, row) in rows.iter().enumerate() {
+            let row_w: f64 = row
+                .last()
+                .map(|(x, it)| x + 26.0 + 6.6 * it.0.chars().count() as f64)
+                .unwrap_or(0.0);
+            let x0 = ((W - row_w) / 2.0).max(8.0);
+            let y = ly0 + r as f64 * LEGEND_ROW;
+            for (x, (name, color, dashed)) in row {
+                let dash = if *dashed {
+                    r#" stroke-dasharray="4 3""#
+                } else {
+                    ""
+                };
+                let _ = write!(
+                    svg,
+                    r#"<line x1="{a:.1}" y1="{y:.1}" x2="{b:.1}" y2="{y:.1}" stroke="{color}" stroke-width="4"{dash}/><text x="{tx:.1}" y="{ty:.1}">{n}</text>"#,
+                    a = x0 + x,
+                    b = x0 + x + 18.0,
+                    tx = x0 + x + 22.0,
+                    ty = y + 4.0,
+                    n = escape(name),
+                );
+            }
+        }
+        svg.push_str("</g>");
+    }
+    Frame { svg, plot_w }
+}
+
+/// Horizontal grid, y tick labels and the rotated y axis label.
+fn y_axis(svg: &mut String, scale: &Scale, plot_w: f64, label: &str) {
+    let (major, minor) = scale.ticks();
+    for v in minor {
+        let y = TOP + PLOT_H * (1.0 - scale.frac(v));
+        let _ = write!(
+            svg,
+            r#"<line class="grid minor" x1="{LEFT}" y1="{y:.1}" x2="{x2:.1}" y2="{y:.1}"/>"#,
+            x2 = LEFT + plot_w
+        );
+    }
+    for v in major {
+        let y = TOP + PLOT_H * (1.0 - scale.frac(v));
+        let _ = write!(
+            svg,
+            r#"<line class="grid" x1="{LEFT}" y1="{y:.1}" x2="{x2:.1}" y2="{y:.1}"/><text class="tick" x="{tx:.1}" y="{ty:.1}" text-anchor="end">{t}</text>"#,
+            x2 = LEFT + plot_w,
+            tx = LEFT - 6.0,
+            ty = y + 4.0,
+            t = escape(&axis(v)),
+        );
+    }
+    let _ = write!(
+        svg,
+        r#"<text class="axis-label" transform="translate(14 {cy:.1}) rotate(-90)" text-anchor="middle">{l}</text><line class="axis" x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{yb}"/><line class="axis" x1="{LEFT}" y1="{yb}" x2="{xr:.1}" y2="{yb}"/>"#,
+        cy = TOP + PLOT_H / 2.0,
+        l = escape(label),
+        yb = TOP + PLOT_H,
+        xr = LEFT + plot_w,
+    );
+}
+
+fn x_label(svg: &mut String, plot_w: f64, label: &str) {
+    let _ = write!(
+        svg,
+        r#"<text class="axis-label" x="{cx:.1}" y="{y:.1}" text-anchor="middle">{l}</text>"#,
+        cx = LEFT + plot_w / 2.0,
+        y = TOP + PLOT_H + 36.0,
+        l = escape(label),
+    );
+}
+
+fn no_data(svg: &mut String, plot_w: f64) {
+    let _ = write!(
+        svg,
+        r#"<text class="no-data" x="{x:.1}" y="{y:.1}" text-anchor="middle">no data</text>"#,
+        x = LEFT + plot_w / 2.0,
+        y = TOP + PLOT_H / 2.0
+    );
+}
+
+impl LineChart {
+    pub fn to_svg(&self) -> String {
+        let legend: Vec<_> = self
+            .series
+            .iter()
+            .map(|s| (s.name.clone(), color(s.color), s.dashed))
+            .collect();
+        let Frame { mut svg, plot_w } = frame(&self.id, &self.title, &legend);
+        let pts = || self.series.iter().flat_map(|s| s.points.iter());
+        let (mut x_lo, mut x_hi) = (f64::INFINITY, f64::NEG_INFINITY);
+        let (mut y_hi, mut y_min_pos) = (0.0f64, f64::INFINITY);
+        for &(x, y) in pts() {
+            x_lo = x_lo.min(x);
+            x_hi = x_hi.max(x);
+            y_hi = y_hi.max(y);
+            if y > 0.0 {
+                y_min_pos = y_min_pos.min(y);
+            }
+        }
+        for b in &self.bands {
+            x_lo = x_lo.min(b.start);
+            x_hi = x_hi.max(b.end);
+        }
+        let has_data = pts().next().is_some();
+        if !x_lo.is_finite() {
+            (x_lo, x_hi) = (0.0, 1.0);
+        }
+        let xs = Scale::linear(x_lo.min(0.0), x_hi);
+        let ys = if self.log_y && y_min_pos.is_finite() {
+            Scale::log(y_min_pos, y_hi)
+        } else {
+            Scale::linear(0.0, y_hi * 1.05)
+        };
+        let px = |x: f64| LEFT + plot_w * xs.frac(x);
+        let py = |y: f64| TOP + PLOT_H * (1.0 - ys.frac(y));
+        for b in &self.bands {
+            let (a, z) = (px(b.start), px(b.end));
+            let _ = write!(
+                svg,
+                r#"<g class="band"><rect x="{a:.1}" y="{TOP}" width="{w:.1}" height="{PLOT_H}"><title>{t}</title></rect><text x="{tx:.1}" y="{ty:.1}">{t}</text></g>"#,
+                w = (z - a).max(1.5),
+                tx = a + 3.0,
+                ty = TOP + 12.0,
+                t = escape(&b.label),
+            );
+        }
+        y_axis(&mut svg, &ys, plot_w, &self.y_label);
+        for v in xs.ticks().0 {
+            let x = px(v);
+            let _ = write!(
+                svg,
+                r#"<line class="tickmark" x1="{x:.1}" y1="{y0}" x2="{x:.1}" y2="{y1}"/><text class="tick" x="{x:.1}" y="{ty}" text-anchor="middle">{t}</text>"#,
+                y0 = TOP + PLOT_H,
+                y1 = TOP + PLOT_H + 4.0,
+                ty = TOP + PLOT_H + 17.0,
+                t = escape(&axis(v)),
+            );
+        }
+        x_label(&mut svg, plot_w, &self.x_label);
+        if !has_data {
+            no_data(&mut svg, plot_w);
+        }
+        for s in &self.series {
+            let c = color(s.color);
+            let visible: Vec<(usize, (f64, f64))> = s
+                .points
+                .iter()
+                .copied()
+                .enumerate()
+                .filter(|(_, (_, y))| !self.log_y || *y > 0.0)
+                .collect();
+            if visible.len() > 1 {
+                let mut d = String::new();
+                for (k, (_, (x, y))) in visible.iter().enumerate() {
+                    let _ = write!(
+                        d,
+                        "{}{:.1},{:.1}",
+                        if k == 0 { "M" } else { " L" },
+                        px(*x),
+                        py(*y)
+                    );
+                }
+                let dash = if s.dashed {
+                    r#" stroke-dasharray="5 4""#
+                } else {
+                    ""
+                };
+                let _ = write!(
+                    svg,
+                    r#"<path class="series" d="{d}" stroke="{c}"{dash}><title>{n}</title></path>"#,
+                    n = escape(&s.name)
+                );
+            }
+            if s.markers || visible.len() == 1 {
+                for (i, (x, y)) in visible {
+                    let (cx, cy) = (px(x), py(y));
+                    let tip = format!("{}: {} → {}", s.name, num(x), num(y));
+                    if s.failed.get(i).copied().unwrap_or(false) {
+                        let _ = write!(
+                            svg,
+                            r#"<path class="fail" d="M{a:.1},{b:.1} L{c2:.1},{d2:.1} M{a:.1},{d2:.1} L{c2:.1},{b:.1}" stroke="{c}"><title>{t} (failed)</title></path>"#,
+                            a = cx - 5.0,
+                            b = cy - 5.0,
+                            c2 = cx + 5.0,
+                            d2 = cy + 5.0,
+                            t = escape(&tip)
+                        );
+                    } else {
+                        let _ = write!(
+                            svg,
+                            r#"<circle cx="{cx:.1}" cy="{cy:.1}" r="3.5" fill="{c}"><title>{t}</title></circle>"#,
+                            t = escape(&tip)
+                        );
+                    }
+                }
+            }
+        }
+        svg.push_str("</svg>");
+        svg
+    }
+}
+
+/// Grouped vertical bars: one group per category, one bar per series.
+#[derive(Debug, Clone, Default)]
+pub struct BarChart {
+    pub id: String,
+    pub title: String,
+    pub x_label: String,
+    pub y_label: String,
+    pub log_y: bool,
+    pub categories: Vec<String>,
+    /// (name, palette index, one value per category).
+    pub series: Vec<(String, usize, Vec<f64>)>,
+}
+
+impl BarChart {
+    pub fn to_svg(&self) -> String {
+        let legend: Vec<_> = self
+            .series
+            .iter()
+            .map(|(n, c, _)| (n.clone(), color(*c), false))
+            .collect();
+        let Frame { mut svg, plot_w } = frame(&self.id, &self.title, &legend);
+        let values = || self.series.iter().flat_map(|(_, _, v)| v.iter().copied());
+        let y_hi = values().fold(0.0, f64::max);
+        let y_min_pos = values().filter(|v| *v > 0.0).fold(f64::INFINITY, f64::min);
+        let ys = if self.log_y && y_min_pos.is_finite() {
+            Scale::log(y_min_pos, y_hi)
+        } else {
+            Scale::linear(0.0, y_hi * 1.05)
+        };
+        y_axis(&mut svg, &ys, plot_w, &self.y_label);
+        x_label(&mut svg, plot_w, &self.x_label);
+        if y_hi <= 0.0 {
+            no_data(&mut svg, plot_w);
+        }
+        let groups = self.categories.len().max(1) as f64;
+        let group_w = plot_w / groups;
+        let n = self.series.len().max(1) as f64;
+        let bar_w = (group_w * 0.8 / n).min(40.0);
+        let base = TOP + PLOT_H;
+        for (g, cat) in self.categories.iter().enumerate() {
+            let gx = LEFT + group_w * g as f64;
+            let _ = write!(
+                svg,
+                r#"<text class="tick" x="{x:.1}" y="{y}" text-anchor="middle">{t}</text>"#,
+                x = gx + group_w / 2.0,
+                y = base + 17.0,
+                t = escape(cat)
+            );
+            let x0 = gx + (group_w - bar_w * n) / 2.0;
+            for (s, (name, c, vals)) in self.series.iter().enumerate() {
+                let v = vals.get(g).copied().unwrap_or(0.0);
+                if v <= 0.0 {
+                    continue;
+                }
+                let top = TOP + PLOT_H * (1.0 - ys.frac(v));
+                let _ = write!(
+                    svg,
+                    r#"<rect x="{x:.1}" y="{top:.1}" width="{w:.1}" height="{h:.1}" fill="{col}"><title>{t}</title></rect>"#,
+                    x = x0 + bar_w * s as f64,
+                    w = (bar_w - 1.0).max(1.0),
+                    h = (base - top).max(0.5),
+                    col = color(*c),
+                    t = escape(&format!("{name} · {cat}: {}", num(v)))
+                );
+            }
+        }
+        svg.push_str("</svg>");
+        svg
+    }
+}
+
+/// Horizontal stacked bars: one bar per item, one segment per key, value label at the end.
+#[derive(Debug, Clone, Default)]
+pub struct StackedBars {
+    pub id: String,
+    pub title: String,
+    pub x_label: String,
+    /// Segment names in legend order; bars refer to them by index.
+    pub keys: Vec<String>,
+    /// (bar label, segment values by key index).
+    pub bars: Vec<(String, Vec<f64>)>,
+}
+
+impl StackedBars {
+    pub fn to_svg(&self) -> String {
+        let legend: Vec<_> = self
+            .keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| (k.clone(), color(i), false))
+            .collect();
+        // Bars are drawn as text-above-bar rows so long labels fit a phone screen.
+        let row_h = 34.0;
+        let plot_h = (self.bars.len().max(1) as f64) * row_h;
+        let plot_w = W - 24.0 - 70.0;
+        let left = 24.0;
+        let height_plot_top = TOP + 4.0;
+        let legend_top = height_plot_top + plot_h + 40.0;
+        // The generic frame places the legend below a fixed-height plot; build it by hand.
+        let mut rows = 1usize;
+        let mut x = 0.0;
+        for (name, _, _) in &legend {
+            let w = 26.0 + 6.6 * name.chars().count() as f64;
+            if x + w > W - 16.0 && x > 0.0 {
+                rows += 1;
+                x = 0.0;
+            }
+            x += w;
+        }
+        let height = legend_top + rows as f64 * LEGEND_ROW + 4.0;
+        let mut svg = String::new();
+        let _ = write!(
+            svg,
+            r#"<svg class="chart" id="{id}" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {height}" role="img" aria-labelledby="{id}-title"><title id="{id}-title">{t}</title><text class="chart-title" x="{cx}" y="20" text-anchor="middle">{t}</text>"#,
+            id = escape(&self.id),
+            t = escape(&self.title),
+            cx = W / 2.0,
+        );
+        let total_max = self
+            .bars
+            .iter()
+            .map(|(_, v)| v.iter().sum::<f64>())
+            .fold(0.0, f64::max);
+        let xs = Scale::linear(0.0, total_max * 1.02);
+        for v in xs.ticks().0 {
+            let x = left + plot_w * xs.frac(v);
+            let _ = write!(
+                svg,
+                r#"<line class="grid" x1="{x:.1}" y1="{t:.1}" x2="{x:.1}" y2="{b:.1}"/><text class="tick" x="{x:.1}" y="{ty:.1}" text-anchor="middle">{l}</text>"#,
+                t = height_plot_top,
+                b = height_plot_top + plot_h,
+                ty = height_plot_top + plot_h + 16.0,
+                l = escape(&axis(v))
+            );
+        }
+        let _ = write!(
+            svg,
+            r#"<text class="axis-label" x="{cx:.1}" y="{y:.1}" text-anchor="middle">{l}</text>"#,
+            cx = left + plot_w / 2.0,
+            y = height_plot_top + plot_h + 32.0,
+            l = escape(&self.x_label)
+        );
+        if total_max <= 0.0 {
+            let _ = write!(
+                svg,
+                r#"<text class="no-data" x="{x:.1}" y="{y:.1}" text-anchor="middle">no data</text>"#,
+                x = left + plot_w / 2.0,
+                y = height_plot_top + plot_h / 2.0
+            );
+        }
+        for (b, (label, values)) in self.bars.iter().enumerate() {
+            let y = height_plot_top + row_h * b as f64;
+            let _ = write!(
+                svg,
+                r#"<text class="bar-label" x="{left}" y="{ty:.1}">{l}</text>"#,
+                ty = y + 11.0,
+                l = escape(label)
+            );
+            let mut x = left;
+            for (k, v) in values.iter().enumerate() {
+                if *v <= 0.0 {
+                    continue;
+                }
+                let w = plot_w * xs.frac(*v);
+                let _ = write!(
+                    svg,
+                    r#"<rect x="{x:.1}" y="{ry:.1}" width="{w:.1}" height="16" fill="{c}"><title>{t}</title></rect>"#,
+                    ry = y + 15.0,
+                    w = w.max(1.0),
+                    c = color(k),
+                    t = escape(&format!(
+                        "{label} · {}: {}",
+                        self.keys.get(k).map_or("", String::as_str),
+                        num(*v)
+                    ))
+                );
+                x += w.max(1.0);
+            }
+            let _ = write!(
+                svg,
+                r#"<text class="bar-value" x="{tx:.1}" y="{ty:.1}">{t}</text>"#,
+                tx = x + 4.0,
+                ty = y + 27.0,
+                t = escape(&num(values.iter().sum()))
+            );
+        }
+        svg.push_str(r#"<g class="legend">"#);
+        let mut rx = 0.0;
+        let mut ry = legend_top;
+        for (name, c, _) in &legend {
+            let w = 26.0 + 6.6 * name.chars().count() as f64;
+            if rx + w > W - 16.0 && rx > 0.0 {
+                rx = 0.0;
+                ry += LEGEND_ROW;
+            }
+            let _ = write!(
+                svg,
+                r#"<line x1="{a:.1}" y1="{ry:.1}" x2="{b:.1}" y2="{ry:.1}" stroke="{c}" stroke-width="4"/><text x="{tx:.1}" y="{ty:.1}">{n}</text>"#,
+                a = 16.0 + rx,
+                b = 34.0 + rx,
+                tx = 38.0 + rx,
+                ty = ry + 4.0,
+                n = escape(name)
+            );
+            rx += w;
+        }
+        svg.push_str("</g></svg>");
+        svg
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nice_steps_are_1_2_5() {
+        assert_eq!(nice_step(0.7), 1.0);
+        assert_eq!(nice_step(1.3), 2.0);
+        assert_eq!(nice_step(3.0), 5.0);
+        assert_eq!(nice_step(7.0), 10.0);
+        assert_eq!(nice_step(2400.0), 5000.0);
+    }
+
+    #[test]
+    fn log_scale_spans_whole_decades() {
+        let s = Scale::log(0.3, 4500.0);
+        assert_eq!((s.lo, s.hi), (0.1, 10_000.0));
+        assert!((s.frac(1.0) - 0.2).abs() < 1e-9);
+        let (major, _) = s.ticks();
+        assert_eq!(major.len(), 6);
+        assert_eq!(s.frac(0.0), 0.0, "zero clamps to the bottom");
+    }
+
+    #[test]
+    fn line_chart_has_title_axes_legend_and_escapes() {
+        let c = LineChart {
+            id: "cpu".into(),
+            title: "CPU <over> time".into(),
+            x_label: "time (s)".into(),
+            y_label: "CPU (% of one core)".into(),
+            series: vec![Series {
+                name: "a&b".into(),
+                points: vec![(0.0, 1.0), (1.0, 2.0)],
+                ..Default::default()
+            }],
+            bands: vec![Band {
+                start: 0.2,
+                end: 0.5,
+                label: "fault: mock-down".into(),
+            }],
+            ..Default::default()
+        };
+        let svg = c.to_svg();
+        assert!(svg.contains("CPU &lt;over&gt; time"));
+        assert!(svg.contains("time (s)") && svg.contains("CPU (% of one core)"));
+        assert!(svg.contains(">a&amp;b<"));
+        assert!(svg.contains(r#"class="band""#));
+        assert!(svg.contains("<path class=\"series\""));
+        assert!(!svg.contains("no data"));
+        let empty = LineChart::default().to_svg();
+        assert!(empty.contains("no data"));
+    }
+}

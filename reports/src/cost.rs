@@ -1,0 +1,292 @@
+//! The cost model: measured CPU, memory and request counts → a monthly bill per transport,
+//! and capacity results → servers needed for N bots.
+//!
+//! Prices come from a TOML price file; the defaults ([`DEFAULT_PRICES_TOML`], the file
+//! `reports/prices.toml`, embedded) approximate public on-demand and serverless list prices
+//! and are assumptions, documented key by key in that file.
+//!
+//! Model (all per month of `hours_per_month` hours, the measured load running all month):
+//! - **always-on** (any transport): vCPUs = measured p95 CPU ÷ `target_cpu_utilization`,
+//!   memory = peak RSS ÷ `target_memory_utilization`, each rounded up to its step and at
+//!   least the minimum size; cost = vCPU × `vcpu_hour` + GB × `gb_hour`, times hours;
+//! - **serverless** (webhooks only: a function cannot hold a long poll): one invocation per
+//!   delivered update, billed `per_request` plus GB-seconds of `memory_gb` for a duration of
+//!   (CPU seconds per delivery + outbound API calls per delivery × RTT), at least
+//!   `min_billed_ms`;
+//! - **servers for N bots**: ⌈N ÷ max bots per server⌉ servers of the `[server]` size.
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::Error;
+use crate::summary::Row;
+
+/// The default price file, embedded.
+pub const DEFAULT_PRICES_TOML: &str = include_str!("../prices.toml");
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Prices {
+    pub currency: String,
+    pub hours_per_month: f64,
+    pub on_demand: OnDemand,
+    pub server: Server,
+    pub serverless: Serverless,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct OnDemand {
+    pub vcpu_hour: f64,
+    pub gb_hour: f64,
+    pub min_vcpu: f64,
+    pub vcpu_step: f64,
+    pub min_gb: f64,
+    pub gb_step: f64,
+    pub target_cpu_utilization: f64,
+    pub target_memory_utilization: f64,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Server {
+    pub vcpu: f64,
+    pub memory_gb: f64,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Serverless {
+    pub per_request: f64,
+    pub gb_second: f64,
+    pub memory_gb: f64,
+    pub min_billed_ms: f64,
+}
+
+impl Default for Prices {
+    fn default() -> Self {
+        Self::from_toml(DEFAULT_PRICES_TOML).expect("the embedded price file parses")
+    }
+}
+
+impl Prices {
+    /// Parses a price file; every key is required, unknown keys are an error.
+    pub fn from_toml(text: &str) -> Result<Self, Error> {
+        let p: Prices = toml::from_str(text).map_err(|e| Error::Prices(e.to_string()))?;
+        let positive = [
+            ("hours_per_month", p.hours_per_month),
+            ("on_demand.vcpu_step", p.on_demand.vcpu_step),
+            ("on_demand.gb_step", p.on_demand.gb_step),
+            (
+                "on_demand.target_cpu_utilization",
+                p.on_demand.target_cpu_utilization,
+            ),
+            (
+                "on_demand.target_memory_utilization",
+                p.on_demand.target_memory_utilization,
+            ),
+            ("server.vcpu", p.server.vcpu),
+            ("server.memory_gb", p.server.memory_gb),
+        ];
+        for (k, v) in positive {
+            if !(v.is_finite() && v > 0.0) {
+                return Err(Error::Prices(format!("{k} must be > 0, got {v}")));
+            }
+        }
+        Ok(p)
+    }
+
+    /// Reads a price file from disk.
+    pub fn read(path: &Path) -> Result<Self, Error> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::from_toml(&text).map_err(|e| Error::Prices(format!("{}: {e}", path.display())))
+    }
+
+    /// Monthly price of one `[server]`.
+    pub fn server_monthly(&self) -> f64 {
+        (self.server.vcpu * self.on_demand.vcpu_hour
+            + self.server.memory_gb * self.on_demand.gb_hour)
+            * self.hours_per_month
+    }
+}
+
+/// What a transport used under a steady load.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Usage {
+    /// % of one core.
+    pub cpu_p95_pct: f64,
+    pub rss_peak_mb: f64,
+    /// CPU seconds per minute of load (mean % of one core × 0.6).
+    pub cpu_s_per_min: f64,
+    /// Updates the mock delivered to the SUT by webhook, per minute (0 for polling).
+    pub webhook_deliveries_per_min: f64,
+    /// Bot API calls the SUT made per minute (sendMessage and the like).
+    pub api_calls_per_min: f64,
+    /// Emulated round trip to Telegram, ms.
+    pub rtt_ms: f64,
+}
+
+impl Usage {
+    /// Usage of a report row, with CPU scaled by `cpu_scale` (1.0 for as measured).
+    pub fn of_row(row: &Row<'_>, rtt_ms: f64, cpu_scale: f64) -> Self {
+        let deliveries = row.by_method_per_min.get("webhook").copied().unwrap_or(0.0);
+        Self {
+            cpu_p95_pct: row.cpu.p95_pct * cpu_scale,
+            rss_peak_mb: row.memory.rss_peak_mb,
+            cpu_s_per_min: row.cpu.mean_pct * cpu_scale * 0.6,
+            webhook_deliveries_per_min: deliveries,
+            api_calls_per_min: (row.requests_per_min - deliveries).max(0.0),
+            rtt_ms,
+        }
+    }
+}
+
+/// A monthly bill for one transport.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MonthlyCost {
+    /// Provisioned size of the always-on deployment.
+    pub vcpu: f64,
+    pub memory_gb: f64,
+    pub always_on: f64,
+    /// `None` for polling (no deliveries to bill).
+    pub serverless: Option<f64>,
+}
+
+fn round_up(v: f64, step: f64, min: f64) -> f64 {
+    ((v / step).ceil() * step).max(min)
+}
+
+/// The monthly cost of `usage` at `prices` (model in the module doc).
+pub fn monthly_cost(usage: &Usage, prices: &Prices) -> MonthlyCost {
+    let od = &prices.on_demand;
+    let vcpu = round_up(
+        usage.cpu_p95_pct / 100.0 / od.target_cpu_utilization,
+        od.vcpu_step,
+        od.min_vcpu,
+    );
+    let memory_gb = round_up(
+        usage.rss_peak_mb / 1024.0 / od.target_memory_utilization,
+        od.gb_step,
+        od.min_gb,
+    );
+    let always_on = (vcpu * od.vcpu_hour + memory_gb * od.gb_hour) * prices.hours_per_month;
+    let serverless = (usage.webhook_deliveries_per_min > 0.0).then(|| {
+        let sl = &prices.serverless;
+        let per_min = usage.webhook_deliveries_per_min;
+        let cpu_s = usage.cpu_s_per_min / per_min;
+        let waits = usage.api_calls_per_min / per_min * usage.rtt_ms / 1000.0;
+        let duration_s = (cpu_s + waits).max(sl.min_billed_ms / 1000.0);
+        let invocations = per_min * 60.0 * prices.hours_per_month;
+        invocations * (sl.per_request + duration_s * sl.memory_gb * sl.gb_second)
+    });
+    MonthlyCost {
+        vcpu,
+        memory_gb,
+        always_on,
+        serverless,
+    }
+}
+
+/// Servers of the `[server]` size for `bots`, given how many one server held.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerPlan {
+    pub bots: u64,
+    /// `None` when no step of the capacity search met the SLO.
+    pub servers: Option<u64>,
+    pub monthly: Option<f64>,
+    /// True when the per-server figure was cut short by a limit of the test machine, so
+    /// the server count is an upper bound.
+    pub upper_bound: bool,
+}
+
+/// ⌈bots ÷ max_bots_per_server⌉ servers and their monthly price.
+pub fn servers_for(
+    bots: u64,
+    max_bots_per_server: Option<u64>,
+    machine_limited: bool,
+    prices: &Prices,
+) -> ServerPlan {
+    let servers = max_bots_per_server
+        .filter(|m| *m > 0)
+        .map(|m| bots.div_ceil(m));
+    ServerPlan {
+        bots,
+        servers,
+        monthly: servers.map(|s| s as f64 * prices.server_monthly()),
+        upper_bound: machine_limited,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_prices_parse_and_a_server_costs_about_72_dollars() {
+        let p = Prices::default();
+        assert_eq!(p.currency, "USD");
+        assert!(
+            (p.server_monthly() - 72.09).abs() < 0.1,
+            "{}",
+            p.server_monthly()
+        );
+    }
+
+    #[test]
+    fn bad_price_files_are_errors_naming_the_key() {
+        let broken = DEFAULT_PRICES_TOML.replace("hours_per_month = 730.0", "hours_per_month = 0");
+        let e = Prices::from_toml(&broken).unwrap_err().to_string();
+        assert!(e.contains("hours_per_month"), "{e}");
+        let unknown = format!("{DEFAULT_PRICES_TOML}\nextra = 1\n");
+        assert!(Prices::from_toml(&unknown).is_err());
+    }
+
+    #[test]
+    fn always_on_is_right_sized_with_a_minimum() {
+        let p = Prices::default();
+        let idle = monthly_cost(&Usage::default(), &p);
+        assert_eq!((idle.vcpu, idle.memory_gb), (0.25, 0.5));
+        let expect = (0.25 * 0.04048 + 0.5 * 0.004445) * 730.0;
+        assert!((idle.always_on - expect).abs() < 1e-9);
+        assert_eq!(idle.serverless, None);
+        // 100 % of a core at p95 → 1 / 0.7 → 1.5 vCPU; 800 MB → 0.98 GB → 1 GB.
+        let busy = monthly_cost(
+            &Usage {
+                cpu_p95_pct: 100.0,
+                rss_peak_mb: 800.0,
+                ..Default::default()
+            },
+            &p,
+        );
+        assert_eq!((busy.vcpu, busy.memory_gb), (1.5, 1.0));
+    }
+
+    #[test]
+    fn serverless_bills_invocations_and_duration() {
+        let p = Prices::default();
+        let u = Usage {
+            webhook_deliveries_per_min: 100.0,
+            api_calls_per_min: 100.0,
+            rtt_ms: 100.0,
+            ..Default::default()
+        };
+        let c = monthly_cost(&u, &p).serverless.unwrap();
+        let inv = 100.0 * 60.0 * 730.0;
+        let expect = inv * (0.0000002 + 0.1 * 0.128 * 0.0000166667);
+        assert!((c - expect).abs() < 1e-6, "{c} vs {expect}");
+    }
+
+    #[test]
+    fn servers_for_rounds_up() {
+        let p = Prices::default();
+        let plan = servers_for(10_000, Some(2_000), false, &p);
+        assert_eq!(plan.servers, Some(5));
+        assert_eq!(servers_for(10_000, Some(3_000), false, &p).servers, Some(4));
+        assert_eq!(servers_for(10, None, false, &p).servers, None);
+        assert_eq!(servers_for(10, Some(0), false, &p).servers, None);
+    }
+}

@@ -1,0 +1,409 @@
+//! `report.html`: one self-contained file (inline CSS, inline SVG charts, no script, no
+//! font, no image, no external link) that reads on a laptop and on a phone.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use super::{
+    Report, ReportData, capacity_summary, capacity_table, environment_table, methods,
+    methods_table, summary_table, write_file,
+};
+use crate::Error;
+use crate::chart::{Band, BarChart, LineChart, Series, StackedBars};
+use crate::claims::ClaimsTable;
+use crate::results::Run;
+use crate::text::escape;
+
+pub const FILE_NAME: &str = "report.html";
+
+/// The page's whole style sheet.
+pub const CSS: &str = r#"
+:root{--fg:#1b1f24;--muted:#57606a;--line:#d0d7de;--bg:#fff;--panel:#f6f8fa;--good:#1a7f37;--bad:#cf222e;--warn:#9a6700}
+*{box-sizing:border-box}
+body{margin:0;background:var(--bg);color:var(--fg);font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif}
+main{max-width:1180px;margin:0 auto;padding:16px}
+h1{font-size:1.6em;margin:.2em 0}
+h2{font-size:1.25em;margin:1.6em 0 .5em;padding-bottom:.25em;border-bottom:1px solid var(--line)}
+p{margin:.4em 0}
+.sub,.note{color:var(--muted)}
+.note{font-size:.9em}
+.table-wrap{overflow-x:auto;-webkit-overflow-scrolling:touch;margin:.5em 0 1em;border:1px solid var(--line);border-radius:6px}
+table{border-collapse:collapse;width:100%;font-size:.88em}
+th,td{padding:6px 8px;border-bottom:1px solid var(--line);text-align:left;white-space:nowrap;vertical-align:top}
+thead th{background:var(--panel);position:sticky;top:0}
+tbody th{font-weight:600;position:sticky;left:0;background:var(--bg)}
+td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
+td.wrap{white-space:normal;min-width:16em}
+table.claims td,table.claims th{white-space:normal;min-width:7em}
+table.claims tbody th{min-width:11em;max-width:16em}
+tr:last-child td,tr:last-child th{border-bottom:0}
+.good{color:var(--good);font-weight:600}
+.bad{color:var(--bad);font-weight:600}
+.warn{color:var(--warn);font-weight:600}
+.muted{color:var(--muted)}
+.warnings{background:#fff8c5;border:1px solid #d4a72c;border-radius:6px;padding:8px 12px 8px 28px;margin:.5em 0}
+.warnings li{margin:.2em 0}
+.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,520px),1fr));gap:16px}
+figure{margin:0;padding:8px;border:1px solid var(--line);border-radius:6px;background:var(--bg)}
+figcaption{font-size:.85em;color:var(--muted);padding:4px 6px 0}
+svg.chart{display:block;width:100%;height:auto;font-family:inherit;font-size:12px}
+svg.chart text{fill:var(--fg)}
+svg.chart .chart-title{font-size:14px;font-weight:600}
+svg.chart .tick,svg.chart .bar-value{fill:var(--muted);font-size:11px}
+svg.chart .axis-label{font-size:12px;fill:var(--muted)}
+svg.chart .no-data{fill:var(--muted);font-size:14px}
+svg.chart .grid{stroke:#e4e8ec;stroke-width:1}
+svg.chart .grid.minor{stroke:#f0f2f4}
+svg.chart .axis,svg.chart .tickmark{stroke:#8c959f;stroke-width:1}
+svg.chart .series{fill:none;stroke-width:2;stroke-linejoin:round}
+svg.chart .fail{fill:none;stroke-width:2.2}
+svg.chart .band rect{fill:#cf222e;fill-opacity:.12}
+svg.chart .band text{fill:#cf222e;font-size:11px}
+.verdict{font-weight:700}
+footer{margin:2em 0 1em;color:var(--muted);font-size:.85em}
+@media (max-width:600px){body{font-size:14px}main{padding:10px}h1{font-size:1.35em}th,td{padding:5px 6px}figure{padding:4px}}
+"#;
+
+#[derive(Debug, Default)]
+pub struct Html {
+    title: String,
+    body: String,
+}
+
+impl Html {
+    fn section(&mut self, id: &str, title: &str) {
+        let _ = write!(
+            self.body,
+            r#"<section id="{}"><h2>{}</h2>"#,
+            escape(id),
+            escape(title)
+        );
+    }
+
+    fn figure(&mut self, svg: &str, caption: &str) {
+        let _ = write!(self.body, "<figure>{svg}");
+        if !caption.is_empty() {
+            let _ = write!(self.body, "<figcaption>{}</figcaption>", escape(caption));
+        }
+        self.body.push_str("</figure>");
+    }
+}
+
+/// Fault windows of the runs shown, without repeats, as shaded bands.
+fn fault_bands(runs: &[&Run]) -> Vec<Band> {
+    let mut bands: Vec<Band> = Vec::new();
+    for r in runs {
+        for f in &r.faults {
+            let label = format!("fault: {}", f.kind);
+            if !bands
+                .iter()
+                .any(|b| b.start == f.start_s && b.end == f.end_s && b.label == label)
+            {
+                bands.push(Band {
+                    start: f.start_s,
+                    end: f.end_s,
+                    label,
+                });
+            }
+        }
+    }
+    bands
+}
+
+impl Report for Html {
+    fn begin(&mut self, data: &ReportData<'_>) {
+        self.title = format!("tgbench report: {}", data.scenario_names().join(", "));
+        let files: Vec<String> = data.inputs.iter().map(|i| i.label.clone()).collect();
+        let _ = write!(
+            self.body,
+            r#"<header><h1>{}</h1><p class="sub">files: {} · {} SUT row(s)</p></header>"#,
+            escape(&self.title),
+            escape(&files.join(", ")),
+            data.rows.len()
+        );
+    }
+
+    fn claims(&mut self, table: &ClaimsTable) {
+        self.body.push_str(&table.to_html());
+    }
+
+    fn warnings(&mut self, data: &ReportData<'_>) {
+        if data.warnings.is_empty() {
+            return;
+        }
+        self.section("warnings", "⚠ Warnings");
+        self.body.push_str(r#"<ul class="warnings">"#);
+        for w in &data.warnings {
+            let _ = write!(
+                self.body,
+                "<li><strong>{}</strong>: {}</li>",
+                escape(&w.subject),
+                escape(&w.message)
+            );
+        }
+        self.body.push_str("</ul></section>");
+    }
+
+    fn summary(&mut self, data: &ReportData<'_>) {
+        if data.rows.is_empty() {
+            return;
+        }
+        self.section("summary", "Summary");
+        self.body.push_str(
+            r#"<p class="note">Latency from a simulated user's scheduled send to the bot's reply. CPU in % of one core and RSS of the SUT's whole process tree; the mock's own CPU beside it, never mixed in.</p>"#,
+        );
+        self.body.push_str(&summary_table(data).to_html("summary"));
+        self.body.push_str("</section>");
+    }
+
+    fn latency(&mut self, data: &ReportData<'_>) {
+        if data.rows.is_empty() {
+            return;
+        }
+        self.section("latency", "Latency");
+        let chart = BarChart {
+            id: "chart-latency".into(),
+            title: "Latency percentiles per SUT".into(),
+            x_label: "percentile".into(),
+            y_label: "latency (ms, log scale)".into(),
+            log_y: true,
+            categories: ["p50", "p90", "p99", "p99.9", "max"]
+                .map(String::from)
+                .to_vec(),
+            series: data
+                .rows
+                .iter()
+                .enumerate()
+                .map(|(i, r)| {
+                    let l = &r.latency;
+                    (
+                        r.label(data.several_files),
+                        i,
+                        vec![l.p50, l.p90, l.p99, l.p999, l.max],
+                    )
+                })
+                .collect(),
+        };
+        self.body.push_str(r#"<div class="charts">"#);
+        self.figure(
+            &chart.to_svg(),
+            "Bars on a log scale: each step up the axis is ten times slower.",
+        );
+        self.body.push_str("</div></section>");
+    }
+
+    fn requests(&mut self, data: &ReportData<'_>) {
+        if data.rows.is_empty() {
+            return;
+        }
+        self.section("requests", "Requests per minute by method");
+        let keys = methods(data);
+        let chart = StackedBars {
+            id: "chart-requests".into(),
+            title: "Bot API requests per minute, by method".into(),
+            x_label: "requests per minute".into(),
+            bars: data
+                .rows
+                .iter()
+                .map(|r| {
+                    (
+                        r.label(data.several_files),
+                        keys.iter()
+                            .map(|k| r.by_method_per_min.get(k).copied().unwrap_or(0.0))
+                            .collect(),
+                    )
+                })
+                .collect(),
+            keys,
+        };
+        self.body.push_str(r#"<div class="charts">"#);
+        self.figure(
+            &chart.to_svg(),
+            "`webhook` counts the mock's deliveries to the SUT.",
+        );
+        self.body.push_str("</div>");
+        self.body.push_str(&methods_table(data).to_html("methods"));
+        self.body.push_str("</section>");
+    }
+
+    fn timeseries(&mut self, data: &ReportData<'_>) {
+        let with_series: Vec<_> = data
+            .rows
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| !r.runs[0].timeseries.is_empty())
+            .collect();
+        if with_series.is_empty() {
+            return;
+        }
+        self.section("over-time", "Over time");
+        let first_runs: Vec<&Run> = with_series.iter().map(|(_, r)| r.runs[0]).collect();
+        let bands = fault_bands(&first_runs);
+        let show_mock = with_series.len() <= 3;
+        let mut cpu = Vec::new();
+        let mut rss = Vec::new();
+        let mut p99 = Vec::new();
+        for (i, r) in &with_series {
+            let ts = &r.runs[0].timeseries;
+            let name = r.label(data.several_files);
+            cpu.push(Series {
+                name: name.clone(),
+                points: ts.iter().map(|s| (s.t_s, s.cpu_pct)).collect(),
+                color: *i,
+                ..Default::default()
+            });
+            if show_mock {
+                cpu.push(Series {
+                    name: format!("mock ({name})"),
+                    points: ts.iter().map(|s| (s.t_s, s.mock_cpu_pct)).collect(),
+                    color: *i,
+                    dashed: true,
+                    ..Default::default()
+                });
+            }
+            rss.push(Series {
+                name: name.clone(),
+                points: ts.iter().map(|s| (s.t_s, s.rss_mb)).collect(),
+                color: *i,
+                ..Default::default()
+            });
+            if ts.iter().any(|s| s.p99_ms > 0.0) {
+                p99.push(Series {
+                    name,
+                    points: ts
+                        .iter()
+                        .filter(|s| s.p99_ms > 0.0)
+                        .map(|s| (s.t_s, s.p99_ms))
+                        .collect(),
+                    color: *i,
+                    ..Default::default()
+                });
+            }
+        }
+        let repeated = with_series.iter().any(|(_, r)| r.repetitions() > 1);
+        let caption = match (bands.is_empty(), repeated) {
+            (true, false) => String::new(),
+            (false, false) => "Shaded: fault windows injected during the run.".into(),
+            (true, true) => "First repetition of each SUT shown.".into(),
+            (false, true) => "Shaded: fault windows. First repetition of each SUT shown.".into(),
+        };
+        self.body.push_str(r#"<div class="charts">"#);
+        let charts = [
+            (
+                "chart-cpu",
+                "CPU over time",
+                "CPU (% of one core)",
+                false,
+                cpu,
+            ),
+            (
+                "chart-rss",
+                "Memory (RSS) over time",
+                "RSS (MB)",
+                false,
+                rss,
+            ),
+            (
+                "chart-p99",
+                "p99 latency over time",
+                "p99 latency (ms, log scale)",
+                true,
+                p99,
+            ),
+        ];
+        for (id, title, y_label, log_y, series) in charts {
+            if series.is_empty() {
+                continue;
+            }
+            let chart = LineChart {
+                id: id.into(),
+                title: title.into(),
+                x_label: "time since the window started (s)".into(),
+                y_label: y_label.into(),
+                log_y,
+                series,
+                bands: bands.clone(),
+            };
+            self.figure(&chart.to_svg(), &caption);
+        }
+        self.body.push_str("</div></section>");
+    }
+
+    fn capacity(&mut self, data: &ReportData<'_>) {
+        let curves = data.capacity();
+        if curves.is_empty() {
+            return;
+        }
+        self.section("capacity", "Capacity");
+        let series = |f: fn(&crate::results::CapacityStep) -> f64| -> Vec<Series> {
+            curves
+                .iter()
+                .enumerate()
+                .map(|(i, (label, c))| Series {
+                    name: label.clone(),
+                    points: c.steps.iter().map(|s| (s.bots as f64, f(s))).collect(),
+                    failed: c.steps.iter().map(|s| !s.passed).collect(),
+                    markers: true,
+                    color: i,
+                    ..Default::default()
+                })
+                .collect()
+        };
+        let p99 = LineChart {
+            id: "chart-capacity".into(),
+            title: "Capacity: p99 latency as bots grow".into(),
+            x_label: "bots on one server".into(),
+            y_label: "p99 latency (ms, log scale)".into(),
+            log_y: true,
+            series: series(|s| s.p99_ms),
+            bands: Vec::new(),
+        };
+        let cpu = LineChart {
+            id: "chart-capacity-cpu".into(),
+            title: "Capacity: CPU as bots grow".into(),
+            x_label: "bots on one server".into(),
+            y_label: "CPU mean (% of one core)".into(),
+            log_y: false,
+            series: series(|s| s.cpu_mean_pct),
+            bands: Vec::new(),
+        };
+        self.body.push_str(r#"<div class="charts">"#);
+        self.figure(
+            &p99.to_svg(),
+            "Dots: steps that met the SLO; crosses: steps that failed.",
+        );
+        self.figure(&cpu.to_svg(), "");
+        self.body.push_str("</div>");
+        self.body
+            .push_str(&capacity_summary(data).to_html("capacity-summary"));
+        self.body
+            .push_str(&capacity_table(data).to_html("capacity"));
+        self.body.push_str("</section>");
+    }
+
+    fn environment(&mut self, data: &ReportData<'_>) {
+        self.section("environment", "Scenario and environment");
+        let mut t = environment_table(data);
+        // Long values (load, SLO) wrap instead of widening the page.
+        for row in &mut t.rows {
+            for c in row.iter_mut().skip(1) {
+                c.text = c.text.replace(", ", ",\u{200b} ");
+            }
+        }
+        self.body.push_str(&t.to_html("environment"));
+        self.body.push_str("</section>");
+    }
+
+    fn finish(&mut self, out_dir: &Path) -> Result<Vec<PathBuf>, Error> {
+        let page = format!(
+            r#"<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>{title}</title><style>{CSS}</style></head>
+<body><main>{body}<footer>Written by tgbench-reports {version}. This file is self-contained: it loads nothing from the network.</footer></main></body></html>
+"#,
+            title = escape(&self.title),
+            body = self.body,
+            version = env!("CARGO_PKG_VERSION"),
+        );
+        Ok(vec![write_file(&out_dir.join(FILE_NAME), &page)?])
+    }
+}

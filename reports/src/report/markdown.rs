@@ -1,0 +1,96 @@
+//! `report.md`: the report as GitHub-flavoured Markdown (tables, no charts).
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use super::{
+    Report, ReportData, capacity_summary, capacity_table, environment_table, methods_table,
+    summary_table, write_file,
+};
+use crate::Error;
+use crate::claims::ClaimsTable;
+
+pub const FILE_NAME: &str = "report.md";
+
+#[derive(Debug, Default)]
+pub struct Markdown {
+    out: String,
+}
+
+impl Report for Markdown {
+    fn begin(&mut self, data: &ReportData<'_>) {
+        let _ = writeln!(self.out, "# tgbench report\n");
+        let files: Vec<String> = data
+            .inputs
+            .iter()
+            .map(|i| format!("`{}`", i.label))
+            .collect();
+        let _ = writeln!(
+            self.out,
+            "Scenario: **{}** · files: {} · charts: `report.html`\n",
+            data.scenario_names().join(", "),
+            files.join(", ")
+        );
+    }
+
+    fn claims(&mut self, table: &ClaimsTable) {
+        self.out.push_str(&table.to_markdown());
+        self.out.push('\n');
+    }
+
+    fn warnings(&mut self, data: &ReportData<'_>) {
+        if data.warnings.is_empty() {
+            return;
+        }
+        self.out.push_str("## ⚠ Warnings\n\n");
+        for w in &data.warnings {
+            let _ = writeln!(self.out, "- **{}**: {}", w.subject, w.message);
+        }
+        self.out.push('\n');
+    }
+
+    fn summary(&mut self, data: &ReportData<'_>) {
+        if data.rows.is_empty() {
+            return;
+        }
+        self.out.push_str("## Summary\n\n");
+        self.out.push_str(
+            "Latency from a simulated user's scheduled send to the bot's reply; CPU in % of one core \
+             and RSS of the SUT's whole process tree; the mock's CPU beside it, never mixed in.\n\n",
+        );
+        self.out.push_str(&summary_table(data).to_markdown());
+        self.out.push('\n');
+    }
+
+    fn requests(&mut self, data: &ReportData<'_>) {
+        if data.rows.is_empty() {
+            return;
+        }
+        self.out.push_str("## Requests per minute by method\n\n");
+        self.out.push_str(
+            "Bot API requests the SUT made to the mock; `webhook` counts the mock's deliveries to the SUT.\n\n",
+        );
+        self.out.push_str(&methods_table(data).to_markdown());
+        self.out.push('\n');
+    }
+
+    fn capacity(&mut self, data: &ReportData<'_>) {
+        if data.capacity().is_empty() {
+            return;
+        }
+        self.out.push_str("## Capacity\n\n");
+        self.out.push_str(&capacity_summary(data).to_markdown());
+        self.out.push('\n');
+        self.out.push_str(&capacity_table(data).to_markdown());
+        self.out.push('\n');
+    }
+
+    fn environment(&mut self, data: &ReportData<'_>) {
+        self.out.push_str("## Scenario and environment\n\n");
+        self.out.push_str(&environment_table(data).to_markdown());
+    }
+
+    fn finish(&mut self, out_dir: &Path) -> Result<Vec<PathBuf>, Error> {
+        Ok(vec![write_file(&out_dir.join(FILE_NAME), &self.out)?])
+    }
+}

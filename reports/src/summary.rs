@@ -1,0 +1,393 @@
+//! From results files to the rows people read: one [`Row`] per input file, SUT and phase,
+//! with the repetitions of that SUT folded together.
+//!
+//! Folding rules (documented here, used by every report and by the claims table):
+//! - latency: when every repetition stored a histogram, the histograms are merged and the
+//!   percentiles read from the merge (exact, µs); otherwise p50…p99.9 are the median of the
+//!   repetitions' values, `max` the maximum, `mean` the count-weighted mean;
+//! - CPU: `mean_pct` and `p95_pct` are the mean over repetitions, `max_pct` the maximum,
+//!   `cpu_s` the sum;
+//! - memory: `rss_mean_mb` the mean, `rss_peak_mb` the maximum;
+//! - requests and updates: summed; per-minute rates are total ÷ total measured minutes;
+//! - SLO passed only when every repetition passed; complete only when every repetition and
+//!   the file were complete.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::Error;
+use crate::histogram;
+use crate::results::{Cpu, Latency, Memory, Results, Run};
+
+/// One results file with the label it is shown under.
+#[derive(Debug, Clone)]
+pub struct Input {
+    /// Shown in tables and legends when several files are compared ("2026-05 baseline").
+    pub label: String,
+    pub results: Results,
+}
+
+impl Input {
+    pub fn new(label: impl Into<String>, results: Results) -> Self {
+        Self {
+            label: label.into(),
+            results,
+        }
+    }
+
+    /// Reads a results file. Its label is the file's folder name when the file is called
+    /// `results.json` (the simulator writes `results/<run>/results.json`), else its stem.
+    pub fn read(path: &Path) -> Result<Self, Error> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let results = Results::from_json(&text).map_err(|e| Error::File {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
+        Ok(Self::new(label_for(path), results))
+    }
+
+    /// Reads several files, making labels unique (`run`, `run #2`).
+    pub fn read_all(paths: &[impl AsRef<Path>]) -> Result<Vec<Self>, Error> {
+        let mut inputs = paths
+            .iter()
+            .map(|p| Self::read(p.as_ref()))
+            .collect::<Result<Vec<_>, _>>()?;
+        unique_labels(&mut inputs);
+        Ok(inputs)
+    }
+}
+
+fn label_for(path: &Path) -> String {
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if stem == "results" {
+        if let Some(dir) = path
+            .parent()
+            .and_then(|p| p.file_name())
+            .map(|s| s.to_string_lossy().into_owned())
+        {
+            return dir;
+        }
+    }
+    if stem.is_empty() {
+        path.display().to_string()
+    } else {
+        stem
+    }
+}
+
+/// Appends ` #2`, ` #3` … to labels that repeat.
+pub fn unique_labels(inputs: &mut [Input]) {
+    let mut seen: BTreeMap<String, u32> = BTreeMap::new();
+    for input in inputs {
+        let n = seen.entry(input.label.clone()).or_insert(0);
+        *n += 1;
+        if *n > 1 {
+            input.label = format!("{} #{n}", input.label);
+        }
+    }
+}
+
+/// One SUT (in one phase, from one file), its repetitions folded together.
+#[derive(Debug, Clone)]
+pub struct Row<'a> {
+    /// Index into the inputs the row came from.
+    pub input: usize,
+    pub file_label: &'a str,
+    pub sut: &'a str,
+    pub kind: &'a str,
+    pub phase: Option<&'a str>,
+    pub runs: Vec<&'a Run>,
+    pub bots: u64,
+    pub duration_s: f64,
+    pub latency: Latency,
+    pub cpu: Cpu,
+    pub memory: Memory,
+    pub requests_total: u64,
+    pub requests_per_min: f64,
+    /// Requests per minute by Bot API method (`webhook` = deliveries to the SUT).
+    pub by_method_per_min: BTreeMap<String, f64>,
+    pub injected: u64,
+    pub replied: u64,
+    pub lost: u64,
+    pub duplicated: u64,
+    pub slo_passed: bool,
+    /// Failed SLO checks as `name measured > limit`.
+    pub slo_failures: Vec<String>,
+    pub complete: bool,
+    pub incomplete_reasons: Vec<String>,
+}
+
+impl Row<'_> {
+    /// `sut`, `sut (phase)`, prefixed with the file label when several files are shown.
+    pub fn label(&self, several_files: bool) -> String {
+        let mut s = self.sut.to_owned();
+        if let Some(p) = self.phase {
+            s.push_str(&format!(" ({p})"));
+        }
+        if several_files {
+            s = format!("{} · {s}", self.file_label);
+        }
+        s
+    }
+
+    pub fn repetitions(&self) -> usize {
+        self.runs.len()
+    }
+}
+
+/// Rows for all inputs, in file order, then in the order SUTs first appear in each file.
+pub fn rows(inputs: &[Input]) -> Vec<Row<'_>> {
+    let mut out = Vec::new();
+    for (i, input) in inputs.iter().enumerate() {
+        let mut groups: Vec<((&str, Option<&str>), Vec<&Run>)> = Vec::new();
+        for run in &input.results.runs {
+            let key = (run.sut.name.as_str(), run.phase.as_deref());
+            match groups.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, runs)) => runs.push(run),
+                None => groups.push((key, vec![run])),
+            }
+        }
+        for (_, runs) in groups {
+            out.push(fold(i, input, runs));
+        }
+    }
+    out
+}
+
+/// Folds repetitions of one SUT into a row (rules in the module doc).
+pub fn fold<'a>(index: usize, input: &'a Input, runs: Vec<&'a Run>) -> Row<'a> {
+    let first = runs[0];
+    let n = runs.len() as f64;
+    let duration_s: f64 = runs.iter().map(|r| r.duration_s).sum();
+    let minutes = duration_s / 60.0;
+    let requests_total: u64 = runs.iter().map(|r| r.requests.total).sum();
+    let mut by_method: BTreeMap<String, f64> = BTreeMap::new();
+    for run in &runs {
+        for (m, c) in &run.requests.by_method {
+            *by_method.entry(m.clone()).or_default() += *c as f64;
+        }
+    }
+    let requests_per_min = if minutes > 0.0 {
+        requests_total as f64 / minutes
+    } else {
+        runs.iter().map(|r| r.requests.per_min).sum::<f64>() / n
+    };
+    for v in by_method.values_mut() {
+        *v = if minutes > 0.0 { *v / minutes } else { 0.0 };
+    }
+    let mut slo_failures = Vec::new();
+    for run in &runs {
+        for c in run.slo.checks.iter().filter(|c| !c.passed) {
+            let s = format!(
+                "{} {} > {}",
+                c.name,
+                crate::text::num(c.measured),
+                crate::text::num(c.limit)
+            );
+            if !slo_failures.contains(&s) {
+                slo_failures.push(s);
+            }
+        }
+    }
+    let mut incomplete_reasons = Vec::new();
+    if !input.results.complete {
+        incomplete_reasons.push(
+            input
+                .results
+                .incomplete_reason
+                .clone()
+                .unwrap_or_else(|| "the run did not finish".to_owned()),
+        );
+    }
+    for run in runs.iter().filter(|r| !r.complete) {
+        let why = run
+            .incomplete_reason
+            .clone()
+            .unwrap_or_else(|| format!("repetition {} did not finish", run.repetition));
+        if !incomplete_reasons.contains(&why) {
+            incomplete_reasons.push(why);
+        }
+    }
+    Row {
+        input: index,
+        file_label: &input.label,
+        sut: &first.sut.name,
+        kind: &first.sut.kind,
+        phase: first.phase.as_deref(),
+        bots: runs.iter().map(|r| r.bots).max().unwrap_or(0),
+        duration_s,
+        latency: fold_latency(&runs),
+        cpu: Cpu {
+            mean_pct: runs.iter().map(|r| r.cpu.mean_pct).sum::<f64>() / n,
+            p95_pct: runs.iter().map(|r| r.cpu.p95_pct).sum::<f64>() / n,
+            max_pct: runs.iter().map(|r| r.cpu.max_pct).fold(0.0, f64::max),
+            cpu_s: runs.iter().map(|r| r.cpu.cpu_s).sum(),
+        },
+        memory: Memory {
+            rss_mean_mb: runs.iter().map(|r| r.memory.rss_mean_mb).sum::<f64>() / n,
+            rss_peak_mb: runs
+                .iter()
+                .map(|r| r.memory.rss_peak_mb)
+                .fold(0.0, f64::max),
+        },
+        requests_total,
+        requests_per_min,
+        by_method_per_min: by_method,
+        injected: runs.iter().map(|r| r.updates.injected).sum(),
+        replied: runs.iter().map(|r| r.updates.replied).sum(),
+        lost: runs.iter().map(|r| r.updates.lost).sum(),
+        duplicated: runs.iter().map(|r| r.updates.duplicated).sum(),
+        slo_passed: runs.iter().all(|r| r.slo.passed),
+        slo_failures,
+        complete: input.results.complete && runs.iter().all(|r| r.complete),
+        incomplete_reasons,
+        runs,
+    }
+}
+
+/// Latency of several repetitions: merged histograms when all have one, else medians.
+pub fn fold_latency(runs: &[&Run]) -> Latency {
+    if runs.len() == 1 {
+        return runs[0].latency_ms.clone();
+    }
+    if runs.iter().all(|r| !r.latency_histogram.is_empty()) {
+        if let Ok(h) = histogram::merge(runs.iter().map(|r| r.latency_histogram.as_str())) {
+            if !h.is_empty() {
+                return latency_of(&h);
+            }
+        }
+    }
+    let median = |f: fn(&Latency) -> f64| {
+        let mut v: Vec<f64> = runs.iter().map(|r| f(&r.latency_ms)).collect();
+        crate::stats::median(&mut v)
+    };
+    let count: u64 = runs.iter().map(|r| r.latency_ms.count).sum();
+    let mean = if count > 0 {
+        runs.iter()
+            .map(|r| r.latency_ms.mean * r.latency_ms.count as f64)
+            .sum::<f64>()
+            / count as f64
+    } else {
+        0.0
+    };
+    Latency {
+        count,
+        p50: median(|l| l.p50),
+        p90: median(|l| l.p90),
+        p99: median(|l| l.p99),
+        p999: median(|l| l.p999),
+        max: runs.iter().map(|r| r.latency_ms.max).fold(0.0, f64::max),
+        mean,
+    }
+}
+
+/// Latency summary (ms) of a µs histogram.
+pub fn latency_of(h: &hdrhistogram::Histogram<u64>) -> Latency {
+    let ms = |us: u64| us as f64 / 1000.0;
+    Latency {
+        count: h.len(),
+        p50: ms(h.value_at_quantile(0.50)),
+        p90: ms(h.value_at_quantile(0.90)),
+        p99: ms(h.value_at_quantile(0.99)),
+        p999: ms(h.value_at_quantile(0.999)),
+        max: ms(h.max()),
+        mean: h.mean() / 1000.0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::results::{Run, SutInfo};
+
+    fn run(name: &str, rep: u32, p99: f64, hist: &[u64]) -> Run {
+        let mut h = histogram::new_latency_histogram();
+        for v in hist {
+            h.record(*v).unwrap();
+        }
+        let mut r = Run {
+            sut: SutInfo {
+                name: name.into(),
+                kind: "webhook".into(),
+                command: vec![],
+            },
+            repetition: rep,
+            bots: 10,
+            duration_s: 60.0,
+            complete: true,
+            ..Default::default()
+        };
+        r.latency_ms.p99 = p99;
+        r.latency_ms.count = hist.len() as u64;
+        r.latency_histogram = if hist.is_empty() {
+            String::new()
+        } else {
+            histogram::encode(&h)
+        };
+        r.requests.total = 600;
+        r.requests.by_method.insert("sendMessage".into(), 300);
+        r.slo.passed = true;
+        r
+    }
+
+    fn input(runs: Vec<Run>) -> Input {
+        Input::new(
+            "a",
+            Results {
+                schema_version: 1,
+                complete: true,
+                runs,
+                ..Default::default()
+            },
+        )
+    }
+
+    #[test]
+    fn repetitions_fold_into_one_row_per_sut() {
+        let i = input(vec![
+            run("webhook", 0, 10.0, &[]),
+            run("polling", 0, 99.0, &[]),
+            run("webhook", 1, 30.0, &[]),
+            run("webhook", 2, 20.0, &[]),
+        ]);
+        let inputs = [i];
+        let rows = rows(&inputs);
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].sut, "webhook");
+        assert_eq!(rows[0].repetitions(), 3);
+        assert_eq!(rows[0].latency.p99, 20.0, "median of 10, 30, 20");
+        assert_eq!(rows[0].requests_total, 1800);
+        assert_eq!(rows[0].requests_per_min, 600.0);
+        assert_eq!(rows[0].by_method_per_min["sendMessage"], 300.0);
+        assert_eq!(rows[1].sut, "polling");
+    }
+
+    #[test]
+    fn histograms_are_merged_when_every_repetition_has_one() {
+        let i = input(vec![
+            run("w", 0, 1.0, &[1_000; 50]),
+            run("w", 1, 1.0, &[9_000; 50]),
+        ]);
+        let inputs = [i];
+        let r = &rows(&inputs)[0];
+        assert_eq!(r.latency.count, 100);
+        assert!((r.latency.p99 - 9.0).abs() < 0.01, "{}", r.latency.p99);
+        assert!((r.latency.mean - 5.0).abs() < 0.01);
+    }
+
+    #[test]
+    fn labels_come_from_the_folder_of_results_json_and_are_unique() {
+        assert_eq!(label_for(Path::new("out/run-1/results.json")), "run-1");
+        assert_eq!(label_for(Path::new("baseline.json")), "baseline");
+        let mut v = vec![input(vec![]), input(vec![])];
+        unique_labels(&mut v);
+        assert_eq!(v[0].label, "a");
+        assert_eq!(v[1].label, "a #2");
+    }
+}
