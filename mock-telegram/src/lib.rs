@@ -1,1 +1,69 @@
-//! placeholder
+//! mock-telegram: a Telegram Bot API emulator for thousands of bots, and tgbench's clock.
+//!
+//! Real bot frameworks (teloxide, aiogram, python-telegram-bot) run against it unmodified,
+//! only their API base URL pointed at it: `/bot<token>/<method>` with Telegram's parameters,
+//! encodings, envelopes, error wording, long polling, webhooks and rate limits. Harnesses
+//! drive it through the control API (`/_mock/*`) or, in-process, through [`Mock`]: a
+//! simulated user's message is injected when it is due, and the bot's reply closes the
+//! latency sample — so latency is measured on one monotonic clock, in µs (HdrHistogram).
+//!
+//! Telegram is far away: [`MockConfig::rtt`] and [`MockConfig::jitter`] delay answers and
+//! deliveries. An ordinary call's answer is held one RTT sample; a held getUpdates woken by
+//! an update answers half a sample after the wake; a webhook POST starts half a sample after
+//! its update is due; a method call in a webhook response runs half a sample after the
+//! response. One echo costs 1.5 RTT by polling or webhook, 1 RTT by reply-in-response.
+//!
+//! ```no_run
+//! # async fn demo() {
+//! use mock_telegram::{Mock, MockConfig, MockServer, NewUpdate};
+//! let mock = Mock::new(MockConfig { bots: 2, ..MockConfig::default() });
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+//! let server = MockServer::start(mock.clone(), listener);
+//! let bot = &mock.bots()[0];
+//! // a bot calls {server.base_url()}/bot{bot.token}/getUpdates ...
+//! mock.inject(NewUpdate::message(bot.id, 42, "hello")).unwrap();
+//! println!("{:?}", mock.stats().latency_ms);
+//! server.shutdown().await;
+//! # }
+//! ```
+//!
+//! # Layout
+//! - [`config`]: [`MockConfig`], [`RetrySchedule`].
+//! - [`mock`]: [`Mock`], all state; inject, stats, sent, reset, faults.
+//! - [`bot`]: one bot's state behind its own mutex (queue, chats, poll, webhook, sent).
+//! - [`queue`]: the unconfirmed-update queue, updates kept as JSON bytes.
+//! - [`api`]: the Bot API methods; [`polling`]: getUpdates; [`webhook`]: webhooks and delivery.
+//! - [`params`]: parameters from query, JSON, form and multipart bodies.
+//! - [`error`]: [`ApiError`] (Telegram's error envelope), [`MockError`].
+//! - [`network`]: RTT samples and [`Fault`]s; [`ratelimit`]: token buckets.
+//! - [`stats`]: [`Stats`] and the atomic counters behind it.
+//! - [`control`]: the `/_mock/*` handlers; [`server`]: router, [`run`], [`MockServer`].
+//! - [`token`]: bot ids and tokens from a seed, constant-time checks.
+//! - [`types`]: the Telegram objects written; [`cli`]: the `mock-telegram` binary's options.
+
+pub mod api;
+pub mod bot;
+pub mod cli;
+pub mod config;
+pub mod control;
+pub mod error;
+pub mod mock;
+pub mod network;
+pub mod params;
+pub mod polling;
+pub mod queue;
+pub mod ratelimit;
+pub mod server;
+pub mod stats;
+pub mod token;
+pub mod types;
+pub mod webhook;
+
+pub use bot::SentMessage;
+pub use config::{MockConfig, RetrySchedule};
+pub use error::{ApiError, MockError};
+pub use mock::{Mock, NewUpdate, Readiness};
+pub use network::Fault;
+pub use server::{MockServer, router, run};
+pub use stats::Stats;
+pub use token::BotInfo;

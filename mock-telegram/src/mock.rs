@@ -1,0 +1,407 @@
+//! [`Mock`]: all of the emulator's state — the bots, the counters, the latency histogram,
+//! the fault in force — and the harness-side operations on it (inject, stats, sent, reset).
+
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use hdrhistogram::Histogram;
+use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
+
+use crate::bot::{Bot, ChatState, ReplyTarget, Sample, SentMessage};
+use crate::config::MockConfig;
+use crate::error::MockError;
+use crate::network::{Distance, Fault};
+use crate::queue::{Pending, UpdateKind};
+use crate::stats::{Counters, Latency, Stats};
+use crate::token::{BotInfo, FIRST_BOT_ID, bot_info};
+use crate::types::{self, CallbackQuery, Message, Update};
+
+/// Highest latency the histogram records, in µs (10 minutes).
+pub const LATENCY_MAX_US: u64 = 600_000_000;
+
+/// A simulated user's message or button press, to inject.
+#[derive(Clone, Debug)]
+pub struct NewUpdate {
+    pub bot_id: i64,
+    /// A private chat with user id == chat_id.
+    pub chat_id: i64,
+    /// A message...
+    pub text: Option<String>,
+    /// ...or a callback_query (exactly one of the two).
+    pub callback_data: Option<String>,
+    /// The latency clock's start; None = now.
+    pub due: Option<Instant>,
+}
+
+impl NewUpdate {
+    /// A text message from user `chat_id`, due now.
+    pub fn message(bot_id: i64, chat_id: i64, text: impl Into<String>) -> Self {
+        NewUpdate {
+            bot_id,
+            chat_id,
+            text: Some(text.into()),
+            callback_data: None,
+            due: None,
+        }
+    }
+
+    /// A button press by user `chat_id`, due now.
+    pub fn callback(bot_id: i64, chat_id: i64, data: impl Into<String>) -> Self {
+        NewUpdate {
+            bot_id,
+            chat_id,
+            text: None,
+            callback_data: Some(data.into()),
+            due: None,
+        }
+    }
+}
+
+/// How many bots are ready to receive: polling now (or lately), or with a webhook set.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct Readiness {
+    pub bots: usize,
+    /// Bots with a getUpdates held now or seen within the last 2*rtt+1s.
+    pub polling: usize,
+    pub webhooks_set: usize,
+}
+
+/// All state of the emulator; share it as `Arc<Mock>`.
+#[derive(Debug)]
+pub struct Mock {
+    config: MockConfig,
+    pub(crate) bots: Vec<Bot>,
+    pub(crate) counters: Counters,
+    histogram: Mutex<Histogram<u64>>,
+    fault: RwLock<Fault>,
+    pub(crate) distance: Distance,
+    /// Cancelled when the server serving this mock shuts down (ends webhook workers).
+    pub(crate) stopping: CancellationToken,
+    http: OnceLock<reqwest::Client>,
+}
+
+fn new_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, LATENCY_MAX_US, 3).expect("valid histogram bounds")
+}
+
+impl Mock {
+    /// A mock with `config.bots` bots (ids and tokens from `config.seed`).
+    pub fn new(config: MockConfig) -> Arc<Mock> {
+        let bots = (0..config.bots)
+            .map(|i| Bot::new(bot_info(config.seed, i)))
+            .collect();
+        Arc::new(Mock {
+            distance: Distance {
+                rtt: config.rtt,
+                jitter: config.jitter,
+            },
+            config,
+            bots,
+            counters: Counters::default(),
+            histogram: Mutex::new(new_histogram()),
+            fault: RwLock::new(Fault::None),
+            stopping: CancellationToken::new(),
+            http: OnceLock::new(),
+        })
+    }
+
+    pub fn config(&self) -> &MockConfig {
+        &self.config
+    }
+
+    /// Every bot's id, username and token.
+    pub fn bots(&self) -> Vec<BotInfo> {
+        self.bots.iter().map(|b| b.info.clone()).collect()
+    }
+
+    /// The index of the bot with this id.
+    pub(crate) fn bot_index(&self, bot_id: i64) -> Option<usize> {
+        let i = usize::try_from(bot_id.checked_sub(FIRST_BOT_ID)?).ok()?;
+        (i < self.bots.len()).then_some(i)
+    }
+
+    fn bot_index_or_err(&self, bot_id: i64) -> Result<usize, MockError> {
+        self.bot_index(bot_id).ok_or(MockError::UnknownBot(bot_id))
+    }
+
+    /// Checks an update without injecting it.
+    pub fn validate(&self, u: &NewUpdate) -> Result<(), MockError> {
+        self.bot_index_or_err(u.bot_id)?;
+        if u.text.is_some() == u.callback_data.is_some() {
+            return Err(MockError::InvalidUpdate(
+                "give exactly one of text and callback_data".into(),
+            ));
+        }
+        if u.chat_id <= 0 {
+            return Err(MockError::InvalidUpdate(
+                "chat_id must be a positive user id".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// A simulated user sends a message (or presses a button): queues the update, wakes the
+    /// bot's long poll or webhook worker, and starts the latency clock. Returns the update_id.
+    pub fn inject(&self, u: NewUpdate) -> Result<i64, MockError> {
+        self.validate(&u)?;
+        let index = self.bot_index_or_err(u.bot_id)?;
+        let bot = &self.bots[index];
+        let now = Instant::now();
+        let due = u.due.unwrap_or(now);
+        let date = types::unix_now();
+        let kind = if u.text.is_some() {
+            UpdateKind::Message
+        } else {
+            UpdateKind::CallbackQuery
+        };
+        self.counters.injected.fetch_add(1, Relaxed);
+
+        let mut st = bot.lock();
+        st.last_update_id += 1;
+        let update_id = st.last_update_id;
+        if !st.allowed.allows(kind) {
+            self.counters.filtered.fetch_add(1, Relaxed);
+            return Ok(update_id);
+        }
+        let chat = st
+            .chats
+            .entry(u.chat_id)
+            .or_insert_with(|| ChatState::new(now));
+        let update = match (u.text, u.callback_data) {
+            (Some(text), _) => {
+                let message_id = chat.next_message_id();
+                chat.samples.push_back(Sample {
+                    message_id,
+                    update_id,
+                    due,
+                    replies: 0,
+                });
+                Update {
+                    update_id,
+                    message: Some(Message {
+                        message_id,
+                        from: types::user(u.chat_id),
+                        chat: types::private_chat(u.chat_id),
+                        date,
+                        edit_date: None,
+                        entities: types::command_entities(&text),
+                        text,
+                        reply_to_message: None,
+                        reply_markup: None,
+                    }),
+                    callback_query: None,
+                }
+            }
+            (None, data) => {
+                // The button sits on the bot's last message in the chat (or one it sent before).
+                let message_id = match chat.last_bot_message {
+                    Some(m) => m,
+                    None => {
+                        let m = chat.next_message_id();
+                        chat.last_bot_message = Some(m);
+                        m
+                    }
+                };
+                chat.samples.push_back(Sample {
+                    message_id: 0,
+                    update_id,
+                    due,
+                    replies: 0,
+                });
+                Update {
+                    update_id,
+                    message: None,
+                    callback_query: Some(CallbackQuery {
+                        id: callback_query_id(u.chat_id, update_id),
+                        from: types::user(u.chat_id),
+                        message: Message {
+                            message_id,
+                            from: types::bot_user(bot.info.id, &bot.info.username),
+                            chat: types::private_chat(u.chat_id),
+                            date,
+                            edit_date: None,
+                            text: "Choose:".into(),
+                            entities: Vec::new(),
+                            reply_to_message: None,
+                            reply_markup: None,
+                        },
+                        chat_instance: format!(
+                            "{}",
+                            u.chat_id.wrapping_mul(31).wrapping_add(bot.info.id)
+                        ),
+                        data: data.unwrap_or_default(),
+                    }),
+                }
+            }
+        };
+        let json = Bytes::from(serde_json::to_vec(&update).unwrap_or_default());
+        let pending = Pending {
+            update_id,
+            chat_id: u.chat_id,
+            kind,
+            json,
+            handed: 0,
+            in_flight: false,
+            failures: 0,
+        };
+        let dropped = st.queue.push(pending, self.config.max_pending_per_bot);
+        self.counters.pending.fetch_add(1, Relaxed);
+        if dropped > 0 {
+            self.note_forgotten(dropped);
+        }
+        st.end_poll(crate::bot::PollWake::Updates);
+        let webhook = st.webhook.is_some();
+        drop(st);
+        if webhook {
+            bot.worker_bell.notify_one();
+        }
+        Ok(update_id)
+    }
+
+    /// Counts unconfirmed updates that were forgotten without being confirmed.
+    pub(crate) fn note_forgotten(&self, n: usize) {
+        self.counters.pending.fetch_sub(n as u64, Relaxed);
+        self.counters.dropped.fetch_add(n as u64, Relaxed);
+    }
+
+    /// A reply from bot `index` to `chat_id` arrived: closes a latency sample. Returns the
+    /// update it answered.
+    pub(crate) fn record_reply(&self, chat: &mut ChatState, target: ReplyTarget) -> Option<i64> {
+        let (update_id, due, first) = chat.close_sample(target)?;
+        if first {
+            self.counters.replied.fetch_add(1, Relaxed);
+            let us = Instant::now().saturating_duration_since(due).as_micros() as u64;
+            let mut h = self.histogram.lock().unwrap_or_else(|e| e.into_inner());
+            let _ = h.record(us.clamp(1, LATENCY_MAX_US));
+        } else {
+            self.counters.duplicated.fetch_add(1, Relaxed);
+        }
+        Some(update_id)
+    }
+
+    /// Everything counted so far: the JSON of `GET /_mock/stats`.
+    pub fn stats(&self) -> Stats {
+        let mut s = self.counters.snapshot();
+        s.latency_ms = Latency::from_histogram(&self.latency_histogram());
+        s.readiness = self.readiness();
+        s
+    }
+
+    /// The reply latencies in µs (bounds 1..600_000_000, 3 significant figures).
+    pub fn latency_histogram(&self) -> Histogram<u64> {
+        self.histogram
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// How many bots are polling or have a webhook.
+    pub fn readiness(&self) -> Readiness {
+        let now = Instant::now();
+        let recent = self.config.rtt * 2 + self.config.jitter * 2 + Duration::from_secs(1);
+        let mut r = Readiness {
+            bots: self.bots.len(),
+            ..Readiness::default()
+        };
+        for bot in &self.bots {
+            let st = bot.lock();
+            if st.webhook.is_some() {
+                r.webhooks_set += 1;
+            } else if st.poll.is_some()
+                || st
+                    .last_poll_seen
+                    .is_some_and(|t| now.saturating_duration_since(t) <= recent)
+            {
+                r.polling += 1;
+            }
+        }
+        r
+    }
+
+    /// What bot `bot_id` sent, in order (empty for an unknown bot).
+    pub fn sent(&self, bot_id: i64) -> Vec<SentMessage> {
+        match self.bot_index(bot_id) {
+            Some(i) => self.bots[i].lock().sent.iter().cloned().collect(),
+            None => Vec::new(),
+        }
+    }
+
+    /// Injects a fault (or ends one with `Fault::None`); takes effect at once.
+    pub fn set_fault(&self, fault: Fault) {
+        *self.fault.write().unwrap_or_else(|e| e.into_inner()) = fault;
+        for bot in &self.bots {
+            bot.worker_bell.notify_one();
+        }
+    }
+
+    /// The fault in force.
+    pub fn fault(&self) -> Fault {
+        self.fault.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Clears updates, counters, the histogram and sent messages; keeps the bots, their
+    /// webhooks and allowed_updates.
+    pub fn reset(&self) {
+        for bot in &self.bots {
+            let mut st = bot.lock();
+            // Updates in a webhook POST right now stay until their POST ends.
+            let keep: Vec<Pending> = st
+                .queue
+                .iter_mut()
+                .filter(|p| p.in_flight)
+                .map(|p| p.clone())
+                .collect();
+            st.queue.clear();
+            for p in keep {
+                st.queue.push(p, usize::MAX);
+            }
+            st.chats.clear();
+            st.sent.clear();
+            st.wh.failures = 0;
+            st.wh.next_attempt = None;
+            st.wh.last_error = None;
+        }
+        self.counters.reset();
+        let pending: usize = self.bots.iter().map(|b| b.lock().queue.len()).sum();
+        self.counters.pending.store(pending as u64, Relaxed);
+        *self.histogram.lock().unwrap_or_else(|e| e.into_inner()) = new_histogram();
+    }
+
+    /// The shared HTTP client of webhook deliveries (one connection pool for all bots).
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        self.http.get_or_init(|| {
+            reqwest::Client::builder()
+                .danger_accept_invalid_certs(true)
+                .no_proxy()
+                .http1_only()
+                .tcp_nodelay(true)
+                .pool_max_idle_per_host(1024)
+                .pool_idle_timeout(Duration::from_secs(90))
+                .connect_timeout(Duration::from_secs(10))
+                .build()
+                .expect("webhook HTTP client")
+        })
+    }
+
+    /// Ends every held long poll and webhook worker (server shutdown).
+    pub(crate) fn stop(&self) {
+        self.stopping.cancel();
+        for bot in &self.bots {
+            bot.lock().end_poll(crate::bot::PollWake::Shutdown);
+        }
+    }
+}
+
+/// The callback_query id of a button press: names its chat and update.
+pub(crate) fn callback_query_id(chat_id: i64, update_id: i64) -> String {
+    format!("{chat_id}-{update_id}")
+}
+
+/// The (chat, update) a callback_query id names.
+pub(crate) fn parse_callback_query_id(id: &str) -> Option<(i64, i64)> {
+    let (chat, update) = id.split_once('-')?;
+    Some((chat.parse().ok()?, update.parse().ok()?))
+}

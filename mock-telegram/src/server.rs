@@ -1,0 +1,233 @@
+//! Serving a [`Mock`] over HTTP/1.1 with keep-alive: the router (Bot API + control API),
+//! [`run`] (serve until a shutdown future resolves) and [`MockServer`] (the same, started in
+//! the background, for tests and the simulator).
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use hyper::server::conn::http1;
+use hyper_util::rt::TokioIo;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::api::{self, Method};
+use crate::control;
+use crate::error::ApiError;
+use crate::mock::Mock;
+use crate::params::Params;
+use crate::token::{parse_bot_id, secrets_equal};
+
+/// The largest request body read (Telegram's own limit for uploads is far above what the
+/// mock needs).
+const MAX_BODY_BYTES: usize = 20 << 20;
+/// How long shutdown waits for open connections to finish.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// The whole HTTP surface: `/_mock/*` (control) and `/bot<token>/<method>` (Bot API).
+pub fn router(mock: Arc<Mock>) -> Router {
+    let control = Router::new()
+        .route("/_mock/bots", get(control::bots))
+        .route("/_mock/updates", post(control::updates))
+        .route("/_mock/stats", get(control::stats))
+        .route("/_mock/sent", get(control::sent))
+        .route("/_mock/reset", post(control::reset))
+        .route_layer(axum::middleware::from_fn_with_state(
+            mock.clone(),
+            control::require_token,
+        ));
+    control.fallback(bot_api).with_state(mock)
+}
+
+/// Splits `/bot<token>/<method>`; 404 for anything else.
+fn split_path(path: &str) -> Result<(&str, &str), ApiError> {
+    let rest = path.strip_prefix("/bot").ok_or(ApiError::NotFound)?;
+    let (token, method) = rest.split_once('/').ok_or(ApiError::NotFound)?;
+    if method.is_empty() || method.contains('/') {
+        return Err(ApiError::NotFound);
+    }
+    Ok((token, method))
+}
+
+/// Authenticates the token (404 when malformed, 401 when unknown) and names the method.
+fn route(mock: &Mock, path: &str) -> Result<(usize, Method), ApiError> {
+    let (token, method) = split_path(path)?;
+    let bot_id = parse_bot_id(token).ok_or(ApiError::NotFound)?;
+    let index = mock.bot_index(bot_id).ok_or(ApiError::Unauthorized)?;
+    if !secrets_equal(token, &mock.bots[index].info.token) {
+        return Err(ApiError::Unauthorized);
+    }
+    let method = Method::parse(method).ok_or(ApiError::NotFound)?;
+    Ok((index, method))
+}
+
+/// One Bot API call, counted with its body sizes.
+async fn bot_api(State(mock): State<Arc<Mock>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let (bot, method) = match route(&mock, parts.uri.path()) {
+        Ok(r) => r,
+        Err(e) => return e.into_response(),
+    };
+    let result = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+        Ok(bytes) => {
+            let bytes_in = bytes.len();
+            let content_type = parts
+                .headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok());
+            let answer = match Params::parse(parts.uri.query(), content_type, bytes).await {
+                Ok(params) => api::handle(&mock, bot, method, params).await,
+                Err(e) => Err(e),
+            };
+            (bytes_in, answer)
+        }
+        Err(_) => (0, Err(ApiError::bad("request body is too big or broken"))),
+    };
+    let (bytes_in, answer) = result;
+    let (status, body, retry_after) = match answer {
+        Ok(body) => (StatusCode::OK, body, None),
+        Err(e) => {
+            let retry = match e {
+                ApiError::TooManyRequests { retry_after } => Some(retry_after),
+                _ => None,
+            };
+            (e.status(), e.body(), retry)
+        }
+    };
+    mock.counters.call(method, bytes_in, body.len());
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    if let Some(s) = retry_after {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(s));
+    }
+    response
+}
+
+/// Serves `mock` on `listener` (HTTP/1.1, keep-alive) until `shutdown` resolves; then ends
+/// held long polls and webhook workers and lets open connections finish (up to 5 s).
+pub async fn run(
+    mock: Arc<Mock>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    let app = router(mock.clone());
+    let graceful = GracefulShutdown::new();
+    let mut builder = http1::Builder::new();
+    builder.keep_alive(true);
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    let _ = stream.set_nodelay(true);
+                    let service = TowerToHyperService::new(app.clone());
+                    let connection = builder.serve_connection(TokioIo::new(stream), service);
+                    let connection = graceful.watch(connection);
+                    tokio::spawn(async move {
+                        let _ = connection.await;
+                    });
+                }
+                Err(e) => {
+                    // Out of file descriptors and the like: back off a little, keep serving.
+                    tracing::warn!("accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            },
+            _ = &mut shutdown => break,
+        }
+    }
+    drop(listener);
+    mock.stop();
+    let _ = tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown()).await;
+    Ok(())
+}
+
+/// A mock served in the background on a bound listener, until [`shutdown`](Self::shutdown)
+/// or drop.
+#[derive(Debug)]
+pub struct MockServer {
+    addr: SocketAddr,
+    mock: Arc<Mock>,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+impl MockServer {
+    /// Serves `mock` on `listener` (bind `127.0.0.1:0` in tests and pass it in).
+    pub fn start(mock: Arc<Mock>, listener: TcpListener) -> MockServer {
+        let addr = listener
+            .local_addr()
+            .expect("a bound listener has an address");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(run(mock.clone(), listener, async move {
+            let _ = stopped.await;
+        }));
+        MockServer {
+            addr,
+            mock,
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT`
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn mock(&self) -> &Arc<Mock> {
+        &self.mock
+    }
+
+    /// Stops serving, ends held long polls, stops webhook workers; returns when done.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for MockServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_split_into_token_and_method() {
+        assert_eq!(split_path("/bot1:abc/getMe"), Ok(("1:abc", "getMe")));
+        assert_eq!(split_path("/bot1:abc/"), Err(ApiError::NotFound));
+        assert_eq!(split_path("/bot1:abc/a/b"), Err(ApiError::NotFound));
+        assert_eq!(split_path("/file/bot1:abc/x"), Err(ApiError::NotFound));
+        assert_eq!(split_path("/"), Err(ApiError::NotFound));
+    }
+}

@@ -1,0 +1,140 @@
+//! The Telegram objects the mock writes (Update, Message, User, Chat, CallbackQuery), with the
+//! fields that the validators of aiogram, python-telegram-bot and teloxide require.
+
+use serde::Serialize;
+use serde_json::Value;
+
+/// A user or a bot.
+#[derive(Clone, Debug, Serialize)]
+pub struct User {
+    pub id: i64,
+    pub is_bot: bool,
+    pub first_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub language_code: Option<&'static str>,
+}
+
+/// A private chat (the only kind the mock has: chat id == the user's id).
+#[derive(Clone, Debug, Serialize)]
+pub struct Chat {
+    pub id: i64,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub first_name: String,
+    pub username: String,
+}
+
+/// A text entity (the mock marks a leading `/command`, which PTB's CommandHandler needs).
+#[derive(Clone, Debug, Serialize)]
+pub struct Entity {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub offset: usize,
+    pub length: usize,
+}
+
+/// A text message.
+#[derive(Clone, Debug, Serialize)]
+pub struct Message {
+    pub message_id: i64,
+    pub from: User,
+    pub chat: Chat,
+    pub date: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub edit_date: Option<i64>,
+    pub text: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub entities: Vec<Entity>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reply_to_message: Option<Box<Message>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reply_markup: Option<Value>,
+}
+
+/// A press on an inline button.
+#[derive(Clone, Debug, Serialize)]
+pub struct CallbackQuery {
+    pub id: String,
+    pub from: User,
+    pub message: Message,
+    pub chat_instance: String,
+    pub data: String,
+}
+
+/// One update as getUpdates and webhooks hand it over.
+#[derive(Clone, Debug, Serialize)]
+pub struct Update {
+    pub update_id: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<Message>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub callback_query: Option<CallbackQuery>,
+}
+
+/// The simulated user behind private chat `chat_id`.
+pub fn user(chat_id: i64) -> User {
+    User {
+        id: chat_id,
+        is_bot: false,
+        first_name: format!("User {chat_id}"),
+        username: Some(format!("user{chat_id}")),
+        language_code: Some("en"),
+    }
+}
+
+/// The private chat with user `chat_id`.
+pub fn private_chat(chat_id: i64) -> Chat {
+    Chat {
+        id: chat_id,
+        kind: "private",
+        first_name: format!("User {chat_id}"),
+        username: format!("user{chat_id}"),
+    }
+}
+
+/// The bot as a message's `from`.
+pub fn bot_user(id: i64, username: &str) -> User {
+    User {
+        id,
+        is_bot: true,
+        first_name: format!("tgbench bot {id}"),
+        username: Some(username.to_string()),
+        language_code: None,
+    }
+}
+
+/// A `bot_command` entity when `text` starts with `/command` (length in UTF-16 units).
+pub fn command_entities(text: &str) -> Vec<Entity> {
+    if !text.starts_with('/') || text.len() < 2 {
+        return Vec::new();
+    }
+    let command = text.split(char::is_whitespace).next().unwrap_or(text);
+    vec![Entity {
+        kind: "bot_command",
+        offset: 0,
+        length: command.encode_utf16().count(),
+    }]
+}
+
+/// The current Unix time in seconds.
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_get_an_entity_in_utf16_units() {
+        let e = command_entities("/start now");
+        assert_eq!((e[0].offset, e[0].length), (0, 6));
+        assert!(command_entities("hello").is_empty());
+        assert!(command_entities("/").is_empty());
+    }
+}

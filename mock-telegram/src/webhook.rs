@@ -1,0 +1,473 @@
+//! Webhooks: setWebhook / deleteWebhook / getWebhookInfo, and delivery as Telegram does it.
+//!
+//! Each bot with a webhook has one worker task. It sleeps on the bot's [`Notify`] bell when
+//! there is nothing to send (2,000 idle webhooks cost 2,000 parked tasks, no timers), and
+//! otherwise keeps up to `max_connections` POSTs in flight, strictly one per chat, through
+//! one shared connection pool. A failed POST backs the bot off on the [`RetrySchedule`]
+//! (or the bot's `Retry-After`); the update stays pending and is tried again.
+//!
+//! [`Notify`]: tokio::sync::Notify
+//! [`RetrySchedule`]: crate::RetrySchedule
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use reqwest::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
+use serde_json::{Map, Value, json};
+use tokio::task::JoinSet;
+
+use crate::api::{self, Method, ok, ok_described};
+use crate::bot::{Allowed, PollWake, WebhookConf};
+use crate::error::{ApiError, CONFLICT_SET_WEBHOOK};
+use crate::mock::Mock;
+use crate::network::{Fault, pause};
+use crate::params::Params;
+use crate::types::unix_now;
+
+/// The header that carries setWebhook's secret_token.
+pub const SECRET_HEADER: &str = "X-Telegram-Bot-Api-Secret-Token";
+/// How far into a bot's queue the worker looks for chats it can send to.
+const SCAN_WINDOW: usize = 10_000;
+/// The largest webhook response body read (a method call fits easily).
+const MAX_RESPONSE_BYTES: usize = 1 << 20;
+
+fn bad_webhook(detail: impl std::fmt::Display) -> ApiError {
+    ApiError::bad(format!("bad webhook: {detail}"))
+}
+
+/// Checks a webhook URL. Deliveries only ever go to this machine: https to a loopback host
+/// on any port (self-signed certificates are accepted), or plain http to loopback (a test
+/// convenience Telegram does not offer).
+pub fn validate_url(raw: &str) -> Result<reqwest::Url, ApiError> {
+    let url =
+        reqwest::Url::parse(raw).map_err(|_| ApiError::bad("invalid webhook URL specified"))?;
+    let host = url
+        .host_str()
+        .ok_or_else(|| ApiError::bad("invalid webhook URL specified"))?;
+    match url.scheme() {
+        "https" | "http" => {}
+        _ => return Err(bad_webhook("An HTTPS URL must be provided for webhook")),
+    }
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    let loopback = match bare.parse::<IpAddr>() {
+        Ok(ip) if ip.is_loopback() => true,
+        Ok(ip) => return Err(bad_webhook(format!("IP address {ip} is reserved"))),
+        Err(_) => bare.eq_ignore_ascii_case("localhost"),
+    };
+    if !loopback {
+        return Err(bad_webhook(
+            "Failed to resolve host: Name or service not known",
+        ));
+    }
+    Ok(url)
+}
+
+/// Checks a secret_token: 1-256 characters of `A-Z a-z 0-9 _ -`.
+pub fn validate_secret(secret: &str) -> Result<(), ApiError> {
+    if secret.len() > 256 {
+        return Err(ApiError::bad("secret token is too long"));
+    }
+    if !secret
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    {
+        return Err(ApiError::bad("secret token contains unallowed characters"));
+    }
+    Ok(())
+}
+
+pub fn set_webhook(mock: &Arc<Mock>, bot: usize, params: &Params) -> Result<Vec<u8>, ApiError> {
+    let raw = params.str("url").unwrap_or_default();
+    if raw.trim().is_empty() {
+        return delete_webhook(mock, bot, params);
+    }
+    let url = validate_url(raw.trim())?;
+    let secret = params.str("secret_token").filter(|s| !s.is_empty());
+    if let Some(s) = &secret {
+        validate_secret(s)?;
+    }
+    let max_connections = params.i64("max_connections")?.unwrap_or(40).clamp(1, 100) as usize;
+    let allowed = params.allowed_updates()?;
+    let conf = WebhookConf {
+        url: url.to_string(),
+        secret,
+        max_connections,
+        has_custom_certificate: params.has("certificate"),
+        ip_address: params.str("ip_address"),
+    };
+    let b = &mock.bots[bot];
+    let mut st = b.lock();
+    if let Some(list) = allowed {
+        st.allowed = Allowed { list: Some(list) };
+    }
+    if params.bool("drop_pending_updates") {
+        let n = st.queue.clear();
+        mock.note_forgotten(n);
+    }
+    st.end_poll(PollWake::Conflict(CONFLICT_SET_WEBHOOK));
+    let already = st.webhook.as_ref() == Some(&conf);
+    if st.webhook.as_ref().map(|w| &w.url) != Some(&conf.url) {
+        st.wh.failures = 0;
+        st.wh.next_attempt = None;
+        st.wh.last_error = None;
+    }
+    st.webhook = Some(conf);
+    let spawn = !st.wh.worker_running;
+    st.wh.worker_running = true;
+    drop(st);
+    if spawn {
+        tokio::spawn(worker(mock.clone(), bot));
+    }
+    b.worker_bell.notify_one();
+    Ok(ok_described(if already {
+        "Webhook is already set"
+    } else {
+        "Webhook was set"
+    }))
+}
+
+pub fn delete_webhook(mock: &Arc<Mock>, bot: usize, params: &Params) -> Result<Vec<u8>, ApiError> {
+    let b = &mock.bots[bot];
+    let mut st = b.lock();
+    if params.bool("drop_pending_updates") {
+        let n = st.queue.clear();
+        mock.note_forgotten(n);
+    }
+    let had = st.webhook.take().is_some();
+    st.wh.failures = 0;
+    st.wh.next_attempt = None;
+    st.wh.last_error = None;
+    drop(st);
+    b.worker_bell.notify_one();
+    Ok(ok_described(if had {
+        "Webhook was deleted"
+    } else {
+        "Webhook is already deleted"
+    }))
+}
+
+pub fn get_webhook_info(mock: &Arc<Mock>, bot: usize) -> Vec<u8> {
+    let st = mock.bots[bot].lock();
+    let mut info = Map::new();
+    info.insert(
+        "url".into(),
+        json!(st.webhook.as_ref().map_or("", |w| w.url.as_str())),
+    );
+    info.insert(
+        "has_custom_certificate".into(),
+        json!(
+            st.webhook
+                .as_ref()
+                .is_some_and(|w| w.has_custom_certificate)
+        ),
+    );
+    info.insert("pending_update_count".into(), json!(st.queue.len()));
+    if let Some(w) = &st.webhook {
+        info.insert(
+            "ip_address".into(),
+            json!(w.ip_address.as_deref().unwrap_or("127.0.0.1")),
+        );
+        info.insert("max_connections".into(), json!(w.max_connections));
+        if let Some(list) = &st.allowed.list {
+            info.insert("allowed_updates".into(), json!(list));
+        }
+        if let Some((date, message)) = &st.wh.last_error {
+            info.insert("last_error_date".into(), json!(date));
+            info.insert("last_error_message".into(), json!(message));
+        }
+    }
+    ok(Value::Object(info))
+}
+
+/// One POST to make.
+struct Job {
+    update_id: i64,
+    chat_id: i64,
+    body: Bytes,
+    url: String,
+    secret: Option<String>,
+}
+
+/// A failed POST: Telegram's last_error_message, and the bot's Retry-After.
+struct Failure {
+    message: String,
+    retry_after: Option<Duration>,
+}
+
+/// How a POST ended: 2xx (with the method call in its body, if any) or a failure.
+struct Outcome {
+    update_id: i64,
+    chat_id: i64,
+    result: Result<Option<Map<String, Value>>, Failure>,
+}
+
+/// What the worker should do next.
+enum Plan {
+    Send(Vec<Job>),
+    WaitUntil(Instant),
+    Idle,
+    Stop,
+}
+
+fn plan(mock: &Mock, bot: usize, has_jobs_running: bool) -> Plan {
+    let mut st = mock.bots[bot].lock();
+    let st = &mut *st;
+    let Some(conf) = st.webhook.clone() else {
+        if has_jobs_running {
+            return Plan::Idle;
+        }
+        st.wh.worker_running = false;
+        return Plan::Stop;
+    };
+    if mock.fault() == Fault::Outage {
+        return Plan::Idle;
+    }
+    let now = Instant::now();
+    if let Some(t) = st.wh.next_attempt {
+        if t > now {
+            return Plan::WaitUntil(t);
+        }
+        st.wh.next_attempt = None;
+    }
+    let mut jobs = Vec::new();
+    for p in st.queue.iter_mut().take(SCAN_WINDOW) {
+        if st.wh.in_flight >= conf.max_connections {
+            break;
+        }
+        if p.in_flight || st.wh.chats_in_flight.contains(&p.chat_id) {
+            continue;
+        }
+        p.in_flight = true;
+        st.wh.chats_in_flight.insert(p.chat_id);
+        st.wh.in_flight += 1;
+        if p.failures > 0 {
+            mock.counters.wh_retries.fetch_add(1, Relaxed);
+        }
+        mock.counters.webhook_started(st.wh.in_flight);
+        jobs.push(Job {
+            update_id: p.update_id,
+            chat_id: p.chat_id,
+            body: p.json.clone(),
+            url: conf.url.clone(),
+            secret: conf.secret.clone(),
+        });
+    }
+    if jobs.is_empty() {
+        Plan::Idle
+    } else {
+        Plan::Send(jobs)
+    }
+}
+
+/// The delivery loop of one bot; ends when its webhook is deleted and nothing is in flight.
+async fn worker(mock: Arc<Mock>, bot: usize) {
+    let mut running: JoinSet<Outcome> = JoinSet::new();
+    loop {
+        let wait_until = match plan(&mock, bot, !running.is_empty()) {
+            Plan::Stop => return,
+            Plan::Send(jobs) => {
+                for job in jobs {
+                    running.spawn(deliver(mock.clone(), job));
+                }
+                None
+            }
+            Plan::WaitUntil(t) => Some(t),
+            Plan::Idle => None,
+        };
+        let sleep = async {
+            match wait_until {
+                Some(t) => tokio::time::sleep_until(t.into()).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = mock.bots[bot].worker_bell.notified() => {}
+            Some(done) = running.join_next(), if !running.is_empty() => {
+                if let Ok(outcome) = done {
+                    finish(&mock, bot, outcome);
+                }
+            }
+            _ = sleep => {}
+            _ = mock.stopping.cancelled() => {
+                running.abort_all();
+                mock.bots[bot].lock().wh.worker_running = false;
+                return;
+            }
+        }
+    }
+}
+
+/// POSTs one update and reads the answer.
+async fn deliver(mock: Arc<Mock>, job: Job) -> Outcome {
+    pause(mock.distance.half() + mock.fault().extra_delay()).await;
+    let mut request = mock
+        .http()
+        .post(&job.url)
+        .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+        .timeout(mock.config().webhook_timeout)
+        .body(job.body);
+    if let Some(secret) = &job.secret {
+        request = request.header(SECRET_HEADER, secret.as_str());
+    }
+    let result = match request.send().await {
+        Ok(response) if response.status().is_success() => {
+            let body = read_limited(response).await;
+            Ok(body.and_then(|b| serde_json::from_slice::<Map<String, Value>>(&b).ok()))
+        }
+        Ok(response) => {
+            let status = response.status();
+            let retry_after = response
+                .headers()
+                .get(RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(Duration::from_secs);
+            let reason = status.canonical_reason().unwrap_or("");
+            let message = format!(
+                "Wrong response from the webhook: {} {reason}",
+                status.as_u16()
+            );
+            Err(Failure {
+                message,
+                retry_after,
+            })
+        }
+        Err(e) => Err(Failure {
+            message: describe_error(&e),
+            retry_after: None,
+        }),
+    };
+    Outcome {
+        update_id: job.update_id,
+        chat_id: job.chat_id,
+        result,
+    }
+}
+
+async fn read_limited(mut response: reqwest::Response) -> Option<Vec<u8>> {
+    let mut body = Vec::new();
+    while let Ok(Some(chunk)) = response.chunk().await {
+        if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
+            return None;
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Some(body)
+}
+
+/// Telegram's last_error_message for a POST that got no HTTP answer.
+fn describe_error(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        "Read timeout expired".into()
+    } else if e.is_connect() {
+        let text = format!("{e:?}");
+        if text.contains("ConnectionRefused") || text.contains("Connection refused") {
+            "Connection refused".into()
+        } else if text.contains("certificate") || text.contains("tls") || text.contains("Tls") {
+            "SSL error".into()
+        } else {
+            "Connection failed".into()
+        }
+    } else {
+        "Connection reset by peer".into()
+    }
+}
+
+/// Applies a POST's outcome to the bot's state.
+fn finish(mock: &Arc<Mock>, bot: usize, outcome: Outcome) {
+    let c = &mock.counters;
+    c.wh_in_flight.fetch_sub(1, Relaxed);
+    c.wh_deliveries.fetch_add(1, Relaxed);
+    let mut st = mock.bots[bot].lock();
+    st.wh.in_flight = st.wh.in_flight.saturating_sub(1);
+    st.wh.chats_in_flight.remove(&outcome.chat_id);
+    match outcome.result {
+        Ok(call) => {
+            c.wh_ok.fetch_add(1, Relaxed);
+            st.wh.failures = 0;
+            if let Some(p) = st.queue.remove(outcome.update_id) {
+                c.pending.fetch_sub(1, Relaxed);
+                if p.handed == 0 {
+                    c.delivered.fetch_add(1, Relaxed);
+                } else {
+                    c.redelivered.fetch_add(1, Relaxed);
+                }
+            }
+            drop(st);
+            if let Some(call) = call {
+                run_response_method(mock, bot, call);
+            }
+        }
+        Err(Failure {
+            message,
+            retry_after,
+        }) => {
+            c.wh_failed.fetch_add(1, Relaxed);
+            if let Some(p) = st.queue.get_mut(outcome.update_id) {
+                p.in_flight = false;
+                p.failures += 1;
+            }
+            st.wh.failures += 1;
+            let wait =
+                retry_after.unwrap_or_else(|| mock.config().retry.delay_after(st.wh.failures));
+            st.wh.next_attempt = Some(Instant::now() + wait);
+            st.wh.last_error = Some((unix_now(), message));
+        }
+    }
+}
+
+/// A 2xx answer whose body is `{"method":"...", ...}`: runs it half an RTT later, as if
+/// the bot had called it.
+fn run_response_method(mock: &Arc<Mock>, bot: usize, mut call: Map<String, Value>) {
+    let Some(method) = call
+        .remove("method")
+        .and_then(|m| m.as_str().and_then(Method::parse))
+    else {
+        return;
+    };
+    if method == Method::GetUpdates {
+        return;
+    }
+    let bytes_in = serde_json::to_vec(&call).map_or(0, |v| v.len());
+    let mock = mock.clone();
+    tokio::spawn(async move {
+        pause(mock.distance.half() + mock.fault().extra_delay()).await;
+        let answer = api::execute(&mock, bot, method, &Params::from_map(call));
+        mock.counters.wh_method_in_response.fetch_add(1, Relaxed);
+        let bytes_out = answer.as_ref().map_or_else(|e| e.body().len(), Vec::len);
+        mock.counters.call(method, bytes_in, bytes_out);
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_must_point_at_this_machine() {
+        assert!(validate_url("http://127.0.0.1:8080/webhook/1").is_ok());
+        assert!(validate_url("https://localhost:8443/x").is_ok());
+        assert!(validate_url("https://[::1]:9/x").is_ok());
+        assert_eq!(
+            validate_url("https://10.0.0.1/x").unwrap_err().to_string(),
+            "Bad Request: bad webhook: IP address 10.0.0.1 is reserved"
+        );
+        assert_eq!(
+            validate_url("ftp://127.0.0.1/x").unwrap_err().to_string(),
+            "Bad Request: bad webhook: An HTTPS URL must be provided for webhook"
+        );
+        assert!(validate_url("https://example.com/x").is_err());
+        assert!(validate_url("not a url").is_err());
+    }
+
+    #[test]
+    fn secrets_are_checked_like_telegram() {
+        assert!(validate_secret("abc_DEF-123").is_ok());
+        assert!(validate_secret("with space").is_err());
+        assert!(validate_secret(&"a".repeat(257)).is_err());
+        assert!(validate_secret(&"a".repeat(256)).is_ok());
+    }
+}
