@@ -60,7 +60,11 @@ mod tests {
     fn ceiling_doubles_up_to_the_cap() {
         let ms: Vec<u128> = (0..8).map(|n| B.ceiling(n).as_millis()).collect();
         assert_eq!(ms, [100, 200, 400, 800, 1600, 2000, 2000, 2000]);
-        assert_eq!(B.ceiling(1000), B.cap, "huge attempt numbers do not overflow");
+        assert_eq!(
+            B.ceiling(1000),
+            B.cap,
+            "huge attempt numbers do not overflow"
+        );
     }
 
     #[test]
@@ -71,7 +75,10 @@ mod tests {
             let ds: Vec<Duration> = (0..200).map(|_| B.delay(n, &mut rng)).collect();
             assert!(ds.iter().all(|d| *d >= c / 2 && *d <= c), "attempt {n}");
             let distinct: std::collections::HashSet<_> = ds.iter().collect();
-            assert!(distinct.len() > 50, "jitter spreads the waits (attempt {n})");
+            assert!(
+                distinct.len() > 50,
+                "jitter spreads the waits (attempt {n})"
+            );
         }
     }
 

@@ -136,7 +136,12 @@ pub async fn run_polling(
 ) -> anyhow::Result<()> {
     check_open_files("polling-bot", env.tokens.len())?;
     let platform = Platform::new(&env.api_url, env.tokens, &cli.platform)?;
-    let polling = polling::start(platform.clone(), platform.manager.tokens().to_vec(), &cli.polling).await;
+    let polling = polling::start(
+        platform.clone(),
+        platform.manager.tokens().to_vec(),
+        &cli.polling,
+    )
+    .await;
     ready(&format!("polling-bot: {} bots polling", polling.bots()));
     shutdown.await;
     let report = within_grace(cli.platform.shutdown_grace(), polling.stop()).await?;
@@ -260,7 +265,10 @@ mod tests {
         assert_eq!(w.webhook.ack, webhook::Ack::Before);
         let w = WebhookCli::parse_from(["webhook-bot", "--allow-ips", "10.0.0.0/8,loopback"]);
         assert_eq!(w.webhook.allow_ips.unwrap(), ["10.0.0.0/8", "loopback"]);
-        assert_eq!(WebhookCli::parse_from(["webhook-bot"]).webhook.allow_ips, None);
+        assert_eq!(
+            WebhookCli::parse_from(["webhook-bot"]).webhook.allow_ips,
+            None
+        );
 
         let h = HybridCli::parse_from(["hybrid-bot", "--webhook-share", "0.3", "--tls"]);
         assert_eq!(h.hybrid.webhook_share, 0.3);

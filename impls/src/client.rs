@@ -247,9 +247,7 @@ impl Api {
     ) -> Result<(), ApiError> {
         let params = serde_json::json!({ "drop_pending_updates": drop_pending_updates });
         let attempts = Attempts::AtMost(self.config.max_attempts);
-        let _: serde::de::IgnoredAny = self
-            .call(token, "deleteWebhook", &params, attempts)
-            .await?;
+        let _: serde::de::IgnoredAny = self.call(token, "deleteWebhook", &params, attempts).await?;
         Ok(())
     }
 
@@ -289,7 +287,12 @@ impl Api {
         Ok(())
     }
 
-    fn request(&self, token: &BotToken, method: &str, timeout: Duration) -> reqwest::RequestBuilder {
+    fn request(
+        &self,
+        token: &BotToken,
+        method: &str,
+        timeout: Duration,
+    ) -> reqwest::RequestBuilder {
         let url = format!("{}/bot{}/{}", self.base, token.expose(), method);
         self.http.post(url).timeout(timeout)
     }
@@ -316,8 +319,7 @@ impl Api {
                 Err(e) => e,
             };
             let class = err.retry_class();
-            if class == RetryClass::Final || matches!(attempts, Attempts::AtMost(n) if made >= n)
-            {
+            if class == RetryClass::Final || matches!(attempts, Attempts::AtMost(n) if made >= n) {
                 self.counters.failed.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(bot = %token, attempts = made, "giving up: {err}");
                 return Err(err);

@@ -169,7 +169,9 @@ impl Platform {
             .fetch_add(1, Ordering::Relaxed);
         let instance = self.manager.instance(bot_id).await?;
         let reply = logic::handle(self.cost, &instance, update).await;
-        self.counters.updates_handled.fetch_add(1, Ordering::Relaxed);
+        self.counters
+            .updates_handled
+            .fetch_add(1, Ordering::Relaxed);
         reply
     }
 

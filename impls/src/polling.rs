@@ -228,8 +228,7 @@ async fn poll_loop(
         };
         // A long poll answered empty long before its timeout means a server that does not
         // hold requests: back off instead of spinning.
-        if updates.is_empty() && timeout > 0 && asked.elapsed() < Duration::from_secs(timeout) / 2
-        {
+        if updates.is_empty() && timeout > 0 && asked.elapsed() < Duration::from_secs(timeout) / 2 {
             let wait = backoff.delay(early_empties, &mut rand::thread_rng());
             early_empties = early_empties.saturating_add(1);
             tokio::select! {
@@ -350,7 +349,10 @@ mod tests {
         assert!(check_open_files("polling-bot", 10).is_ok());
         let err = check_open_files("polling-bot", limit as usize).unwrap_err();
         let msg = err.to_string();
-        assert!(msg.contains("ulimit -n") && msg.contains(&limit.to_string()), "{msg}");
+        assert!(
+            msg.contains("ulimit -n") && msg.contains(&limit.to_string()),
+            "{msg}"
+        );
         assert_eq!(err.max_bots, limit - RESERVE_FDS);
     }
 

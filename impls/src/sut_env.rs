@@ -27,7 +27,10 @@ pub const PUBLIC_URL: &str = "TGBENCH_PUBLIC_URL";
 #[derive(Debug, thiserror::Error)]
 pub enum EnvError {
     #[error("{var} is not set: {hint}")]
-    Missing { var: &'static str, hint: &'static str },
+    Missing {
+        var: &'static str,
+        hint: &'static str,
+    },
     #[error("{var}={value:?} is not valid: {reason}")]
     Invalid {
         var: &'static str,

@@ -94,8 +94,14 @@ mod tests {
     #[test]
     fn rejects_malformed_tokens() {
         assert_eq!(BotToken::parse("abc"), Err(TokenError::NoColon));
-        assert!(matches!(BotToken::parse("x1:abc"), Err(TokenError::BadId(_))));
-        assert!(matches!(BotToken::parse("-5:abc"), Err(TokenError::BadId(_))));
+        assert!(matches!(
+            BotToken::parse("x1:abc"),
+            Err(TokenError::BadId(_))
+        ));
+        assert!(matches!(
+            BotToken::parse("-5:abc"),
+            Err(TokenError::BadId(_))
+        ));
         assert_eq!(BotToken::parse("5:"), Err(TokenError::BadSecret));
         assert_eq!(BotToken::parse("5:a b"), Err(TokenError::BadSecret));
     }

@@ -108,7 +108,10 @@ mod tests {
         let u: Update = serde_json::from_str(json).unwrap();
         assert_eq!(u.update_id, 7);
         let m = u.message.unwrap();
-        assert_eq!((m.message_id, m.chat.id, m.text.as_deref()), (3, 42, Some("hi")));
+        assert_eq!(
+            (m.message_id, m.chat.id, m.text.as_deref()),
+            (3, 42, Some("hi"))
+        );
     }
 
     #[test]

@@ -35,7 +35,9 @@ impl AllowList {
     /// Whether `ip` is inside one of the networks.
     pub fn allows(&self, ip: IpAddr) -> bool {
         let ip = ip.to_canonical();
-        self.nets.iter().any(|&(net, prefix)| contains(net, prefix, ip))
+        self.nets
+            .iter()
+            .any(|&(net, prefix)| contains(net, prefix, ip))
     }
 }
 
@@ -83,10 +85,21 @@ mod tests {
     #[test]
     fn telegram_ranges_and_their_edges() {
         let a = AllowList::parse(&["telegram"]).unwrap();
-        for inside in ["149.154.160.1", "149.154.175.255", "91.108.4.0", "91.108.7.255"] {
+        for inside in [
+            "149.154.160.1",
+            "149.154.175.255",
+            "91.108.4.0",
+            "91.108.7.255",
+        ] {
             assert!(a.allows(ip(inside)), "{inside}");
         }
-        for outside in ["149.154.176.0", "149.154.159.255", "91.108.8.0", "127.0.0.1", "::1"] {
+        for outside in [
+            "149.154.176.0",
+            "149.154.159.255",
+            "91.108.8.0",
+            "127.0.0.1",
+            "::1",
+        ] {
             assert!(!a.allows(ip(outside)), "{outside}");
         }
         assert!(a.allows(ip("::ffff:149.154.167.220")), "IPv4-mapped peer");

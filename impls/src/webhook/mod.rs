@@ -107,7 +107,9 @@ impl Default for WebhookOpts {
 /// Why the webhook server could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum WebhookError {
-    #[error("--reply-in-response handles the update inside the request; it cannot go with --ack before")]
+    #[error(
+        "--reply-in-response handles the update inside the request; it cannot go with --ack before"
+    )]
     ReplyNeedsAckAfter,
     #[error("{0}")]
     AllowList(String),

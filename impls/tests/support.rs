@@ -1,0 +1,70 @@
+//! Helpers shared by the test modules.
+
+use std::time::Duration;
+
+use tgbench_impls::{
+    backoff::Backoff,
+    client::{Api, ApiConfig},
+    platform::PlatformOpts,
+    token::BotToken,
+};
+
+/// A token that looks real: `<id>:<35 chars>`.
+pub fn token(id: i64) -> BotToken {
+    let secret: String = format!("{id:0>35}").chars().rev().take(35).collect();
+    BotToken::parse(&format!("{id}:AAH{}", &secret[3..])).unwrap()
+}
+
+/// Short back-off for tests: 20 ms doubling to 80 ms.
+pub const FAST: Backoff = Backoff {
+    base: Duration::from_millis(20),
+    cap: Duration::from_millis(80),
+};
+
+pub fn fast_api(base: &str, max_attempts: u32) -> Api {
+    Api::new(
+        base,
+        ApiConfig {
+            backoff: FAST,
+            max_attempts,
+            request_timeout: Duration::from_secs(5),
+            long_poll_margin: Duration::from_secs(2),
+            ..ApiConfig::default()
+        },
+    )
+    .unwrap()
+}
+
+/// Platform flags with the test back-off.
+pub fn fast_platform_opts() -> PlatformOpts {
+    PlatformOpts {
+        backoff_base_ms: FAST.base.as_millis() as u64,
+        backoff_cap_ms: FAST.cap.as_millis() as u64,
+        max_attempts: 4,
+        shutdown_grace_s: 5,
+        ..PlatformOpts::default()
+    }
+}
+
+pub fn ok(result: serde_json::Value) -> wiremock::ResponseTemplate {
+    wiremock::ResponseTemplate::new(200)
+        .set_body_json(serde_json::json!({"ok": true, "result": result}))
+}
+
+pub fn err(code: u16, description: &str) -> wiremock::ResponseTemplate {
+    wiremock::ResponseTemplate::new(code).set_body_json(
+        serde_json::json!({"ok": false, "error_code": code, "description": description}),
+    )
+}
+
+/// Requests wiremock received whose path ends with `/method`.
+pub async fn count(server: &wiremock::MockServer, method: &str) -> usize {
+    let suffix = format!("/{method}");
+    server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path().ends_with(&suffix))
+        .count()
+}

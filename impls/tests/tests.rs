@@ -1,0 +1,12 @@
+//! tgbench-impls integration tests: one binary, one module per area.
+//! - `client`: the Bot API client's retries and back-off against wiremock.
+//! - `polling_faults`: the polling loop against a misbehaving API (wiremock).
+//! - `webhook_http`: the webhook router and server (statuses, /health, TLS, allowlist).
+//! - `with_mock`: the three servers against mock-telegram over real HTTP (1,000 bots each),
+//!   shutdown confirming offsets.
+
+mod support;
+
+mod client;
+mod polling_faults;
+mod webhook_http;
