@@ -1,0 +1,221 @@
+//! The mock as the clock: exact counts, latency samples closed by replies, rate limits,
+//! and the network-distance model.
+
+use std::time::Duration;
+
+use mock_telegram::{MockConfig, NewUpdate};
+use serde_json::json;
+
+use crate::support::{Harness, read};
+
+fn no_limits() -> MockConfig {
+    MockConfig {
+        rate_limits: false,
+        anti_spin: false,
+        ..MockConfig::default()
+    }
+}
+
+#[tokio::test]
+async fn every_update_is_accounted_for_exactly() {
+    let h = Harness::start(MockConfig {
+        bots: 2,
+        ..no_limits()
+    })
+    .await;
+    for chat in 1..=5 {
+        h.say(0, chat, "q");
+    }
+    h.say(1, 100, "other bot");
+    let updates = h.ok(0, "getUpdates", json!({})).await;
+    assert_eq!(updates.as_array().unwrap().len(), 5);
+    // Replies to chats 1-4 (chat 5 never answered), and a second reply in chat 1.
+    for chat in 1..=4 {
+        h.ok(0, "sendMessage", json!({"chat_id": chat, "text": "a"}))
+            .await;
+    }
+    h.ok(0, "sendMessage", json!({"chat_id": 1, "text": "again"}))
+        .await;
+    // Asked again without confirming: redelivered.
+    h.ok(0, "getUpdates", json!({"limit": 2})).await;
+    h.ok(0, "getUpdates", json!({"offset": 6})).await;
+
+    let s = h.mock().stats();
+    assert_eq!(s.updates.injected, 6);
+    assert_eq!(s.updates.delivered, 5);
+    assert_eq!(s.updates.redelivered, 2);
+    assert_eq!(s.updates.replied, 4);
+    assert_eq!(s.updates.duplicated, 1);
+    assert_eq!(s.updates.unanswered, 2);
+    assert_eq!(s.updates.pending, 1, "bot 1's update");
+    assert_eq!(s.requests["getUpdates"], 3);
+    assert_eq!(s.requests["sendMessage"], 5);
+    assert_eq!(s.latency_ms.count, 4);
+    assert_eq!(h.mock().latency_histogram().len(), 4);
+    assert!(s.latency_ms.max < 5_000.0);
+    assert_eq!(
+        (s.get_updates.empty, s.get_updates.mean_batch),
+        (1, (5.0 + 2.0) / 2.0)
+    );
+}
+
+#[tokio::test]
+async fn a_reply_naming_a_message_closes_that_sample_and_callbacks_close_theirs() {
+    let h = Harness::start(no_limits()).await;
+    let bot = h.bots[0].id;
+    h.say(0, 7, "first");
+    let past = std::time::Instant::now() - Duration::from_millis(300);
+    h.mock()
+        .inject(NewUpdate {
+            due: Some(past),
+            ..NewUpdate::message(bot, 7, "second, due 300 ms ago")
+        })
+        .unwrap();
+    // Reply to the second message (id 2) by reply_parameters: its sample closes at >= 300 ms.
+    h.ok(
+        0,
+        "sendMessage",
+        json!({"chat_id": 7, "text": "re 2", "reply_parameters": {"message_id": 2}}),
+    )
+    .await;
+    let h1 = h.mock().latency_histogram();
+    assert!(h1.max() >= 300_000, "max {} µs", h1.max());
+    assert_eq!(h.mock().sent(bot)[0].update_id, Some(2));
+
+    let cb = h
+        .mock()
+        .inject(NewUpdate::callback(bot, 7, "pressed"))
+        .unwrap();
+    let updates = h.ok(0, "getUpdates", json!({})).await;
+    let query = updates
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["update_id"] == cb)
+        .unwrap();
+    let id = query["callback_query"]["id"].as_str().unwrap();
+    assert_eq!(
+        h.ok(0, "answerCallbackQuery", json!({"callback_query_id": id}))
+            .await,
+        true
+    );
+    let (_, bad) = h
+        .call(
+            0,
+            "answerCallbackQuery",
+            json!({"callback_query_id": "nope"}),
+        )
+        .await;
+    assert_eq!(
+        bad["description"],
+        "Bad Request: query is too old and response timeout expired or query ID is invalid"
+    );
+    let s = h.mock().stats();
+    assert_eq!(
+        (s.updates.replied, s.updates.unanswered),
+        (2, 1),
+        "message 1 is still unanswered"
+    );
+}
+
+#[tokio::test]
+async fn rate_limits_answer_429_with_retry_after() {
+    let h = Harness::start(MockConfig {
+        anti_spin: false,
+        ..MockConfig::default()
+    })
+    .await;
+    h.say(0, 1, "hi");
+    let mut statuses = Vec::new();
+    let mut limited = None;
+    for i in 0..5 {
+        let r = h
+            .http
+            .post(h.url(0, "sendMessage"))
+            .json(&json!({"chat_id": 1, "text": format!("m{i}")}))
+            .send()
+            .await
+            .unwrap();
+        let header = r
+            .headers()
+            .get("retry-after")
+            .map(|v| v.to_str().unwrap().to_string());
+        let (status, body) = read(r).await;
+        statuses.push(status);
+        if status == 429 && limited.is_none() {
+            limited = Some((header, body));
+        }
+    }
+    assert_eq!(
+        statuses,
+        vec![200, 200, 200, 429, 429],
+        "a burst of 3 per chat, then 1/s"
+    );
+    let (header, body) = limited.unwrap();
+    assert_eq!(header.as_deref(), Some("1"));
+    assert_eq!(
+        body,
+        json!({"ok": false, "error_code": 429, "description": "Too Many Requests: retry after 1", "parameters": {"retry_after": 1}})
+    );
+    assert_eq!(h.mock().stats().rate_limited, 2);
+
+    // 30/s per bot across chats.
+    for chat in 10..50 {
+        h.say(0, chat, "hi");
+    }
+    let mut ok = 0;
+    for chat in 10..50 {
+        let (status, _) = h
+            .call(0, "sendMessage", json!({"chat_id": chat, "text": "x"}))
+            .await;
+        ok += usize::from(status == 200);
+    }
+    assert!(
+        (27..=31).contains(&ok),
+        "{ok} of 40 passed the per-bot limit"
+    );
+}
+
+#[tokio::test]
+async fn rtt_delays_answers_as_the_distance_model_says() {
+    let rtt = Duration::from_millis(100);
+    let h = Harness::start(MockConfig { rtt, ..no_limits() }).await;
+    let t0 = std::time::Instant::now();
+    h.ok(0, "getMe", json!({})).await;
+    let one_call = t0.elapsed();
+    assert!(one_call >= rtt && one_call < rtt * 3, "{one_call:?}");
+
+    // An echo by long polling: woken poll answers after rtt/2, sendMessage is held one rtt.
+    let poll = {
+        let http = h.http.clone();
+        let url = h.url(0, "getUpdates");
+        tokio::spawn(async move {
+            http.post(url)
+                .json(&json!({"timeout": 10}))
+                .send()
+                .await
+                .unwrap()
+                .json::<serde_json::Value>()
+                .await
+                .unwrap()
+        })
+    };
+    crate::support::eventually("a held poll", || {
+        h.mock().stats().get_updates.in_flight == 1
+    })
+    .await;
+    h.say(0, 1, "ping");
+    let got = tokio::time::timeout(crate::support::WAIT, poll)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got["result"][0]["message"]["text"], "ping");
+    h.ok(0, "sendMessage", json!({"chat_id": 1, "text": "pong"}))
+        .await;
+    let s = h.mock().stats();
+    assert!(
+        s.latency_ms.p50 >= 148.0 && s.latency_ms.p50 < 260.0,
+        "echo took {} ms, expected ~150",
+        s.latency_ms.p50
+    );
+}

@@ -1,0 +1,187 @@
+//! The control API over HTTP: bots, single and batch injection, stats, sent, reset, and the
+//! control token.
+
+use mock_telegram::MockConfig;
+use serde_json::{Value, json};
+
+use crate::support::{Harness, read};
+
+#[tokio::test]
+async fn control_api_round_trip() {
+    let h = Harness::start(MockConfig {
+        bots: 3,
+        seed: 7,
+        rate_limits: false,
+        ..MockConfig::default()
+    })
+    .await;
+    let (status, bots) = read(h.http.get(h.control("bots")).send().await.unwrap()).await;
+    assert_eq!(status, 200);
+    let bots = bots["bots"].as_array().unwrap().clone();
+    assert_eq!(bots.len(), 3);
+    assert_eq!(bots[1]["token"], h.bots[1].token.as_str());
+    let token = bots[1]["token"].as_str().unwrap();
+    let (id, secret) = token.split_once(':').unwrap();
+    assert_eq!(id, bots[1]["id"].to_string());
+    assert_eq!(secret.len(), 35);
+
+    let bot = h.bots[1].id;
+    let (_, one) = read(
+        h.http
+            .post(h.control("updates"))
+            .json(&json!({"bot_id": bot, "chat_id": 5, "text": "one"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(one, json!({"update_ids": [1]}));
+    let batch = json!({"updates": [
+        {"bot_id": bot, "chat_id": 5, "text": "two"},
+        {"bot_id": bot, "chat_id": 6, "callback_data": "btn"},
+    ]});
+    let (_, ids) = read(
+        h.http
+            .post(h.control("updates"))
+            .json(&batch)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(ids, json!({"update_ids": [2, 3]}));
+    // A bad batch injects nothing.
+    let bad = json!({"updates": [{"bot_id": bot, "chat_id": 5, "text": "ok"}, {"bot_id": 1, "chat_id": 5, "text": "no bot"}]});
+    let (status, _) = read(
+        h.http
+            .post(h.control("updates"))
+            .json(&bad)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 400);
+    let (status, _) = read(
+        h.http
+            .post(h.control("updates"))
+            .json(&json!({"bot_id": bot, "chat_id": 5}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 400, "neither text nor callback_data");
+
+    h.ok(1, "sendMessage", json!({"chat_id": 5, "text": "answer"}))
+        .await;
+    let (_, sent) = read(
+        h.http
+            .get(format!("{}?bot_id={bot}", h.control("sent")))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(sent["messages"][0]["chat_id"], 5);
+    assert_eq!(sent["messages"][0]["text"], "answer");
+    assert_eq!(sent["messages"][0]["update_id"], 1);
+
+    let (_, stats) = read(h.http.get(h.control("stats")).send().await.unwrap()).await;
+    assert_eq!(stats["updates"]["injected"], 3);
+    assert_eq!(stats["updates"]["replied"], 1);
+    assert_eq!(stats["requests"]["sendMessage"], 1);
+    assert_eq!(stats["latency_ms"]["count"], 1);
+    for key in ["p50", "p90", "p99", "p999", "max", "mean"] {
+        assert!(stats["latency_ms"][key].is_f64(), "{key}");
+    }
+    assert_eq!(stats["readiness"]["bots"], 3);
+    let parsed: mock_telegram::Stats = serde_json::from_value(stats.clone()).unwrap();
+    assert_eq!(serde_json::to_value(&parsed).unwrap(), stats);
+
+    let (status, _) = read(h.http.post(h.control("reset")).send().await.unwrap()).await;
+    assert_eq!(status, 200);
+    let s = h.mock().stats();
+    assert_eq!(
+        (s.updates.injected, s.updates.pending, s.latency_ms.count),
+        (0, 0, 0)
+    );
+    assert!(s.requests.is_empty());
+    assert!(h.mock().sent(bot).is_empty());
+    assert_eq!(h.mock().bots().len(), 3, "bots survive a reset");
+}
+
+#[tokio::test]
+async fn control_token_guards_the_control_api_but_not_the_bot_api() {
+    let h = Harness::start(MockConfig {
+        control_token: Some("letmein".into()),
+        ..MockConfig::default()
+    })
+    .await;
+    let (status, body) = read(h.http.get(h.control("stats")).send().await.unwrap()).await;
+    assert_eq!(
+        (status, body["description"].clone()),
+        (401, Value::from("Unauthorized"))
+    );
+    let (status, _) = read(
+        h.http
+            .get(h.control("stats"))
+            .bearer_auth("wrong")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 401);
+    let (status, _) = read(
+        h.http
+            .get(h.control("stats"))
+            .bearer_auth("letmein")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, _) = read(
+        h.http
+            .get(format!("{}?token=letmein", h.control("bots")))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    h.ok(0, "getMe", json!({})).await;
+}
+
+#[tokio::test]
+async fn shutdown_ends_held_long_polls() {
+    let h = Harness::one_bot().await;
+    let poll = {
+        let http = h.http.clone();
+        let url = h.url(0, "getUpdates");
+        tokio::spawn(async move {
+            read(
+                http.post(url)
+                    .json(&json!({"timeout": 50}))
+                    .send()
+                    .await
+                    .unwrap(),
+            )
+            .await
+        })
+    };
+    crate::support::eventually("a held poll", || {
+        h.mock().stats().get_updates.in_flight == 1
+    })
+    .await;
+    tokio::time::timeout(crate::support::WAIT, h.server.shutdown())
+        .await
+        .unwrap();
+    let (status, body) = tokio::time::timeout(crate::support::WAIT, poll)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((status, body["result"].clone()), (200, json!([])));
+}

@@ -1,0 +1,10 @@
+//! mock-telegram's integration tests, over real HTTP on 127.0.0.1, one module per area.
+
+mod accounting;
+mod binary;
+mod control;
+mod encodings;
+mod errors;
+mod polling;
+mod support;
+mod webhook;
