@@ -10,3 +10,4 @@ mod support;
 mod client;
 mod polling_faults;
 mod webhook_http;
+mod with_mock;
