@@ -1,3 +1,4 @@
 //! End-to-end tests across tgbench's crates, one module per area. They talk to real
 //! servers over real HTTP on 127.0.0.1.
+mod aiogram;
 mod teloxide_compat;
