@@ -10,10 +10,17 @@ use std::fmt::Write as _;
 
 use crate::text::{axis, escape, num};
 
-/// Colour-blind-safe palette (Okabe & Ito), then greys.
-pub const PALETTE: [&str; 8] = [
-    "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#555555", "#000000",
+/// Colour-blind-safe palette (Okabe & Ito), then Paul Tol's muted colours: 12 before a
+/// colour repeats.
+pub const PALETTE: [&str; 12] = [
+    "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#882255",
+    "#44AA99", "#999933", "#6F6F6F", "#332288",
 ];
+
+/// Estimated width of a legend entry: swatch, gap and text at 12 px.
+fn legend_width(name: &str) -> f64 {
+    28.0 + 7.0 * name.chars().count() as f64
+}
 
 /// The colour of series number `i`.
 pub fn color(i: usize) -> &'static str {
@@ -159,14 +166,17 @@ struct Frame {
     plot_w: f64,
 }
 
+/// A legend entry: name, colour, dashed.
+type LegendItem = (String, &'static str, bool);
+
 /// Opens an `<svg>` with its title and the legend below the plot.
-fn frame(id: &str, title: &str, legend: &[(String, &'static str, bool)]) -> Frame {
+fn frame(id: &str, title: &str, legend: &[LegendItem]) -> Frame {
     let plot_w = W - LEFT - RIGHT;
     // Legend layout: items flow left to right and wrap.
-    let mut rows: Vec<Vec<(f64, &(String, &'static str, bool))>> = vec![Vec::new()];
+    let mut rows: Vec<Vec<(f64, &LegendItem)>> = vec![Vec::new()];
     let mut x = 0.0;
     for item in legend {
-        let w = 26.0 + 6.6 * item.0.chars().count() as f64;
+        let w = legend_width(&item.0);
         if x + w > W - 16.0 && x > 0.0 {
             rows.push(Vec::new());
             x = 0.0;
@@ -190,7 +200,7 @@ fn frame(id: &str, title: &str, legend: &[(String, &'static str, bool)]) -> Fram
         for (r, row) in rows.iter().enumerate() {
             let row_w: f64 = row
                 .last()
-                .map(|(x, it)| x + 26.0 + 6.6 * it.0.chars().count() as f64)
+                .map(|(x, it)| x + legend_width(&it.0))
                 .unwrap_or(0.0);
             let x0 = ((W - row_w) / 2.0).max(8.0);
             let y = ly0 + r as f64 * LEGEND_ROW;
@@ -491,7 +501,7 @@ impl StackedBars {
         let mut rows = 1usize;
         let mut x = 0.0;
         for (name, _, _) in &legend {
-            let w = 26.0 + 6.6 * name.chars().count() as f64;
+            let w = legend_width(name);
             if x + w > W - 16.0 && x > 0.0 {
                 rows += 1;
                 x = 0.0;
@@ -579,7 +589,7 @@ impl StackedBars {
         let mut rx = 0.0;
         let mut ry = legend_top;
         for (name, c, _) in &legend {
-            let w = 26.0 + 6.6 * name.chars().count() as f64;
+            let w = legend_width(name);
             if rx + w > W - 16.0 && rx > 0.0 {
                 rx = 0.0;
                 ry += LEGEND_ROW;

@@ -74,6 +74,8 @@ pub struct Config {
     pub side: Side,
     /// Column header.
     pub label: &'static str,
+    /// As reasons name it.
+    pub short: &'static str,
     /// How "holds only when …" names it.
     pub when: &'static str,
     /// Shown only when runs of it exist (the aiogram stack).
@@ -86,6 +88,7 @@ pub const CONFIGS: &[Config] = &[
         name: "long-polling-30s",
         side: Side::Polling,
         label: "long polling 30 s",
+        short: "long polling",
         when: "polling is long polling (30 s timeout)",
         optional: false,
     },
@@ -93,20 +96,23 @@ pub const CONFIGS: &[Config] = &[
         name: "short-polling-500ms",
         side: Side::Polling,
         label: "short polling 500 ms (anti-spin, as Telegram)",
-        when: "polling is short polling every 500 ms with Telegram's anti-spin rule",
+        short: "short polling",
+        when: "polling is short polling (500 ms) with Telegram's anti-spin rule",
         optional: false,
     },
     Config {
         name: "short-polling-500ms-no-antispin",
         side: Side::Polling,
         label: "short polling 500 ms, no anti-spin",
-        when: "polling is short polling every 500 ms without Telegram's anti-spin rule",
+        short: "short polling, no anti-spin",
+        when: "polling is short polling (500 ms) without anti-spin",
         optional: false,
     },
     Config {
         name: "webhook",
         side: Side::Webhook,
         label: "webhook",
+        short: "webhook",
         when: "the webhook replies with a sendMessage call",
         optional: false,
     },
@@ -114,6 +120,7 @@ pub const CONFIGS: &[Config] = &[
         name: "webhook-reply-in-response",
         side: Side::Webhook,
         label: "webhook, reply in response",
+        short: "webhook, reply in response",
         when: "the webhook replies in the HTTP response",
         optional: false,
     },
@@ -121,6 +128,7 @@ pub const CONFIGS: &[Config] = &[
         name: "aiogram-polling",
         side: Side::Polling,
         label: "aiogram polling",
+        short: "aiogram polling",
         when: "the bots run on aiogram's polling",
         optional: true,
     },
@@ -128,6 +136,7 @@ pub const CONFIGS: &[Config] = &[
         name: "aiogram-webhook",
         side: Side::Webhook,
         label: "aiogram webhook",
+        short: "aiogram webhook",
         when: "the bots run on aiogram's webhook",
         optional: true,
     },
@@ -370,7 +379,9 @@ impl Verdict {
 pub struct ClaimCell {
     pub config: &'static str,
     pub value: Option<f64>,
-    /// The figure as shown, with its unit ("3.20 %", "≥ 9,000 (machine limit)").
+    /// The figure with its unit ("3.20 %", "≥ 9,000"), as reasons quote it.
+    pub figure: String,
+    /// As the cell shows it: the figure and any detail ("≥ 9,000 (machine limit)").
     pub text: String,
     pub outcome: Outcome,
 }
@@ -441,6 +452,25 @@ fn ms_text(ms: f64) -> String {
     }
 }
 
+/// One measured figure of one configuration.
+struct Reading {
+    value: f64,
+    bound: Bound,
+    figure: String,
+    detail: String,
+}
+
+impl Reading {
+    fn new(value: f64, bound: Bound, figure: String, detail: String) -> Self {
+        Self {
+            value,
+            bound,
+            figure,
+            detail,
+        }
+    }
+}
+
 fn machine_limited(c: &CapacityCurve) -> bool {
     c.steps.last().is_some_and(|s| s.machine_limit) || c.stopped_by.starts_with("machine")
 }
@@ -450,9 +480,10 @@ impl Measured<'_> {
         self.idle.is_none() && self.active.is_none() && self.capacity.is_none()
     }
 
-    /// The value, whether it is a bound, and its text; `None` when not measured.
-    fn measure(&self, metric: Metric, prices: &Prices) -> Option<(f64, Bound, String)> {
-        let exact = |v: f64, t: String| Some((v, Bound::Exact, t));
+    /// The value, whether it is a bound, the figure with its unit and a detail;
+    /// `None` when not measured.
+    fn measure(&self, metric: Metric, prices: &Prices) -> Option<Reading> {
+        let exact = |v: f64, t: String| Some(Reading::new(v, Bound::Exact, t, String::new()));
         match metric {
             Metric::IdleCpu => {
                 let r = self.idle.as_ref()?;
@@ -477,23 +508,22 @@ impl Measured<'_> {
                 if r.latency.count == 0 {
                     return None;
                 }
-                exact(
+                Some(Reading::new(
                     r.latency.p50,
-                    format!(
-                        "p50 {} (p99 {})",
-                        ms_text(r.latency.p50),
-                        ms_text(r.latency.p99)
-                    ),
-                )
+                    Bound::Exact,
+                    ms_text(r.latency.p50),
+                    format!("p50; p99 {}", ms_text(r.latency.p99)),
+                ))
             }
             Metric::MaxBots => {
                 let c = self.capacity?;
                 let v = c.max_bots.unwrap_or(0);
                 if machine_limited(c) {
-                    Some((
+                    Some(Reading::new(
                         v as f64,
                         Bound::AtLeast,
-                        format!("≥ {} (machine limit)", count(v)),
+                        format!("≥ {}", count(v)),
+                        "machine limit".into(),
                     ))
                 } else if c.max_bots.is_none() {
                     exact(0.0, "none met the SLO".into())
@@ -518,14 +548,12 @@ impl Measured<'_> {
                     .filter(|x| x.cpu_pct * s >= CONSTANT_CPU_MIN_PCT)
                     .count();
                 let share = busy as f64 * 100.0 / ts.len() as f64;
-                exact(
+                Some(Reading::new(
                     share,
-                    format!(
-                        "busy in {} % of samples (mean {} %)",
-                        num(share),
-                        num(r.cpu.mean_pct * s)
-                    ),
-                )
+                    Bound::Exact,
+                    format!("busy {} %", num(share)),
+                    format!("of idle samples; mean {} %", num(r.cpu.mean_pct * s)),
+                ))
             }
             Metric::ServersForScaling => {
                 let c = self.capacity?;
@@ -533,12 +561,13 @@ impl Measured<'_> {
                 let plan = servers_for(SCALING_BOTS, c.max_bots, limited, prices);
                 match plan.servers {
                     None => exact(f64::INFINITY, "no step met the SLO".into()),
-                    Some(n) if limited => Some((
+                    Some(n) if limited => Some(Reading::new(
                         n as f64,
                         Bound::AtMost,
-                        format!("≤ {n} server(s) (machine limit)"),
+                        format!("≤ {n} servers"),
+                        "machine limit".into(),
                     )),
-                    Some(n) => exact(n as f64, format!("{n} server(s)")),
+                    Some(n) => exact(n as f64, format!("{n} servers")),
                 }
             }
         }
@@ -554,12 +583,11 @@ pub fn claims_table(inputs: &[Input], prices: &Prices) -> ClaimsTable {
         all_rows
             .iter()
             .filter(|r| r.sut == name)
-            .filter(|r| match r.phase {
+            .rfind(|r| match r.phase {
                 Some("idle") => !active,
                 Some("active") | None => active,
                 Some(_) => false,
             })
-            .next_back()
             .cloned()
     };
     let measured: Vec<(&'static Config, Measured<'_>)> = CONFIGS
@@ -599,15 +627,29 @@ pub fn claims_table(inputs: &[Input], prices: &Prices) -> ClaimsTable {
                         Side::Webhook => spec.webhook,
                     });
                     let got = m.measure(spec.metric, prices);
-                    let (value, text, outcome) = match (figure, got) {
-                        (None, Some((v, _, t))) => (Some(v), t, Outcome::NotApplicable),
-                        (None, None) => (None, "–".into(), Outcome::NotApplicable),
-                        (Some(_), None) => (None, "not measured".into(), Outcome::NotMeasured),
-                        (Some(f), Some((v, b, t))) => (Some(v), t, f.judge(v, b)),
+                    let outcome = match (figure, &got) {
+                        (None, _) => Outcome::NotApplicable,
+                        (Some(_), None) => Outcome::NotMeasured,
+                        (Some(f), Some(r)) => f.judge(r.value, r.bound),
+                    };
+                    let (value, figure, text) = match got {
+                        Some(r) => {
+                            let text = if r.detail.is_empty() {
+                                r.figure.clone()
+                            } else {
+                                format!("{} ({})", r.figure, r.detail)
+                            };
+                            (Some(r.value), r.figure, text)
+                        }
+                        None if outcome == Outcome::NotMeasured => {
+                            (None, String::new(), "not measured".into())
+                        }
+                        None => (None, String::new(), "–".into()),
                     };
                     ClaimCell {
                         config: c.name,
                         value,
+                        figure,
                         text,
                         outcome,
                     }
@@ -709,14 +751,14 @@ pub fn verdict(spec: &ClaimSpec, cells: &[ClaimCell]) -> (Verdict, String) {
         undecided: usize,
     }
     let mut sides: Vec<SideCells<'_>> = Vec::new();
-    let groups: Vec<(String, Figure, Box<dyn Fn(&Config) -> bool>)> = match spec.any {
+    type Pick = Box<dyn Fn(&Config) -> bool>;
+    let groups: Vec<(String, Figure, Pick)> = match spec.any {
         Some(f) => vec![("every transport".into(), f, Box::new(|_: &Config| true))],
         None => [(Side::Polling, spec.polling), (Side::Webhook, spec.webhook)]
             .into_iter()
             .filter_map(|(side, f)| {
                 f.map(|f| {
-                    let pick: Box<dyn Fn(&Config) -> bool> =
-                        Box::new(move |c: &Config| c.side == side);
+                    let pick: Pick = Box::new(move |c: &Config| c.side == side);
                     (side.to_string(), f, pick)
                 })
             })
@@ -738,12 +780,24 @@ pub fn verdict(spec: &ClaimSpec, cells: &[ClaimCell]) -> (Verdict, String) {
                 .count(),
         });
     }
-    let label = |c: &ClaimCell| config(c.config).label;
-    let list = |cs: &[&ClaimCell]| {
+    // "21.0 MB to 26.0 MB": the lowest and highest figure of some cells.
+    let range = |cs: &[&ClaimCell]| {
+        let mut v: Vec<&&ClaimCell> = cs.iter().collect();
+        v.sort_by(|a, b| a.value.unwrap_or(0.0).total_cmp(&b.value.unwrap_or(0.0)));
+        match (v.first(), v.last()) {
+            (Some(lo), Some(hi)) if lo.figure != hi.figure => {
+                format!("{} to {}", lo.figure, hi.figure)
+            }
+            (Some(one), _) => one.figure.clone(),
+            _ => String::new(),
+        }
+    };
+    // "short polling (4.00 %), long polling (0.30 %)".
+    let names = |cs: &[&ClaimCell]| {
         cs.iter()
-            .map(|c| format!("{} {}", label(c), c.text))
+            .map(|c| format!("{} ({})", config(c.config).short, c.figure))
             .collect::<Vec<_>>()
-            .join("; ")
+            .join(", ")
     };
     if let Some(s) = sides.iter().find(|s| s.decided.is_empty()) {
         return if s.undecided > 0 {
@@ -778,11 +832,11 @@ pub fn verdict(spec: &ClaimSpec, cells: &[ClaimCell]) -> (Verdict, String) {
                     "{} claimed {}, measured {}",
                     s.name,
                     s.figure.text,
-                    list(&s.decided)
+                    range(&s.decided)
                 )
             })
             .collect::<Vec<_>>()
-            .join(" — ");
+            .join("; ");
         return (Verdict::DoesNotHold, why);
     }
     let mixed: Vec<&SideCells<'_>> = sides
@@ -792,9 +846,16 @@ pub fn verdict(spec: &ClaimSpec, cells: &[ClaimCell]) -> (Verdict, String) {
     if mixed.is_empty() {
         let why = sides
             .iter()
-            .map(|s| format!("{} within {}: {}", s.name, s.figure.text, list(&s.decided)))
+            .map(|s| {
+                format!(
+                    "{} claimed {}, measured {}",
+                    s.name,
+                    s.figure.text,
+                    range(&s.decided)
+                )
+            })
             .collect::<Vec<_>>()
-            .join(" — ");
+            .join("; ");
         return (Verdict::Holds, why);
     }
     let when = mixed
@@ -812,15 +873,15 @@ pub fn verdict(spec: &ClaimSpec, cells: &[ClaimCell]) -> (Verdict, String) {
         .iter()
         .map(|s| {
             format!(
-                "{} claimed {}: holds for {}, not for {}",
+                "{} claimed {}: met by {}; missed by {}",
                 s.name,
                 s.figure.text,
-                list(&with(s, Outcome::Holds)),
-                list(&with(s, Outcome::Fails))
+                names(&with(s, Outcome::Holds)),
+                names(&with(s, Outcome::Fails))
             )
         })
         .collect::<Vec<_>>()
-        .join(" — ");
+        .join(". ");
     (Verdict::HoldsOnlyWhen(when), why)
 }
 
@@ -935,14 +996,14 @@ impl ClaimsTable {
     pub fn to_html(&self) -> String {
         let mut s = String::from(r#"<section id="claims"><h2>Claims under test: verdicts</h2>"#);
         let _ = write!(s, r#"<p class="note">{}</p>"#, escape(&self.context_line()));
-        s.push_str(&self.table().to_html("claims"));
+        s.push_str(&self.table().to_html("claims cards"));
         let _ = write!(
             s,
             r#"<p class="note"><strong>How verdicts are decided.</strong> {}</p><h3>Cost per transport ({}, assumed prices)</h3>"#,
             escape(Self::RULES),
             escape(&self.currency)
         );
-        s.push_str(&self.cost_table().to_html("costs"));
+        s.push_str(&self.cost_table().to_html("costs cards"));
         let _ = write!(
             s,
             r#"<p class="note">{}</p></section>"#,
@@ -1007,6 +1068,7 @@ mod tests {
         ClaimCell {
             config,
             value: Some(1.0),
+            figure: "1".into(),
             text: "1".into(),
             outcome,
         }
@@ -1047,12 +1109,10 @@ mod tests {
         let (v, why) = verdict(IDLE, &cells);
         assert_eq!(
             v,
-            Verdict::HoldsOnlyWhen(
-                "polling is short polling every 500 ms without Telegram's anti-spin rule".into()
-            )
+            Verdict::HoldsOnlyWhen("polling is short polling (500 ms) without anti-spin".into())
         );
         assert!(
-            why.contains("not for long polling 30 s"),
+            why.contains("missed by long polling (1)"),
             "reason names the failing configuration: {why}"
         );
     }

@@ -65,14 +65,13 @@ fn label_for(path: &Path) -> String {
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
-    if stem == "results" {
-        if let Some(dir) = path
-            .parent()
-            .and_then(|p| p.file_name())
-            .map(|s| s.to_string_lossy().into_owned())
-        {
-            return dir;
-        }
+    let dir = path
+        .parent()
+        .and_then(|p| p.file_name())
+        .map(|s| s.to_string_lossy().into_owned());
+    match dir {
+        Some(dir) if stem == "results" => return dir,
+        _ => {}
     }
     if stem.is_empty() {
         path.display().to_string()
@@ -145,7 +144,8 @@ impl Row<'_> {
 pub fn rows(inputs: &[Input]) -> Vec<Row<'_>> {
     let mut out = Vec::new();
     for (i, input) in inputs.iter().enumerate() {
-        let mut groups: Vec<((&str, Option<&str>), Vec<&Run>)> = Vec::new();
+        type Key<'k> = (&'k str, Option<&'k str>);
+        let mut groups: Vec<(Key<'_>, Vec<&Run>)> = Vec::new();
         for run in &input.results.runs {
             let key = (run.sut.name.as_str(), run.phase.as_deref());
             match groups.iter_mut().find(|(k, _)| *k == key) {
@@ -256,12 +256,14 @@ pub fn fold_latency(runs: &[&Run]) -> Latency {
     if runs.len() == 1 {
         return runs[0].latency_ms.clone();
     }
-    if runs.iter().all(|r| !r.latency_histogram.is_empty()) {
-        if let Ok(h) = histogram::merge(runs.iter().map(|r| r.latency_histogram.as_str())) {
-            if !h.is_empty() {
-                return latency_of(&h);
-            }
-        }
+    let merged = runs
+        .iter()
+        .all(|r| !r.latency_histogram.is_empty())
+        .then(|| histogram::merge(runs.iter().map(|r| r.latency_histogram.as_str())))
+        .and_then(Result::ok)
+        .filter(|h| !h.is_empty());
+    if let Some(h) = merged {
+        return latency_of(&h);
     }
     let median = |f: fn(&Latency) -> f64| {
         let mut v: Vec<f64> = runs.iter().map(|r| f(&r.latency_ms)).collect();

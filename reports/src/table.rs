@@ -134,9 +134,19 @@ impl Table {
                 } else {
                     format!(r#" class="{}""#, classes.join(" "))
                 };
-                let tag = if i == 0 { "th" } else { "td" };
-                let scope = if i == 0 { r#" scope="row""# } else { "" };
-                let _ = write!(s, "<{tag}{scope}{attr}>{}</{tag}>", escape(&c.text));
+                // data-label: the column's header, shown beside the value when a narrow
+                // screen lays a row out as a card (CSS `table.cards`).
+                let label = self.headers.get(i).map_or("", String::as_str);
+                if i == 0 {
+                    let _ = write!(s, r#"<th scope="row"{attr}>{}</th>"#, escape(&c.text));
+                } else {
+                    let _ = write!(
+                        s,
+                        r#"<td data-label="{}"{attr}>{}</td>"#,
+                        escape(label),
+                        escape(&c.text)
+                    );
+                }
             }
             s.push_str("</tr>");
         }
@@ -158,6 +168,6 @@ mod tests {
         assert_eq!(md, "| SUT | p99 ms |\n|---|---:|\n| a\\|<b> | 812 |\n");
         let html = t.to_html("summary");
         assert!(html.contains(r#"<th scope="row">a|&lt;b&gt;</th>"#));
-        assert!(html.contains(r#"<td class="num bad">812</td>"#));
+        assert!(html.contains(r#"<td data-label="p99 ms" class="num bad">812</td>"#));
     }
 }

@@ -1,1 +1,14 @@
-// filled below
+//! tgbench-reports integration tests: one binary (STYLE #4), one module per area.
+
+mod fixtures;
+
+mod chromium;
+mod claims;
+mod compare;
+mod report;
+mod schema;
+
+/// The claims fixture at 100 bots, shared with the Chromium test.
+pub fn claims_inputs() -> Vec<tgbench_reports::Input> {
+    claims::claims_results(100)
+}

@@ -30,12 +30,13 @@ p{margin:.4em 0}
 .table-wrap{overflow-x:auto;-webkit-overflow-scrolling:touch;margin:.5em 0 1em;border:1px solid var(--line);border-radius:6px}
 table{border-collapse:collapse;width:100%;font-size:.88em}
 th,td{padding:6px 8px;border-bottom:1px solid var(--line);text-align:left;white-space:nowrap;vertical-align:top}
-thead th{background:var(--panel);position:sticky;top:0}
+thead th{background:var(--panel);white-space:normal;vertical-align:bottom}
 tbody th{font-weight:600;position:sticky;left:0;background:var(--bg)}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 td.wrap{white-space:normal;min-width:16em}
 table.claims td,table.claims th{white-space:normal;min-width:7em}
 table.claims tbody th{min-width:11em;max-width:16em}
+table.claims td:last-child{min-width:16em}
 tr:last-child td,tr:last-child th{border-bottom:0}
 .good{color:var(--good);font-weight:600}
 .bad{color:var(--bad);font-weight:600}
@@ -43,7 +44,9 @@ tr:last-child td,tr:last-child th{border-bottom:0}
 .muted{color:var(--muted)}
 .warnings{background:#fff8c5;border:1px solid #d4a72c;border-radius:6px;padding:8px 12px 8px 28px;margin:.5em 0}
 .warnings li{margin:.2em 0}
-.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,520px),1fr));gap:16px}
+details{margin:.5em 0}
+summary{cursor:pointer;color:var(--muted)}
+.charts{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(100%,520px),1fr));gap:16px}
 figure{margin:0;padding:8px;border:1px solid var(--line);border-radius:6px;background:var(--bg)}
 figcaption{font-size:.85em;color:var(--muted);padding:4px 6px 0}
 svg.chart{display:block;width:100%;height:auto;font-family:inherit;font-size:12px}
@@ -61,7 +64,17 @@ svg.chart .band rect{fill:#cf222e;fill-opacity:.12}
 svg.chart .band text{fill:#cf222e;font-size:11px}
 .verdict{font-weight:700}
 footer{margin:2em 0 1em;color:var(--muted);font-size:.85em}
+table.environment td{white-space:normal;min-width:12em}
+h3{font-size:1.05em;margin:1.2em 0 .4em}
 @media (max-width:600px){body{font-size:14px}main{padding:10px}h1{font-size:1.35em}th,td{padding:5px 6px}figure{padding:4px}}
+@media (max-width:760px){
+table.cards thead{display:none}
+table.cards,table.cards tbody,table.cards tr,table.cards th,table.cards td,table.cards tbody th{display:block;width:auto;min-width:0;max-width:none;white-space:normal;text-align:left}
+table.cards tr{padding:6px 0;border-bottom:2px solid var(--line)}
+table.cards tbody th{position:static;font-size:1.02em;padding:6px 8px;border:0}
+table.cards td{border:0;padding:2px 8px 2px 18px}
+table.cards td::before{content:attr(data-label) ": ";color:var(--muted);font-weight:400}
+}
 "#;
 
 #[derive(Debug, Default)]
@@ -174,6 +187,7 @@ impl Report for Html {
                 .rows
                 .iter()
                 .enumerate()
+                .filter(|(_, r)| r.latency.count > 0)
                 .map(|(i, r)| {
                     let l = &r.latency;
                     (
@@ -376,8 +390,13 @@ impl Report for Html {
         self.body.push_str("</div>");
         self.body
             .push_str(&capacity_summary(data).to_html("capacity-summary"));
-        self.body
-            .push_str(&capacity_table(data).to_html("capacity"));
+        let steps = capacity_table(data);
+        let _ = write!(
+            self.body,
+            "<details><summary>Every step of the search ({} steps)</summary>{}</details>",
+            steps.rows.len(),
+            steps.to_html("capacity")
+        );
         self.body.push_str("</section>");
     }
 

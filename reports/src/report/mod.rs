@@ -117,10 +117,20 @@ fn warnings(inputs: &[Input], rows: &[Row<'_>], several: bool) -> Vec<Warning> {
                 });
             }
         }
-        if !row.complete && input_complete(inputs, row) {
+        let run_reasons: Vec<String> = row
+            .runs
+            .iter()
+            .filter(|r| !r.complete)
+            .map(|r| {
+                r.incomplete_reason
+                    .clone()
+                    .unwrap_or_else(|| format!("repetition {} did not finish", r.repetition))
+            })
+            .collect();
+        if !run_reasons.is_empty() {
             out.push(Warning {
                 subject: subject.clone(),
-                message: format!("incomplete run: {}", row.incomplete_reasons.join("; ")),
+                message: format!("incomplete run: {}", run_reasons.join("; ")),
             });
         }
         if row.latency.count == 0 && row.injected > 0 {
@@ -134,10 +144,6 @@ fn warnings(inputs: &[Input], rows: &[Row<'_>], several: bool) -> Vec<Warning> {
         }
     }
     out
-}
-
-fn input_complete(inputs: &[Input], row: &Row<'_>) -> bool {
-    inputs[row.input].results.complete
 }
 
 /// The summary table: one row per SUT (per file and phase), the figures people compare.
@@ -172,11 +178,11 @@ pub fn summary_table(data: &ReportData<'_>) -> Table {
             Cell::new(format!("{name} ⚠ incomplete"), Tone::Warn)
         };
         let slo = if r.slo_passed {
-            Cell::new("✅ pass", Tone::Good)
+            Cell::new("✓ pass", Tone::Good)
         } else if r.slo_failures.is_empty() {
-            Cell::new("❌ fail", Tone::Bad)
+            Cell::new("✗ fail", Tone::Bad)
         } else {
-            Cell::new(format!("❌ {}", r.slo_failures.join(", ")), Tone::Bad)
+            Cell::new(format!("✗ {}", r.slo_failures.join(", ")), Tone::Bad)
         };
         let mock_cpu = r.runs.iter().map(|x| x.overhead.cpu.mean_pct).sum::<f64>()
             / r.runs.len().max(1) as f64;
@@ -258,11 +264,11 @@ pub fn capacity_table(data: &ReportData<'_>) -> Table {
     for (label, c) in data.capacity() {
         for s in &c.steps {
             let passed = if s.passed {
-                Cell::new("✅", Tone::Good)
+                Cell::new("✓", Tone::Good)
             } else if s.machine_limit {
                 Cell::new("⚠ machine limit", Tone::Warn)
             } else {
-                Cell::new("❌", Tone::Bad)
+                Cell::new("✗", Tone::Bad)
             };
             t.push(vec![
                 label.clone().into(),

@@ -1,0 +1,388 @@
+//! The claims verdict table on hand-built results covering every verdict.
+
+use tgbench_reports::claims::{ClaimsTable, Outcome, Verdict, claims_table};
+use tgbench_reports::results::{Results, Run};
+use tgbench_reports::{Input, Prices, write_reports};
+
+use crate::fixtures::{self, Figures};
+
+/// A run of configuration `name` in `phase` with the figures the claims read.
+fn cfg_run(
+    name: &str,
+    phase: &str,
+    bots: u64,
+    cpu: f64,
+    rss_peak: f64,
+    by_method: Vec<(&'static str, u64)>,
+    p50: f64,
+) -> Run {
+    let kind = if name.contains("webhook") {
+        "webhook"
+    } else {
+        "polling"
+    };
+    let mut r = fixtures::run(
+        name,
+        kind,
+        Some(phase),
+        &Figures {
+            p50,
+            p90: p50 * 1.5,
+            p99: p50 * 2.0,
+            max: p50 * 3.0,
+            cpu_mean: cpu,
+            cpu_p95: cpu * 1.2,
+            rss_mean: rss_peak * 0.9,
+            rss_peak,
+            by_method,
+            lost: 0,
+            duplicated: 0,
+        },
+    );
+    r.bots = bots;
+    for s in &mut r.timeseries {
+        s.cpu_pct = cpu;
+    }
+    if phase == "idle" {
+        r.latency_ms.count = 0;
+    }
+    r
+}
+
+/// The claims scenarios at 100 bots (numbers chosen per verdict, see each test).
+pub fn claims_results(bots: u64) -> Vec<Input> {
+    let s = bots as f64 / 100.0;
+    let n = |x: u64| (x as f64 * s) as u64;
+    let idle = vec![
+        cfg_run(
+            "long-polling-30s",
+            "idle",
+            bots,
+            0.3 * s,
+            20.0,
+            vec![("getUpdates", n(200))],
+            0.0,
+        ),
+        cfg_run(
+            "short-polling-500ms",
+            "idle",
+            bots,
+            4.0 * s,
+            22.0,
+            vec![("getUpdates", n(6000))],
+            0.0,
+        ),
+        cfg_run(
+            "short-polling-500ms-no-antispin",
+            "idle",
+            bots,
+            16.0 * s,
+            25.0,
+            vec![("getUpdates", n(12_000))],
+            0.0,
+        ),
+        cfg_run("webhook", "idle", bots, 0.1, 15.0, vec![], 0.0),
+        cfg_run(
+            "webhook-reply-in-response",
+            "idle",
+            bots,
+            0.05,
+            14.0,
+            vec![],
+            0.0,
+        ),
+    ];
+    let active = vec![
+        cfg_run(
+            "long-polling-30s",
+            "active",
+            bots,
+            0.9 * s,
+            21.0,
+            vec![("getUpdates", n(400)), ("sendMessage", n(100))],
+            105.0,
+        ),
+        cfg_run(
+            "short-polling-500ms",
+            "active",
+            bots,
+            4.5 * s,
+            23.0,
+            vec![("getUpdates", n(5900)), ("sendMessage", n(100))],
+            360.0,
+        ),
+        cfg_run(
+            "short-polling-500ms-no-antispin",
+            "active",
+            bots,
+            17.0 * s,
+            26.0,
+            vec![("getUpdates", n(11_900)), ("sendMessage", n(100))],
+            350.0,
+        ),
+        cfg_run(
+            "webhook",
+            "active",
+            bots,
+            0.6 * s,
+            16.0,
+            vec![("webhook", n(100)), ("sendMessage", n(100))],
+            110.0,
+        ),
+        cfg_run(
+            "webhook-reply-in-response",
+            "active",
+            bots,
+            0.4 * s,
+            15.0,
+            vec![("webhook", n(100))],
+            105.0,
+        ),
+    ];
+    let mut idle_r = fixtures::results("claims-idle", idle);
+    let mut active_r = fixtures::results("claims-active", active);
+    for r in [&mut idle_r, &mut active_r] {
+        r.scenario.telegram.bots = bots;
+    }
+    let mut cap: Results = fixtures::results("claims-capacity", vec![]);
+    cap.capacity = vec![
+        fixtures::capacity_curve("long-polling-30s", "polling", Some(4000), false),
+        fixtures::capacity_curve("short-polling-500ms", "polling", Some(200), false),
+        fixtures::capacity_curve(
+            "short-polling-500ms-no-antispin",
+            "polling",
+            Some(100),
+            false,
+        ),
+        fixtures::capacity_curve("webhook", "webhook", Some(2000), true),
+        fixtures::capacity_curve("webhook-reply-in-response", "webhook", Some(1000), true),
+    ];
+    vec![
+        Input::new("idle", idle_r),
+        Input::new("active", active_r),
+        Input::new("capacity", cap),
+    ]
+}
+
+fn row<'t>(t: &'t ClaimsTable, starts: &str) -> &'t tgbench_reports::claims::ClaimRow {
+    t.rows
+        .iter()
+        .find(|r| r.claim.starts_with(starts))
+        .unwrap_or_else(|| panic!("no row {starts}"))
+}
+
+fn outcome(t: &ClaimsTable, claim: &str, config: &str) -> Outcome {
+    row(t, claim)
+        .cells
+        .iter()
+        .find(|c| c.config == config)
+        .unwrap()
+        .outcome
+        .clone()
+}
+
+const NO_ANTISPIN: &str = "polling is short polling (500 ms) without anti-spin";
+const ANTISPIN: &str = "polling is short polling (500 ms) with Telegram's anti-spin rule";
+
+#[test]
+fn every_verdict_on_hand_built_results() {
+    let t = claims_table(&claims_results(100), &Prices::default());
+    assert_eq!(t.rows.len(), 10);
+    assert_eq!(
+        t.columns.len(),
+        5,
+        "no aiogram columns without aiogram runs"
+    );
+
+    // Idle CPU: only the no-anti-spin model burns 15-20 %; webhooks idle near 0.
+    let idle = row(&t, "CPU usage when idle");
+    assert_eq!(idle.verdict, Verdict::HoldsOnlyWhen(NO_ANTISPIN.into()));
+    assert_eq!(
+        idle.reason,
+        "polling claimed 15-20 %: met by short polling, no anti-spin (16.0 %); missed by long polling (0.30 %), short polling (4.00 %)"
+    );
+    assert_eq!(
+        outcome(&t, "CPU usage when idle", "webhook"),
+        Outcome::Holds
+    );
+
+    // Memory: 800 MB nowhere near 20-26 MB.
+    let mem = row(&t, "Memory");
+    assert_eq!(mem.verdict, Verdict::DoesNotHold);
+    assert_eq!(
+        mem.reason,
+        "polling claimed 800 MB, measured 21.0 MB to 26.0 MB; webhook claimed 200 MB, measured 15.0 MB to 16.0 MB"
+    );
+
+    // Requests: 12,000 only without anti-spin; ~100 only when replying in the response
+    // (a sendMessage call doubles the webhook's requests).
+    let rpm = row(&t, "Network requests");
+    assert_eq!(
+        rpm.verdict,
+        Verdict::HoldsOnlyWhen(format!(
+            "{NO_ANTISPIN}, and the webhook replies in the HTTP response"
+        ))
+    );
+    let cell = rpm
+        .cells
+        .iter()
+        .find(|c| c.config == "short-polling-500ms-no-antispin")
+        .unwrap();
+    assert_eq!(cell.text, "12,000/min");
+
+    // Latency: polling answered in 0.1-0.4 s, never 1-2 s.
+    assert_eq!(row(&t, "Response latency").verdict, Verdict::DoesNotHold);
+    assert_eq!(
+        row(&t, "Polling has a \"1-30 s delay\"").verdict,
+        Verdict::DoesNotHold
+    );
+
+    // Max bots: 200 for short polling (both), not for long polling (4,000); webhook
+    // ≥ 2,000 where the machine stopped the search, inconclusive at ≥ 1,000.
+    let max = row(&t, "Max bots");
+    assert_eq!(
+        max.verdict,
+        Verdict::HoldsOnlyWhen(format!("{ANTISPIN} or {NO_ANTISPIN}"))
+    );
+    assert_eq!(outcome(&t, "Max bots", "webhook"), Outcome::Holds);
+    assert_eq!(
+        outcome(&t, "Max bots", "webhook-reply-in-response"),
+        Outcome::Inconclusive
+    );
+
+    // Cost: every configuration fits in one small size, $9-16 a month.
+    let cost = row(&t, "Server cost");
+    assert_eq!(cost.verdict, Verdict::DoesNotHold);
+    assert_eq!(cost.cells[0].text, "$9.01/mo", "0.25 vCPU + 0.5 GB × 730 h");
+    assert_eq!(
+        cost.cells[2].text, "$16.40/mo",
+        "20 % p95 CPU needs 0.5 vCPU"
+    );
+
+    // Constant CPU: short polling is busy in every idle sample, long polling in none.
+    assert_eq!(
+        row(&t, "Polling costs").verdict,
+        Verdict::HoldsOnlyWhen(format!("{ANTISPIN} or {NO_ANTISPIN}"))
+    );
+    assert_eq!(
+        outcome(&t, "Polling costs", "webhook"),
+        Outcome::NotApplicable
+    );
+
+    // 0 % CPU when idle: 0.10 % and 0.05 % are within 0.25 points.
+    assert_eq!(row(&t, "Webhook is").verdict, Verdict::Holds);
+
+    // 10,000 bots: 3, 50 and 100 servers for polling; webhook bounds are inconclusive.
+    let scaling = row(&t, "10,000 bots");
+    assert_eq!(scaling.verdict, Verdict::Holds);
+    assert_eq!(outcome(&t, "10,000 bots", "webhook"), Outcome::Inconclusive);
+    let long = &scaling.cells[0];
+    assert_eq!(long.text, "3 servers");
+
+    // The context the table states.
+    assert!(t.context.machine.contains("AMD EPYC 7B13"));
+    assert_eq!(t.context.rtt, "100 ms ± 10.0 ms");
+    assert_eq!(t.context.bots, vec![100]);
+    assert!(
+        !t.context_line().contains("scaled"),
+        "100 bots need no scaling"
+    );
+}
+
+#[test]
+fn fewer_bots_are_scaled_to_the_claims_hundred() {
+    let t = claims_table(&claims_results(20), &Prices::default());
+    let idle = row(&t, "CPU usage when idle");
+    assert_eq!(idle.verdict, Verdict::HoldsOnlyWhen(NO_ANTISPIN.into()));
+    let cell = &idle.cells[2];
+    assert_eq!(cell.text, "16.0 %", "3.2 % at 20 bots → 16 % at 100");
+    assert_eq!(t.context.bots, vec![20]);
+    assert!(t.context_line().contains("scaled linearly to 100 bots"));
+    let rpm = &row(&t, "Network requests").cells[2];
+    assert_eq!(rpm.text, "12,000/min");
+}
+
+#[test]
+fn aiogram_runs_become_extra_columns_that_count() {
+    let mut inputs = claims_results(100);
+    let extra = vec![
+        cfg_run(
+            "aiogram-polling",
+            "active",
+            100,
+            18.0,
+            850.0,
+            vec![("getUpdates", 3000)],
+            1500.0,
+        ),
+        cfg_run(
+            "aiogram-webhook",
+            "active",
+            100,
+            2.0,
+            210.0,
+            vec![("webhook", 100)],
+            250.0,
+        ),
+    ];
+    inputs.push(Input::new(
+        "aiogram",
+        fixtures::results("claims-aiogram", extra),
+    ));
+    let t = claims_table(&inputs, &Prices::default());
+    let names: Vec<&str> = t.columns.iter().map(|c| c.name).collect();
+    assert_eq!(&names[5..], ["aiogram-polling", "aiogram-webhook"]);
+    assert_eq!(
+        row(&t, "Memory").verdict,
+        Verdict::HoldsOnlyWhen(
+            "the bots run on aiogram's polling, and the bots run on aiogram's webhook".into()
+        )
+    );
+    let latency = row(&t, "Response latency");
+    assert_eq!(
+        latency.verdict,
+        Verdict::HoldsOnlyWhen("the bots run on aiogram's polling".into()),
+        "{}",
+        latency.reason
+    );
+    assert_eq!(
+        outcome(&t, "CPU usage when idle", "aiogram-polling"),
+        Outcome::NotMeasured,
+        "no idle run of aiogram"
+    );
+}
+
+#[test]
+fn no_runs_means_not_measured_not_a_verdict() {
+    let t = claims_table(&[], &Prices::default());
+    assert!(t.rows.iter().all(|r| r.verdict == Verdict::NotMeasured));
+}
+
+#[test]
+fn the_table_goes_on_top_of_both_reports() {
+    let inputs = claims_results(100);
+    let t = claims_table(&inputs, &Prices::default());
+    let dir = tempfile::tempdir().unwrap();
+    let w = write_reports(&inputs, dir.path(), Some(&t)).unwrap();
+    let md = std::fs::read_to_string(w.markdown).unwrap();
+    let html = std::fs::read_to_string(w.html).unwrap();
+    let claims_at = md.find("## Claims under test").unwrap();
+    assert!(claims_at < md.find("## Summary").unwrap());
+    for text in [&md, &html] {
+        for needle in [
+            "holds only when",
+            "does not hold",
+            "AMD EPYC 7B13",
+            "100 ms ± 10.0 ms",
+            "100 bots per run",
+            "short polling 500 ms, no anti-spin",
+            "servers for 10,000 bots",
+            "$9.01",
+        ] {
+            assert!(text.contains(needle), "{needle}");
+        }
+    }
+    assert!(md.contains("| Memory: polling 800 MB, webhook 200 MB |"));
+    assert!(html.contains(r#"<table class="claims cards">"#));
+    crate::report::assert_self_contained(&html);
+}

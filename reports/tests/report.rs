@@ -1,0 +1,246 @@
+//! `report.md` and `report.html` read back: the input's numbers are in them, the HTML is
+//! self-contained and escaped, several files sit side by side, incomplete runs are marked.
+
+use std::path::Path;
+
+use tgbench_reports::{Input, Written, write_reports};
+
+use crate::fixtures::{self, Figures};
+
+fn render(inputs: &[Input]) -> (tempfile::TempDir, Written, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let written = write_reports(inputs, &out, None).unwrap();
+    let md = std::fs::read_to_string(&written.markdown).unwrap();
+    let html = std::fs::read_to_string(&written.html).unwrap();
+    (dir, written, md, html)
+}
+
+/// Every figure of the smoke fixture as the reports print it.
+const SMOKE_FIGURES: &[&str] = &[
+    // polling-bot: p50, p90, p99, max, CPU mean, p95, RSS mean, peak, req/min by method
+    "3.25", "47.5", "812", "1,234", "2.75", "6.50", "18.5", "24.5", "1,500", "1,200", "300",
+    // webhook-bot
+    "105", "130", "187", "402", "0.42", "1.25", "12.5", "14.5", "700",
+];
+
+#[test]
+fn markdown_holds_every_figure_scenario_and_environment() {
+    let (_d, written, md, _) = render(&[Input::new("smoke-run", fixtures::smoke())]);
+    assert!(written.markdown.ends_with("out/report.md"));
+    for f in SMOKE_FIGURES {
+        assert!(md.contains(&format!("| {f} |")), "{f} missing from:\n{md}");
+    }
+    let polling_row = md
+        .lines()
+        .find(|l| l.starts_with("| polling-bot |"))
+        .expect("a summary row per SUT");
+    assert_eq!(
+        polling_row,
+        "| polling-bot | polling | 100 | 3.25 | 47.5 | 812 | 1,234 | 2.75 | 6.50 | 18.5 | 24.5 | 1,500 | 0 | 0 | 1.00 | ✓ pass |"
+    );
+    let webhook_row = md
+        .lines()
+        .find(|l| l.starts_with("| webhook-bot |"))
+        .unwrap();
+    assert!(
+        webhook_row.contains("| 3 | 1 |"),
+        "lost and duplicated: {webhook_row}"
+    );
+    for method in ["getUpdates", "sendMessage", "setWebhook", "webhook"] {
+        assert!(md.contains(method), "method column {method}");
+    }
+    for env in [
+        "smoke",
+        "scenarios/smoke.toml",
+        "AMD EPYC 7B13",
+        "100 ms ± 10.0 ms",
+        "abc1234",
+        "SUT on CPU 1, harness on CPU 0",
+        "model=poisson",
+        "Debian GNU/Linux 12",
+    ] {
+        assert!(md.contains(env), "{env} missing");
+    }
+    assert!(md.contains("the harness, not the SUT, was the bottleneck"));
+    assert!(md.contains("injector fell 250 ms behind"));
+    assert!(md.contains("| webhook-bot | 2,000 | machine: open files (20000) |"));
+    assert!(md.contains("| polling-bot | 1,000 | slo: p99_ms > 1000 |"));
+}
+
+#[test]
+fn html_holds_the_same_figures_charts_and_fault_windows() {
+    let (_d, _w, _, html) = render(&[Input::new("smoke-run", fixtures::smoke())]);
+    for f in SMOKE_FIGURES {
+        assert!(
+            html.contains(&format!(">{f}</td>")),
+            "{f} missing from the HTML"
+        );
+    }
+    for id in [
+        "chart-latency",
+        "chart-requests",
+        "chart-cpu",
+        "chart-rss",
+        "chart-p99",
+        "chart-capacity",
+        "chart-capacity-cpu",
+    ] {
+        assert!(html.contains(&format!(r#"id="{id}""#)), "chart {id}");
+    }
+    assert_eq!(html.matches("<svg ").count(), 7);
+    assert!(html.contains("latency (ms, log scale)"));
+    assert!(html.contains("CPU (% of one core)"));
+    assert!(html.contains("RSS (MB)"));
+    assert!(html.contains("fault: mock-slow"), "fault window shaded");
+    assert!(html.contains(r#"<meta name="viewport""#));
+}
+
+/// Nothing in the page may reach the network.
+pub fn assert_self_contained(html: &str) {
+    let lower = html.to_ascii_lowercase();
+    for bad in [
+        "src=\"http",
+        "src='http",
+        "href=\"http",
+        "href='http",
+        "@import",
+        "url(http",
+        "url(\"http",
+        "url('http",
+        "<script",
+        "<link",
+        "<img",
+        "<iframe",
+        "//fonts.",
+    ] {
+        assert!(!lower.contains(bad), "the report must not contain {bad}");
+    }
+}
+
+#[test]
+fn html_is_self_contained() {
+    let (_d, _w, _, html) = render(&[Input::new("smoke-run", fixtures::smoke())]);
+    assert_self_contained(&html);
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert!(html.contains("<style>"));
+}
+
+#[test]
+fn text_from_results_is_escaped_in_html() {
+    let mut r = fixtures::smoke();
+    r.runs[0].sut.name = "<script>alert('x')</script>".into();
+    r.scenario.name = "a&b".into();
+    let (_d, _w, md, html) = render(&[Input::new("x", r)]);
+    assert!(!html.contains("<script>alert"));
+    assert!(html.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"));
+    assert!(html.contains("a&amp;b"));
+    assert!(
+        md.contains("<script>alert"),
+        "Markdown keeps the text as is"
+    );
+}
+
+#[test]
+fn several_files_compare_side_by_side() {
+    let this_week = fixtures::smoke();
+    let mut last_month = fixtures::smoke();
+    last_month.runs[0].latency_ms.p99 = 640.0;
+    last_month.environment.git_revision = "0ld0ld0".into();
+    let inputs = [
+        Input::new("this-week", this_week),
+        Input::new("last-month", last_month),
+    ];
+    let (_d, _w, md, html) = render(&inputs);
+    let row = |label: &str| {
+        md.lines()
+            .find(|l| l.starts_with(&format!("| {label} |")))
+            .unwrap_or_else(|| panic!("no row {label}"))
+            .to_owned()
+    };
+    assert!(row("this-week · polling-bot").contains("| 812 |"));
+    assert!(row("last-month · polling-bot").contains("| 640 |"));
+    assert!(
+        md.contains("| this-week | last-month |"),
+        "environment per file"
+    );
+    assert!(md.contains("abc1234") && md.contains("0ld0ld0"));
+    assert!(html.contains("last-month · polling-bot"));
+    assert!(md.contains("| last-month · webhook-bot | 2,000 |"));
+}
+
+#[test]
+fn incomplete_runs_are_marked() {
+    let mut r = fixtures::smoke();
+    r.complete = false;
+    r.incomplete_reason = Some("interrupted by Ctrl-C".into());
+    r.runs[1].complete = false;
+    r.runs[1].incomplete_reason = Some("SUT exited with status 101".into());
+    let (_d, _w, md, html) = render(&[Input::new("x", r)]);
+    for text in [&md, &html] {
+        assert!(text.contains("webhook-bot ⚠ incomplete"));
+        assert!(text.contains("interrupted by Ctrl-C"));
+        assert!(text.contains("SUT exited with status 101"));
+    }
+    assert!(
+        md.contains("polling-bot ⚠ incomplete"),
+        "the whole file was cut short"
+    );
+}
+
+#[test]
+fn repetitions_fold_into_one_row_with_merged_histograms() {
+    let mut runs = Vec::new();
+    for rep in 0..3 {
+        let mut run = fixtures::run("w", "webhook", None, &Figures::default());
+        run.repetition = rep;
+        run.latency_histogram = fixtures::histogram_around(100.0 + 100.0 * rep as f64, 100);
+        runs.push(run);
+    }
+    let (_d, _w, md, _) = render(&[Input::new("x", fixtures::results("smoke", runs))]);
+    let row = md
+        .lines()
+        .find(|l| l.starts_with("| w ×3 |"))
+        .expect("one folded row");
+    // Merged 300 samples spread over 80..360 ms: the p50 is near 200 ms, not the stored 3.25.
+    let p50: f64 = row
+        .split('|')
+        .nth(4)
+        .unwrap()
+        .trim()
+        .replace(',', "")
+        .parse()
+        .unwrap();
+    assert!((180.0..=220.0).contains(&p50), "{row}");
+}
+
+#[test]
+fn results_files_are_read_with_labels_and_bad_files_name_their_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let run_dir = dir.path().join("smoke-20260501");
+    std::fs::create_dir_all(&run_dir).unwrap();
+    let good = run_dir.join("results.json");
+    std::fs::write(&good, serde_json::to_string(&fixtures::smoke()).unwrap()).unwrap();
+    let inputs = Input::read_all(&[&good, &good]).unwrap();
+    assert_eq!(inputs[0].label, "smoke-20260501");
+    assert_eq!(inputs[1].label, "smoke-20260501 #2");
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, "{\"schema_version\": 7}").unwrap();
+    let e = Input::read(&bad).unwrap_err().to_string();
+    assert!(
+        e.contains("bad.json") && e.contains("schema_version 7"),
+        "{e}"
+    );
+    let e = Input::read(Path::new("/nonexistent/r.json"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("/nonexistent/r.json"), "{e}");
+}
+
+#[test]
+fn an_empty_file_still_renders() {
+    let r = fixtures::results("empty", vec![]);
+    let (_d, _w, md, html) = render(&[Input::new("x", r)]);
+    assert!(md.contains("no runs in this file"));
+    assert!(html.contains("no runs in this file"));
+}
