@@ -27,11 +27,11 @@ pub fn color(i: usize) -> &'static str {
     PALETTE[i % PALETTE.len()]
 }
 
-const W: f64 = 560.0;
-const LEFT: f64 = 62.0;
+const W: f64 = 480.0;
+const LEFT: f64 = 58.0;
 const RIGHT: f64 = 18.0;
 const TOP: f64 = 34.0;
-const PLOT_H: f64 = 210.0;
+const PLOT_H: f64 = 200.0;
 const AXIS_H: f64 = 44.0;
 const LEGEND_ROW: f64 = 18.0;
 

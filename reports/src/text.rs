@@ -9,6 +9,9 @@ pub fn num(v: f64) -> String {
     if !v.is_finite() {
         return "n/a".to_owned();
     }
+    if v == 0.0 {
+        return "0".to_owned();
+    }
     let a = v.abs();
     let decimals = if a >= 100.0 {
         0
@@ -131,6 +134,7 @@ mod tests {
         assert_eq!(num(1_234_567.8), "1,234,568");
         assert_eq!(num(-1500.0), "-1,500");
         assert_eq!(num(-0.001), "0.00");
+        assert_eq!(num(0.0), "0");
         assert_eq!(num(f64::NAN), "n/a");
         assert_eq!(count(12_000), "12,000");
         assert_eq!(count(999), "999");

@@ -23,9 +23,9 @@ fn same_results_exit_0() {
     assert_eq!(c.exit_code(), 0);
     let md = c.to_markdown();
     assert!(md.contains("**ok: no metric regressed beyond its limit**"));
-    assert!(md.contains(
-        "| polling-bot | p99 latency (ms) | 812 | 812 | +0.00 % | +10.0 % | – | ✅ ok |"
-    ));
+    assert!(
+        md.contains("| polling-bot | p99 latency (ms) | 812 | 812 | +0 % | +10.0 % | – | ✅ ok |")
+    );
     let gh = c.render(OutputFormat::Github);
     assert!(gh.starts_with("::notice title=tgbench compare%3A ok::"));
 }

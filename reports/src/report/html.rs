@@ -52,7 +52,7 @@ figcaption{font-size:.85em;color:var(--muted);padding:4px 6px 0}
 svg.chart{display:block;width:100%;height:auto;font-family:inherit;font-size:12px}
 svg.chart text{fill:var(--fg)}
 svg.chart .chart-title{font-size:14px;font-weight:600}
-svg.chart .tick,svg.chart .bar-value{fill:var(--muted);font-size:11px}
+svg.chart .tick,svg.chart .bar-value{fill:var(--muted);font-size:11.5px}
 svg.chart .axis-label{font-size:12px;fill:var(--muted)}
 svg.chart .no-data{fill:var(--muted);font-size:14px}
 svg.chart .grid{stroke:#e4e8ec;stroke-width:1}
@@ -233,7 +233,7 @@ impl Report for Html {
         self.body.push_str(r#"<div class="charts">"#);
         self.figure(
             &chart.to_svg(),
-            "`webhook` counts the mock's deliveries to the SUT.",
+            "webhook counts the mock's deliveries to the SUT.",
         );
         self.body.push_str("</div>");
         self.body.push_str(&methods_table(data).to_html("methods"));
