@@ -2,7 +2,10 @@
 //!
 //! Runs are matched by SUT name and phase. For every matched SUT each metric's change is
 //! `current / baseline − 1`; a metric with a limit (`--max-regression`, [`Thresholds`])
-//! regresses when its change exceeds the limit **and**, when both files hold at least
+//! regresses when its change exceeds the limit, a relative limit only when the absolute
+//! change also exceeds the metric's noise floor ([`Metric::floor`]: 1 ms, 1 point of CPU,
+//! 2 MB — a +30 % on 1.5 % of a core is sampling noise, not a regression), **and**, when
+//! both files hold at least
 //! [`MIN_REPETITIONS`] repetitions of the SUT, the seeded bootstrap interval of the change
 //! (see [`crate::stats::bootstrap_relative_change`]) lies wholly above zero, so a noisy CI
 //! machine does not cry wolf. With repetitions, values are the mean over repetitions of
@@ -90,6 +93,18 @@ impl Metric {
             Metric::RssMean => "rss_mean",
             Metric::Rpm => "rpm",
             Metric::Lost => "lost",
+        }
+    }
+
+    /// The smallest absolute change a relative limit reacts to, in the metric's unit.
+    pub fn floor(self) -> f64 {
+        match self {
+            Metric::P50 | Metric::P90 | Metric::P99 | Metric::P999 | Metric::Max | Metric::Mean => {
+                1.0
+            }
+            Metric::Cpu | Metric::CpuP95 => 1.0,
+            Metric::Rss | Metric::RssMean => 2.0,
+            Metric::Rpm | Metric::Lost => 0.0,
         }
     }
 
@@ -587,7 +602,7 @@ fn compare_named(
             let limit = thresholds.limits.get(&metric).copied();
             let over = match limit {
                 None => None,
-                Some(Limit::Relative(x)) => Some(change > x),
+                Some(Limit::Relative(x)) => Some(change > x && cv - bv > metric.floor()),
                 Some(Limit::Absolute(x)) => Some(cv - bv > x),
             };
             let status = match (over, noise) {

@@ -68,13 +68,28 @@ fn a_slower_p99_exits_1_naming_the_metric() {
 #[test]
 fn cpu_and_rss_are_gated_by_default() {
     let mut cur = fixtures::smoke();
-    cur.runs[1].cpu.mean_pct *= 1.5;
-    cur.runs[1].memory.rss_peak_mb *= 1.2;
+    cur.runs[0].cpu.mean_pct *= 1.5; // 2.75 → 4.13 % of a core
+    cur.runs[1].memory.rss_peak_mb *= 1.2; // 14.5 → 17.4 MB
     let c = compare(&fixtures::smoke(), &cur, &Thresholds::default());
     assert_eq!(
         c.outcome,
-        Outcome::Regression(vec!["cpu (webhook-bot)".into(), "rss (webhook-bot)".into()])
+        Outcome::Regression(vec!["cpu (polling-bot)".into(), "rss (webhook-bot)".into()])
     );
+}
+
+#[test]
+fn tiny_absolute_changes_are_below_the_noise_floor() {
+    // +50 % of 0.42 % of a core is 0.21 points; +20 % of 5 MB is 1 MB: sampling noise.
+    let mut base = fixtures::smoke();
+    base.runs[1].memory.rss_peak_mb = 5.0;
+    let mut cur = base.clone();
+    cur.runs[1].cpu.mean_pct *= 1.5;
+    cur.runs[1].memory.rss_peak_mb = 6.0;
+    let c = compare(&base, &cur, &Thresholds::default());
+    assert_eq!(c.outcome, Outcome::Ok, "{}", c.to_markdown());
+    // An absolute limit is taken as given.
+    let strict = Thresholds::parse("cpu=0.1").unwrap();
+    assert_eq!(compare(&base, &cur, &strict).exit_code(), 1);
 }
 
 #[test]
