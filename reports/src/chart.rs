@@ -19,7 +19,7 @@ pub const PALETTE: [&str; 12] = [
 
 /// Estimated width of a legend entry: swatch, gap and text at 12 px.
 fn legend_width(name: &str) -> f64 {
-    28.0 + 7.0 * name.chars().count() as f64
+    28.0 + 7.4 * name.chars().count() as f64
 }
 
 /// The colour of series number `i`.
@@ -169,8 +169,12 @@ struct Frame {
 /// A legend entry: name, colour, dashed.
 type LegendItem = (String, &'static str, bool);
 
-/// Opens an `<svg>` with its title and the legend below the plot.
-fn frame(id: &str, title: &str, legend: &[LegendItem]) -> Frame {
+/// The y where the legend starts under a standard plot (axis and its label above).
+const STANDARD_LEGEND_TOP: f64 = TOP + PLOT_H + AXIS_H + 4.0;
+
+/// Opens an `<svg>` with its title and the legend (centred rows that wrap) from
+/// `legend_top` down; the caller draws the plot above it.
+fn frame(id: &str, title: &str, legend: &[LegendItem], legend_top: f64) -> Frame {
     let plot_w = W - LEFT - RIGHT;
     // Legend layout: items flow left to right and wrap.
     let mut rows: Vec<Vec<(f64, &LegendItem)>> = vec![Vec::new()];
@@ -185,7 +189,7 @@ fn frame(id: &str, title: &str, legend: &[LegendItem]) -> Frame {
         x += w;
     }
     let legend_rows = if legend.is_empty() { 0 } else { rows.len() };
-    let height = TOP + PLOT_H + AXIS_H + legend_rows as f64 * LEGEND_ROW + 8.0;
+    let height = legend_top + legend_rows as f64 * LEGEND_ROW + 4.0;
     let mut svg = String::new();
     let _ = write!(
         svg,
@@ -194,7 +198,7 @@ fn frame(id: &str, title: &str, legend: &[LegendItem]) -> Frame {
         t = escape(title),
         cx = W / 2.0,
     );
-    let ly0 = TOP + PLOT_H + AXIS_H + 4.0;
+    let ly0 = legend_top;
     if legend_rows > 0 {
         svg.push_str(r#"<g class="legend">"#);
         for (r, row) in rows.iter().enumerate() {
@@ -284,7 +288,7 @@ impl LineChart {
             .iter()
             .map(|s| (s.name.clone(), color(s.color), s.dashed))
             .collect();
-        let Frame { mut svg, plot_w } = frame(&self.id, &self.title, &legend);
+        let Frame { mut svg, plot_w } = frame(&self.id, &self.title, &legend, STANDARD_LEGEND_TOP);
         let pts = || self.series.iter().flat_map(|s| s.points.iter());
         let (mut x_lo, mut x_hi) = (f64::INFINITY, f64::NEG_INFINITY);
         let (mut y_hi, mut y_min_pos) = (0.0f64, f64::INFINITY);
@@ -419,7 +423,7 @@ impl BarChart {
             .iter()
             .map(|(n, c, _)| (n.clone(), color(*c), false))
             .collect();
-        let Frame { mut svg, plot_w } = frame(&self.id, &self.title, &legend);
+        let Frame { mut svg, plot_w } = frame(&self.id, &self.title, &legend, STANDARD_LEGEND_TOP);
         let values = || self.series.iter().flat_map(|(_, _, v)| v.iter().copied());
         let y_hi = values().fold(0.0, f64::max);
         let y_min_pos = values().filter(|v| *v > 0.0).fold(f64::INFINITY, f64::min);
@@ -497,26 +501,7 @@ impl StackedBars {
         let left = 24.0;
         let height_plot_top = TOP + 4.0;
         let legend_top = height_plot_top + plot_h + 40.0;
-        // The generic frame places the legend below a fixed-height plot; build it by hand.
-        let mut rows = 1usize;
-        let mut x = 0.0;
-        for (name, _, _) in &legend {
-            let w = legend_width(name);
-            if x + w > W - 16.0 && x > 0.0 {
-                rows += 1;
-                x = 0.0;
-            }
-            x += w;
-        }
-        let height = legend_top + rows as f64 * LEGEND_ROW + 4.0;
-        let mut svg = String::new();
-        let _ = write!(
-            svg,
-            r#"<svg class="chart" id="{id}" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {height}" role="img" aria-labelledby="{id}-title"><title id="{id}-title">{t}</title><text class="chart-title" x="{cx}" y="20" text-anchor="middle">{t}</text>"#,
-            id = escape(&self.id),
-            t = escape(&self.title),
-            cx = W / 2.0,
-        );
+        let Frame { mut svg, .. } = frame(&self.id, &self.title, &legend, legend_top);
         let total_max = self
             .bars
             .iter()
@@ -585,27 +570,7 @@ impl StackedBars {
                 t = escape(&num(values.iter().sum()))
             );
         }
-        svg.push_str(r#"<g class="legend">"#);
-        let mut rx = 0.0;
-        let mut ry = legend_top;
-        for (name, c, _) in &legend {
-            let w = legend_width(name);
-            if rx + w > W - 16.0 && rx > 0.0 {
-                rx = 0.0;
-                ry += LEGEND_ROW;
-            }
-            let _ = write!(
-                svg,
-                r#"<line x1="{a:.1}" y1="{ry:.1}" x2="{b:.1}" y2="{ry:.1}" stroke="{c}" stroke-width="4"/><text x="{tx:.1}" y="{ty:.1}">{n}</text>"#,
-                a = 16.0 + rx,
-                b = 34.0 + rx,
-                tx = 38.0 + rx,
-                ty = ry + 4.0,
-                n = escape(name)
-            );
-            rx += w;
-        }
-        svg.push_str("</g></svg>");
+        svg.push_str("</svg>");
         svg
     }
 }
