@@ -2,3 +2,8 @@
 //! servers over real HTTP on 127.0.0.1.
 mod aiogram;
 mod teloxide_compat;
+mod interrupt;
+mod run_smoke;
+mod sampler_truth;
+mod scenario_errors;
+mod sim_support;

@@ -226,7 +226,10 @@ mod tests {
         for model in [Model::Constant, Model::Poisson, Model::Burst, Model::Ramp] {
             let s = build(&load(model, 30.0), 50, Duration::from_secs(20), 3);
             assert!(s.windows(2).all(|w| w[0].at <= w[1].at), "{model:?}");
-            assert!(s.iter().all(|x| x.at < Duration::from_secs(20)), "{model:?}");
+            assert!(
+                s.iter().all(|x| x.at < Duration::from_secs(20)),
+                "{model:?}"
+            );
             assert!(s.iter().all(|x| x.bot < 50), "{model:?}");
         }
     }
@@ -252,7 +255,12 @@ mod tests {
     #[test]
     fn poisson_mean_rate_and_exponential_gaps() {
         // 100 bots × 60/min = 100/s for 100 s: 10,000 ± 4σ (σ = 100).
-        let s = build(&load(Model::Poisson, 60.0), 100, Duration::from_secs(100), 11);
+        let s = build(
+            &load(Model::Poisson, 60.0),
+            100,
+            Duration::from_secs(100),
+            11,
+        );
         assert!((9_600..=10_400).contains(&s.len()), "{}", s.len());
         // Exponential gaps: share of gaps below the mean ≈ 1 - 1/e ≈ 0.632.
         let mean = 0.01;

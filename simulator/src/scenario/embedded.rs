@@ -5,9 +5,18 @@
 pub const EMBEDDED: &[(&str, &str)] = &[
     ("smoke", include_str!("../../../scenarios/smoke.toml")),
     ("idle-100", include_str!("../../../scenarios/idle-100.toml")),
-    ("steady-100", include_str!("../../../scenarios/steady-100.toml")),
-    ("burst-100", include_str!("../../../scenarios/burst-100.toml")),
-    ("claims-100", include_str!("../../../scenarios/claims-100.toml")),
+    (
+        "steady-100",
+        include_str!("../../../scenarios/steady-100.toml"),
+    ),
+    (
+        "burst-100",
+        include_str!("../../../scenarios/burst-100.toml"),
+    ),
+    (
+        "claims-100",
+        include_str!("../../../scenarios/claims-100.toml"),
+    ),
     ("capacity", include_str!("../../../scenarios/capacity.toml")),
 ];
 

@@ -35,8 +35,8 @@ pub(crate) use key_path;
 pub fn render(path: &[Seg]) -> String {
     let mut out = String::new();
     let mut rest = path;
-    if path.len() >= 2 {
-        if let Seg::Key(table) = &path[0] {
+    if path.len() >= 2
+        && let Seg::Key(table) = &path[0] {
             match &path[1] {
                 Seg::Index(i) => {
                     out.push_str(&format!("[[{table}]] #{}", i + 1));
@@ -48,7 +48,6 @@ pub fn render(path: &[Seg]) -> String {
                 }
             }
         }
-    }
     let mut dotted = String::new();
     for seg in rest {
         match seg {

@@ -394,7 +394,9 @@ impl<'de> Deserialize<'de> for CpuList {
             One(u64),
         }
         let text = match Raw::deserialize(d).map_err(|_| {
-            serde::de::Error::custom("expected CPU numbers as a string, like \"1\", \"0-1\" or \"1,3\"")
+            serde::de::Error::custom(
+                "expected CPU numbers as a string, like \"1\", \"0-1\" or \"1,3\"",
+            )
         })? {
             Raw::Text(t) => t,
             Raw::One(n) => n.to_string(),

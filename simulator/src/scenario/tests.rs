@@ -76,7 +76,10 @@ fn unknown_key_in_an_array_of_tables() {
 fn wrong_type_is_said_in_words() {
     let text = MINIMAL.replace("bots = 3", "bots = \"three\"");
     let e = err(&text);
-    assert!(e.starts_with("x.toml:6: [telegram] bots = \"three\": invalid type"), "{e}");
+    assert!(
+        e.starts_with("x.toml:6: [telegram] bots = \"three\": invalid type"),
+        "{e}"
+    );
     assert!(e.contains("whole number"), "{e}");
 }
 
@@ -96,7 +99,10 @@ fn semantic_errors_name_line_and_key_all_at_once() {
     let e = err(&text);
     let lines: Vec<&str> = e.lines().collect();
     assert_eq!(lines.len(), 2, "{e}");
-    assert_eq!(lines[0], "x.toml:6: [telegram] bots = 0: expected at least 1");
+    assert_eq!(
+        lines[0],
+        "x.toml:6: [telegram] bots = 0: expected at least 1"
+    );
     assert!(
         lines[1].starts_with("x.toml:12: [[sut]] #1 command: missing key command"),
         "{e}"
@@ -113,7 +119,10 @@ fn override_table_errors_point_into_it() {
     );
     let text = format!("{MINIMAL}\n[sut.telegram]\nbots = 5\n");
     let e = err(&text);
-    assert!(e.starts_with("x.toml:17: [[sut]] #1 telegram.bots: unknown key"), "{e}");
+    assert!(
+        e.starts_with("x.toml:17: [[sut]] #1 telegram.bots: unknown key"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -126,12 +135,18 @@ fn bad_ready_and_cpus() {
     );
     let text = MINIMAL.replace("kind = \"polling\"", "kind = \"polling\"\ncpus = \"2-1\"");
     let e = err(&text);
-    assert!(e.starts_with("x.toml:15: [[sut]] #1 cpus = \"2-1\": expected CPU numbers"), "{e}");
+    assert!(
+        e.starts_with("x.toml:15: [[sut]] #1 cpus = \"2-1\": expected CPU numbers"),
+        "{e}"
+    );
 }
 
 #[test]
 fn model_specific_keys_only_with_their_model() {
-    let text = MINIMAL.replace("model = \"poisson\"", "model = \"poisson\"\nburst_every_s = 5");
+    let text = MINIMAL.replace(
+        "model = \"poisson\"",
+        "model = \"poisson\"\nburst_every_s = 5",
+    );
     let e = err(&text);
     assert_eq!(
         e,

@@ -39,7 +39,7 @@ pub fn check(s: &Scenario) -> Vec<Found> {
         _ => {}
     }
     for (key, v) in [("warmup_s", s.warmup_s), ("drain_s", s.drain_s)] {
-        if !(v >= 0.0 && v <= 3_600.0) {
+        if !(0.0..=3_600.0).contains(&v) {
             bad(path![key], Some(num(v)), "expected seconds ≥ 0 and ≤ 3600");
         }
     }
@@ -82,11 +82,7 @@ pub fn check(s: &Scenario) -> Vec<Found> {
     check_load(&mut bad, &s.load, path!["load"]);
 
     if s.suts.is_empty() {
-        bad(
-            path!["sut"],
-            None,
-            "at least one [[sut]] table is required",
-        );
+        bad(path!["sut"], None, "at least one [[sut]] table is required");
     }
     let mut names = BTreeSet::new();
     for (i, sut) in s.suts.iter().enumerate() {
@@ -200,11 +196,10 @@ pub fn check(s: &Scenario) -> Vec<Found> {
         ("cpu_pct", slo.cpu_pct),
         ("rss_mb", slo.rss_mb),
     ] {
-        if let Some(v) = v {
-            if !(v.is_finite() && v > 0.0) {
+        if let Some(v) = v
+            && !(v.is_finite() && v > 0.0) {
                 bad(path!["slo", key], Some(num(v)), "expected a number > 0");
             }
-        }
     }
 
     let steps = &s.capacity.steps;
@@ -235,30 +230,31 @@ fn check_telegram_numbers(
 ) {
     let at = |k: &str| path![table[0], k];
     for (key, v) in [("rtt_ms", rtt_ms), ("jitter_ms", jitter_ms)] {
-        if let Some(v) = v {
-            if !(v >= 0.0 && v <= 60_000.0) {
-                bad(at(key), Some(num(v)), "expected milliseconds ≥ 0 and ≤ 60000");
+        if let Some(v) = v
+            && !(0.0..=60_000.0).contains(&v) {
+                bad(
+                    at(key),
+                    Some(num(v)),
+                    "expected milliseconds ≥ 0 and ≤ 60000",
+                );
             }
-        }
     }
-    if let Some(v) = retry_factor {
-        if !(v > 0.0 && v <= 100.0) {
+    if let Some(v) = retry_factor
+        && !(v > 0.0 && v <= 100.0) {
             bad(
                 at("retry_factor"),
                 Some(num(v)),
                 "expected a number > 0 and ≤ 100 (1 = Telegram's webhook retry delays)",
             );
         }
-    }
-    if let Some(v) = webhook_timeout_s {
-        if !(v > 0.0 && v <= 600.0) {
+    if let Some(v) = webhook_timeout_s
+        && !(v > 0.0 && v <= 600.0) {
             bad(
                 at("webhook_timeout_s"),
                 Some(num(v)),
                 "expected seconds > 0 and ≤ 600",
             );
         }
-    }
     if max_pending_per_bot == Some(0) {
         bad(
             at("max_pending_per_bot"),
@@ -275,7 +271,7 @@ fn check_load(bad: &mut impl FnMut(Vec<Seg>, Option<String>, &str), l: &Load, ba
         p
     };
     let rate = l.messages_per_bot_per_min;
-    if !(rate >= 0.0 && rate <= 60_000.0) {
+    if !(0.0..=60_000.0).contains(&rate) {
         bad(
             at("messages_per_bot_per_min"),
             Some(num(rate)),
@@ -313,11 +309,7 @@ fn check_load(bad: &mut impl FnMut(Vec<Seg>, Option<String>, &str), l: &Load, ba
         );
     }
     if l.users_per_bot == 0 {
-        bad(
-            at("users_per_bot"),
-            Some("0".into()),
-            "expected at least 1",
-        );
+        bad(at("users_per_bot"), Some("0".into()), "expected at least 1");
     }
     match (l.model, l.burst_every_s) {
         (Model::Burst, Some(v)) if !(v > 0.0 && v <= 3_600.0) => bad(
@@ -325,28 +317,24 @@ fn check_load(bad: &mut impl FnMut(Vec<Seg>, Option<String>, &str), l: &Load, ba
             Some(num(v)),
             "expected seconds > 0 and ≤ 3600",
         ),
-        (m, Some(_)) if m != Model::Burst => bad(
-            at("burst_every_s"),
-            None,
-            "only for model = \"burst\"",
-        ),
+        (m, Some(_)) if m != Model::Burst => {
+            bad(at("burst_every_s"), None, "only for model = \"burst\"")
+        }
         _ => {}
     }
     match (l.model, l.burst_spread_ms) {
-        (Model::Burst, Some(v)) if !(v >= 0.0 && v <= 3_600_000.0) => bad(
+        (Model::Burst, Some(v)) if !(0.0..=3_600_000.0).contains(&v) => bad(
             at("burst_spread_ms"),
             Some(num(v)),
             "expected milliseconds ≥ 0",
         ),
-        (m, Some(_)) if m != Model::Burst => bad(
-            at("burst_spread_ms"),
-            None,
-            "only for model = \"burst\"",
-        ),
+        (m, Some(_)) if m != Model::Burst => {
+            bad(at("burst_spread_ms"), None, "only for model = \"burst\"")
+        }
         _ => {}
     }
     match (l.model, l.ramp_from) {
-        (Model::Ramp, Some(v)) if !(v >= 0.0 && v <= 60_000.0) => bad(
+        (Model::Ramp, Some(v)) if !(0.0..=60_000.0).contains(&v) => bad(
             at("ramp_from"),
             Some(num(v)),
             "expected a number ≥ 0 (messages per bot per minute at the start)",
@@ -356,11 +344,7 @@ fn check_load(bad: &mut impl FnMut(Vec<Seg>, Option<String>, &str), l: &Load, ba
             Some(num(rate)),
             "a ramp from 0 to 0 sends nothing (use model = \"idle\")",
         ),
-        (m, Some(_)) if m != Model::Ramp => bad(
-            at("ramp_from"),
-            None,
-            "only for model = \"ramp\"",
-        ),
+        (m, Some(_)) if m != Model::Ramp => bad(at("ramp_from"), None, "only for model = \"ramp\""),
         _ => {}
     }
 }

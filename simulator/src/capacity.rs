@@ -1,0 +1,230 @@
+//! `tgbench capacity`: how many bots does one server hold? Steps the bot count through
+//! `[capacity] steps` at the scenario's per-bot load until the SLO breaks (p99, lost, CPU
+//! budget, memory budget), per SUT, and records the whole curve and the largest count that
+//! held. A step this machine cannot host (open files, ports, memory — see [`preflight`])
+//! ends the curve with `machine_limit = true` and the limit named, not "SUT failed"; so
+//! does a step where the harness, not the SUT, was the bottleneck.
+
+use std::sync::atomic::Ordering;
+
+use tgbench_reports::results::{CapacityCurve, CapacityStep, Run};
+
+use crate::output;
+use crate::preflight;
+use crate::run::{Options, Outcome, RunError, Session, Status, Stop, measure};
+use crate::scenario::Scenario;
+
+/// Runs the capacity search of every SUT of `scn` (its `repeat` is not used: one run per
+/// step). Results hold every step's runs and one curve per SUT.
+pub fn run_capacity(scn: &Scenario, opts: &Options) -> Result<Outcome, RunError> {
+    let steps = scn.capacity.steps.clone();
+    let first = steps.first().copied().unwrap_or(scn.telegram.bots);
+    let session = Session::new(&scn.with_bots(first), opts, first)?;
+    let out_dir = opts
+        .out_dir
+        .clone()
+        .unwrap_or_else(|| output::default_dir(&format!("{}-capacity", scn.name)));
+    let mut results = session.results(scn);
+    let write = |r: &tgbench_reports::results::Results| {
+        output::write_results(&out_dir, r).map_err(|e| {
+            RunError::Io(format!(
+                "cannot write results into {}: {e}",
+                out_dir.display()
+            ))
+        })
+    };
+    let path = write(&results)?;
+    let mut status = Status::Ok;
+
+    'suts: for sut in &scn.suts {
+        let mut curve = CapacityCurve {
+            sut: sut.name.clone(),
+            kind: sut.kind.as_str().to_string(),
+            max_bots: None,
+            stopped_by: "end of steps".into(),
+            steps: Vec::new(),
+        };
+        for &bots in &steps {
+            if session.cancel.load(Ordering::SeqCst) {
+                status = Status::Interrupted;
+                break;
+            }
+            let at = scn.with_bots(bots);
+            if let Err(refusal) = preflight::check(&at, bots, &session.machine) {
+                session.progress.note(&format!(
+                    "■ {} at {bots} bots: {}",
+                    sut.name,
+                    refusal.short()
+                ));
+                curve.steps.push(CapacityStep {
+                    bots,
+                    passed: false,
+                    reason: Some(refusal.message.clone()),
+                    machine_limit: true,
+                    ..CapacityStep::default()
+                });
+                curve.stopped_by = refusal.short();
+                break;
+            }
+            session
+                .progress
+                .note(&format!("■ {} at {bots} bots", sut.name));
+            let r = measure(&session, &at, sut, 0, &out_dir);
+            let (step, stopped_by) = judge(bots, &r.runs, r.stop.as_ref());
+            results.runs.extend(r.runs);
+            let passed = step.passed;
+            curve.steps.push(step);
+            if passed {
+                curve.max_bots = Some(bots);
+            }
+            match r.stop {
+                Some(Stop::Interrupted) => {
+                    curve.stopped_by = "interrupted".into();
+                    status = Status::Interrupted;
+                    results.capacity.push(curve);
+                    break 'suts;
+                }
+                Some(Stop::SutFailed(msg)) if curve.steps.len() == 1 => {
+                    // The SUT could not even run the first step: that is a failure of the
+                    // SUT (or its setup), not a capacity figure.
+                    status = Status::SutFailed(msg);
+                }
+                _ => {}
+            }
+            if let Some(by) = stopped_by {
+                curve.stopped_by = by;
+                break;
+            }
+            let mut partial = results.clone();
+            partial.capacity.push(curve.clone());
+            write(&partial)?;
+        }
+        results.capacity.push(curve);
+        write(&results)?;
+    }
+    results.finished_at = crate::environment::now_rfc3339();
+    match &status {
+        Status::Interrupted => {
+            results.incomplete_reason = Some("interrupted (SIGINT/SIGTERM)".into());
+        }
+        _ => {
+            results.complete = true;
+            results.incomplete_reason = None;
+        }
+    }
+    write(&results)?;
+    Ok(Outcome {
+        results,
+        path,
+        status,
+    })
+}
+
+/// The step's figures from its runs (all phases), and what ended the search, if it ended.
+pub(crate) fn judge(
+    bots: u64,
+    runs: &[Run],
+    stop: Option<&Stop>,
+) -> (CapacityStep, Option<String>) {
+    let mut step = CapacityStep {
+        bots,
+        passed: false,
+        p99_ms: runs.iter().map(|r| r.latency_ms.p99).fold(0.0, f64::max),
+        lost: runs.iter().map(|r| r.updates.lost).sum(),
+        cpu_mean_pct: runs.iter().map(|r| r.cpu.mean_pct).fold(0.0, f64::max),
+        rss_peak_mb: runs
+            .iter()
+            .map(|r| r.memory.rss_peak_mb)
+            .fold(0.0, f64::max),
+        requests_per_min: runs.iter().map(|r| r.requests.per_min).fold(0.0, f64::max),
+        reason: None,
+        machine_limit: false,
+    };
+    if let Some(stop) = stop {
+        let reason = match stop {
+            Stop::Interrupted => "interrupted".to_string(),
+            Stop::SutFailed(m) => format!("sut: {}", m.lines().next().unwrap_or(m)),
+        };
+        step.reason = Some(match stop {
+            Stop::SutFailed(m) => m.clone(),
+            Stop::Interrupted => reason.clone(),
+        });
+        return (step, Some(reason));
+    }
+    if let Some(r) = runs.iter().find(|r| r.harness.bottleneck) {
+        let why = format!("harness: {}", r.harness.notes.join("; "));
+        step.reason = Some(why.clone());
+        step.machine_limit = true;
+        return (step, Some(why));
+    }
+    let failed = runs
+        .iter()
+        .flat_map(|r| r.slo.checks.iter())
+        .find(|c| !c.passed);
+    if let Some(c) = failed {
+        let why = format!("slo: {} {} > {}", c.name, c.measured, c.limit);
+        step.reason = Some(why.clone());
+        return (step, Some(why));
+    }
+    step.passed = !runs.is_empty();
+    (step, None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tgbench_reports::results::{Harness, Slo, SloCheck};
+
+    fn run(p99: f64, passed: bool, bottleneck: bool) -> Run {
+        let mut r = Run::default();
+        r.latency_ms.p99 = p99;
+        r.slo = Slo {
+            passed,
+            checks: vec![SloCheck {
+                name: "p99_ms".into(),
+                limit: 300.0,
+                measured: p99,
+                passed,
+            }],
+        };
+        r.harness = Harness {
+            bottleneck,
+            notes: if bottleneck {
+                vec!["injection lag p99 80 ms".into()]
+            } else {
+                vec![]
+            },
+            ..Harness::default()
+        };
+        r
+    }
+
+    #[test]
+    fn a_held_step_passes_and_continues() {
+        let (step, stop) = judge(100, &[run(120.0, true, false)], None);
+        assert!(step.passed && stop.is_none());
+        assert_eq!(step.p99_ms, 120.0);
+    }
+
+    #[test]
+    fn a_broken_slo_ends_with_the_check_named() {
+        let (step, stop) = judge(500, &[run(812.0, false, false)], None);
+        assert!(!step.passed && !step.machine_limit);
+        assert_eq!(stop.as_deref(), Some("slo: p99_ms 812 > 300"));
+    }
+
+    #[test]
+    fn a_harness_bottleneck_is_a_machine_limit_not_the_sut() {
+        let (step, stop) = judge(5000, &[run(812.0, false, true)], None);
+        assert!(!step.passed && step.machine_limit);
+        assert!(stop.unwrap().starts_with("harness: injection lag"));
+    }
+
+    #[test]
+    fn a_sut_failure_is_named() {
+        let stop = Stop::SutFailed("SUT x not ready after 120.0 s\n  tail".into());
+        let (step, by) = judge(20000, &[], Some(&stop));
+        assert!(!step.passed && !step.machine_limit);
+        assert_eq!(by.as_deref(), Some("sut: SUT x not ready after 120.0 s"));
+    }
+}

@@ -1,0 +1,297 @@
+//! The `tgbench` command line: clap types, and [`run_cli`], which does what they say and
+//! returns the process exit code. The binary only parses and calls it, so tests can too.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use clap::{Parser, Subcommand};
+
+use crate::run::{Options, Outcome, RunError, Status};
+use crate::scenario;
+
+/// Exit codes of `tgbench` (also in `tgbench --help`).
+pub mod exit {
+    /// Everything ran, every SLO held (or no SLO was set).
+    pub const OK: u8 = 0;
+    /// The run completed but a SLO was missed (or `compare` found a regression).
+    pub const SLO_FAILED: u8 = 1;
+    /// Bad input: a scenario error, a refused preflight, a bad flag, a missing binary.
+    pub const BAD_INPUT: u8 = 2;
+    /// A SUT failed: did not start, not ready in time, or died during the run.
+    pub const SUT_FAILED: u8 = 3;
+    /// tgbench itself failed (cannot write results, cannot bind).
+    pub const HARNESS: u8 = 4;
+    /// Interrupted by Ctrl-C (SIGINT) or SIGTERM; results so far are written, incomplete.
+    pub const INTERRUPTED: u8 = 130;
+}
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0    ok: the run completed and every SLO held
+  1    a SLO was missed (compare: a regression)
+  2    bad input: scenario error, preflight refused, bad flag, missing reference binary
+  3    a SUT failed: did not start, was not ready in time, or died during the run
+  4    tgbench itself failed (e.g. cannot write results)
+  130  interrupted (Ctrl-C or SIGTERM): results so far written, marked incomplete";
+
+const ABOUT: &str =
+    "Measure Telegram bot servers (long polling, webhook, yours) against an emulated Telegram";
+
+const LONG_ABOUT: &str = "\
+tgbench runs scenario files: it starts an emulated Telegram (mock-telegram, embedded), starts
+each system under test (SUT) with the environment contract, drives an open-model load from a
+seeded schedule, samples the SUT's CPU and memory, and writes results.json plus a Markdown
+summary on stdout.
+
+The SUT environment contract (for `kind = \"command\"`, any bot server in any language):
+  TGBENCH_API_URL      base URL of the emulated Bot API (use it instead of api.telegram.org)
+  TGBENCH_TOKENS_FILE  one bot token a line
+  TGBENCH_LISTEN       host:port a webhook server binds
+  TGBENCH_PUBLIC_URL   the URL base it registers with setWebhook
+
+Shipped scenarios are built in; SCENARIO is a path or one of their names:
+  smoke, idle-100, steady-100, burst-100, claims-100, capacity
+Every scenario key is documented in scenarios/README.md.";
+
+const EXAMPLES: &str = "\
+Examples:
+  tgbench run smoke                         # ≤ 20 s: both reference transports, exact counts
+  tgbench run scenarios/steady-100.toml --out results/steady
+  tgbench validate my-scenario.toml         # check a file without running anything
+  tgbench capacity capacity                 # max bots per server, 100 → 20,000
+  tgbench report results/*/results.json --out report/
+  tgbench compare baseline.json results/steady/results.json --max-regression p99=10%,cpu=15%";
+
+/// `tgbench`: scenario files in, results out.
+#[derive(Debug, Parser)]
+#[command(
+    name = "tgbench",
+    version,
+    about = ABOUT,
+    long_about = LONG_ABOUT,
+    after_help = EXIT_CODES,
+    after_long_help = format!("{EXAMPLES}\n\n{EXIT_CODES}"),
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a scenario: every SUT in turn under the same load; results.json + summary.
+    #[command(
+        long_about = "Run a scenario: for every [[sut]] (and repetition) a fresh mock, the SUT started \
+and waited on until ready, warm-up, the measured window (or each [[phase]]), a drain; then \
+results.json (atomically) and a Markdown summary on stdout. Ctrl-C stops the load, stops the \
+SUT (SIGTERM, then SIGKILL to its process group) and writes what was measured, marked incomplete.",
+        after_long_help = format!("Examples:\n  tgbench run smoke\n  tgbench run scenarios/claims-100.toml --out results/claims\n\n{EXIT_CODES}")
+    )]
+    Run {
+        /// A scenario file, or the name of a built-in scenario (smoke, steady-100, …).
+        scenario: String,
+        /// Results folder [default: results/<name>-<UTC time>].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// No progress line, even on a terminal.
+        #[arg(long)]
+        no_progress: bool,
+    },
+    /// Step the bot count until the SLO breaks: the largest count that held, per SUT.
+    #[command(
+        long_about = "Step the number of bots through [capacity] steps (default 100, 200, 500, 1000, \
+2000, 5000, 10000, 20000) at the scenario's per-bot load, until a step misses the SLO \
+([slo] p99_ms, max_lost, cpu_pct of the SUT's cores, rss_mb). Records the whole curve and the \
+largest count that held. A step this machine cannot host (open files, ephemeral ports, memory) \
+or where the harness was the bottleneck ends the curve as a machine limit, named.",
+        after_long_help = format!("Example:\n  tgbench capacity capacity --out results/capacity\n\n{EXIT_CODES}")
+    )]
+    Capacity {
+        /// A scenario file, or the name of a built-in scenario.
+        scenario: String,
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[arg(long)]
+        no_progress: bool,
+    },
+    /// Check a scenario file (every key, every value) without running anything.
+    Validate {
+        /// A scenario file, or the name of a built-in scenario.
+        scenario: String,
+    },
+    /// Markdown and self-contained HTML reports from one or more results files.
+    Report {
+        /// results.json files (several are compared side by side).
+        #[arg(required = true)]
+        results: Vec<PathBuf>,
+        /// Folder for report.md and report.html.
+        #[arg(long, default_value = "report")]
+        out: PathBuf,
+    },
+    /// Compare two results files; exit 1 when CURRENT regressed beyond the thresholds.
+    Compare {
+        baseline: PathBuf,
+        current: PathBuf,
+        /// Limits per metric, e.g. `p99=10%,cpu=15%,rss=10%` (N% relative, N absolute, off).
+        #[arg(long, default_value = "")]
+        max_regression: String,
+        /// markdown, or github (workflow annotations, then the table).
+        #[arg(long, default_value = "markdown")]
+        format: String,
+    },
+}
+
+/// Does what `cli` says; returns the exit code.
+pub fn run_cli(cli: Cli) -> u8 {
+    run_cli_with(cli, Arc::new(AtomicBool::new(false)))
+}
+
+/// [`run_cli`] with a cancel flag the caller can set (tests; Ctrl-C sets it too).
+pub fn run_cli_with(cli: Cli, cancel: Arc<AtomicBool>) -> u8 {
+    match cli.command {
+        Command::Validate { scenario } => match scenario::load(&scenario) {
+            Ok(s) => {
+                println!(
+                    "{}: ok ({} SUT{}, {} bots, {} s measured{})",
+                    s.source,
+                    s.suts.len(),
+                    if s.suts.len() == 1 { "" } else { "s" },
+                    s.telegram.bots,
+                    s.window_s(),
+                    if s.phases.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" in {} phases", s.phases.len())
+                    }
+                );
+                exit::OK
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                exit::BAD_INPUT
+            }
+        },
+        Command::Run {
+            scenario,
+            out,
+            no_progress,
+        } => with_scenario(&scenario, |s| {
+            let opts = Options {
+                out_dir: out,
+                progress: !no_progress,
+                impls_dir: None,
+                cancel,
+            };
+            finish(crate::run::run_scenario(s, &opts))
+        }),
+        Command::Capacity {
+            scenario,
+            out,
+            no_progress,
+        } => with_scenario(&scenario, |s| {
+            let opts = Options {
+                out_dir: out,
+                progress: !no_progress,
+                impls_dir: None,
+                cancel,
+            };
+            finish(crate::capacity::run_capacity(s, &opts))
+        }),
+        Command::Report { results, out } => {
+            let inputs = match tgbench_reports::Input::read_all(&results) {
+                Ok(i) => i,
+                Err(e) => {
+                    eprintln!("tgbench report: {e}");
+                    return exit::BAD_INPUT;
+                }
+            };
+            match tgbench_reports::write_reports(&inputs, &out, None) {
+                Ok(w) => {
+                    println!("{}\n{}", w.markdown.display(), w.html.display());
+                    exit::OK
+                }
+                Err(e) => {
+                    eprintln!("tgbench report: {e}");
+                    exit::HARNESS
+                }
+            }
+        }
+        Command::Compare {
+            baseline,
+            current,
+            max_regression,
+            format,
+        } => {
+            let thresholds = match tgbench_reports::Thresholds::parse(&max_regression) {
+                Ok(t) => t,
+                Err(e) => {
+                    eprintln!("tgbench compare: {e}");
+                    return exit::BAD_INPUT;
+                }
+            };
+            let format: tgbench_reports::OutputFormat = match format.parse() {
+                Ok(f) => f,
+                Err(e) => {
+                    eprintln!("tgbench compare: {e}");
+                    return exit::BAD_INPUT;
+                }
+            };
+            let c = tgbench_reports::compare_files(&baseline, &current, &thresholds);
+            print!("{}", c.render(format));
+            let _ = std::io::stdout().flush();
+            u8::try_from(c.exit_code()).unwrap_or(exit::BAD_INPUT)
+        }
+    }
+}
+
+fn with_scenario(arg: &str, f: impl FnOnce(&scenario::Scenario) -> u8) -> u8 {
+    match scenario::load(arg) {
+        Ok(s) => f(&s),
+        Err(e) => {
+            eprintln!("{e}");
+            exit::BAD_INPUT
+        }
+    }
+}
+
+/// Prints the summary and maps the outcome to an exit code.
+fn finish(outcome: Result<Outcome, RunError>) -> u8 {
+    match outcome {
+        Ok(o) => {
+            print!(
+                "{}",
+                crate::summary::markdown(&o.results, &o.path.display().to_string())
+            );
+            let _ = std::io::stdout().flush();
+            match o.status {
+                Status::Ok => exit::OK,
+                Status::SloFailed => exit::SLO_FAILED,
+                Status::SutFailed(msg) => {
+                    eprintln!("tgbench: {msg}");
+                    exit::SUT_FAILED
+                }
+                Status::Interrupted => {
+                    eprintln!(
+                        "tgbench: interrupted; results so far in {}",
+                        o.path.display()
+                    );
+                    exit::INTERRUPTED
+                }
+            }
+        }
+        Err(RunError::Refused(r)) => {
+            eprintln!("tgbench: refused before starting: {r}");
+            exit::BAD_INPUT
+        }
+        Err(RunError::Setup(e)) => {
+            eprintln!("tgbench: {e}");
+            exit::BAD_INPUT
+        }
+        Err(RunError::Io(e)) => {
+            eprintln!("tgbench: {e}");
+            exit::HARNESS
+        }
+    }
+}

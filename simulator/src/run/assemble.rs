@@ -1,0 +1,512 @@
+//! Turns what a window recorded (counter snapshots, histograms, ticks, the injector's
+//! report) into a results [`Run`]. Pure functions: no clock, no process.
+
+use std::collections::BTreeMap;
+
+use hdrhistogram::Histogram;
+use mock_telegram::Stats;
+use tgbench_reports::histogram;
+use tgbench_reports::results::{
+    Cpu, Harness, Latency, Memory, Overhead, Requests, Run, Sample, Slo, SloCheck, SutInfo, Updates,
+};
+
+use super::inject::InjectReport;
+use super::monitor::Tick;
+use crate::sampler::{CpuSummary, summarize_cpu};
+use crate::scenario;
+
+/// Injection lag p99 above which the harness, not the SUT, is called the bottleneck.
+pub const LAG_P99_LIMIT_MS: f64 = 50.0;
+/// Harness CPU (share of its cores) at or above which it is called the bottleneck.
+pub const HARNESS_CPU_LIMIT: f64 = 0.90;
+
+/// Everything one measured window left behind.
+pub struct Window<'a> {
+    pub sut: SutInfo,
+    pub repetition: u32,
+    pub phase: Option<String>,
+    pub bots: u64,
+    /// Length of the window as measured, seconds.
+    pub duration_s: f64,
+    /// Counters at the window's start, its end, and after the drain.
+    pub start: &'a Stats,
+    pub end: &'a Stats,
+    pub drained: &'a Stats,
+    /// Latency histograms (cumulative, µs) at the start and after the drain.
+    pub hist_start: &'a Histogram<u64>,
+    pub hist_drained: &'a Histogram<u64>,
+    /// Ticks inside the window (CPU, memory).
+    pub window_ticks: &'a [Tick],
+    /// Ticks from the start through the drain, with seconds since the start.
+    pub series: &'a [(f64, Tick)],
+    pub inject: &'a InjectReport,
+    pub slo: &'a scenario::Slo,
+    /// Cores the SUT may use (its pinned CPUs, else all) and the harness may use.
+    pub sut_cores: usize,
+    pub harness_cores: usize,
+    pub complete: bool,
+    pub incomplete_reason: Option<String>,
+    /// Extra notes for `harness.notes` (e.g. warm-up updates still open at the start).
+    pub notes: Vec<String>,
+}
+
+/// Builds the results entry of one window.
+pub fn build(w: Window<'_>) -> Run {
+    let mut latency_hist = w.hist_drained.clone();
+    if latency_hist.subtract(w.hist_start).is_err() {
+        latency_hist = w.hist_drained.clone();
+    }
+    let latency = latency_of(&latency_hist);
+
+    let injected = w
+        .drained
+        .updates
+        .injected
+        .saturating_sub(w.start.updates.injected);
+    let replied = w
+        .drained
+        .updates
+        .replied
+        .saturating_sub(w.start.updates.replied);
+    let updates = Updates {
+        injected,
+        delivered: w
+            .drained
+            .updates
+            .delivered
+            .saturating_sub(w.start.updates.delivered),
+        replied,
+        lost: injected.saturating_sub(replied),
+        duplicated: w
+            .drained
+            .updates
+            .duplicated
+            .saturating_sub(w.start.updates.duplicated),
+    };
+
+    let requests = requests_between(w.start, w.end, w.duration_s);
+
+    let sut_cpu = summarize_cpu(
+        &w.window_ticks
+            .iter()
+            .filter_map(|t| t.sut.map(|u| (u.cpu_pct, t.period_s)))
+            .collect::<Vec<_>>(),
+    );
+    let sut_rss: Vec<f64> = w
+        .window_ticks
+        .iter()
+        .filter_map(|t| t.sut.map(|u| u.rss_mb))
+        .collect();
+    let harness_cpu = summarize_cpu(
+        &w.window_ticks
+            .iter()
+            .map(|t| (t.harness.cpu_pct, t.period_s))
+            .collect::<Vec<_>>(),
+    );
+    let harness_rss: Vec<f64> = w.window_ticks.iter().map(|t| t.harness.rss_mb).collect();
+
+    let memory = memory_of(&sut_rss);
+    let slo = slo_checks(
+        w.slo,
+        &latency,
+        updates.lost,
+        &sut_cpu,
+        w.sut_cores,
+        memory.rss_peak_mb,
+    );
+
+    let harness = harness_of(w.inject, &harness_cpu, w.harness_cores, w.notes);
+
+    let timeseries = series_of(w.start, w.series);
+
+    Run {
+        sut: w.sut,
+        repetition: w.repetition,
+        phase: w.phase,
+        bots: w.bots,
+        duration_s: w.duration_s,
+        complete: w.complete,
+        incomplete_reason: w.incomplete_reason,
+        latency_ms: latency,
+        latency_histogram: histogram::encode(&latency_hist),
+        cpu: cpu_of(&sut_cpu),
+        memory,
+        requests,
+        updates,
+        slo,
+        timeseries,
+        overhead: Overhead {
+            cpu: cpu_of(&harness_cpu),
+            memory: memory_of(&harness_rss),
+        },
+        harness,
+        telegram: telegram_of(w.start, w.end, w.drained),
+        faults: Vec::new(),
+    }
+}
+
+fn latency_of(h: &Histogram<u64>) -> Latency {
+    if h.is_empty() {
+        return Latency::default();
+    }
+    let ms = |us: u64| us as f64 / 1000.0;
+    Latency {
+        count: h.len(),
+        p50: ms(h.value_at_quantile(0.5)),
+        p90: ms(h.value_at_quantile(0.9)),
+        p99: ms(h.value_at_quantile(0.99)),
+        p999: ms(h.value_at_quantile(0.999)),
+        max: ms(h.max()),
+        mean: h.mean() / 1000.0,
+    }
+}
+
+fn cpu_of(c: &CpuSummary) -> Cpu {
+    Cpu {
+        mean_pct: round2(c.mean_pct),
+        p95_pct: round2(c.p95_pct),
+        max_pct: round2(c.max_pct),
+        cpu_s: round3(c.cpu_s),
+    }
+}
+
+fn memory_of(rss: &[f64]) -> Memory {
+    if rss.is_empty() {
+        return Memory::default();
+    }
+    Memory {
+        rss_mean_mb: round2(rss.iter().sum::<f64>() / rss.len() as f64),
+        rss_peak_mb: round2(rss.iter().copied().fold(0.0, f64::max)),
+    }
+}
+
+/// Bot API calls between two snapshots, plus webhook deliveries as `webhook`.
+pub fn requests_between(a: &Stats, b: &Stats, duration_s: f64) -> Requests {
+    let by_method = method_deltas(a, b);
+    let total: u64 = by_method.values().sum();
+    Requests {
+        total,
+        per_min: if duration_s > 0.0 {
+            round2(total as f64 / duration_s * 60.0)
+        } else {
+            0.0
+        },
+        by_method,
+        bytes_in: b.bytes.inbound.saturating_sub(a.bytes.inbound),
+        bytes_out: b.bytes.outbound.saturating_sub(a.bytes.outbound),
+    }
+}
+
+fn method_deltas(a: &Stats, b: &Stats) -> BTreeMap<String, u64> {
+    let mut out = BTreeMap::new();
+    for (m, n) in &b.requests {
+        let d = n.saturating_sub(a.requests.get(m).copied().unwrap_or(0));
+        if d > 0 {
+            out.insert(m.clone(), d);
+        }
+    }
+    let hooks = b.webhook.deliveries.saturating_sub(a.webhook.deliveries);
+    if hooks > 0 {
+        out.insert("webhook".to_string(), hooks);
+    }
+    out
+}
+
+/// The SLO checks of `[slo]`; absent keys are not checked.
+pub fn slo_checks(
+    slo: &scenario::Slo,
+    latency: &Latency,
+    lost: u64,
+    cpu: &CpuSummary,
+    sut_cores: usize,
+    rss_peak_mb: f64,
+) -> Slo {
+    let mut checks = Vec::new();
+    if let Some(limit) = slo.p99_ms {
+        checks.push(check("p99_ms", limit, latency.p99));
+    }
+    if let Some(limit) = slo.max_lost {
+        checks.push(check("max_lost", limit as f64, lost as f64));
+    }
+    if let Some(limit) = slo.cpu_pct {
+        // Budget in % of the SUT's cores: 80 on 1 core = 80 % of one core.
+        let of_cores = cpu.mean_pct / sut_cores.max(1) as f64;
+        checks.push(check(
+            &format!(
+                "cpu_pct (mean, % of {} core{})",
+                sut_cores,
+                plural(sut_cores)
+            ),
+            limit,
+            round2(of_cores),
+        ));
+    }
+    if let Some(limit) = slo.rss_mb {
+        checks.push(check("rss_mb (peak)", limit, rss_peak_mb));
+    }
+    Slo {
+        passed: checks.iter().all(|c| c.passed),
+        checks,
+    }
+}
+
+fn check(name: &str, limit: f64, measured: f64) -> SloCheck {
+    SloCheck {
+        name: name.to_string(),
+        limit,
+        measured,
+        passed: measured <= limit,
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// Lag percentiles and the bottleneck verdict.
+pub fn harness_of(
+    inject: &InjectReport,
+    cpu: &CpuSummary,
+    harness_cores: usize,
+    mut notes: Vec<String>,
+) -> Harness {
+    let ms = |us: u64| us as f64 / 1000.0;
+    let (p50, p99, max) = if inject.lag_us.is_empty() {
+        (0.0, 0.0, 0.0)
+    } else {
+        (
+            ms(inject.lag_us.value_at_quantile(0.5)),
+            ms(inject.lag_us.value_at_quantile(0.99)),
+            ms(inject.lag_us.max()),
+        )
+    };
+    let mut bottleneck = false;
+    if p99 > LAG_P99_LIMIT_MS {
+        bottleneck = true;
+        notes.push(format!(
+            "injection lag p99 {p99:.1} ms > {LAG_P99_LIMIT_MS} ms: the harness could not keep the \
+             schedule (latencies still count from the schedule, but the SUT saw a late load)"
+        ));
+    }
+    let share = cpu.mean_pct / 100.0 / harness_cores.max(1) as f64;
+    if share >= HARNESS_CPU_LIMIT {
+        bottleneck = true;
+        notes.push(format!(
+            "harness (mock + load) CPU {:.0} % of its {} core{}: the harness may have been the limit",
+            share * 100.0,
+            harness_cores,
+            plural(harness_cores)
+        ));
+    }
+    if inject.refused > 0 {
+        notes.push(format!(
+            "the mock refused {} injections: {}",
+            inject.refused,
+            inject.first_error.as_deref().unwrap_or("?")
+        ));
+    }
+    Harness {
+        injection_lag_p50_ms: round3(p50),
+        injection_lag_p99_ms: round3(p99),
+        injection_lag_max_ms: round3(max),
+        bottleneck,
+        notes,
+    }
+}
+
+/// One sample per tick: CPU and RSS of the period, counter deltas against the previous
+/// tick (the first against `start`).
+fn series_of(start: &Stats, series: &[(f64, Tick)]) -> Vec<Sample> {
+    let mut prev = start;
+    let mut out = Vec::with_capacity(series.len());
+    for (t_s, tick) in series {
+        let s = &tick.stats;
+        out.push(Sample {
+            t_s: round3(*t_s),
+            cpu_pct: round2(tick.sut.map(|u| u.cpu_pct).unwrap_or(0.0)),
+            rss_mb: round2(tick.sut.map(|u| u.rss_mb).unwrap_or(0.0)),
+            mock_cpu_pct: round2(tick.harness.cpu_pct),
+            requests: method_deltas(prev, s),
+            injected: s.updates.injected.saturating_sub(prev.updates.injected),
+            replied: s.updates.replied.saturating_sub(prev.updates.replied),
+            p99_ms: round3(tick.p99_ms),
+            pending_updates: s.updates.pending,
+        });
+        prev = s;
+    }
+    out
+}
+
+/// Telegram-specific accounting of the window (deltas where counters, end values where
+/// gauges).
+fn telegram_of(a: &Stats, end: &Stats, drained: &Stats) -> serde_json::Value {
+    let d = |x: u64, y: u64| y.saturating_sub(x);
+    let calls = d(a.get_updates.calls, end.get_updates.calls);
+    let empty = d(a.get_updates.empty, end.get_updates.empty);
+    serde_json::json!({
+        "get_updates": {
+            "calls": calls,
+            "empty": empty,
+            "empty_share": if calls > 0 { round3(empty as f64 / calls as f64) } else { 0.0 },
+            "mean_batch_since_start": end.get_updates.mean_batch,
+            "held_ms_mean_since_start": end.get_updates.held_ms_mean,
+            "conflicts": d(a.get_updates.conflicts, end.get_updates.conflicts),
+            "in_flight_at_end": end.get_updates.in_flight,
+        },
+        "webhook": {
+            "deliveries": d(a.webhook.deliveries, drained.webhook.deliveries),
+            "ok": d(a.webhook.ok, drained.webhook.ok),
+            "failed": d(a.webhook.failed, drained.webhook.failed),
+            "retries": d(a.webhook.retries, drained.webhook.retries),
+            "method_in_response": d(a.webhook.method_in_response, drained.webhook.method_in_response),
+            "in_flight_peak_since_start": drained.webhook.in_flight_peak,
+            "in_flight_peak_per_bot_since_start": drained.webhook.in_flight_peak_per_bot,
+        },
+        "rate_limited": d(a.rate_limited, end.rate_limited),
+        "updates": {
+            "redelivered": d(a.updates.redelivered, drained.updates.redelivered),
+            "filtered": d(a.updates.filtered, drained.updates.filtered),
+            "dropped": d(a.updates.dropped, drained.updates.dropped),
+            "pending_after_drain": drained.updates.pending,
+        },
+        "readiness_at_end": {
+            "bots": end.readiness.bots,
+            "polling": end.readiness.polling,
+            "webhooks_set": end.readiness.webhooks_set,
+        },
+    })
+}
+
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stats(injected: u64, replied: u64, get_updates: u64) -> Stats {
+        let mut s = Stats::default();
+        s.updates.injected = injected;
+        s.updates.replied = replied;
+        s.updates.delivered = replied;
+        s.requests.insert("getUpdates".into(), get_updates);
+        s.requests.insert("sendMessage".into(), replied);
+        s
+    }
+
+    fn hist(values: &[u64]) -> Histogram<u64> {
+        let mut h = histogram::new_latency_histogram();
+        for v in values {
+            h.record(*v).unwrap();
+        }
+        h
+    }
+
+    fn report(lags_us: &[u64]) -> InjectReport {
+        InjectReport {
+            injected: 0,
+            refused: 0,
+            first_error: None,
+            lag_us: hist(lags_us),
+            stopped_early: false,
+        }
+    }
+
+    #[test]
+    fn window_counts_are_deltas_and_lost_is_the_rest() {
+        let (a, end, drained) = (stats(10, 10, 100), stats(60, 50, 160), stats(60, 58, 161));
+        let (h0, h1) = (hist(&[1_000; 10]), hist(&[1_000; 58]));
+        let inject = report(&[100, 200]);
+        let slo = scenario::Slo {
+            p99_ms: Some(5.0),
+            max_lost: Some(0),
+            ..Default::default()
+        };
+        let run = build(Window {
+            sut: SutInfo::default(),
+            repetition: 0,
+            phase: Some("active".into()),
+            bots: 10,
+            duration_s: 30.0,
+            start: &a,
+            end: &end,
+            drained: &drained,
+            hist_start: &h0,
+            hist_drained: &h1,
+            window_ticks: &[],
+            series: &[],
+            inject: &inject,
+            slo: &slo,
+            sut_cores: 1,
+            harness_cores: 1,
+            complete: true,
+            incomplete_reason: None,
+            notes: vec![],
+        });
+        assert_eq!(run.updates.injected, 50);
+        assert_eq!(run.updates.replied, 48);
+        assert_eq!(run.updates.lost, 2);
+        assert_eq!(run.latency_ms.count, 48);
+        assert_eq!(run.requests.by_method["getUpdates"], 60);
+        assert_eq!(run.requests.by_method["sendMessage"], 40);
+        assert_eq!(run.requests.total, 100);
+        assert_eq!(run.requests.per_min, 200.0);
+        assert!(!run.slo.passed);
+        assert!(run.slo.checks[0].passed && !run.slo.checks[1].passed);
+        assert_eq!(histogram::decode(&run.latency_histogram).unwrap().len(), 48);
+        assert!(!run.harness.bottleneck);
+    }
+
+    #[test]
+    fn late_injection_or_busy_harness_is_flagged_as_the_harness() {
+        let late = report(&[80_000; 100]);
+        let h = harness_of(&late, &CpuSummary::default(), 1, vec![]);
+        assert!(h.bottleneck);
+        assert!(
+            h.notes[0].starts_with("injection lag p99 80."),
+            "{:?}",
+            h.notes
+        );
+        let busy = CpuSummary {
+            mean_pct: 95.0,
+            ..Default::default()
+        };
+        let h = harness_of(&report(&[100]), &busy, 1, vec![]);
+        assert!(h.bottleneck);
+        let h = harness_of(&report(&[100]), &busy, 2, vec![]);
+        assert!(!h.bottleneck, "95 % of two cores is 47 %");
+    }
+
+    #[test]
+    fn cpu_budget_is_a_share_of_the_sut_cores() {
+        let cpu = CpuSummary {
+            mean_pct: 120.0,
+            ..Default::default()
+        };
+        let slo = scenario::Slo {
+            cpu_pct: Some(80.0),
+            ..Default::default()
+        };
+        let lat = Latency::default();
+        assert!(!slo_checks(&slo, &lat, 0, &cpu, 1, 0.0).passed);
+        let two = slo_checks(&slo, &lat, 0, &cpu, 2, 0.0);
+        assert!(two.passed);
+        assert_eq!(two.checks[0].measured, 60.0);
+    }
+
+    #[test]
+    fn webhook_deliveries_count_as_requests() {
+        let a = Stats::default();
+        let mut b = Stats::default();
+        b.webhook.deliveries = 7;
+        b.requests.insert("sendMessage".into(), 7);
+        let r = requests_between(&a, &b, 60.0);
+        assert_eq!(r.total, 14);
+        assert_eq!(r.by_method["webhook"], 7);
+    }
+}

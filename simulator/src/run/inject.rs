@@ -1,0 +1,113 @@
+//! The injector: a thread that sends each scheduled message at its instant, whether or not
+//! the bot answered the earlier ones (open model), with `due` = the scheduled instant, so
+//! a late injection still counts its latency from the schedule (no coordinated omission).
+//! It measures its own lateness against the schedule.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+use mock_telegram::{Mock, NewUpdate};
+
+use crate::schedule::{Send, SendKind};
+
+/// What the injector did.
+#[derive(Debug)]
+pub struct InjectReport {
+    /// Updates the mock accepted.
+    pub injected: u64,
+    /// Injections the mock refused (e.g. a bot's pending bound); the first error's text.
+    pub refused: u64,
+    pub first_error: Option<String>,
+    /// Lateness against the schedule, µs.
+    pub lag_us: Histogram<u64>,
+    /// True when it stopped before the end of its schedule.
+    pub stopped_early: bool,
+}
+
+/// A running injector.
+pub struct Injector {
+    handle: JoinHandle<InjectReport>,
+}
+
+/// Longest single sleep, so a stop request is seen quickly.
+const SLICE: Duration = Duration::from_millis(20);
+
+impl Injector {
+    /// Starts sending `schedule` (offsets from `start`) to the bots `bot_ids[send.bot]`.
+    /// `sent` counts accepted injections live (for the progress display).
+    pub fn spawn(
+        mock: Arc<Mock>,
+        bot_ids: Arc<Vec<i64>>,
+        schedule: Vec<Send>,
+        start: Instant,
+        stop: Arc<AtomicBool>,
+        sent: Arc<AtomicU64>,
+    ) -> Injector {
+        let handle = std::thread::Builder::new()
+            .name("tgbench-inject".into())
+            .spawn(move || inject(&mock, &bot_ids, &schedule, start, &stop, &sent))
+            .expect("spawning the injector thread");
+        Injector { handle }
+    }
+
+    pub fn join(self) -> InjectReport {
+        self.handle.join().expect("the injector thread panicked")
+    }
+}
+
+fn inject(
+    mock: &Mock,
+    bot_ids: &[i64],
+    schedule: &[Send],
+    start: Instant,
+    stop: &AtomicBool,
+    sent: &AtomicU64,
+) -> InjectReport {
+    let mut report = InjectReport {
+        injected: 0,
+        refused: 0,
+        first_error: None,
+        lag_us: tgbench_reports::histogram::new_latency_histogram(),
+        stopped_early: false,
+    };
+    for (seq, s) in schedule.iter().enumerate() {
+        let due = start + s.at;
+        loop {
+            if stop.load(Ordering::Relaxed) {
+                report.stopped_early = true;
+                return report;
+            }
+            let now = Instant::now();
+            if now >= due {
+                break;
+            }
+            std::thread::sleep((due - now).min(SLICE));
+        }
+        let lag = Instant::now().saturating_duration_since(due);
+        let _ = report
+            .lag_us
+            .record((lag.as_micros() as u64).clamp(1, tgbench_reports::histogram::MAX_LATENCY_US));
+        let Some(&bot_id) = bot_ids.get(s.bot as usize) else {
+            continue;
+        };
+        let mut update = match s.kind {
+            SendKind::Message => NewUpdate::message(bot_id, s.chat_id, format!("hello {seq}")),
+            SendKind::Callback => NewUpdate::callback(bot_id, s.chat_id, format!("button {seq}")),
+        };
+        update.due = Some(due);
+        match mock.inject(update) {
+            Ok(_) => {
+                report.injected += 1;
+                sent.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(e) => {
+                report.refused += 1;
+                report.first_error.get_or_insert_with(|| e.to_string());
+            }
+        }
+    }
+    report
+}

@@ -1,0 +1,101 @@
+//! Helpers for the simulator's end-to-end tests: the `tgbench` and reference bot binaries
+//! (built once per test binary, next to this test executable's profile), temporary scenario
+//! files, reading results, and the processes a run leaves (it must leave none).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use tgbench_reports::results::Results;
+
+/// `target/<profile>`: the folder holding this test binary's `deps/`.
+pub fn profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    let deps = exe.parent().expect("executable folder");
+    deps.parent().expect("profile folder").to_path_buf()
+}
+
+/// Builds `tgbench` and the reference bots (`polling-bot`, `webhook-bot`, `hybrid-bot`)
+/// in this profile once, and returns the folder holding them. Cargo does not build other
+/// packages' binaries for a test, so the test asks for them.
+pub fn binaries() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = profile_dir();
+        let mut cmd = Command::new(env!("CARGO"));
+        cmd.args([
+            "build",
+            "--quiet",
+            "-p",
+            "tgbench",
+            "-p",
+            "tgbench-impls",
+            "--bins",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"));
+        if dir.file_name().is_some_and(|n| n == "release") {
+            cmd.arg("--release");
+        }
+        let status = cmd.status().expect("running cargo build for the binaries");
+        assert!(
+            status.success(),
+            "cargo build of tgbench and tgbench-impls failed"
+        );
+        for bin in ["tgbench", "polling-bot", "webhook-bot", "hybrid-bot"] {
+            assert!(dir.join(bin).is_file(), "{} missing after the build", bin);
+        }
+        dir
+    })
+}
+
+/// Writes `text` as `<dir>/<name>.toml`.
+pub fn scenario_file(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(format!("{name}.toml"));
+    std::fs::write(&path, text).expect("writing a scenario file");
+    path
+}
+
+/// Reads `<dir>/results.json`.
+pub fn read_results(dir: &Path) -> Results {
+    let text = std::fs::read_to_string(dir.join("results.json")).expect("results.json exists");
+    Results::from_json(&text).expect("results.json parses")
+}
+
+/// Every process descending from `root` (not including it), from /proc.
+pub fn descendants(root: u32) -> Vec<u32> {
+    let mut parent_of = Vec::new();
+    if let Ok(entries) = std::fs::read_dir("/proc") {
+        for e in entries.flatten() {
+            let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+                continue;
+            };
+            if let Some(ppid) = stat_field(pid, 1).and_then(|s| s.parse::<u32>().ok()) {
+                parent_of.push((pid, ppid));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let mut frontier = vec![root];
+    while let Some(p) = frontier.pop() {
+        for &(pid, ppid) in &parent_of {
+            if ppid == p && !out.contains(&pid) {
+                out.push(pid);
+                frontier.push(pid);
+            }
+        }
+    }
+    out
+}
+
+/// Field `i` (0-based, counted after the command name) of /proc/PID/stat: 0 = state,
+/// 1 = ppid, 11 = utime, 12 = stime.
+pub fn stat_field(pid: u32, i: usize) -> Option<String> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = s.rsplit_once(')')?.1;
+    after.split_whitespace().nth(i).map(str::to_string)
+}
+
+/// Alive and not a zombie.
+pub fn alive(pid: u32) -> bool {
+    stat_field(pid, 0).is_some_and(|state| state != "Z" && state != "X")
+}
