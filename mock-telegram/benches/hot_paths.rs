@@ -28,7 +28,12 @@ fn queue_ops(c: &mut Criterion) {
     g.throughput(Throughput::Elements(100));
     g.bench_function("push 100", |b| {
         b.iter_batched(
-            || (UpdateQueue::default(), (1..=100).map(pending).collect::<Vec<_>>()),
+            || {
+                (
+                    UpdateQueue::default(),
+                    (1..=100).map(pending).collect::<Vec<_>>(),
+                )
+            },
             |(mut q, items)| {
                 for p in items {
                     q.push(p, 100_000);
@@ -72,37 +77,61 @@ fn queue_ops(c: &mut Criterion) {
 fn inject(c: &mut Criterion) {
     let mut g = c.benchmark_group("inject");
     g.throughput(Throughput::Elements(1));
-    let mock = Mock::new(MockConfig { bots: 100, max_pending_per_bot: 1_000, ..MockConfig::default() });
+    let mock = Mock::new(MockConfig {
+        bots: 100,
+        max_pending_per_bot: 1_000,
+        ..MockConfig::default()
+    });
     let bots: Vec<i64> = mock.bots().iter().map(|b| b.id).collect();
     let mut i = 0usize;
     g.bench_function("build + encode + queue one message update", |b| {
         b.iter(|| {
             i += 1;
             let bot = bots[i % bots.len()];
-            black_box(mock.inject(NewUpdate::message(bot, 1 + (i % 1000) as i64, "hello there")).unwrap())
+            black_box(
+                mock.inject(NewUpdate::message(
+                    bot,
+                    1 + (i % 1000) as i64,
+                    "hello there",
+                ))
+                .unwrap(),
+            )
         })
     });
     g.finish();
 }
 
 fn params(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     let form = Bytes::from_static(
         b"chat_id=12345&text=hello%20world&reply_parameters=%7B%22message_id%22%3A7%7D&allowed_updates=%5B%22message%22%5D",
     );
-    let json = Bytes::from_static(br#"{"offset":123,"limit":100,"timeout":30,"allowed_updates":["message"]}"#);
+    let json = Bytes::from_static(
+        br#"{"offset":123,"limit":100,"timeout":30,"allowed_updates":["message"]}"#,
+    );
     let mut g = c.benchmark_group("params");
     g.bench_function("form with JSON fields", |b| {
         b.iter(|| {
             let p = rt
-                .block_on(Params::parse(None, Some("application/x-www-form-urlencoded"), form.clone()))
+                .block_on(Params::parse(
+                    None,
+                    Some("application/x-www-form-urlencoded"),
+                    form.clone(),
+                ))
                 .unwrap();
-            black_box((p.chat_id().unwrap(), p.json("reply_parameters", "reply parameters").unwrap()))
+            black_box((
+                p.chat_id().unwrap(),
+                p.json("reply_parameters", "reply parameters").unwrap(),
+            ))
         })
     });
     g.bench_function("getUpdates JSON body", |b| {
         b.iter(|| {
-            let p = rt.block_on(Params::parse(None, Some("application/json"), json.clone())).unwrap();
+            let p = rt
+                .block_on(Params::parse(None, Some("application/json"), json.clone()))
+                .unwrap();
             black_box((p.i64("offset").unwrap(), p.allowed_updates().unwrap()))
         })
     });
