@@ -19,7 +19,7 @@ def welcome(bot_id: int) -> str:
 
 
 def is_start(text: str) -> bool:
-    return text == "/start" or text.startswith("/start ") or text.startswith("/start@")
+    return text == "/start" or text.startswith(("/start ", "/start@"))
 
 
 def build_router() -> Router:

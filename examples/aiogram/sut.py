@@ -74,7 +74,9 @@ class SutEnv:
 def _required(env: os._Environ[str], name: str) -> str:
     value = env.get(name)
     if not value:
-        raise ConfigError(f"{name} is not set (the tgbench harness sets it; see docs/bring-your-own-bot.md)")
+        raise ConfigError(
+            f"{name} is not set (the tgbench harness sets it; see docs/bring-your-own-bot.md)"
+        )
     return value
 
 

@@ -56,7 +56,9 @@ LISTEN_BACKLOG = 1024
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--lru-size", type=int, default=1024, help="Bot instances kept (default 1024)")
+    parser.add_argument(
+        "--lru-size", type=int, default=1024, help="Bot instances kept (default 1024)"
+    )
     parser.add_argument(
         "--register-concurrency",
         type=int,
@@ -129,7 +131,9 @@ class BotIdRequestHandler(BaseRequestHandler):
 class Registration:
     """setWebhook for every bot, bounded concurrency, retrying 429 and transient errors."""
 
-    def __init__(self, env: SutEnv, session: AiohttpSession, secret_of: dict[int, str], allowed: list[str]) -> None:
+    def __init__(
+        self, env: SutEnv, session: AiohttpSession, secret_of: dict[int, str], allowed: list[str]
+    ) -> None:
         self.env = env
         self.session = session
         self.secret_of = secret_of
@@ -158,7 +162,9 @@ class Registration:
         delay = 0.5
         for attempt in range(1, REGISTER_ATTEMPTS + 1):
             try:
-                await bot.set_webhook(url=url, secret_token=self.secret_of[bot_id], allowed_updates=self.allowed)
+                await bot.set_webhook(
+                    url=url, secret_token=self.secret_of[bot_id], allowed_updates=self.allowed
+                )
                 return True
             except TelegramRetryAfter as e:
                 await asyncio.sleep(e.retry_after)
@@ -172,7 +178,9 @@ class Registration:
         return False
 
 
-def build_app(handler: BotIdRequestHandler, registration: Registration, cache: BotCache) -> web.Application:
+def build_app(
+    handler: BotIdRequestHandler, registration: Registration, cache: BotCache
+) -> web.Application:
     app = web.Application()
     handler.register(app, path="/webhook/{bot_id}")
 
@@ -208,7 +216,9 @@ async def serve(env: SutEnv, lru_size: int, register_concurrency: int) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
 
-    runner = web.AppRunner(build_app(handler, registration, cache), access_log=None, handle_signals=False)
+    runner = web.AppRunner(
+        build_app(handler, registration, cache), access_log=None, handle_signals=False
+    )
     await runner.setup()
     try:
         await web.TCPSite(runner, host, port, backlog=LISTEN_BACKLOG).start()
