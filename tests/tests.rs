@@ -7,3 +7,4 @@ mod run_smoke;
 mod sampler_truth;
 mod scenario_errors;
 mod sim_support;
+mod capacity;

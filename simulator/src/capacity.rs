@@ -9,9 +9,8 @@ use std::sync::atomic::Ordering;
 
 use tgbench_reports::results::{CapacityCurve, CapacityStep, Run};
 
-use crate::output;
 use crate::preflight;
-use crate::run::{Options, Outcome, RunError, Session, Status, Stop, measure};
+use crate::run::{Options, Outcome, ResultsFile, RunError, Session, Status, Stop, measure};
 use crate::scenario::Scenario;
 
 /// Runs the capacity search of every SUT of `scn` (its `repeat` is not used: one run per
@@ -20,19 +19,10 @@ pub fn run_capacity(scn: &Scenario, opts: &Options) -> Result<Outcome, RunError>
     let steps = scn.capacity.steps.clone();
     let first = steps.first().copied().unwrap_or(scn.telegram.bots);
     let session = Session::new(&scn.with_bots(first), opts, first)?;
-    let out_dir = opts
-        .out_dir
-        .clone()
-        .unwrap_or_else(|| output::default_dir(&format!("{}-capacity", scn.name)));
+    let file = ResultsFile::new(opts, &format!("{}-capacity", scn.name));
+    let out_dir = file.dir.clone();
     let mut results = session.results(scn);
-    let write = |r: &tgbench_reports::results::Results| {
-        output::write_results(&out_dir, r).map_err(|e| {
-            RunError::Io(format!(
-                "cannot write results into {}: {e}",
-                out_dir.display()
-            ))
-        })
-    };
+    let write = |r: &tgbench_reports::results::Results| file.write(r);
     let path = write(&results)?;
     let mut status = Status::Ok;
 

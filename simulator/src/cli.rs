@@ -177,28 +177,24 @@ pub fn run_cli_with(cli: Cli, cancel: Arc<AtomicBool>) -> u8 {
             scenario,
             out,
             no_progress,
-        } => with_scenario(&scenario, |s| {
-            let opts = Options {
-                out_dir: out,
-                progress: !no_progress,
-                impls_dir: None,
-                cancel,
-            };
-            finish(crate::run::run_scenario(s, &opts))
-        }),
+        } => with_scenario(
+            &scenario,
+            out,
+            no_progress,
+            cancel,
+            crate::run::run_scenario,
+        ),
         Command::Capacity {
             scenario,
             out,
             no_progress,
-        } => with_scenario(&scenario, |s| {
-            let opts = Options {
-                out_dir: out,
-                progress: !no_progress,
-                impls_dir: None,
-                cancel,
-            };
-            finish(crate::capacity::run_capacity(s, &opts))
-        }),
+        } => with_scenario(
+            &scenario,
+            out,
+            no_progress,
+            cancel,
+            crate::capacity::run_capacity,
+        ),
         Command::Report { results, out } => {
             let inputs = match tgbench_reports::Input::read_all(&results) {
                 Ok(i) => i,
@@ -246,9 +242,24 @@ pub fn run_cli_with(cli: Cli, cancel: Arc<AtomicBool>) -> u8 {
     }
 }
 
-fn with_scenario(arg: &str, f: impl FnOnce(&scenario::Scenario) -> u8) -> u8 {
+/// Loads the scenario (exit 2 with its problems when it is bad) and runs it with `run`.
+fn with_scenario(
+    arg: &str,
+    out: Option<PathBuf>,
+    no_progress: bool,
+    cancel: Arc<AtomicBool>,
+    run: impl FnOnce(&scenario::Scenario, &Options) -> Result<Outcome, RunError>,
+) -> u8 {
     match scenario::load(arg) {
-        Ok(s) => f(&s),
+        Ok(s) => {
+            let opts = Options {
+                out_dir: out,
+                progress: !no_progress,
+                impls_dir: None,
+                cancel,
+            };
+            finish(run(&s, &opts))
+        }
         Err(e) => {
             eprintln!("{e}");
             exit::BAD_INPUT

@@ -79,9 +79,10 @@ pub fn impls_dir() -> PathBuf {
     let exe = std::env::current_exe().unwrap_or_default();
     let dir = exe.parent().map(Path::to_path_buf).unwrap_or_default();
     if dir.file_name().is_some_and(|n| n == "deps")
-        && let Some(up) = dir.parent() {
-            return up.to_path_buf();
-        }
+        && let Some(up) = dir.parent()
+    {
+        return up.to_path_buf();
+    }
     dir
 }
 
@@ -309,16 +310,18 @@ fn spawn_reader(
                 let Ok(line) = line else { break };
                 let line = String::from_utf8_lossy(&line).into_owned();
                 if let Some(log) = &log
-                    && let Ok(mut f) = log.lock() {
-                        let _ = writeln!(f, "[{label}] {line}");
-                    }
+                    && let Ok(mut f) = log.lock()
+                {
+                    let _ = writeln!(f, "[{label}] {line}");
+                }
                 if let Some(tail) = &tail
-                    && let Ok(mut t) = tail.lock() {
-                        if t.len() == TAIL_LINES {
-                            t.pop_front();
-                        }
-                        t.push_back(line);
+                    && let Ok(mut t) = tail.lock()
+                {
+                    if t.len() == TAIL_LINES {
+                        t.pop_front();
                     }
+                    t.push_back(line);
+                }
             }
         })
         .expect("spawning a reader thread");

@@ -56,7 +56,7 @@ pub fn build(w: Window<'_>) -> Run {
     if latency_hist.subtract(w.hist_start).is_err() {
         latency_hist = w.hist_drained.clone();
     }
-    let latency = latency_of(&latency_hist);
+    let latency = tgbench_reports::summary::latency_of(&latency_hist);
 
     let injected = w
         .drained
@@ -142,22 +142,6 @@ pub fn build(w: Window<'_>) -> Run {
         harness,
         telegram: telegram_of(w.start, w.end, w.drained),
         faults: Vec::new(),
-    }
-}
-
-fn latency_of(h: &Histogram<u64>) -> Latency {
-    if h.is_empty() {
-        return Latency::default();
-    }
-    let ms = |us: u64| us as f64 / 1000.0;
-    Latency {
-        count: h.len(),
-        p50: ms(h.value_at_quantile(0.5)),
-        p90: ms(h.value_at_quantile(0.9)),
-        p99: ms(h.value_at_quantile(0.99)),
-        p999: ms(h.value_at_quantile(0.999)),
-        max: ms(h.max()),
-        mean: h.mean() / 1000.0,
     }
 }
 

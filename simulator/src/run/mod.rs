@@ -251,19 +251,10 @@ pub fn scenario_info(scn: &Scenario) -> ScenarioInfo {
 /// folder (rewritten after each SUT) and returns the outcome.
 pub fn run_scenario(scn: &Scenario, opts: &Options) -> Result<Outcome, RunError> {
     let session = Session::new(scn, opts, scn.telegram.bots)?;
-    let out_dir = opts
-        .out_dir
-        .clone()
-        .unwrap_or_else(|| output::default_dir(&scn.name));
+    let file = ResultsFile::new(opts, &scn.name);
+    let out_dir = file.dir.clone();
     let mut results = session.results(scn);
-    let write = |r: &Results| {
-        output::write_results(&out_dir, r).map_err(|e| {
-            RunError::Io(format!(
-                "cannot write results into {}: {e}",
-                out_dir.display()
-            ))
-        })
-    };
+    let write = |r: &Results| file.write(r);
     let path = write(&results)?;
     let mut status = Status::Ok;
     'suts: for s in &scn.suts {
@@ -301,6 +292,33 @@ pub fn run_scenario(scn: &Scenario, opts: &Options) -> Result<Outcome, RunError>
         path,
         status,
     })
+}
+
+/// The results folder of a run, and its atomic writer.
+pub(crate) struct ResultsFile {
+    pub dir: PathBuf,
+}
+
+impl ResultsFile {
+    /// `--out`, else `results/<default_name>-<UTC time>`.
+    pub fn new(opts: &Options, default_name: &str) -> ResultsFile {
+        ResultsFile {
+            dir: opts
+                .out_dir
+                .clone()
+                .unwrap_or_else(|| output::default_dir(default_name)),
+        }
+    }
+
+    /// Rewrites `results.json` atomically; returns its path.
+    pub fn write(&self, r: &Results) -> Result<PathBuf, RunError> {
+        output::write_results(&self.dir, r).map_err(|e| {
+            RunError::Io(format!(
+                "cannot write results into {}: {e}",
+                self.dir.display()
+            ))
+        })
+    }
 }
 
 /// The mock's settings for a `[telegram]` table (with a SUT's overrides applied).

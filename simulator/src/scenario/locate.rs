@@ -36,18 +36,19 @@ pub fn render(path: &[Seg]) -> String {
     let mut out = String::new();
     let mut rest = path;
     if path.len() >= 2
-        && let Seg::Key(table) = &path[0] {
-            match &path[1] {
-                Seg::Index(i) => {
-                    out.push_str(&format!("[[{table}]] #{}", i + 1));
-                    rest = &path[2..];
-                }
-                Seg::Key(_) => {
-                    out.push_str(&format!("[{table}]"));
-                    rest = &path[1..];
-                }
+        && let Seg::Key(table) = &path[0]
+    {
+        match &path[1] {
+            Seg::Index(i) => {
+                out.push_str(&format!("[[{table}]] #{}", i + 1));
+                rest = &path[2..];
+            }
+            Seg::Key(_) => {
+                out.push_str(&format!("[{table}]"));
+                rest = &path[1..];
             }
         }
+    }
     let mut dotted = String::new();
     for seg in rest {
         match seg {

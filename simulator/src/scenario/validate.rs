@@ -197,9 +197,10 @@ pub fn check(s: &Scenario) -> Vec<Found> {
         ("rss_mb", slo.rss_mb),
     ] {
         if let Some(v) = v
-            && !(v.is_finite() && v > 0.0) {
-                bad(path!["slo", key], Some(num(v)), "expected a number > 0");
-            }
+            && !(v.is_finite() && v > 0.0)
+        {
+            bad(path!["slo", key], Some(num(v)), "expected a number > 0");
+        }
     }
 
     let steps = &s.capacity.steps;
@@ -231,30 +232,33 @@ fn check_telegram_numbers(
     let at = |k: &str| path![table[0], k];
     for (key, v) in [("rtt_ms", rtt_ms), ("jitter_ms", jitter_ms)] {
         if let Some(v) = v
-            && !(0.0..=60_000.0).contains(&v) {
-                bad(
-                    at(key),
-                    Some(num(v)),
-                    "expected milliseconds ≥ 0 and ≤ 60000",
-                );
-            }
+            && !(0.0..=60_000.0).contains(&v)
+        {
+            bad(
+                at(key),
+                Some(num(v)),
+                "expected milliseconds ≥ 0 and ≤ 60000",
+            );
+        }
     }
     if let Some(v) = retry_factor
-        && !(v > 0.0 && v <= 100.0) {
-            bad(
-                at("retry_factor"),
-                Some(num(v)),
-                "expected a number > 0 and ≤ 100 (1 = Telegram's webhook retry delays)",
-            );
-        }
+        && !(v > 0.0 && v <= 100.0)
+    {
+        bad(
+            at("retry_factor"),
+            Some(num(v)),
+            "expected a number > 0 and ≤ 100 (1 = Telegram's webhook retry delays)",
+        );
+    }
     if let Some(v) = webhook_timeout_s
-        && !(v > 0.0 && v <= 600.0) {
-            bad(
-                at("webhook_timeout_s"),
-                Some(num(v)),
-                "expected seconds > 0 and ≤ 600",
-            );
-        }
+        && !(v > 0.0 && v <= 600.0)
+    {
+        bad(
+            at("webhook_timeout_s"),
+            Some(num(v)),
+            "expected seconds > 0 and ≤ 600",
+        );
+    }
     if max_pending_per_bot == Some(0) {
         bad(
             at("max_pending_per_bot"),

@@ -1,0 +1,99 @@
+//! `tgbench capacity` end to end on a tiny scale: steps run until the SLO breaks, or until a
+//! step this machine cannot host — which is named as the machine's limit, not the SUT's.
+
+use clap::Parser;
+
+use crate::sim_support::{binaries, read_results, scenario_file};
+
+fn capacity(text: &str) -> (u8, tgbench_reports::results::Results) {
+    binaries();
+    let dir = tempfile::tempdir().unwrap();
+    let path = scenario_file(dir.path(), "cap", text);
+    let out = dir.path().join("out");
+    let code = tgbench::run_cli(tgbench::Cli::parse_from([
+        "tgbench",
+        "capacity",
+        path.to_str().unwrap(),
+        "--no-progress",
+        "--out",
+        out.to_str().unwrap(),
+    ]));
+    (code, read_results(&out))
+}
+
+const BASE: &str = r#"name = "cap"
+duration_s = 1.5
+warmup_s = 0.5
+drain_s = 3
+seed = 5
+
+[telegram]
+bots = 1
+rtt_ms = 10
+
+[load]
+model = "constant"
+messages_per_bot_per_min = 120
+
+[[sut]]
+name = "polling"
+kind = "polling"
+args = ["--poll-timeout", "10"]
+"#;
+
+#[test]
+fn a_step_beyond_the_machine_ends_the_curve_as_a_machine_limit() {
+    let (code, r) = capacity(&format!(
+        "{BASE}\n[slo]\np99_ms = 5000\nmax_lost = 0\n\n[capacity]\nsteps = [2, 4, 1000000]\n"
+    ));
+    assert_eq!(code, 0);
+    assert!(r.complete);
+    assert_eq!(r.capacity.len(), 1);
+    let c = &r.capacity[0];
+    assert_eq!(c.sut, "polling");
+    assert_eq!(c.max_bots, Some(4));
+    assert!(
+        c.stopped_by.starts_with("machine: open files"),
+        "{}",
+        c.stopped_by
+    );
+    let steps: Vec<(u64, bool, bool)> = c
+        .steps
+        .iter()
+        .map(|s| (s.bots, s.passed, s.machine_limit))
+        .collect();
+    assert_eq!(
+        steps,
+        [(2, true, false), (4, true, false), (1_000_000, false, true)]
+    );
+    assert!(
+        c.steps[2]
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains("Lower [telegram] bots")
+    );
+    // The steps that ran are in `runs`, with their bot counts and exact counts.
+    let bots: Vec<u64> = r.runs.iter().map(|x| x.bots).collect();
+    assert_eq!(bots, [2, 4]);
+    for run in &r.runs {
+        assert_eq!(run.updates.lost, 0);
+        assert_eq!(run.updates.replied, run.updates.injected);
+        assert!(run.updates.injected >= 2 * run.bots, "{:?}", run.updates);
+    }
+}
+
+#[test]
+fn a_broken_slo_ends_the_curve_and_names_the_check() {
+    // An echo costs 1.5 RTT = 15 ms here: a 5 ms p99 cannot hold at any size.
+    let (code, r) = capacity(&format!(
+        "{BASE}\n[slo]\np99_ms = 5\n\n[capacity]\nsteps = [2, 4]\n"
+    ));
+    assert_eq!(code, 0);
+    let c = &r.capacity[0];
+    assert_eq!(c.max_bots, None);
+    assert!(c.stopped_by.starts_with("slo: p99_ms "), "{}", c.stopped_by);
+    assert_eq!(c.steps.len(), 1);
+    assert!(!c.steps[0].passed && !c.steps[0].machine_limit);
+    assert!(c.steps[0].p99_ms >= 10.0);
+}
