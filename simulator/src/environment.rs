@@ -42,8 +42,8 @@ pub fn describe(machine: &Machine, pinning: &str) -> Environment {
     }
 }
 
-/// `git describe --always --dirty` of the current directory, else of the folder this
-/// binary was built from, else "unknown".
+/// `git describe --always --dirty` of the source folder this binary was built from, else
+/// of the current directory, else "unknown".
 pub fn git_revision() -> String {
     let try_in = |dir: Option<&str>| -> Option<String> {
         let mut cmd = Command::new("git");
@@ -60,8 +60,8 @@ pub fn git_revision() -> String {
             .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
             .filter(|s| !s.is_empty())
     };
-    try_in(None)
-        .or_else(|| try_in(Some(env!("CARGO_MANIFEST_DIR"))))
+    try_in(Some(env!("CARGO_MANIFEST_DIR")))
+        .or_else(|| try_in(None))
         .unwrap_or_else(|| "unknown".into())
 }
 
