@@ -86,6 +86,7 @@ impl Allowed {
 #[derive(Debug, Clone, PartialEq)]
 pub struct WebhookConf {
     pub url: String,
+    pub target: crate::webhook_client::Target,
     pub secret: Option<String>,
     pub max_connections: usize,
     pub has_custom_certificate: bool,
@@ -205,7 +206,7 @@ pub struct BotState {
     pub last_poll: Option<LastPoll>,
     /// Last time a getUpdates arrived or was answered (readiness).
     pub last_poll_seen: Option<Instant>,
-    pub webhook: Option<WebhookConf>,
+    pub webhook: Option<std::sync::Arc<WebhookConf>>,
     pub wh: WebhookRuntime,
     pub chats: HashMap<i64, ChatState>,
     pub bucket: TokenBucket,

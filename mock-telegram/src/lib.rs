@@ -32,7 +32,8 @@
 //! - [`mock`]: [`Mock`], all state; inject, stats, sent, reset, faults.
 //! - [`bot`]: one bot's state behind its own mutex (queue, chats, poll, webhook, sent).
 //! - [`queue`]: the unconfirmed-update queue, updates kept as JSON bytes.
-//! - [`api`]: the Bot API methods; [`polling`]: getUpdates; [`webhook`]: webhooks and delivery.
+//! - [`api`]: the Bot API methods; [`polling`]: getUpdates; [`webhook`]: webhooks and delivery;
+//!   [`webhook_client`]: the pooled HTTP client that POSTs deliveries.
 //! - [`params`]: parameters from query, JSON, form and multipart bodies.
 //! - [`error`]: [`ApiError`] (Telegram's error envelope), [`MockError`].
 //! - [`network`]: RTT samples and [`Fault`]s; [`ratelimit`]: token buckets.
@@ -58,6 +59,7 @@ pub mod stats;
 pub mod token;
 pub mod types;
 pub mod webhook;
+pub mod webhook_client;
 
 pub use bot::SentMessage;
 pub use config::{MockConfig, RetrySchedule};

@@ -2,7 +2,7 @@
 //! the fault in force — and the harness-side operations on it (inject, stats, sent, reset).
 
 use std::sync::atomic::Ordering::Relaxed;
-use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -18,6 +18,7 @@ use crate::queue::{Pending, UpdateKind};
 use crate::stats::{Counters, Latency, Stats};
 use crate::token::{BotInfo, FIRST_BOT_ID, bot_info};
 use crate::types::{self, CallbackQuery, Message, Update};
+use crate::webhook_client::WebhookClient;
 
 /// Highest latency the histogram records, in µs (10 minutes).
 pub const LATENCY_MAX_US: u64 = 600_000_000;
@@ -80,7 +81,7 @@ pub struct Mock {
     pub(crate) distance: Distance,
     /// Cancelled when the server serving this mock shuts down (ends webhook workers).
     pub(crate) stopping: CancellationToken,
-    http: OnceLock<reqwest::Client>,
+    pub(crate) webhook_client: WebhookClient,
 }
 
 fn new_histogram() -> Histogram<u64> {
@@ -104,7 +105,7 @@ impl Mock {
             histogram: Mutex::new(new_histogram()),
             fault: RwLock::new(Fault::None),
             stopping: CancellationToken::new(),
-            http: OnceLock::new(),
+            webhook_client: WebhookClient::default(),
         })
     }
 
@@ -368,22 +369,6 @@ impl Mock {
         let pending: usize = self.bots.iter().map(|b| b.lock().queue.len()).sum();
         self.counters.pending.store(pending as u64, Relaxed);
         *self.histogram.lock().unwrap_or_else(|e| e.into_inner()) = new_histogram();
-    }
-
-    /// The shared HTTP client of webhook deliveries (one connection pool for all bots).
-    pub(crate) fn http(&self) -> &reqwest::Client {
-        self.http.get_or_init(|| {
-            reqwest::Client::builder()
-                .danger_accept_invalid_certs(true)
-                .no_proxy()
-                .http1_only()
-                .tcp_nodelay(true)
-                .pool_max_idle_per_host(1024)
-                .pool_idle_timeout(Duration::from_secs(90))
-                .connect_timeout(Duration::from_secs(10))
-                .build()
-                .expect("webhook HTTP client")
-        })
     }
 
     /// Ends every held long poll and webhook worker (server shutdown).

@@ -15,7 +15,6 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use reqwest::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use serde_json::{Map, Value, json};
 use tokio::task::JoinSet;
 
@@ -26,13 +25,12 @@ use crate::mock::Mock;
 use crate::network::{Fault, pause};
 use crate::params::Params;
 use crate::types::unix_now;
+use crate::webhook_client::Target;
 
 /// The header that carries setWebhook's secret_token.
 pub const SECRET_HEADER: &str = "X-Telegram-Bot-Api-Secret-Token";
 /// How far into a bot's queue the worker looks for chats it can send to.
 const SCAN_WINDOW: usize = 10_000;
-/// The largest webhook response body read (a method call fits easily).
-const MAX_RESPONSE_BYTES: usize = 1 << 20;
 
 fn bad_webhook(detail: impl std::fmt::Display) -> ApiError {
     ApiError::bad(format!("bad webhook: {detail}"))
@@ -85,6 +83,8 @@ pub fn set_webhook(mock: &Arc<Mock>, bot: usize, params: &Params) -> Result<Vec<
         return delete_webhook(mock, bot, params);
     }
     let url = validate_url(raw.trim())?;
+    let target =
+        Target::new(url.clone()).ok_or_else(|| ApiError::bad("invalid webhook URL specified"))?;
     let secret = params.str("secret_token").filter(|s| !s.is_empty());
     if let Some(s) = &secret {
         validate_secret(s)?;
@@ -93,6 +93,7 @@ pub fn set_webhook(mock: &Arc<Mock>, bot: usize, params: &Params) -> Result<Vec<
     let allowed = params.allowed_updates()?;
     let conf = WebhookConf {
         url: url.to_string(),
+        target,
         secret,
         max_connections,
         has_custom_certificate: params.has("certificate"),
@@ -108,13 +109,13 @@ pub fn set_webhook(mock: &Arc<Mock>, bot: usize, params: &Params) -> Result<Vec<
         mock.note_forgotten(n);
     }
     st.end_poll(PollWake::Conflict(CONFLICT_SET_WEBHOOK));
-    let already = st.webhook.as_ref() == Some(&conf);
+    let already = st.webhook.as_deref() == Some(&conf);
     if st.webhook.as_ref().map(|w| &w.url) != Some(&conf.url) {
         st.wh.failures = 0;
         st.wh.next_attempt = None;
         st.wh.last_error = None;
     }
-    st.webhook = Some(conf);
+    st.webhook = Some(Arc::new(conf));
     let spawn = !st.wh.worker_running;
     st.wh.worker_running = true;
     drop(st);
@@ -187,8 +188,7 @@ struct Job {
     update_id: i64,
     chat_id: i64,
     body: Bytes,
-    url: String,
-    secret: Option<String>,
+    conf: Arc<WebhookConf>,
 }
 
 /// A failed POST: Telegram's last_error_message, and the bot's Retry-After.
@@ -251,8 +251,7 @@ fn plan(mock: &Mock, bot: usize, has_jobs_running: bool) -> Plan {
             update_id: p.update_id,
             chat_id: p.chat_id,
             body: p.json.clone(),
-            url: conf.url.clone(),
-            secret: conf.secret.clone(),
+            conf: conf.clone(),
         });
     }
     if jobs.is_empty() {
@@ -303,40 +302,29 @@ async fn worker(mock: Arc<Mock>, bot: usize) {
 /// POSTs one update and reads the answer.
 async fn deliver(mock: Arc<Mock>, job: Job) -> Outcome {
     pause(mock.distance.half() + mock.fault().extra_delay()).await;
-    let mut request = mock
-        .http()
-        .post(&job.url)
-        .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
-        .timeout(mock.config().webhook_timeout)
-        .body(job.body);
-    if let Some(secret) = &job.secret {
-        request = request.header(SECRET_HEADER, secret.as_str());
-    }
-    let result = match request.send().await {
-        Ok(response) if response.status().is_success() => {
-            let body = read_limited(response).await;
-            Ok(body.and_then(|b| serde_json::from_slice::<Map<String, Value>>(&b).ok()))
-        }
-        Ok(response) => {
-            let status = response.status();
-            let retry_after = response
-                .headers()
-                .get(RETRY_AFTER)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .map(Duration::from_secs);
-            let reason = status.canonical_reason().unwrap_or("");
+    let secret = job.conf.secret.as_deref();
+    let timeout = mock.config().webhook_timeout;
+    let result = match mock
+        .webhook_client
+        .post(&job.conf.target, secret, job.body, timeout)
+        .await
+    {
+        Ok(reply) if reply.status.is_success() => Ok(reply
+            .body
+            .and_then(|b| serde_json::from_slice::<Map<String, Value>>(&b).ok())),
+        Ok(reply) => {
+            let reason = reply.status.canonical_reason().unwrap_or("");
             let message = format!(
                 "Wrong response from the webhook: {} {reason}",
-                status.as_u16()
+                reply.status.as_u16()
             );
             Err(Failure {
                 message,
-                retry_after,
+                retry_after: reply.retry_after,
             })
         }
         Err(e) => Err(Failure {
-            message: describe_error(&e),
+            message: e.telegram_message().to_string(),
             retry_after: None,
         }),
     };
@@ -344,35 +332,6 @@ async fn deliver(mock: Arc<Mock>, job: Job) -> Outcome {
         update_id: job.update_id,
         chat_id: job.chat_id,
         result,
-    }
-}
-
-async fn read_limited(mut response: reqwest::Response) -> Option<Vec<u8>> {
-    let mut body = Vec::new();
-    while let Ok(Some(chunk)) = response.chunk().await {
-        if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
-            return None;
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Some(body)
-}
-
-/// Telegram's last_error_message for a POST that got no HTTP answer.
-fn describe_error(e: &reqwest::Error) -> String {
-    if e.is_timeout() {
-        "Read timeout expired".into()
-    } else if e.is_connect() {
-        let text = format!("{e:?}");
-        if text.contains("ConnectionRefused") || text.contains("Connection refused") {
-            "Connection refused".into()
-        } else if text.contains("certificate") || text.contains("tls") || text.contains("Tls") {
-            "SSL error".into()
-        } else {
-            "Connection failed".into()
-        }
-    } else {
-        "Connection reset by peer".into()
     }
 }
 
