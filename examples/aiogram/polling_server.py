@@ -7,7 +7,7 @@ The one default changed is the shared session's connection limit (see ``sut.shar
 aiogram's 100 would leave every bot past the 100th waiting silently for a connection.
 
 Usage (the tgbench harness sets the environment; see README.md):
-    python polling_server.py [--polling-timeout SECONDS]
+    python polling_server.py [--polling-timeout SECONDS] [--connection-limit N]
 Stops cleanly on SIGTERM or SIGINT (aiogram's own signal handling).
 """
 
@@ -40,12 +40,24 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         metavar="SECONDS",
         help="getUpdates timeout; default: aiogram's own (10 s in aiogram 3's start_polling)",
     )
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--connection-limit",
+        type=int,
+        default=None,
+        metavar="N",
+        help="the shared session's connection limit; default: bots + 100 "
+        "(100 reproduces aiogram's default and its silent queueing past the 100th bot)",
+    )
+    args = parser.parse_args(argv)
+    if args.connection_limit is not None and args.connection_limit < 1:
+        parser.error("--connection-limit must be at least 1")
+    return args
 
 
-async def serve(env: SutEnv, polling_timeout: int | None) -> None:
+async def serve(env: SutEnv, polling_timeout: int | None, limit: int | None) -> None:
     raise_open_files_limit(len(env.tokens) + 256)
-    session = shared_session(env.api_url, len(env.tokens))
+    limit = limit if limit is not None else connection_limit(len(env.tokens))
+    session = shared_session(env.api_url, limit)
     bots = [Bot(token=token, session=session) for token in env.tokens]
     dispatcher = Dispatcher()
     dispatcher.include_router(build_router())
@@ -55,7 +67,7 @@ async def serve(env: SutEnv, polling_timeout: int | None) -> None:
         timeout = polling_timeout if polling_timeout is not None else "aiogram default"
         ready(
             f"aiogram-polling ready: {len(bots)} bots polling {env.api_url} "
-            f"(polling_timeout={timeout}, connection limit {connection_limit(len(bots))})"
+            f"(polling_timeout={timeout}, connection limit {limit})"
         )
 
     options = {} if polling_timeout is None else {"polling_timeout": polling_timeout}
@@ -72,7 +84,7 @@ def main(argv: list[str]) -> int:
     except ConfigError as e:
         print(f"aiogram-polling: {e}", file=sys.stderr)
         return 2
-    asyncio.run(serve(env, args.polling_timeout))
+    asyncio.run(serve(env, args.polling_timeout, args.connection_limit))
     print("aiogram-polling stopped", flush=True)
     return 0
 

@@ -90,17 +90,17 @@ def mask(token: str) -> str:
     return f"{bot_id}:{secret[:3]}…"
 
 
-def shared_session(api_url: str, bots: int) -> AiohttpSession:
+def shared_session(api_url: str, limit: int) -> AiohttpSession:
     """One aiohttp session for every bot of this process, pointed at ``api_url``.
 
     aiogram's ``AiohttpSession`` defaults to ``limit=100`` connections in total. A long poll
     holds a connection for up to ``polling_timeout`` seconds, so with a shared default session
     the 101st bot's getUpdates (and every reply) queues inside aiohttp's connector until some
-    poll ends: no error, no log line, just bots that silently wait. The limit is therefore one
-    connection per bot plus a margin for replies in flight.
+    poll ends: no error, no log line, just bots that silently wait. Pass
+    ``connection_limit(bots)``: one connection per bot plus a margin for replies in flight.
     """
     api = TelegramAPIServer.from_base(api_url)
-    return AiohttpSession(api=api, limit=connection_limit(bots))
+    return AiohttpSession(api=api, limit=limit)
 
 
 def connection_limit(bots: int) -> int:

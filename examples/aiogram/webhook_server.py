@@ -38,6 +38,7 @@ from sut import (
     ConfigError,
     SutEnv,
     bot_id_of,
+    connection_limit,
     mask,
     raise_open_files_limit,
     ready,
@@ -203,7 +204,7 @@ def build_app(
 async def serve(env: SutEnv, lru_size: int, register_concurrency: int) -> None:
     raise_open_files_limit(2 * len(env.tokens) + 256)
     host, port = env.listen_host_port()
-    session = shared_session(env.api_url, len(env.tokens))
+    session = shared_session(env.api_url, connection_limit(len(env.tokens)))
     dispatcher = Dispatcher()
     dispatcher.include_router(build_router())
     secret_of = {bot_id_of(token): secrets.token_urlsafe(32) for token in env.tokens}
