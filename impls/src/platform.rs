@@ -41,7 +41,7 @@ pub struct PlatformOpts {
     #[arg(long, default_value_t = 0, value_name = "MS")]
     pub load_ms: u64,
     /// Update kinds asked for (getUpdates / setWebhook `allowed_updates`).
-    #[arg(long, value_delimiter = ',', default_values_t = DEFAULT_ALLOWED_UPDATES.iter().map(|s| s.to_string()).collect::<Vec<_>>())]
+    #[arg(long, value_delimiter = ',', value_name = "KINDS", default_values_t = DEFAULT_ALLOWED_UPDATES.iter().map(|s| s.to_string()).collect::<Vec<_>>())]
     pub allowed_updates: Vec<String>,
     /// Timeout of an ordinary Bot API call, in s (a long poll gets its own timeout + 10 s).
     #[arg(long, default_value_t = 15, value_name = "S")]
@@ -65,12 +65,7 @@ pub struct PlatformOpts {
 
 impl Default for PlatformOpts {
     fn default() -> Self {
-        #[derive(clap::Parser)]
-        struct P {
-            #[command(flatten)]
-            p: PlatformOpts,
-        }
-        <P as clap::Parser>::parse_from(["platform"]).p
+        crate::cli::defaults()
     }
 }
 

@@ -51,8 +51,9 @@ pub struct PollingOpts {
     /// Most updates per getUpdates (1-100).
     #[arg(long, default_value_t = 100, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100))]
     pub limit: u32,
-    /// Short polling instead: timeout=0 and one getUpdates every N ms per bot
-    /// (500 reproduces "2 requests per second per bot").
+    /// Short polling instead: timeout=0 and one getUpdates every N ms per bot. 500 gives
+    /// "2 requests per second per bot" against a server without Telegram's anti-spin hold
+    /// (mock-telegram --no-anti-spin); Telegram holds a repeated offset 3 s.
     #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
     pub short_poll_interval_ms: Option<u64>,
     /// How a batch of updates is handled.
@@ -62,12 +63,7 @@ pub struct PollingOpts {
 
 impl Default for PollingOpts {
     fn default() -> Self {
-        #[derive(clap::Parser)]
-        struct P {
-            #[command(flatten)]
-            p: PollingOpts,
-        }
-        <P as clap::Parser>::parse_from(["polling"]).p
+        crate::cli::defaults()
     }
 }
 

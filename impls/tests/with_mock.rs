@@ -50,6 +50,22 @@ impl Telegram {
         Platform::new(&self.server.base_url(), self.tokens.clone(), opts).unwrap()
     }
 
+    /// webhook-bot for every bot, in-process on 127.0.0.1:0.
+    async fn webhook(&self, platform: &PlatformOpts, opts: WebhookOpts) -> webhook::Webhook {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let server = webhook::start(
+            self.platform(platform),
+            listener,
+            None,
+            self.tokens.clone(),
+            &opts,
+        )
+        .await
+        .unwrap();
+        assert!(server.failed().is_empty(), "{:?}", server.failed().first());
+        server
+    }
+
     /// One message to every bot, each from its own chat: bot i gets "msg i" from chat 10_000 + i.
     fn message_every_bot(&self) {
         for (i, t) in self.tokens.iter().enumerate() {
@@ -173,17 +189,9 @@ async fn polling_1000_bots_one_message_each_exactly_1000_replies() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webhook_1000_bots_one_message_each_exactly_1000_replies() {
     let tg = Telegram::start(1000).await;
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let server = webhook::start(
-        tg.platform(&fast_platform_opts()),
-        listener,
-        None,
-        tg.tokens.clone(),
-        &WebhookOpts::default(),
-    )
-    .await
-    .unwrap();
-    assert!(server.failed().is_empty(), "{:?}", server.failed().first());
+    let server = tg
+        .webhook(&fast_platform_opts(), WebhookOpts::default())
+        .await;
     assert_eq!(tg.mock().readiness().webhooks_set, 1000);
     tg.message_every_bot();
     tg.until("1000 replies", Duration::from_secs(30), |s| {
@@ -245,20 +253,11 @@ async fn hybrid_1000_bots_half_webhook_half_polling_exactly_1000_replies() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webhook_reply_in_response_and_callbacks() {
     let tg = Telegram::start(50).await;
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let opts = WebhookOpts {
         reply_in_response: true,
         ..WebhookOpts::default()
     };
-    let server = webhook::start(
-        tg.platform(&fast_platform_opts()),
-        listener,
-        None,
-        tg.tokens.clone(),
-        &opts,
-    )
-    .await
-    .unwrap();
+    let server = tg.webhook(&fast_platform_opts(), opts).await;
     tg.message_every_bot();
     tg.until("50 replies", Duration::from_secs(20), |s| {
         s.updates.replied >= 50 && s.webhook.method_in_response >= 50
@@ -266,7 +265,7 @@ async fn webhook_reply_in_response_and_callbacks() {
     .await;
     let s = tg.mock().stats();
     assert_eq!(s.webhook.method_in_response, 50);
-    tg.assert_each_bot_echoed_once_in_response();
+    tg.assert_each_bot_echoed_once();
     // A callback query is answered (in the response body too).
     let bot = tg.tokens[0].id();
     tg.mock()
@@ -289,35 +288,15 @@ async fn webhook_reply_in_response_and_callbacks() {
     tg.server.shutdown().await;
 }
 
-impl Telegram {
-    fn assert_each_bot_echoed_once_in_response(&self) {
-        for (i, t) in self.tokens.iter().enumerate() {
-            let sent = self.mock().sent(t.id());
-            assert_eq!(sent.len(), 1);
-            assert_eq!(sent[0].text, format!("msg {i}"));
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webhook_over_tls_with_the_uploaded_self_signed_certificate() {
     let tg = Telegram::start(20).await;
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let opts = WebhookOpts {
         tls: true,
         ..WebhookOpts::default()
     };
-    let server = webhook::start(
-        tg.platform(&fast_platform_opts()),
-        listener,
-        None,
-        tg.tokens.clone(),
-        &opts,
-    )
-    .await
-    .unwrap();
+    let server = tg.webhook(&fast_platform_opts(), opts).await;
     assert!(server.public_url().starts_with("https://"));
-    assert!(server.failed().is_empty(), "{:?}", server.failed().first());
     tg.message_every_bot();
     tg.until("20 replies", Duration::from_secs(20), |s| {
         s.updates.replied >= 20
@@ -386,23 +365,19 @@ async fn webhook_stop_finishes_in_flight_updates() {
     let tg = Telegram::start(100).await;
     for ack in [webhook::Ack::After, webhook::Ack::Before] {
         tg.mock().reset();
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let opts = PlatformOpts {
             io_ms: 400,
             ..fast_platform_opts()
         };
-        let server = webhook::start(
-            tg.platform(&opts),
-            listener,
-            None,
-            tg.tokens.clone(),
-            &WebhookOpts {
-                ack,
-                ..WebhookOpts::default()
-            },
-        )
-        .await
-        .unwrap();
+        let server = tg
+            .webhook(
+                &opts,
+                WebhookOpts {
+                    ack,
+                    ..WebhookOpts::default()
+                },
+            )
+            .await;
         tg.message_every_bot();
         tg.until("all received", Duration::from_secs(20), |_| {
             server.state().health().webhook.accepted >= 100

@@ -95,12 +95,7 @@ pub struct WebhookOpts {
 
 impl Default for WebhookOpts {
     fn default() -> Self {
-        #[derive(clap::Parser)]
-        struct P {
-            #[command(flatten)]
-            p: WebhookOpts,
-        }
-        <P as clap::Parser>::parse_from(["webhook"]).p
+        crate::cli::defaults()
     }
 }
 
