@@ -15,8 +15,9 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
 use serde_json::{Map, Value, json};
-use tokio::task::JoinSet;
 
 use crate::api::{self, Method, ok, ok_described};
 use crate::bot::{Allowed, PollWake, WebhookConf};
@@ -262,14 +263,15 @@ fn plan(mock: &Mock, bot: usize, has_jobs_running: bool) -> Plan {
 }
 
 /// The delivery loop of one bot; ends when its webhook is deleted and nothing is in flight.
+/// Its POSTs run as futures inside this one task (no task per POST).
 async fn worker(mock: Arc<Mock>, bot: usize) {
-    let mut running: JoinSet<Outcome> = JoinSet::new();
+    let mut running = FuturesUnordered::new();
     loop {
         let wait_until = match plan(&mock, bot, !running.is_empty()) {
             Plan::Stop => return,
             Plan::Send(jobs) => {
                 for job in jobs {
-                    running.spawn(deliver(mock.clone(), job));
+                    running.push(deliver(mock.clone(), job));
                 }
                 None
             }
@@ -284,14 +286,16 @@ async fn worker(mock: Arc<Mock>, bot: usize) {
         };
         tokio::select! {
             _ = mock.bots[bot].worker_bell.notified() => {}
-            Some(done) = running.join_next(), if !running.is_empty() => {
-                if let Ok(outcome) = done {
+            Some(outcome) = running.next(), if !running.is_empty() => {
+                finish(&mock, bot, outcome);
+                // Collect every other POST that has finished too before planning again.
+                while let Some(Some(outcome)) = futures::FutureExt::now_or_never(running.next()) {
                     finish(&mock, bot, outcome);
                 }
             }
             _ = sleep => {}
             _ = mock.stopping.cancelled() => {
-                running.abort_all();
+                drop(running);
                 mock.bots[bot].lock().wh.worker_running = false;
                 return;
             }
