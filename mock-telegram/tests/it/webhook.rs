@@ -284,3 +284,87 @@ async fn outage_holds_deliveries_until_it_ends() {
     h.mock().set_fault(mock_telegram::Fault::None);
     r.wait_for(1).await;
 }
+
+#[tokio::test]
+async fn a_bot_that_answers_too_late_is_retried_with_read_timeout_expired() {
+    let h = Harness::start(MockConfig {
+        webhook_timeout: Duration::from_millis(100),
+        retry: RetrySchedule::compressed(0.0),
+        ..MockConfig::default()
+    })
+    .await;
+    let r = Receiver::start(vec![Answer::Slow(Duration::from_millis(400))]).await;
+    h.ok(0, "setWebhook", json!({"url": r.url()})).await;
+    h.say(0, 1, "slow bot");
+    let got = r.wait_for(2).await;
+    assert_eq!(
+        got[0].body["update_id"], got[1].body["update_id"],
+        "the same update again"
+    );
+    let info = h.ok(0, "getWebhookInfo", json!({})).await;
+    assert_eq!(info["last_error_message"], "Read timeout expired");
+    eventually("the retry to succeed", || h.mock().stats().webhook.ok == 1).await;
+}
+
+#[tokio::test]
+async fn https_to_a_self_signed_endpoint_is_delivered() {
+    use hyper_util::rt::TokioIo;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let key =
+        rcgen::generate_simple_self_signed(vec!["localhost".to_string(), "127.0.0.1".to_string()])
+            .unwrap();
+    let cert = rustls::pki_types::CertificateDer::from(key.cert.der().to_vec());
+    let private = rustls::pki_types::PrivateKeyDer::try_from(key.key_pair.serialize_der()).unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(vec![cert], private)
+    .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counter = hits.clone();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let (acceptor, counter) = (acceptor.clone(), counter.clone());
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let service = hyper::service::service_fn(
+                    move |req: hyper::Request<hyper::body::Incoming>| {
+                        let counter = counter.clone();
+                        async move {
+                            assert_eq!(req.headers()["content-type"], "application/json");
+                            counter.fetch_add(1, Ordering::SeqCst);
+                            Ok::<_, std::convert::Infallible>(hyper::Response::new(
+                                http_body_util::Empty::<bytes::Bytes>::new(),
+                            ))
+                        }
+                    },
+                );
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(tls), service)
+                    .await;
+            });
+        }
+    });
+
+    let h = Harness::one_bot().await;
+    h.ok(
+        0,
+        "setWebhook",
+        json!({"url": format!("https://localhost:{}/hook", addr.port())}),
+    )
+    .await;
+    h.say(0, 1, "over tls");
+    eventually("the TLS delivery", || h.mock().stats().webhook.ok == 1).await;
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
+    assert_eq!(h.mock().stats().webhook.failed, 0);
+}
