@@ -75,10 +75,11 @@ pub enum ApiError {
         retry_after: Option<u64>,
     },
     /// No answer: connect error, reset, timeout. The URL (with its token) is stripped.
-    #[error("{method}: network error: {source}")]
+    /// (The cause is in the message, not a `source`, so one log line says it all.)
+    #[error("{method}: network error: {}", chain(error))]
     Network {
         method: String,
-        source: reqwest::Error,
+        error: reqwest::Error,
     },
     /// An answer that is not a Bot API envelope.
     #[error("{method}: unreadable answer (HTTP {status}): {reason}")]
@@ -87,6 +88,18 @@ pub enum ApiError {
         status: u16,
         reason: String,
     },
+}
+
+/// An error and its causes on one line (reqwest's own message is only "error sending request").
+fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
 }
 
 /// What to do after an error.
@@ -347,9 +360,9 @@ impl Api {
         method: &str,
         request: reqwest::RequestBuilder,
     ) -> Result<T, ApiError> {
-        let network = |source: reqwest::Error| ApiError::Network {
+        let network = |error: reqwest::Error| ApiError::Network {
             method: method.to_owned(),
-            source: source.without_url(),
+            error: error.without_url(),
         };
         let response = request.send().await.map_err(network)?;
         let status = response.status().as_u16();

@@ -37,12 +37,12 @@ pub enum EnvError {
         value: String,
         reason: String,
     },
-    #[error("cannot read the tokens file {path} (from {TOKENS_FILE}): {source}")]
+    #[error("cannot read the tokens file {path} (from {TOKENS_FILE})")]
     TokensFile {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("{path}:{line} (from {TOKENS_FILE}) is not a bot token: {source}")]
+    #[error("{path}:{line} (from {TOKENS_FILE}) is not a bot token")]
     TokenLine {
         path: PathBuf,
         line: usize,

@@ -156,6 +156,10 @@ async fn attempts_are_bounded_and_the_error_keeps_no_token() {
     let t = token(1);
     let e = api.delete_webhook(&t, false).await.unwrap_err();
     assert!(matches!(e, ApiError::Network { .. }), "{e:?}");
+    assert!(
+        e.to_string().contains("refused"),
+        "the cause is in the message: {e}"
+    );
     let secret = t.expose().split_once(':').unwrap().1;
     assert!(!e.to_string().contains(secret), "{e}");
     assert!(!format!("{e:?}").contains(secret), "{e:?}");
@@ -274,7 +278,7 @@ async fn long_poll_timeout_is_the_poll_timeout_plus_margin() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&e, ApiError::Network { source, .. } if source.is_timeout()),
+        matches!(&e, ApiError::Network { error, .. } if error.is_timeout()),
         "{e:?}"
     );
 }

@@ -15,7 +15,7 @@ use tokio_rustls::{
 /// Why TLS could not be set up.
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
-    #[error("making a self-signed certificate for {host:?}: {source}")]
+    #[error("making a self-signed certificate for {host:?}")]
     Certificate { host: String, source: rcgen::Error },
     #[error("configuring rustls: {0}")]
     Rustls(#[from] rustls::Error),
