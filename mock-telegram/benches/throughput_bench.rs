@@ -249,14 +249,22 @@ fn last_update_id(body: &[u8]) -> Option<i64> {
     std::str::from_utf8(&digits).ok()?.parse().ok()
 }
 
-async fn delivered(control: &mut Conn) -> (u64, u64, u64) {
-    let s = support::stats(control).await;
-    let n = |v: &Value| v.as_u64().unwrap_or(0);
-    (
-        n(&s["updates"]["delivered"]),
-        n(&s["get_updates"]["calls"]),
-        n(&s["webhook"]["ok"]),
-    )
+/// After a 1 s warm-up, how fast the picked stats counters grow over `secs`, per second.
+async fn rates<const N: usize>(
+    addr: &str,
+    secs: Duration,
+    pick: impl Fn(&Value) -> [Value; N],
+) -> [f64; N] {
+    let mut control = Conn::open(addr).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let before = pick(&support::stats(&mut control).await);
+    let t0 = Instant::now();
+    tokio::time::sleep(secs).await;
+    let after = pick(&support::stats(&mut control).await);
+    let elapsed = t0.elapsed().as_secs_f64();
+    std::array::from_fn(|i| {
+        (after[i].as_u64().unwrap_or(0) - before[i].as_u64().unwrap_or(0)) as f64 / elapsed
+    })
 }
 
 /// Phase 2: (updates/s, getUpdates/s).
@@ -294,15 +302,15 @@ async fn polling_throughput(secs: Duration) -> (f64, f64) {
         stop.clone(),
         received,
     );
-    let mut control = Conn::open(&mock.addr).await.unwrap();
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    let (d0, c0, _) = delivered(&mut control).await;
-    let t0 = Instant::now();
-    tokio::time::sleep(secs).await;
-    let (d1, c1, _) = delivered(&mut control).await;
-    let elapsed = t0.elapsed().as_secs_f64();
+    let [updates, calls] = rates(&mock.addr, secs, |s| {
+        [
+            s["updates"]["delivered"].clone(),
+            s["get_updates"]["calls"].clone(),
+        ]
+    })
+    .await;
     stop.store(true, Relaxed);
-    ((d1 - d0) as f64 / elapsed, (c1 - c0) as f64 / elapsed)
+    (updates, calls)
 }
 
 /// A webhook receiver here: 200 with an empty body, or the reply in the body when `echo`.
@@ -383,14 +391,9 @@ async fn webhook_throughput(secs: Duration) -> f64 {
         stop.clone(),
         received,
     );
-    let mut control = Conn::open(&mock.addr).await.unwrap();
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    let (_, _, ok0) = delivered(&mut control).await;
-    let t0 = Instant::now();
-    tokio::time::sleep(secs).await;
-    let (_, _, ok1) = delivered(&mut control).await;
+    let [ok] = rates(&mock.addr, secs, |s| [s["webhook"]["ok"].clone()]).await;
     stop.store(true, Relaxed);
-    (ok1 - ok0) as f64 / t0.elapsed().as_secs_f64()
+    ok
 }
 
 /// Injects `rate` updates/s in 100 ticks a second, spread over the bots and chats.

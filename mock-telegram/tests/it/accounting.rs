@@ -186,26 +186,10 @@ async fn rtt_delays_answers_as_the_distance_model_says() {
     assert!(one_call >= rtt && one_call < rtt * 3, "{one_call:?}");
 
     // An echo by long polling: woken poll answers after rtt/2, sendMessage is held one rtt.
-    let poll = {
-        let http = h.http.clone();
-        let url = h.url(0, "getUpdates");
-        tokio::spawn(async move {
-            http.post(url)
-                .json(&json!({"timeout": 10}))
-                .send()
-                .await
-                .unwrap()
-                .json::<serde_json::Value>()
-                .await
-                .unwrap()
-        })
-    };
-    crate::support::eventually("a held poll", || {
-        h.mock().stats().get_updates.in_flight == 1
-    })
-    .await;
+    let poll = h.spawn_call(0, "getUpdates", json!({"timeout": 10}));
+    h.held_polls(1).await;
     h.say(0, 1, "ping");
-    let got = tokio::time::timeout(crate::support::WAIT, poll)
+    let (_, got) = tokio::time::timeout(crate::support::WAIT, poll)
         .await
         .unwrap()
         .unwrap();

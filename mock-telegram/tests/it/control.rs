@@ -158,24 +158,8 @@ async fn control_token_guards_the_control_api_but_not_the_bot_api() {
 #[tokio::test]
 async fn shutdown_ends_held_long_polls() {
     let h = Harness::one_bot().await;
-    let poll = {
-        let http = h.http.clone();
-        let url = h.url(0, "getUpdates");
-        tokio::spawn(async move {
-            read(
-                http.post(url)
-                    .json(&json!({"timeout": 50}))
-                    .send()
-                    .await
-                    .unwrap(),
-            )
-            .await
-        })
-    };
-    crate::support::eventually("a held poll", || {
-        h.mock().stats().get_updates.in_flight == 1
-    })
-    .await;
+    let poll = h.spawn_call(0, "getUpdates", json!({"timeout": 50}));
+    h.held_polls(1).await;
     tokio::time::timeout(crate::support::WAIT, h.server.shutdown())
         .await
         .unwrap();

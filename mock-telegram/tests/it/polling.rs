@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use mock_telegram::{MockConfig, NewUpdate};
 use serde_json::{Value, json};
 
-use crate::support::{Harness, WAIT, eventually};
+use crate::support::{Harness, WAIT};
 
 fn ids(result: &Value) -> Vec<i64> {
     result
@@ -86,28 +86,13 @@ async fn limit_offset_and_negative_offset() {
 #[tokio::test]
 async fn long_poll_is_woken_by_an_update_within_milliseconds() {
     let h = Harness::one_bot().await;
-    let poll = {
-        let http = h.http.clone();
-        let url = h.url(0, "getUpdates");
-        tokio::spawn(async move {
-            let r = http
-                .post(url)
-                .json(&json!({"timeout": 30}))
-                .send()
-                .await
-                .unwrap();
-            (Instant::now(), r.json::<Value>().await.unwrap())
-        })
-    };
-    eventually("the poll to be held", || {
-        h.mock().stats().get_updates.in_flight == 1
-    })
-    .await;
+    let poll = h.spawn_call(0, "getUpdates", json!({"timeout": 30}));
+    h.held_polls(1).await;
     tokio::time::sleep(Duration::from_millis(50)).await;
     let injected_at = Instant::now();
     h.say(0, 1, "wake up");
-    let (answered_at, body) = tokio::time::timeout(WAIT, poll).await.unwrap().unwrap();
-    let took = answered_at.duration_since(injected_at);
+    let (_, body) = tokio::time::timeout(WAIT, poll).await.unwrap().unwrap();
+    let took = injected_at.elapsed();
     assert!(took < Duration::from_millis(100), "woken after {took:?}");
     assert_eq!(body["result"][0]["message"]["text"], "wake up");
     let s = h.mock().stats();
@@ -132,38 +117,9 @@ async fn long_poll_times_out_empty() {
 #[tokio::test]
 async fn second_get_updates_ends_the_first_with_409() {
     let h = Harness::one_bot().await;
-    let first = {
-        let http = h.http.clone();
-        let url = h.url(0, "getUpdates");
-        tokio::spawn(async move {
-            crate::support::read(
-                http.post(url)
-                    .json(&json!({"timeout": 30}))
-                    .send()
-                    .await
-                    .unwrap(),
-            )
-            .await
-        })
-    };
-    eventually("the first poll to be held", || {
-        h.mock().stats().get_updates.in_flight == 1
-    })
-    .await;
-    let second = {
-        let http = h.http.clone();
-        let url = h.url(0, "getUpdates");
-        tokio::spawn(async move {
-            crate::support::read(
-                http.post(url)
-                    .json(&json!({"timeout": 30}))
-                    .send()
-                    .await
-                    .unwrap(),
-            )
-            .await
-        })
-    };
+    let first = h.spawn_call(0, "getUpdates", json!({"timeout": 30}));
+    h.held_polls(1).await;
+    let second = h.spawn_call(0, "getUpdates", json!({"timeout": 30}));
     let (status, body) = tokio::time::timeout(WAIT, first).await.unwrap().unwrap();
     assert_eq!(status, 409);
     assert_eq!(
@@ -180,24 +136,8 @@ async fn second_get_updates_ends_the_first_with_409() {
 #[tokio::test]
 async fn set_webhook_ends_a_long_poll_and_blocks_get_updates_until_deleted() {
     let h = Harness::one_bot().await;
-    let poll = {
-        let http = h.http.clone();
-        let url = h.url(0, "getUpdates");
-        tokio::spawn(async move {
-            crate::support::read(
-                http.post(url)
-                    .json(&json!({"timeout": 30}))
-                    .send()
-                    .await
-                    .unwrap(),
-            )
-            .await
-        })
-    };
-    eventually("the poll to be held", || {
-        h.mock().stats().get_updates.in_flight == 1
-    })
-    .await;
+    let poll = h.spawn_call(0, "getUpdates", json!({"timeout": 30}));
+    h.held_polls(1).await;
     let receiver = crate::support::Receiver::start(vec![]).await;
     h.ok(0, "setWebhook", json!({"url": receiver.url()})).await;
     let (status, body) = tokio::time::timeout(WAIT, poll).await.unwrap().unwrap();
@@ -226,23 +166,10 @@ async fn anti_spin_holds_a_repeated_short_poll_and_limits_a_quick_repeat() {
         json!([])
     );
     let t0 = Instant::now();
-    let repeat = {
-        let http = h.http.clone();
-        let url = h.url(0, "getUpdates");
-        tokio::spawn(async move {
-            http.post(url)
-                .json(&json!({"timeout": 0}))
-                .send()
-                .await
-                .unwrap()
-                .json::<Value>()
-                .await
-                .unwrap()
-        })
-    };
+    let repeat = h.spawn_call(0, "getUpdates", json!({"timeout": 0}));
     tokio::time::sleep(Duration::from_millis(200)).await;
     h.say(0, 1, "late");
-    let body = tokio::time::timeout(WAIT, repeat).await.unwrap().unwrap();
+    let (_, body) = tokio::time::timeout(WAIT, repeat).await.unwrap().unwrap();
     assert_eq!(body["result"][0]["message"]["text"], "late");
     assert!(
         t0.elapsed() >= Duration::from_millis(190),

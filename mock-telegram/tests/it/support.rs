@@ -78,6 +78,26 @@ impl Harness {
         read(response).await
     }
 
+    /// Starts a call in the background (a long poll to hold, say); join it for
+    /// (HTTP status, envelope).
+    pub fn spawn_call(
+        &self,
+        bot: usize,
+        method: &str,
+        params: Value,
+    ) -> tokio::task::JoinHandle<(u16, Value)> {
+        let request = self.http.post(self.url(bot, method)).json(&params);
+        tokio::spawn(async move { read(request.send().await.unwrap()).await })
+    }
+
+    /// Waits until `n` getUpdates are held.
+    pub async fn held_polls(&self, n: u64) {
+        eventually("long polls to be held", || {
+            self.mock().stats().get_updates.in_flight == n
+        })
+        .await;
+    }
+
     /// Calls a method and expects `ok: true`; returns the result.
     pub async fn ok(&self, bot: usize, method: &str, params: Value) -> Value {
         let (status, body) = self.call(bot, method, params).await;
