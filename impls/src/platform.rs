@@ -2,11 +2,15 @@
 //! and the counters `/health` and the reports show. A transport only moves updates in and
 //! replies out; [`Platform::decide`] and [`Platform::process`] are the one place an update is
 //! handled.
+//!
+//! Each bot remembers the ids of its last [`RECENT_UPDATES`] updates: an update delivered
+//! again (a webhook retried after a timeout or a dropped connection) is not handled twice.
 
 use std::{
+    collections::{HashMap, VecDeque},
     num::NonZeroUsize,
     sync::{
-        Arc,
+        Arc, Mutex,
         atomic::{AtomicU64, Ordering},
     },
     time::Duration,
@@ -82,11 +86,15 @@ impl PlatformOpts {
     }
 }
 
+/// Update ids remembered per bot to skip a redelivered update.
+pub const RECENT_UPDATES: usize = 32;
+
 /// Update and reply counters.
 #[derive(Debug, Default)]
 pub struct Counters {
     pub updates_received: AtomicU64,
     pub updates_handled: AtomicU64,
+    pub duplicates_skipped: AtomicU64,
     pub replies_sent: AtomicU64,
     pub replies_failed: AtomicU64,
 }
@@ -100,6 +108,7 @@ pub struct Snapshot {
     pub evictions: u64,
     pub updates_received: u64,
     pub updates_handled: u64,
+    pub duplicates_skipped: u64,
     pub replies_sent: u64,
     pub replies_failed: u64,
     pub api_requests: u64,
@@ -116,6 +125,7 @@ pub struct Platform {
     pub cost: HandlerCost,
     pub allowed_updates: Vec<String>,
     counters: Counters,
+    recent: Mutex<HashMap<i64, VecDeque<i64>>>,
     startup: Semaphore,
 }
 
@@ -152,6 +162,7 @@ impl Platform {
             },
             allowed_updates: opts.allowed_updates.clone(),
             counters: Counters::default(),
+            recent: Mutex::new(HashMap::new()),
             startup: Semaphore::new(opts.startup_concurrency.get()),
         }))
     }
@@ -162,12 +173,32 @@ impl Platform {
         self.counters
             .updates_received
             .fetch_add(1, Ordering::Relaxed);
+        if !self.first_delivery(bot_id, update.update_id) {
+            self.counters
+                .duplicates_skipped
+                .fetch_add(1, Ordering::Relaxed);
+            return None;
+        }
         let instance = self.manager.instance(bot_id).await?;
         let reply = logic::handle(self.cost, &instance, update).await;
         self.counters
             .updates_handled
             .fetch_add(1, Ordering::Relaxed);
         reply
+    }
+
+    /// Records `update_id` for `bot_id`; false if it was among the bot's recent ones.
+    fn first_delivery(&self, bot_id: i64, update_id: i64) -> bool {
+        let mut recent = self.recent.lock().expect("platform lock poisoned");
+        let ids = recent.entry(bot_id).or_default();
+        if ids.contains(&update_id) {
+            return false;
+        }
+        if ids.len() == RECENT_UPDATES {
+            ids.pop_front();
+        }
+        ids.push_back(update_id);
+        true
     }
 
     /// Handles `update` and sends the reply through the client (with its retries).
@@ -214,6 +245,7 @@ impl Platform {
             evictions: self.manager.evictions(),
             updates_received: get(&c.updates_received),
             updates_handled: get(&c.updates_handled),
+            duplicates_skipped: get(&c.duplicates_skipped),
             replies_sent: get(&c.replies_sent),
             replies_failed: get(&c.replies_failed),
             api_requests: get(&a.requests),

@@ -359,6 +359,27 @@ async fn ack_before_answers_at_once_and_stop_waits_for_the_handler() {
 }
 
 #[tokio::test]
+async fn a_redelivered_update_is_not_handled_twice() {
+    let api = telegram().await;
+    let (server, _) = start(&api, 1, WebhookOpts::default()).await;
+    let secret = server.state().secret(1).unwrap().to_owned();
+    for _ in 0..3 {
+        let r = post(&server, 1, Some(&secret))
+            .body(update(9, 100, "once").to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "a redelivery is acknowledged");
+    }
+    let h = server.stop().await;
+    assert_eq!(count(&api, "sendMessage").await, 1);
+    assert_eq!(
+        (h.platform.updates_handled, h.platform.duplicates_skipped),
+        (1, 2)
+    );
+}
+
+#[tokio::test]
 async fn ack_after_answers_after_the_reply_was_sent() {
     let api = MockServer::start().await;
     on("setWebhook")

@@ -165,7 +165,12 @@ impl Telegram {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn polling_1000_bots_one_message_each_exactly_1000_replies() {
     let tg = Telegram::start(1000).await;
-    let platform = tg.platform(&fast_platform_opts());
+    // An LRU of 100 instances: every bot is loaded once, 900 are evicted on the way.
+    let opts = PlatformOpts {
+        max_loaded: std::num::NonZeroUsize::new(100).unwrap(),
+        ..fast_platform_opts()
+    };
+    let platform = tg.platform(&opts);
     let p = polling::start(platform.clone(), tg.tokens.clone(), &PollingOpts::default()).await;
     assert_eq!(p.bots(), 1000);
     tg.until_polling(1000).await;
@@ -180,9 +185,14 @@ async fn polling_1000_bots_one_message_each_exactly_1000_replies() {
     tg.assert_nothing_pending().await;
     let snap = platform.snapshot();
     assert_eq!(
-        (snap.updates_handled, snap.replies_sent, snap.loads),
-        (1000, 1000, 1000)
+        (
+            snap.updates_handled,
+            snap.replies_sent,
+            snap.duplicates_skipped
+        ),
+        (1000, 1000, 0)
     );
+    assert_eq!((snap.loads, snap.evictions, snap.loaded), (1000, 900, 100));
     tg.server.shutdown().await;
 }
 
