@@ -141,6 +141,7 @@ pub async fn run_polling(
     env: SutEnv,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
+    cli.polling.validate().map_err(anyhow::Error::msg)?;
     check_open_files("polling-bot", env.tokens.len())?;
     let platform = Platform::new(&env.api_url, env.tokens, &cli.platform)?;
     let polling = polling::start(
@@ -199,6 +200,7 @@ pub async fn run_hybrid(
     env: SutEnv,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
+    cli.polling.validate().map_err(anyhow::Error::msg)?;
     let planned_polling =
         env.tokens.len() - hybrid::webhook_count(env.tokens.len(), cli.hybrid.webhook_share);
     check_open_files("hybrid-bot", planned_polling)?;

@@ -61,6 +61,20 @@ pub struct PollingOpts {
     pub handle: Handle,
 }
 
+impl PollingOpts {
+    /// Rejects settings that would poll back to back.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.poll_timeout == 0 && self.short_poll_interval_ms.is_none() {
+            return Err(
+                "--poll-timeout 0 without --short-poll-interval-ms would poll back to back; \
+                        give a timeout (long polling) or an interval (short polling)"
+                    .into(),
+            );
+        }
+        Ok(())
+    }
+}
+
 impl Default for PollingOpts {
     fn default() -> Self {
         crate::cli::defaults()
@@ -223,8 +237,9 @@ async fn poll_loop(
             }
         };
         // A long poll answered empty long before its timeout means a server that does not
-        // hold requests: back off instead of spinning.
-        if updates.is_empty() && timeout > 0 && asked.elapsed() < Duration::from_secs(timeout) / 2 {
+        // hold requests (or `--poll-timeout 0` without an interval): back off, never spin.
+        let too_early = timeout == 0 || asked.elapsed() < Duration::from_secs(timeout) / 2;
+        if updates.is_empty() && ticker.is_none() && too_early {
             let wait = backoff.delay(early_empties, &mut rand::thread_rng());
             early_empties = early_empties.saturating_add(1);
             tokio::select! {
@@ -358,5 +373,20 @@ mod tests {
         assert_eq!((o.poll_timeout, o.limit), (30, 100));
         assert_eq!(o.short_poll_interval_ms, None);
         assert_eq!(o.handle, Handle::Sequential);
+        assert!(o.validate().is_ok());
+        let spin = PollingOpts {
+            poll_timeout: 0,
+            ..PollingOpts::default()
+        };
+        assert!(
+            spin.validate()
+                .unwrap_err()
+                .contains("--short-poll-interval-ms")
+        );
+        let short = PollingOpts {
+            short_poll_interval_ms: Some(500),
+            ..spin
+        };
+        assert!(short.validate().is_ok());
     }
 }
