@@ -3,9 +3,11 @@
 //!
 //! # Which runs are which configuration
 //! Runs are found by `run.sut.name` (table [`CONFIGS`]) and `run.phase`: `"idle"` (bots
-//! connected, no user messages) and `"active"` (the scenario's message load; a run with no
-//! phase counts as active). Capacity curves are found by `capacity[].sut`. When several
-//! files hold the same configuration and phase, the last file wins. The aiogram columns
+//! connected, no user messages) and `"active"` (the scenario's message load; without an
+//! `"active"` run, a run with no phase counts as active). Capacity curves are found by
+//! `capacity[].sut`; the runs of a file that holds capacity curves are the search's steps
+//! and are not used as phases. When several files hold the same configuration and phase,
+//! the last file wins. The aiogram columns
 //! appear only when runs named `aiogram-polling` / `aiogram-webhook` exist; like every
 //! other column they take part in the verdicts.
 //!
@@ -600,24 +602,23 @@ impl Measured<'_> {
 /// Builds the verdict table from the claims scenarios' results (runs identified as in the
 /// module doc) and a price file.
 pub fn claims_table(inputs: &[Input], prices: &Prices) -> ClaimsTable {
-    let all_rows = rows(inputs);
+    // Runs of a capacity search are its steps, not phases: leave them out.
+    let all_rows: Vec<Row<'_>> = rows(inputs)
+        .into_iter()
+        .filter(|r| inputs[r.input].results.capacity.is_empty())
+        .collect();
     let rtt_of = |i: usize| inputs[i].results.scenario.telegram.rtt_ms;
-    let find = |name: &str, active: bool| -> Option<Row<'_>> {
+    let find = |name: &str, phase: Option<&str>| -> Option<Row<'_>> {
         all_rows
             .iter()
-            .filter(|r| r.sut == name)
-            .rfind(|r| match r.phase {
-                Some("idle") => !active,
-                Some("active") | None => active,
-                Some(_) => false,
-            })
+            .rfind(|r| r.sut == name && r.phase == phase)
             .cloned()
     };
     let measured: Vec<(&'static Config, Measured<'_>)> = CONFIGS
         .iter()
         .map(|c| {
-            let idle = find(c.name, false);
-            let active = find(c.name, true);
+            let idle = find(c.name, Some("idle"));
+            let active = find(c.name, Some("active")).or_else(|| find(c.name, None));
             let capacity = inputs
                 .iter()
                 .flat_map(|i| i.results.capacity.iter())

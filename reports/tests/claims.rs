@@ -144,7 +144,34 @@ pub fn claims_results(bots: u64) -> Vec<Input> {
     for r in [&mut idle_r, &mut active_r] {
         r.scenario.telegram.bots = bots;
     }
-    let mut cap: Results = fixtures::results("claims-capacity", vec![]);
+    // A capacity file also holds one run per step: those are not the claims' phases.
+    let steps = vec![
+        cfg_run(
+            "long-polling-30s",
+            "x",
+            4000,
+            80.0,
+            500.0,
+            vec![("getUpdates", 8000)],
+            900.0,
+        ),
+        cfg_run(
+            "webhook",
+            "x",
+            2000,
+            40.0,
+            300.0,
+            vec![("webhook", 2000)],
+            400.0,
+        ),
+    ]
+    .into_iter()
+    .map(|mut r| {
+        r.phase = None;
+        r
+    })
+    .collect();
+    let mut cap: Results = fixtures::results("claims-capacity", steps);
     cap.capacity = vec![
         fixtures::capacity_curve("long-polling-30s", "polling", Some(4000), false),
         fixtures::capacity_curve("short-polling-500ms", "polling", Some(200), false),
