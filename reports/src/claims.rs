@@ -495,6 +495,14 @@ impl Reading {
     }
 }
 
+fn servers_text(n: u64) -> String {
+    if n == 1 {
+        "1 server".into()
+    } else {
+        format!("{} servers", count(n))
+    }
+}
+
 fn machine_limited(c: &CapacityCurve) -> bool {
     c.steps.last().is_some_and(|s| s.machine_limit) || c.stopped_by.starts_with("machine")
 }
@@ -589,10 +597,10 @@ impl Measured<'_> {
                     Some(n) if limited => Some(Reading::new(
                         n as f64,
                         Bound::AtMost,
-                        format!("≤ {n} servers"),
+                        format!("≤ {}", servers_text(n)),
                         "machine limit".into(),
                     )),
-                    Some(n) => exact(n as f64, format!("{n} servers")),
+                    Some(n) => exact(n as f64, servers_text(n)),
                 }
             }
         }

@@ -1,6 +1,6 @@
 //! `tgbench compare BASELINE CURRENT`: the regression gate for CI.
 //!
-//! Runs are matched by SUT name and phase. For every matched SUT each metric's change is
+//! Runs are matched by SUT name, phase and bot count. For every matched SUT each metric's change is
 //! `current / baseline − 1`; a metric with a limit (`--max-regression`, [`Thresholds`])
 //! regresses when its change exceeds the limit, a relative limit only when the absolute
 //! change also exceeds the metric's noise floor ([`Metric::floor`]: 1 ms, 1 point of CPU,
@@ -562,7 +562,10 @@ fn compare_named(
     let mut regressed = Vec::new();
     let mut matched = 0;
     for b in &b_rows {
-        let Some(c) = c_rows.iter().find(|c| c.sut == b.sut && c.phase == b.phase) else {
+        let Some(c) = c_rows
+            .iter()
+            .find(|c| c.sut == b.sut && c.phase == b.phase && c.bots == b.bots)
+        else {
             notes.push(format!("{} is only in the baseline", b.label(false)));
             continue;
         };
@@ -638,7 +641,10 @@ fn compare_named(
         }
     }
     for c in &c_rows {
-        if !b_rows.iter().any(|b| b.sut == c.sut && b.phase == c.phase) {
+        if !b_rows
+            .iter()
+            .any(|b| b.sut == c.sut && b.phase == c.phase && b.bots == c.bots)
+        {
             notes.push(format!("{} is only in the current run", c.label(false)));
         }
     }

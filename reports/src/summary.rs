@@ -1,5 +1,5 @@
-//! From results files to the rows people read: one [`Row`] per input file, SUT and phase,
-//! with the repetitions of that SUT folded together.
+//! From results files to the rows people read: one [`Row`] per input file, SUT, phase and
+//! bot count, with the repetitions of that SUT folded together.
 //!
 //! Folding rules (documented here, used by every report and by the claims table):
 //! - latency: when every repetition stored a histogram, the histograms are merged and the
@@ -120,6 +120,9 @@ pub struct Row<'a> {
     pub slo_failures: Vec<String>,
     pub complete: bool,
     pub incomplete_reasons: Vec<String>,
+    /// The same SUT and phase ran at several bot counts in this file (capacity steps):
+    /// the label then names the bot count.
+    pub several_bot_counts: bool,
 }
 
 impl Row<'_> {
@@ -128,6 +131,9 @@ impl Row<'_> {
         let mut s = self.sut.to_owned();
         if let Some(p) = self.phase {
             s.push_str(&format!(" ({p})"));
+        }
+        if self.several_bot_counts {
+            s.push_str(&format!(" @ {} bots", crate::text::count(self.bots)));
         }
         if several_files {
             s = format!("{} · {s}", self.file_label);
@@ -144,17 +150,29 @@ impl Row<'_> {
 pub fn rows(inputs: &[Input]) -> Vec<Row<'_>> {
     let mut out = Vec::new();
     for (i, input) in inputs.iter().enumerate() {
-        type Key<'k> = (&'k str, Option<&'k str>);
+        type Key<'k> = (&'k str, Option<&'k str>, u64);
         let mut groups: Vec<(Key<'_>, Vec<&Run>)> = Vec::new();
         for run in &input.results.runs {
-            let key = (run.sut.name.as_str(), run.phase.as_deref());
+            let key = (run.sut.name.as_str(), run.phase.as_deref(), run.bots);
             match groups.iter_mut().find(|(k, _)| *k == key) {
                 Some((_, runs)) => runs.push(run),
                 None => groups.push((key, vec![run])),
             }
         }
-        for (_, runs) in groups {
-            out.push(fold(i, input, runs));
+        let steps = |sut: &str, phase: Option<&str>| {
+            groups
+                .iter()
+                .filter(|((s, p, _), _)| *s == sut && *p == phase)
+                .count()
+        };
+        let several: Vec<bool> = groups
+            .iter()
+            .map(|((s, p, _), _)| steps(s, *p) > 1)
+            .collect();
+        for ((_, runs), several_counts) in groups.into_iter().zip(several) {
+            let mut row = fold(i, input, runs);
+            row.several_bot_counts = several_counts;
+            out.push(row);
         }
     }
     out
@@ -247,6 +265,7 @@ pub fn fold<'a>(index: usize, input: &'a Input, runs: Vec<&'a Run>) -> Row<'a> {
         slo_failures,
         complete: input.results.complete && runs.iter().all(|r| r.complete),
         incomplete_reasons,
+        several_bot_counts: false,
         runs,
     }
 }

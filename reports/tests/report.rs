@@ -244,3 +244,22 @@ fn an_empty_file_still_renders() {
     assert!(md.contains("no runs in this file"));
     assert!(html.contains("no runs in this file"));
 }
+
+#[test]
+fn capacity_steps_stay_in_the_capacity_section() {
+    let mut r = fixtures::smoke();
+    for bots in [500, 1000] {
+        let mut step = fixtures::run("polling-bot", "polling", None, &Figures::default());
+        step.bots = bots;
+        step.latency_ms.p99 = 4321.0;
+        r.runs.push(step);
+    }
+    let (_d, _w, md, _) = render(&[Input::new("cap", r.clone())]);
+    assert!(!md.contains("4,321"), "steps are not summary rows");
+    assert!(md.contains("| webhook-bot |"), "a SUT run once is");
+    // In a plain results file, the same SUT at several bot counts gets a row each.
+    r.capacity.clear();
+    let (_d, _w, md, _) = render(&[Input::new("cap", r)]);
+    assert!(md.contains("| polling-bot @ 1,000 bots |"), "{md}");
+    assert!(md.contains("| polling-bot @ 100 bots |"));
+}

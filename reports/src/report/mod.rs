@@ -36,8 +36,13 @@ pub struct Warning {
 }
 
 impl<'a> ReportData<'a> {
+    /// Rows of every input, except the steps of a capacity search (a SUT run at several bot
+    /// counts in a file with capacity curves): the capacity section shows those.
     pub fn new(inputs: &'a [Input]) -> Self {
-        let rows = rows(inputs);
+        let rows: Vec<Row<'a>> = rows(inputs)
+            .into_iter()
+            .filter(|r| !(r.several_bot_counts && !inputs[r.input].results.capacity.is_empty()))
+            .collect();
         let several_files = inputs.len() > 1;
         let warnings = warnings(inputs, &rows, several_files);
         Self {
