@@ -93,7 +93,7 @@ pub async fn handle(
     }
     let extra = fault.extra_delay();
     if method == Method::GetUpdates {
-        return polling::get_updates(mock, bot, &params, extra).await;
+        return polling::get_updates(mock, bot, params, extra).await;
     }
     let hold = if mock.distance.is_zero() {
         extra

@@ -9,7 +9,7 @@ use axum::extract::{Query, Request, State};
 use axum::http::header::AUTHORIZATION;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::error::ApiError;
@@ -46,9 +46,16 @@ pub async fn require_token(
     }
 }
 
-/// `GET /_mock/bots` → `{"bots":[{"id":…,"username":"…","token":"…"}]}`
-pub async fn bots(State(mock): State<Arc<Mock>>) -> Json<Value> {
-    Json(json!({ "bots": mock.bots() }))
+/// `GET /_mock/bots` → `{"bots":[{"id":…,"username":"…","token":"…"}]}` (serialized
+/// straight from the bots: no JSON tree of 10,000 objects on the way).
+pub async fn bots(State(mock): State<Arc<Mock>>) -> Json<BotList> {
+    Json(BotList { bots: mock.bots() })
+}
+
+/// The answer of `GET /_mock/bots`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct BotList {
+    pub bots: Vec<crate::BotInfo>,
 }
 
 /// One update in `POST /_mock/updates`.

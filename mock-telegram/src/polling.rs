@@ -84,16 +84,18 @@ impl Drop for HeldGuard<'_> {
     }
 }
 
-/// getUpdates for bot `bot`; `extra` is a fault's added delay.
+/// getUpdates for bot `bot`; `extra` is a fault's added delay. Takes the parameters by
+/// value and drops them before waiting: 10,000 held polls should not keep 10,000 maps.
 pub async fn get_updates(
     mock: &Arc<Mock>,
     bot: usize,
-    params: &Params,
+    params: Params,
     extra: Duration,
 ) -> Result<Vec<u8>, ApiError> {
     let arrived = Instant::now();
-    let request = PollRequest::from_params(params)?;
+    let request = PollRequest::from_params(&params)?;
     let allowed = params.allowed_updates()?;
+    drop(params);
     let b = &mock.bots[bot];
 
     let (request, waiter) = {
