@@ -41,7 +41,7 @@ impl<'a> ReportData<'a> {
     pub fn new(inputs: &'a [Input]) -> Self {
         let rows: Vec<Row<'a>> = rows(inputs)
             .into_iter()
-            .filter(|r| !(r.several_bot_counts && !inputs[r.input].results.capacity.is_empty()))
+            .filter(|r| !r.several_bot_counts || inputs[r.input].results.capacity.is_empty())
             .collect();
         let several_files = inputs.len() > 1;
         let warnings = warnings(inputs, &rows, several_files);
