@@ -79,8 +79,9 @@ pub struct Mock {
     histogram: Mutex<Histogram<u64>>,
     fault: RwLock<Fault>,
     pub(crate) distance: Distance,
-    /// Cancelled when the server serving this mock shuts down (ends webhook workers).
-    pub(crate) stopping: CancellationToken,
+    /// Cancelled when the server serving this mock shuts down (ends webhook workers);
+    /// renewed when a server starts serving it again.
+    stopping: RwLock<CancellationToken>,
     pub(crate) webhook_client: WebhookClient,
 }
 
@@ -104,7 +105,7 @@ impl Mock {
             counters: Counters::default(),
             histogram: Mutex::new(new_histogram()),
             fault: RwLock::new(Fault::None),
-            stopping: CancellationToken::new(),
+            stopping: RwLock::new(CancellationToken::new()),
             webhook_client: WebhookClient::default(),
         })
     }
@@ -371,9 +372,34 @@ impl Mock {
         *self.histogram.lock().unwrap_or_else(|e| e.into_inner()) = new_histogram();
     }
 
+    /// The token webhook workers stop on.
+    pub(crate) fn stop_token(&self) -> CancellationToken {
+        self.stopping
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// A server starts serving this mock: a mock stopped before runs its webhooks again.
+    pub(crate) fn serving(self: &Arc<Self>) {
+        {
+            let mut token = self.stopping.write().unwrap_or_else(|e| e.into_inner());
+            if !token.is_cancelled() {
+                return;
+            }
+            *token = CancellationToken::new();
+        }
+        for bot in 0..self.bots.len() {
+            crate::webhook::ensure_worker(self, bot, &mut self.bots[bot].lock());
+        }
+    }
+
     /// Ends every held long poll and webhook worker (server shutdown).
     pub(crate) fn stop(&self) {
-        self.stopping.cancel();
+        self.stopping
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .cancel();
         for bot in &self.bots {
             bot.lock().end_poll(crate::bot::PollWake::Shutdown);
         }

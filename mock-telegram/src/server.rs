@@ -136,6 +136,7 @@ pub async fn run(
     listener: TcpListener,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
+    mock.serving();
     let app = router(mock.clone());
     let graceful = GracefulShutdown::new();
     let mut builder = http1::Builder::new();

@@ -117,12 +117,8 @@ pub fn set_webhook(mock: &Arc<Mock>, bot: usize, params: &Params) -> Result<Vec<
         st.wh.last_error = None;
     }
     st.webhook = Some(Arc::new(conf));
-    let spawn = !st.wh.worker_running;
-    st.wh.worker_running = true;
+    ensure_worker(mock, bot, &mut st);
     drop(st);
-    if spawn {
-        tokio::spawn(worker(mock.clone(), bot));
-    }
     b.worker_bell.notify_one();
     Ok(ok_described(if already {
         "Webhook is already set"
@@ -262,9 +258,18 @@ fn plan(mock: &Mock, bot: usize, has_jobs_running: bool) -> Plan {
     }
 }
 
+/// Starts the bot's delivery worker unless it runs (call with the bot's state locked).
+pub(crate) fn ensure_worker(mock: &Arc<Mock>, bot: usize, st: &mut crate::bot::BotState) {
+    if st.webhook.is_some() && !st.wh.worker_running {
+        st.wh.worker_running = true;
+        tokio::spawn(worker(mock.clone(), bot));
+    }
+}
+
 /// The delivery loop of one bot; ends when its webhook is deleted and nothing is in flight.
 /// Its POSTs run as futures inside this one task (no task per POST).
 async fn worker(mock: Arc<Mock>, bot: usize) {
+    let stop = mock.stop_token();
     let mut running = FuturesUnordered::new();
     loop {
         let wait_until = match plan(&mock, bot, !running.is_empty()) {
@@ -294,7 +299,7 @@ async fn worker(mock: Arc<Mock>, bot: usize) {
                 }
             }
             _ = sleep => {}
-            _ = mock.stopping.cancelled() => {
+            _ = stop.cancelled() => {
                 drop(running);
                 mock.bots[bot].lock().wh.worker_running = false;
                 return;

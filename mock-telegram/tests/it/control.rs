@@ -169,3 +169,25 @@ async fn shutdown_ends_held_long_polls() {
         .unwrap();
     assert_eq!((status, body["result"].clone()), (200, json!([])));
 }
+
+#[tokio::test]
+async fn a_mock_served_again_after_shutdown_delivers_webhooks_again() {
+    let h = Harness::one_bot().await;
+    let r = crate::support::Receiver::start(vec![]).await;
+    h.ok(0, "setWebhook", json!({"url": r.url()})).await;
+    let mock = h.mock().clone();
+    tokio::time::timeout(crate::support::WAIT, h.server.shutdown())
+        .await
+        .unwrap();
+    mock.inject(mock_telegram::NewUpdate::message(
+        mock.bots()[0].id,
+        1,
+        "while stopped",
+    ))
+    .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let again = mock_telegram::MockServer::start(mock.clone(), listener);
+    let got = r.wait_for(1).await;
+    assert_eq!(got[0].body["message"]["text"], "while stopped");
+    again.shutdown().await;
+}
