@@ -54,6 +54,12 @@ impl Scale {
         }
     }
 
+    /// Linear over exactly `lo..hi` (time axes end where the data ends); ticks inside.
+    fn exact(lo: f64, hi: f64) -> Self {
+        let hi = if hi <= lo { lo + 1.0 } else { hi };
+        Self { lo, hi, log: false }
+    }
+
     fn log(min_positive: f64, max: f64) -> Self {
         let lo = 10f64.powf(min_positive.max(1e-3).log10().floor());
         let mut hi = 10f64.powf(max.max(lo).log10().ceil());
@@ -98,7 +104,7 @@ impl Scale {
             (major, minor)
         } else {
             let step = nice_step((self.hi - self.lo) / 5.0);
-            let mut v = self.lo;
+            let mut v = (self.lo / step).ceil() * step;
             let mut out = Vec::new();
             while v <= self.hi + step * 1e-6 {
                 out.push((v / step).round() * step);
@@ -140,6 +146,54 @@ pub struct Series {
     pub failed: Vec<bool>,
     /// Palette index.
     pub color: usize,
+}
+
+/// Points a time chart draws at most: more would be noise (CPU read every 250 ms moves in
+/// 10 ms ticks, i.e. 0 or 4 %) and ink.
+pub const MAX_POINTS: usize = 60;
+
+/// How [`downsample`] folds the points of one time bucket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reduce {
+    /// Rates such as CPU %: the mean.
+    Mean,
+    /// Peaks such as RSS or p99: the maximum.
+    Max,
+}
+
+/// At most [`MAX_POINTS`] points: x cut into equal buckets, each drawn at its mean x.
+pub fn downsample(points: impl IntoIterator<Item = (f64, f64)>, reduce: Reduce) -> Vec<(f64, f64)> {
+    let points: Vec<(f64, f64)> = points.into_iter().collect();
+    if points.len() <= MAX_POINTS {
+        return points;
+    }
+    let lo = points.iter().map(|p| p.0).fold(f64::INFINITY, f64::min);
+    let hi = points.iter().map(|p| p.0).fold(f64::NEG_INFINITY, f64::max);
+    let width = ((hi - lo) / MAX_POINTS as f64).max(f64::MIN_POSITIVE);
+    // (sum of x, folded y, count) per bucket.
+    let mut buckets = vec![(0.0, 0.0, 0usize); MAX_POINTS];
+    for (x, y) in points {
+        let b = &mut buckets[(((x - lo) / width) as usize).min(MAX_POINTS - 1)];
+        b.0 += x;
+        b.1 = match reduce {
+            Reduce::Mean => b.1 + y,
+            Reduce::Max if b.2 == 0 => y,
+            Reduce::Max => b.1.max(y),
+        };
+        b.2 += 1;
+    }
+    buckets
+        .into_iter()
+        .filter(|b| b.2 > 0)
+        .map(|(sx, y, n)| {
+            let y = if reduce == Reduce::Mean {
+                y / n as f64
+            } else {
+                y
+            };
+            (sx / n as f64, y)
+        })
+        .collect()
 }
 
 /// A shaded x range with a label (a fault window).
@@ -308,7 +362,7 @@ impl LineChart {
         if !x_lo.is_finite() {
             (x_lo, x_hi) = (0.0, 1.0);
         }
-        let xs = Scale::linear(x_lo.min(0.0), x_hi);
+        let xs = Scale::exact(x_lo.min(0.0), x_hi);
         let ys = if self.log_y && y_min_pos.is_finite() {
             Scale::log(y_min_pos, y_hi)
         } else {
@@ -586,6 +640,24 @@ mod tests {
         assert_eq!(nice_step(3.0), 5.0);
         assert_eq!(nice_step(7.0), 10.0);
         assert_eq!(nice_step(2400.0), 5000.0);
+    }
+
+    #[test]
+    fn downsampling_keeps_short_series_and_folds_long_ones() {
+        let short: Vec<(f64, f64)> = (0..10).map(|i| (i as f64, 1.0)).collect();
+        assert_eq!(downsample(short.clone(), Reduce::Mean), short);
+        // 240 samples of 0 / 4 % (CPU ticks) average to 1 % per bucket.
+        let ticks = (0..240).map(|i| (i as f64 * 0.25, if i % 4 == 0 { 4.0 } else { 0.0 }));
+        let d = downsample(ticks, Reduce::Mean);
+        assert_eq!(d.len(), MAX_POINTS);
+        assert!(d.iter().all(|(_, y)| (*y - 1.0).abs() < 1e-9), "{d:?}");
+        let peaks = (0..240).map(|i| (i as f64, if i == 7 { 99.0 } else { 1.0 }));
+        let d = downsample(peaks, Reduce::Max);
+        assert_eq!(
+            d.iter().filter(|(_, y)| *y == 99.0).count(),
+            1,
+            "a peak survives"
+        );
     }
 
     #[test]

@@ -9,7 +9,7 @@ use super::{
     methods_table, summary_table, write_file,
 };
 use crate::Error;
-use crate::chart::{Band, BarChart, LineChart, Series, StackedBars};
+use crate::chart::{Band, BarChart, LineChart, Reduce, Series, StackedBars, downsample};
 use crate::claims::ClaimsTable;
 use crate::results::Run;
 use crate::text::escape;
@@ -262,14 +262,14 @@ impl Report for Html {
             let name = r.label(data.several_files);
             cpu.push(Series {
                 name: name.clone(),
-                points: ts.iter().map(|s| (s.t_s, s.cpu_pct)).collect(),
+                points: downsample(ts.iter().map(|s| (s.t_s, s.cpu_pct)), Reduce::Mean),
                 color: *i,
                 ..Default::default()
             });
             if show_mock {
                 cpu.push(Series {
                     name: format!("mock ({name})"),
-                    points: ts.iter().map(|s| (s.t_s, s.mock_cpu_pct)).collect(),
+                    points: downsample(ts.iter().map(|s| (s.t_s, s.mock_cpu_pct)), Reduce::Mean),
                     color: *i,
                     dashed: true,
                     ..Default::default()
@@ -277,18 +277,19 @@ impl Report for Html {
             }
             rss.push(Series {
                 name: name.clone(),
-                points: ts.iter().map(|s| (s.t_s, s.rss_mb)).collect(),
+                points: downsample(ts.iter().map(|s| (s.t_s, s.rss_mb)), Reduce::Max),
                 color: *i,
                 ..Default::default()
             });
             if ts.iter().any(|s| s.p99_ms > 0.0) {
                 p99.push(Series {
                     name,
-                    points: ts
-                        .iter()
-                        .filter(|s| s.p99_ms > 0.0)
-                        .map(|s| (s.t_s, s.p99_ms))
-                        .collect(),
+                    points: downsample(
+                        ts.iter()
+                            .filter(|s| s.p99_ms > 0.0)
+                            .map(|s| (s.t_s, s.p99_ms)),
+                        Reduce::Max,
+                    ),
                     color: *i,
                     ..Default::default()
                 });
