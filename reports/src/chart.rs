@@ -211,6 +211,8 @@ pub struct LineChart {
     pub x_label: String,
     pub y_label: String,
     pub log_y: bool,
+    /// Log x axis (bot counts that grow geometrically); needs x > 0.
+    pub log_x: bool,
     pub series: Vec<Series>,
     pub bands: Vec<Band>,
 }
@@ -362,7 +364,11 @@ impl LineChart {
         if !x_lo.is_finite() {
             (x_lo, x_hi) = (0.0, 1.0);
         }
-        let xs = Scale::exact(x_lo.min(0.0), x_hi);
+        let xs = if self.log_x && x_lo > 0.0 && x_lo.is_finite() {
+            Scale::log(x_lo, x_hi)
+        } else {
+            Scale::exact(x_lo.min(0.0), x_hi)
+        };
         let ys = if self.log_y && y_min_pos.is_finite() {
             Scale::log(y_min_pos, y_hi)
         } else {

@@ -11,7 +11,7 @@ use super::{
 use crate::Error;
 use crate::chart::{Band, BarChart, LineChart, Reduce, Series, StackedBars, downsample};
 use crate::claims::ClaimsTable;
-use crate::results::Run;
+use crate::results::{CapacityCurve, CapacityStep, Run};
 use crate::text::escape;
 
 pub const FILE_NAME: &str = "report.html";
@@ -100,6 +100,11 @@ impl Html {
         }
         self.body.push_str("</figure>");
     }
+}
+
+/// Steps that measured something: a step the machine could not host is in the table only.
+fn measured(c: &CapacityCurve) -> impl Iterator<Item = &CapacityStep> {
+    c.steps.iter().filter(|s| !s.machine_limit)
 }
 
 /// Fault windows of the runs shown, without repeats, as shaded bands.
@@ -336,6 +341,7 @@ impl Report for Html {
                 x_label: "time since the window started (s)".into(),
                 y_label: y_label.into(),
                 log_y,
+                log_x: false,
                 series,
                 bands: bands.clone(),
             };
@@ -350,14 +356,14 @@ impl Report for Html {
             return;
         }
         self.section("capacity", "Capacity");
-        let series = |f: fn(&crate::results::CapacityStep) -> f64| -> Vec<Series> {
+        let series = |f: fn(&CapacityStep) -> f64| -> Vec<Series> {
             curves
                 .iter()
                 .enumerate()
                 .map(|(i, (label, c))| Series {
                     name: label.clone(),
-                    points: c.steps.iter().map(|s| (s.bots as f64, f(s))).collect(),
-                    failed: c.steps.iter().map(|s| !s.passed).collect(),
+                    points: measured(c).map(|s| (s.bots as f64, f(s))).collect(),
+                    failed: measured(c).map(|s| !s.passed).collect(),
                     markers: true,
                     color: i,
                     ..Default::default()
@@ -367,18 +373,20 @@ impl Report for Html {
         let p99 = LineChart {
             id: "chart-capacity".into(),
             title: "Capacity: p99 latency as bots grow".into(),
-            x_label: "bots on one server".into(),
+            x_label: "bots on one server (log scale)".into(),
             y_label: "p99 latency (ms, log scale)".into(),
             log_y: true,
+            log_x: true,
             series: series(|s| s.p99_ms),
             bands: Vec::new(),
         };
         let cpu = LineChart {
             id: "chart-capacity-cpu".into(),
             title: "Capacity: CPU as bots grow".into(),
-            x_label: "bots on one server".into(),
+            x_label: "bots on one server (log scale)".into(),
             y_label: "CPU mean (% of one core)".into(),
             log_y: false,
+            log_x: true,
             series: series(|s| s.cpu_mean_pct),
             bands: Vec::new(),
         };
