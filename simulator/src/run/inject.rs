@@ -25,6 +25,9 @@ pub struct InjectReport {
     pub lag_us: Histogram<u64>,
     /// True when it stopped before the end of its schedule.
     pub stopped_early: bool,
+    /// Longest single `Mock::inject` call: time spent inside the mock (its locks), as
+    /// opposed to the thread waking late.
+    pub slowest_inject: Duration,
 }
 
 /// A running injector.
@@ -72,6 +75,7 @@ fn inject(
         first_error: None,
         lag_us: tgbench_reports::histogram::new_latency_histogram(),
         stopped_early: false,
+        slowest_inject: Duration::ZERO,
     };
     for (seq, s) in schedule.iter().enumerate() {
         let due = start + s.at;
@@ -98,7 +102,10 @@ fn inject(
             SendKind::Callback => NewUpdate::callback(bot_id, s.chat_id, format!("button {seq}")),
         };
         update.due = Some(due);
-        match mock.inject(update) {
+        let called = Instant::now();
+        let result = mock.inject(update);
+        report.slowest_inject = report.slowest_inject.max(called.elapsed());
+        match result {
             Ok(_) => {
                 report.injected += 1;
                 sent.fetch_add(1, Ordering::Relaxed);
