@@ -39,7 +39,9 @@ pub fn run_capacity(scn: &Scenario, opts: &Options) -> Result<Outcome, RunError>
                 status = Status::Interrupted;
                 break;
             }
-            let at = scn.with_bots(bots);
+            // This SUT alone at this size (another SUT's needs must not stop its curve).
+            let mut at = scn.with_bots(bots);
+            at.suts = vec![sut.clone()];
             if let Err(refusal) = preflight::check(&at, bots, &session.machine) {
                 session.progress.note(&format!(
                     "■ {} at {bots} bots: {}",
