@@ -57,6 +57,7 @@ Every scenario key is documented in scenarios/README.md.";
 
 const EXAMPLES: &str = "\
 Examples:
+  tgbench claims --quick                    # the published claims, measured (~1.5 min)
   tgbench run smoke                         # ≤ 20 s: both reference transports, exact counts
   tgbench run scenarios/steady-100.toml --out results/steady
   tgbench validate my-scenario.toml         # check a file without running anything
@@ -120,6 +121,37 @@ or where the harness was the bottleneck ends the curve as a machine limit, named
     Validate {
         /// A scenario file, or the name of a built-in scenario.
         scenario: String,
+    },
+    /// Measure the published polling-vs-webhook claims and write a verdict report.
+    #[command(
+        long_about = "Measure the published claims about long polling versus webhooks (idle CPU, \
+memory, requests per minute, latency, max bots per server, cost, \"constant CPU\", \"1-30 s \
+delay\", \"10,000 bots need horizontal scaling\") on the embedded mock and the reference \
+servers, and write report.md and report.html with a verdict per claim.
+
+It runs the built-in claims-100 scenario (five configurations: long polling 30 s, short polling \
+500 ms with Telegram's anti-spin rule on and off, webhook, webhook with the reply in the \
+response; 100 bots, 30 s idle then 30 s active at 6 messages per bot per minute) and a capacity \
+search of long polling and webhook at 200, 2,000 and 10,000 bots. About 10 minutes on 2 \
+cores; --quick uses 20 bots, 4-5 s phases and capacity steps 200 and 2,000 (about 1.5 \
+minutes). The emulated Telegram is 50 ms +- 10 ms away.",
+        after_long_help = format!("Examples:\n  tgbench claims --quick\n  tgbench claims --out results/claims\n  tgbench claims --stack aiogram      # adds aiogram 3 columns (sets up a Python venv once)\n\n{EXIT_CODES}")
+    )]
+    Claims {
+        /// Fewer bots and short windows: a check that everything works, not a measurement.
+        #[arg(long)]
+        quick: bool,
+        /// Which servers: the Rust references, or those plus the aiogram servers.
+        #[arg(long, value_enum, default_value = "rust")]
+        stack: crate::claims::Stack,
+        /// A price file for the cost rows (TOML; see reports/prices.toml for the keys).
+        #[arg(long)]
+        prices: Option<PathBuf>,
+        /// Results and report folder [default: results/claims-<UTC time>].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[arg(long)]
+        no_progress: bool,
     },
     /// Markdown and self-contained HTML reports from one or more results files.
     Report {
@@ -195,6 +227,23 @@ pub fn run_cli_with(cli: Cli, cancel: Arc<AtomicBool>) -> u8 {
             cancel,
             crate::capacity::run_capacity,
         ),
+        Command::Claims {
+            quick,
+            stack,
+            prices,
+            out,
+            no_progress,
+        } => claims(crate::claims::ClaimsOptions {
+            quick,
+            stack,
+            prices,
+            run: Options {
+                out_dir: out,
+                progress: !no_progress,
+                impls_dir: None,
+                cancel,
+            },
+        }),
         Command::Report { results, out } => {
             let inputs = match tgbench_reports::Input::read_all(&results) {
                 Ok(i) => i,
@@ -238,6 +287,44 @@ pub fn run_cli_with(cli: Cli, cancel: Arc<AtomicBool>) -> u8 {
             print!("{}", c.render(format));
             let _ = std::io::stdout().flush();
             u8::try_from(c.exit_code()).unwrap_or(exit::BAD_INPUT)
+        }
+    }
+}
+
+/// Runs `tgbench claims`, prints the verdict table and where the reports are.
+fn claims(opts: crate::claims::ClaimsOptions) -> u8 {
+    use crate::claims::ClaimsError;
+    match crate::claims::run_claims(&opts) {
+        Ok(o) => {
+            print!("{}", o.table_markdown);
+            println!(
+                "\nreports: {}\n         {}\nresults: {}",
+                o.report_md.display(),
+                o.report_html.display(),
+                o.dir.display()
+            );
+            let _ = std::io::stdout().flush();
+            match o.status {
+                // A missed SLO is a finding of the claims, not a failure of the command.
+                Status::Ok | Status::SloFailed => exit::OK,
+                Status::SutFailed(msg) => {
+                    eprintln!("tgbench claims: {msg}");
+                    exit::SUT_FAILED
+                }
+                Status::Interrupted => {
+                    eprintln!("tgbench claims: interrupted; partial report written");
+                    exit::INTERRUPTED
+                }
+            }
+        }
+        Err(ClaimsError::Run(e)) => finish(Err(e)),
+        Err(e @ (ClaimsError::Scenario(_) | ClaimsError::Setup(_))) => {
+            eprintln!("tgbench claims: {e}");
+            exit::BAD_INPUT
+        }
+        Err(e @ ClaimsError::Report(_)) => {
+            eprintln!("tgbench claims: {e}");
+            exit::HARNESS
         }
     }
 }

@@ -21,10 +21,12 @@
 //! - [`run`]: one scenario run: mock, SUT, warm-up, windows, drain, results entries;
 //!   `run::assemble` builds a results entry from what a window recorded.
 //! - [`capacity`]: the capacity search and its curve.
+//! - [`claims`]: `tgbench claims`: the claims measurements and the verdict report.
 //! - [`summary`]: the Markdown summary printed on stdout; [`progress`]: the live line.
 //! - [`output`]: the results folder and atomic writes; [`environment`]: the machine, UTC times.
 
 pub mod capacity;
+pub mod claims;
 pub mod cli;
 pub mod environment;
 pub mod output;

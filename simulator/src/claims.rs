@@ -1,0 +1,315 @@
+//! `tgbench claims`: measure the published polling-vs-webhook claims on the embedded mock
+//! and the reference servers, and write a report with a verdict per claim.
+//!
+//! Two measurements feed the verdicts (see `tgbench_reports::claims` for the rules):
+//! - the built-in `claims-100` scenario: five configurations (long polling 30 s, short
+//!   polling 500 ms with and without Telegram's anti-spin rule, webhook, webhook with the
+//!   reply in the response), an idle phase then an active phase;
+//! - a capacity search of long polling and webhook at the bot counts the claims name
+//!   (200, 2,000 and 10,000 bots), from the built-in `capacity` scenario.
+//!
+//! `--quick` keeps the same shape with fewer bots and short windows (under a minute or
+//! so); `--stack aiogram` adds the aiogram servers of `examples/aiogram` as columns.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use tgbench_reports::{Input, Prices};
+
+use crate::run::{Options, Outcome, RunError, Status};
+use crate::scenario::{self, Phase, Scenario};
+
+/// Which bot servers the claims are measured on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Stack {
+    /// The Rust reference servers (polling-bot, webhook-bot).
+    Rust,
+    /// The Rust reference servers plus the aiogram 3 servers of examples/aiogram.
+    Aiogram,
+}
+
+/// How `tgbench claims` runs.
+#[derive(Clone)]
+pub struct ClaimsOptions {
+    pub quick: bool,
+    pub stack: Stack,
+    /// A price file for the cost rows (default: the embedded prices).
+    pub prices: Option<PathBuf>,
+    /// Where results and reports go; `run.out_dir` defaults to `results/claims-<time>`.
+    pub run: Options,
+}
+
+/// The shape of one claims measurement.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    pub bots: u64,
+    pub warmup_s: f64,
+    pub idle_s: f64,
+    pub active_s: f64,
+    pub drain_s: f64,
+    pub capacity_steps: Vec<u64>,
+    pub capacity_window_s: f64,
+}
+
+impl Plan {
+    /// The default run (a few minutes) or `--quick` (about a minute).
+    pub fn new(quick: bool) -> Plan {
+        if quick {
+            Plan {
+                bots: 20,
+                warmup_s: 1.0,
+                idle_s: 4.0,
+                active_s: 5.0,
+                drain_s: 3.0,
+                capacity_steps: vec![200, 2_000],
+                capacity_window_s: 4.0,
+            }
+        } else {
+            Plan {
+                bots: 100,
+                warmup_s: 3.0,
+                idle_s: 30.0,
+                active_s: 30.0,
+                drain_s: 10.0,
+                capacity_steps: vec![200, 2_000, 10_000],
+                capacity_window_s: 15.0,
+            }
+        }
+    }
+
+    /// A claims scenario (`claims-100` or `claims-aiogram`) cut to this plan.
+    pub fn phases_scenario(&self, base: &Scenario) -> Scenario {
+        let mut s = base.with_bots(self.bots);
+        s.warmup_s = self.warmup_s;
+        s.drain_s = self.drain_s;
+        s.phases = base
+            .phases
+            .iter()
+            .map(|p| Phase {
+                duration_s: if p.name == "idle" {
+                    self.idle_s
+                } else {
+                    self.active_s
+                },
+                ..p.clone()
+            })
+            .collect();
+        s
+    }
+
+    /// The capacity scenario cut to this plan's steps and window.
+    pub fn capacity_scenario(&self, base: &Scenario) -> Scenario {
+        let mut s = base.clone();
+        s.capacity.steps = self.capacity_steps.clone();
+        s.duration_s = Some(self.capacity_window_s);
+        s.warmup_s = self.warmup_s.min(s.warmup_s);
+        s.drain_s = self.drain_s;
+        s
+    }
+}
+
+/// What `tgbench claims` wrote.
+pub struct ClaimsOutcome {
+    pub dir: PathBuf,
+    pub report_md: PathBuf,
+    pub report_html: PathBuf,
+    pub table_markdown: String,
+    /// The worst status of the underlying runs (an SLO miss is not a failure of `claims`).
+    pub status: Status,
+}
+
+/// Errors of `tgbench claims` before or between its runs.
+#[derive(Debug, thiserror::Error)]
+pub enum ClaimsError {
+    #[error(transparent)]
+    Run(#[from] RunError),
+    #[error("built-in scenario: {0}")]
+    Scenario(String),
+    #[error("{0}")]
+    Setup(String),
+    #[error("writing the report: {0}")]
+    Report(String),
+}
+
+/// Runs the claims measurements and writes `report.md` and `report.html` into the output
+/// folder, next to one results folder per measurement.
+pub fn run_claims(opts: &ClaimsOptions) -> Result<ClaimsOutcome, ClaimsError> {
+    let plan = Plan::new(opts.quick);
+    let prices = match &opts.prices {
+        Some(p) => Prices::read(p).map_err(|e| ClaimsError::Setup(e.to_string()))?,
+        None => Prices::default(),
+    };
+    let dir = opts
+        .run
+        .out_dir
+        .clone()
+        .unwrap_or_else(|| crate::output::default_dir("claims"));
+
+    let mut measurements: Vec<(&str, Scenario, Runner)> = Vec::new();
+    let claims = builtin("claims-100")?;
+    measurements.push(("claims", plan.phases_scenario(&claims), Runner::Phases));
+    if opts.stack == Stack::Aiogram {
+        let aiogram = aiogram_scenario()?;
+        measurements.push(("aiogram", plan.phases_scenario(&aiogram), Runner::Phases));
+    }
+    let capacity = builtin("capacity")?;
+    measurements.push((
+        "capacity",
+        plan.capacity_scenario(&capacity),
+        Runner::Capacity,
+    ));
+
+    let mut inputs = Vec::new();
+    let mut status = Status::Ok;
+    for (label, scn, runner) in measurements {
+        eprintln!(
+            "tgbench claims: {label}: {} ({} SUTs, {})",
+            scn.name,
+            scn.suts.len(),
+            match runner {
+                Runner::Phases => format!(
+                    "{} bots, {} s idle + {} s active each",
+                    scn.telegram.bots, plan.idle_s, plan.active_s
+                ),
+                Runner::Capacity => format!("bots {:?}", scn.capacity.steps),
+            }
+        );
+        let run_opts = Options {
+            out_dir: Some(dir.join(label)),
+            ..opts.run.clone()
+        };
+        let outcome: Outcome = match runner {
+            Runner::Phases => crate::run::run_scenario(&scn, &run_opts)?,
+            Runner::Capacity => crate::capacity::run_capacity(&scn, &run_opts)?,
+        };
+        let stop = matches!(outcome.status, Status::Interrupted | Status::SutFailed(_));
+        if outcome.status != Status::Ok && status == Status::Ok || stop {
+            status = outcome.status.clone();
+        }
+        inputs.push(Input::new(label, outcome.results));
+        if stop {
+            break;
+        }
+    }
+
+    let table = tgbench_reports::claims_table(&inputs, &prices);
+    let written = tgbench_reports::write_reports(&inputs, &dir, Some(&table))
+        .map_err(|e| ClaimsError::Report(e.to_string()))?;
+    Ok(ClaimsOutcome {
+        dir,
+        report_md: written.markdown,
+        report_html: written.html,
+        table_markdown: table.to_markdown(),
+        status,
+    })
+}
+
+#[derive(Clone, Copy)]
+enum Runner {
+    Phases,
+    Capacity,
+}
+
+fn builtin(name: &str) -> Result<Scenario, ClaimsError> {
+    let text = scenario::embedded(name)
+        .ok_or_else(|| ClaimsError::Scenario(format!("{name} is not built in")))?;
+    let mut s = scenario::parse(text, &format!("scenarios/{name}.toml (embedded)"))
+        .map_err(|e| ClaimsError::Scenario(e.to_string()))?;
+    s.source = format!("embedded:{name}");
+    Ok(s)
+}
+
+/// `scenarios/claims-aiogram.toml` with its commands made absolute, after the aiogram
+/// virtualenv is set up (once; reused after).
+fn aiogram_scenario() -> Result<Scenario, ClaimsError> {
+    let repo = repo_root().ok_or_else(|| {
+        ClaimsError::Setup(
+            "--stack aiogram needs the tgbench source tree (examples/aiogram); run it from \
+             the repository, or set TGBENCH_REPO to its folder"
+                .into(),
+        )
+    })?;
+    let setup = repo.join("examples/aiogram/setup-venv.sh");
+    eprintln!("tgbench claims: setting up the aiogram virtualenv ({setup:?}, once)");
+    let status = Command::new("bash")
+        .arg(&setup)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .map_err(|e| ClaimsError::Setup(format!("cannot run bash {}: {e}", setup.display())))?;
+    if !status.success() {
+        return Err(ClaimsError::Setup(format!(
+            "aiogram setup failed ({}); its message above says what is missing and how to get it",
+            match status.code() {
+                Some(2) => "no suitable Python".to_string(),
+                Some(3) => "pip could not install requirements.txt".to_string(),
+                other => format!("exit {other:?}"),
+            }
+        )));
+    }
+    let path = repo.join("scenarios/claims-aiogram.toml");
+    let mut s = scenario::load(&path.to_string_lossy())
+        .map_err(|e| ClaimsError::Scenario(e.to_string()))?;
+    for sut in &mut s.suts {
+        if let Some(cmd) = &mut sut.command {
+            for part in cmd.iter_mut() {
+                if part.starts_with("examples/") {
+                    *part = repo.join(&*part).to_string_lossy().into_owned();
+                }
+            }
+        }
+    }
+    Ok(s)
+}
+
+/// The source tree: `TGBENCH_REPO`, else the current folder or the one this binary was
+/// built from, whichever holds `examples/aiogram`.
+fn repo_root() -> Option<PathBuf> {
+    let candidates = [
+        std::env::var_os("TGBENCH_REPO").map(PathBuf::from),
+        std::env::current_dir().ok(),
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .map(Path::to_path_buf),
+    ];
+    candidates
+        .into_iter()
+        .flatten()
+        .find(|p| p.join("examples/aiogram/setup-venv.sh").is_file())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quick_plan_cuts_every_phase_and_keeps_the_suts() {
+        let plan = Plan::new(true);
+        let s = plan.phases_scenario(&builtin("claims-100").unwrap());
+        assert_eq!(s.telegram.bots, 20);
+        assert_eq!(s.suts.len(), 5);
+        let phases: Vec<(&str, f64)> = s
+            .phases
+            .iter()
+            .map(|p| (p.name.as_str(), p.duration_s))
+            .collect();
+        assert_eq!(phases, vec![("idle", 4.0), ("active", 5.0)]);
+        // The active phase still carries load, the idle one none.
+        let segs = s.segments();
+        assert!(segs.last().unwrap().load.mean_rate_per_s(20) > 0.0);
+    }
+
+    #[test]
+    fn capacity_plan_checks_the_claimed_counts() {
+        let plan = Plan::new(false);
+        let s = plan.capacity_scenario(&builtin("capacity").unwrap());
+        assert_eq!(s.capacity.steps, vec![200, 2_000, 10_000]);
+        assert_eq!(s.duration_s, Some(15.0));
+        let names: Vec<&str> = s.suts.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, vec!["long-polling-30s", "webhook"]);
+    }
+
+    #[test]
+    fn the_repository_is_found_from_the_build_folder() {
+        assert!(repo_root().is_some());
+    }
+}
