@@ -507,6 +507,21 @@ fn machine_limited(c: &CapacityCurve) -> bool {
     c.steps.last().is_some_and(|s| s.machine_limit) || c.stopped_by.starts_with("machine")
 }
 
+/// True when a curve's largest count is only a lower bound: the search ended on a limit
+/// of the machine, or every step held (it ran out of steps before the SUT broke).
+fn only_a_lower_bound(c: &CapacityCurve) -> bool {
+    machine_limited(c) || c.steps.last().is_some_and(|s| s.passed)
+}
+
+/// Why a curve's figure is a bound, in a word or two.
+fn bound_reason(c: &CapacityCurve) -> String {
+    if machine_limited(c) {
+        "machine limit".into()
+    } else {
+        "every step held".into()
+    }
+}
+
 impl Measured<'_> {
     fn is_empty(&self) -> bool {
         self.idle.is_none() && self.active.is_none() && self.capacity.is_none()
@@ -550,12 +565,12 @@ impl Measured<'_> {
             Metric::MaxBots => {
                 let c = self.capacity?;
                 let v = c.max_bots.unwrap_or(0);
-                if machine_limited(c) {
+                if only_a_lower_bound(c) {
                     Some(Reading::new(
                         v as f64,
                         Bound::AtLeast,
                         format!("≥ {}", count(v)),
-                        "machine limit".into(),
+                        bound_reason(c),
                     ))
                 } else if c.max_bots.is_none() {
                     exact(0.0, "none met the SLO".into())
@@ -590,7 +605,7 @@ impl Measured<'_> {
             }
             Metric::ServersForScaling => {
                 let c = self.capacity?;
-                let limited = machine_limited(c);
+                let limited = only_a_lower_bound(c);
                 let plan = servers_for(SCALING_BOTS, c.max_bots, limited, prices);
                 match plan.servers {
                     None => exact(f64::INFINITY, "no step met the SLO".into()),
@@ -598,7 +613,7 @@ impl Measured<'_> {
                         n as f64,
                         Bound::AtMost,
                         format!("≤ {}", servers_text(n)),
-                        "machine limit".into(),
+                        bound_reason(c),
                     )),
                     Some(n) => exact(n as f64, servers_text(n)),
                 }
@@ -707,7 +722,7 @@ pub fn claims_table(inputs: &[Input], prices: &Prices) -> ClaimsTable {
                 .map(|r| monthly_cost(&Usage::of_row(r, m.rtt_ms, scale(r.bots)), prices));
             let plan = m
                 .capacity
-                .map(|k| servers_for(SCALING_BOTS, k.max_bots, machine_limited(k), prices));
+                .map(|k| servers_for(SCALING_BOTS, k.max_bots, only_a_lower_bound(k), prices));
             CostLine {
                 config: c.name,
                 vcpu: mc.as_ref().map_or(f64::NAN, |x| x.vcpu),
@@ -1111,6 +1126,43 @@ mod tests {
     }
 
     const IDLE: &ClaimSpec = &CLAIMS[0];
+
+    fn curve(steps: &[(u64, bool, bool)], stopped_by: &str) -> CapacityCurve {
+        use crate::results::CapacityStep;
+        CapacityCurve {
+            sut: "webhook".into(),
+            kind: "webhook".into(),
+            max_bots: steps.iter().filter(|s| s.1).map(|s| s.0).max(),
+            stopped_by: stopped_by.into(),
+            steps: steps
+                .iter()
+                .map(|&(bots, passed, machine_limit)| CapacityStep {
+                    bots,
+                    passed,
+                    machine_limit,
+                    ..CapacityStep::default()
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_capacity_that_never_broke_is_only_a_lower_bound() {
+        // Every step held: the SUT may hold more than the last step tried.
+        let ran_out = curve(&[(200, true, false), (2_000, true, false)], "end of steps");
+        assert!(only_a_lower_bound(&ran_out));
+        assert_eq!(bound_reason(&ran_out), "every step held");
+        // Stopped by the machine: also a bound.
+        let machine = curve(
+            &[(10_000, true, false), (20_000, false, true)],
+            "machine: open files (20000)",
+        );
+        assert!(only_a_lower_bound(&machine));
+        assert_eq!(bound_reason(&machine), "machine limit");
+        // Broke on the SLO: the largest count that held is the figure.
+        let broke = curve(&[(200, true, false), (2_000, false, false)], "slo: p99");
+        assert!(!only_a_lower_bound(&broke));
+    }
 
     #[test]
     fn a_row_holds_when_every_side_holds_everywhere() {

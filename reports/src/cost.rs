@@ -207,7 +207,7 @@ pub struct ServerPlan {
 pub fn servers_for(
     bots: u64,
     max_bots_per_server: Option<u64>,
-    machine_limited: bool,
+    max_is_a_lower_bound: bool,
     prices: &Prices,
 ) -> ServerPlan {
     let servers = max_bots_per_server
@@ -217,7 +217,7 @@ pub fn servers_for(
         bots,
         servers,
         monthly: servers.map(|s| s as f64 * prices.server_monthly()),
-        upper_bound: machine_limited,
+        upper_bound: max_is_a_lower_bound,
     }
 }
 

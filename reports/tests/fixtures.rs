@@ -199,7 +199,7 @@ pub fn capacity_curve(
     max_bots: Option<u64>,
     machine: bool,
 ) -> CapacityCurve {
-    let mut steps: Vec<CapacityStep> = [100u64, 500, 1000, 2000, 4000]
+    let mut steps: Vec<CapacityStep> = [100u64, 500, 1000, 2000, 4000, 8000]
         .iter()
         .map(|&bots| CapacityStep {
             bots,
