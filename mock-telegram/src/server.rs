@@ -10,7 +10,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use hyper::server::conn::http1;
@@ -104,29 +104,25 @@ async fn bot_api(State(mock): State<Arc<Mock>>, request: Request) -> Response {
         Ok((bytes_in, params)) => (bytes_in, api::handle(&mock, bot, method, params).await),
         Err((bytes_in, e)) => (bytes_in, Err(e)),
     };
-    let (status, body, retry_after) = match answer {
-        Ok(body) => (StatusCode::OK, body, None),
-        Err(e) => {
-            let retry = match e {
-                ApiError::TooManyRequests { retry_after } => Some(retry_after),
-                _ => None,
-            };
-            (e.status(), e.body(), retry)
+    match answer {
+        Ok(body) => {
+            mock.counters.call(method, bytes_in, body.len());
+            let mut response = Response::new(Body::from(body));
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            response
         }
-    };
-    mock.counters.call(method, bytes_in, body.len());
-    let mut response = Response::new(Body::from(body));
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    if let Some(s) = retry_after {
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(s));
+        Err(e) => {
+            let response = e.into_response();
+            let bytes_out = axum::body::HttpBody::size_hint(response.body())
+                .exact()
+                .unwrap_or(0);
+            mock.counters.call(method, bytes_in, bytes_out as usize);
+            response
+        }
     }
-    response
 }
 
 /// Serves `mock` on `listener` (HTTP/1.1, keep-alive) until `shutdown` resolves; then ends

@@ -191,3 +191,95 @@ async fn a_mock_served_again_after_shutdown_delivers_webhooks_again() {
     assert_eq!(got[0].body["message"]["text"], "while stopped");
     again.shutdown().await;
 }
+
+#[tokio::test]
+async fn injected_errors_and_slowness_reach_the_bot_api() {
+    use std::time::{Duration, Instant};
+
+    use mock_telegram::Fault;
+
+    let h = Harness::one_bot().await;
+    h.mock().set_fault(Fault::Errors { rate: 1.0 });
+    let mut seen = std::collections::BTreeSet::new();
+    for _ in 0..40 {
+        let response = h.http.post(h.url(0, "getMe")).send().await.unwrap();
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .map(|v| v.to_str().unwrap().to_string());
+        let (status, body) = read(response).await;
+        match status {
+            500 => assert_eq!(body["description"], "Internal Server Error"),
+            429 => {
+                assert_eq!(body["parameters"]["retry_after"], 1);
+                assert_eq!(retry_after.as_deref(), Some("1"));
+            }
+            other => panic!("unexpected {other}: {body}"),
+        }
+        seen.insert(status);
+    }
+    assert_eq!(
+        seen.into_iter().collect::<Vec<_>>(),
+        vec![429, 500],
+        "both kinds of error"
+    );
+    assert_eq!(
+        h.mock().stats().requests["getMe"],
+        40,
+        "failed calls are counted too"
+    );
+
+    h.mock().set_fault(Fault::Slow {
+        delay: Duration::from_millis(150),
+    });
+    let t0 = Instant::now();
+    h.ok(0, "getMe", json!({})).await;
+    assert!(
+        t0.elapsed() >= Duration::from_millis(150),
+        "{:?}",
+        t0.elapsed()
+    );
+    h.mock().set_fault(Fault::None);
+    let t0 = Instant::now();
+    h.ok(0, "getMe", json!({})).await;
+    assert!(t0.elapsed() < Duration::from_millis(150));
+}
+
+#[tokio::test]
+async fn readiness_counts_polling_bots_and_webhooks() {
+    let h = Harness::start(MockConfig {
+        bots: 3,
+        ..MockConfig::default()
+    })
+    .await;
+    assert_eq!(
+        h.mock().readiness(),
+        mock_telegram::Readiness {
+            bots: 3,
+            polling: 0,
+            webhooks_set: 0
+        }
+    );
+    let poll = h.spawn_call(0, "getUpdates", json!({"timeout": 30}));
+    h.held_polls(1).await;
+    h.ok(1, "setWebhook", json!({"url": "http://127.0.0.1:1/hook"}))
+        .await;
+    assert_eq!(
+        h.mock().readiness(),
+        mock_telegram::Readiness {
+            bots: 3,
+            polling: 1,
+            webhooks_set: 1
+        }
+    );
+    h.say(0, 1, "end the poll");
+    tokio::time::timeout(crate::support::WAIT, poll)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        h.mock().readiness().polling,
+        1,
+        "polled within the last second"
+    );
+}
