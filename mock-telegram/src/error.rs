@@ -17,6 +17,9 @@ pub enum ApiError {
     /// 404: a malformed token, an unknown method or path.
     #[error("Not Found")]
     NotFound,
+    /// 413: a request body over [`MAX_BODY_BYTES`](crate::server::MAX_BODY_BYTES).
+    #[error("Request Entity Too Large")]
+    RequestEntityTooLarge,
     /// 409 `Conflict: <detail>`.
     #[error("Conflict: {0}")]
     Conflict(&'static str),
@@ -52,6 +55,7 @@ impl ApiError {
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::RequestEntityTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::BadGateway => StatusCode::BAD_GATEWAY,

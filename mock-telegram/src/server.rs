@@ -28,9 +28,11 @@ use crate::mock::Mock;
 use crate::params::Params;
 use crate::token::{parse_bot_id, secrets_equal};
 
-/// The largest request body read (Telegram's own limit for uploads is far above what the
-/// mock needs).
-const MAX_BODY_BYTES: usize = 20 << 20;
+/// The largest request body read, 20 MiB: bigger ones are answered 413 `Request Entity Too
+/// Large`, as Telegram does, after reading at most this much (with or without a
+/// Content-Length), so a huge body costs no more memory than this. Telegram's own cap, for
+/// multipart uploads, is 50 MB; no method the mock implements takes a file that large.
+pub const MAX_BODY_BYTES: usize = 20 << 20;
 /// How long shutdown waits for open connections to finish.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
@@ -92,7 +94,7 @@ async fn bot_api(State(mock): State<Arc<Mock>>, request: Request) -> Response {
     let decoded = Box::pin(async move {
         let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
             .await
-            .map_err(|_| (0, ApiError::bad("request body is too big or broken")))?;
+            .map_err(|e| (0, body_error(&e)))?;
         let bytes_in = bytes.len();
         let params = Params::parse(query.as_deref(), content_type.as_deref(), bytes)
             .await
@@ -122,6 +124,17 @@ async fn bot_api(State(mock): State<Arc<Mock>>, request: Request) -> Response {
             mock.counters.call(method, bytes_in, bytes_out as usize);
             response
         }
+    }
+}
+
+/// Why a request body could not be read: over [`MAX_BODY_BYTES`] (413) or broken (400).
+fn body_error(e: &axum::Error) -> ApiError {
+    let too_large =
+        std::error::Error::source(e).is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
+    if too_large {
+        ApiError::RequestEntityTooLarge
+    } else {
+        ApiError::bad("request body is broken")
     }
 }
 

@@ -1,6 +1,7 @@
 //! mock-telegram's integration tests, over real HTTP on 127.0.0.1, one module per area.
 
 mod accounting;
+mod bad_input;
 mod binary;
 mod control;
 mod encodings;
