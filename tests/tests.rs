@@ -1,10 +1,11 @@
 //! End-to-end tests across tgbench's crates, one module per area. They talk to real
 //! servers over real HTTP on 127.0.0.1.
 mod aiogram;
-mod teloxide_compat;
+mod capacity;
+mod claims_quick;
 mod interrupt;
 mod run_smoke;
 mod sampler_truth;
 mod scenario_errors;
 mod sim_support;
-mod capacity;
+mod teloxide_compat;

@@ -851,7 +851,7 @@ pub fn verdict(spec: &ClaimSpec, cells: &[ClaimCell]) -> (Verdict, String) {
             (
                 Verdict::Inconclusive,
                 format!(
-                    "{}: only bounds were measured (a limit of the test machine came first)",
+                    "{}: only bounds were measured (every step held, or a limit of the test machine came first)",
                     s.name
                 ),
             )

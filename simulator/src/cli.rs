@@ -133,8 +133,8 @@ It runs the built-in claims-100 scenario (five configurations: long polling 30 s
 500 ms with Telegram's anti-spin rule on and off, webhook, webhook with the reply in the \
 response; 100 bots, 30 s idle then 30 s active at 6 messages per bot per minute) and a capacity \
 search of long polling and webhook at 200, 2,000 and 10,000 bots. About 10 minutes on 2 \
-cores; --quick uses 20 bots, 4-5 s phases and capacity steps 200 and 2,000 (about 1.5 \
-minutes). The emulated Telegram is 50 ms +- 10 ms away.",
+cores; --quick uses 20 bots, 5 s idle and 4 s active, and one capacity step of 2,000 bots \
+(about a minute): a check that everything works, not a measurement. The emulated Telegram is 50 ms +- 10 ms away.",
         after_long_help = format!("Examples:\n  tgbench claims --quick\n  tgbench claims --out results/claims\n  tgbench claims --stack aiogram      # adds aiogram 3 columns (sets up a Python venv once)\n\n{EXIT_CODES}")
     )]
     Claims {

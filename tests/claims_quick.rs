@@ -1,0 +1,118 @@
+//! `tgbench claims --quick` end to end: the real mock and reference servers, every claim
+//! gets a row, and the verdict table in the report is the one the measured results give.
+
+use clap::Parser;
+use tgbench_reports::results::Results;
+use tgbench_reports::{Input, Prices};
+
+use crate::sim_support::{binaries, read_results};
+
+#[test]
+fn claims_quick_builds_the_verdict_table_from_a_real_run() {
+    binaries();
+    let out = tempfile::tempdir().unwrap();
+    let code = tgbench::run_cli(tgbench::Cli::parse_from([
+        "tgbench",
+        "claims",
+        "--quick",
+        "--no-progress",
+        "--out",
+        out.path().to_str().unwrap(),
+    ]));
+    assert_eq!(code, 0, "tgbench claims --quick exit code");
+
+    let claims: Results = read_results(&out.path().join("claims"));
+    let capacity: Results = read_results(&out.path().join("capacity"));
+    assert!(claims.complete && capacity.complete);
+
+    // Every configuration ran both phases, every message answered.
+    let configs = [
+        "long-polling-30s",
+        "short-polling-500ms",
+        "short-polling-500ms-no-antispin",
+        "webhook",
+        "webhook-reply-in-response",
+    ];
+    for name in configs {
+        for phase in ["idle", "active"] {
+            let run = claims
+                .runs
+                .iter()
+                .find(|r| r.sut.name == name && r.phase.as_deref() == Some(phase))
+                .unwrap_or_else(|| panic!("{name} {phase} missing"));
+            assert_eq!(run.updates.lost, 0, "{name} {phase} lost updates");
+            assert_eq!(run.updates.injected, run.updates.replied, "{name} {phase}");
+        }
+    }
+    assert_eq!(
+        capacity.capacity.len(),
+        2,
+        "long polling and webhook curves"
+    );
+
+    // Physics the verdicts rest on: idle webhooks make no Bot API requests, short polling
+    // without the anti-spin rule makes 2 a second per bot, and the rule cuts that.
+    let idle = |name: &str| {
+        claims
+            .runs
+            .iter()
+            .find(|r| r.sut.name == name && r.phase.as_deref() == Some("idle"))
+            .unwrap()
+    };
+    assert_eq!(idle("webhook").requests.total, 0);
+    let per_bot_per_s = |name: &str| {
+        let r = idle(name);
+        r.requests.per_min / 60.0 / r.bots as f64
+    };
+    let spin = per_bot_per_s("short-polling-500ms-no-antispin");
+    assert!(
+        (1.7..=2.3).contains(&spin),
+        "short polling: {spin} req/s/bot"
+    );
+    assert!(
+        per_bot_per_s("short-polling-500ms") < spin / 2.0,
+        "the anti-spin rule holds repeated short polls"
+    );
+
+    // The report carries the table the results give, one row per claim.
+    let inputs = vec![
+        Input::new("claims", claims),
+        Input::new("capacity", capacity),
+    ];
+    let table = tgbench_reports::claims_table(&inputs, &Prices::default());
+    let md = std::fs::read_to_string(out.path().join("report.md")).unwrap();
+    assert!(
+        md.contains(&table.to_markdown()),
+        "report.md holds the verdict table"
+    );
+    for claim in [
+        "CPU usage when idle",
+        "Memory",
+        "Network requests per minute",
+        "Response latency",
+        "Max bots per server",
+        "Server cost",
+        "constant CPU",
+        "1-30 s delay",
+        "0 % CPU when idle",
+        "need horizontal scaling",
+    ] {
+        let row = md
+            .lines()
+            .find(|l| l.starts_with('|') && l.contains(claim))
+            .unwrap_or_else(|| panic!("no row for {claim:?} in report.md"));
+        assert!(
+            [
+                "| holds |",
+                "| does not hold |",
+                "| holds only when",
+                "| inconclusive |"
+            ]
+            .iter()
+            .any(|v| row.contains(v)),
+            "{claim}: no verdict in {row}"
+        );
+    }
+    let html = std::fs::read_to_string(out.path().join("report.html")).unwrap();
+    assert!(html.contains("Max bots per server") && html.contains("<svg"));
+}
