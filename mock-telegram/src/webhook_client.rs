@@ -1,19 +1,17 @@
 //! The HTTP client of webhook deliveries, shared by every bot: plain-http endpoints through
-//! pooled hyper HTTP/1.1 connections (a POST costs a pool pop, one request, a pool push),
-//! https endpoints through reqwest with rustls (self-signed certificates accepted).
+//! [`plain_http`]'s pooled keep-alive connections (a POST costs a pool pop, one write, one
+//! read, a pool push), https endpoints through reqwest with rustls (self-signed certificates
+//! accepted).
 
-use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
+use std::io::Write;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
-use hyper::client::conn::http1::{self, SendRequest};
-use hyper::header::{CONTENT_TYPE, HOST, HeaderValue, RETRY_AFTER};
-use hyper::{Method, Request, StatusCode};
-use hyper_util::rt::TokioIo;
-use tokio::net::TcpStream;
+use hyper::StatusCode;
+use hyper::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 
+use crate::plain_http;
 use crate::webhook::SECRET_HEADER;
 
 /// The largest webhook response body read (a method call fits easily).
@@ -82,10 +80,19 @@ impl PostError {
 }
 
 /// The shared client.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct WebhookClient {
-    idle: Mutex<HashMap<String, Vec<SendRequest<Full<Bytes>>>>>,
+    plain: plain_http::Pool,
     tls: OnceLock<reqwest::Client>,
+}
+
+impl Default for WebhookClient {
+    fn default() -> Self {
+        WebhookClient {
+            plain: plain_http::Pool::new(MAX_IDLE_PER_ENDPOINT),
+            tls: OnceLock::new(),
+        }
+    }
 }
 
 fn retry_after(headers: &hyper::HeaderMap) -> Option<Duration> {
@@ -120,70 +127,31 @@ impl WebhookClient {
         secret: Option<&str>,
         body: Bytes,
     ) -> Result<Reply, PostError> {
-        let mut builder = Request::builder()
-            .method(Method::POST)
-            .uri(target.path_and_query.as_str())
-            .header(HOST, target.authority.as_str())
-            .header(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        let mut head = Vec::with_capacity(256);
+        let _ = write!(
+            head,
+            "POST {} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
+            target.path_and_query,
+            target.authority,
+            body.len()
+        );
         if let Some(secret) = secret {
-            builder = builder.header(SECRET_HEADER, secret);
+            let _ = write!(head, "{SECRET_HEADER}: {secret}\r\n");
         }
-        let mut request = builder
-            .body(Full::new(body))
-            .map_err(|_| PostError::Broken)?;
-        // Reuse an idle connection; one the peer closed meanwhile hands the request back.
-        while let Some(mut sender) = self.checkout(&target.authority) {
-            match sender.try_send_request(request).await {
-                Ok(response) => return self.read(&target.authority, sender, response).await,
-                Err(mut e) => match e.take_message() {
-                    Some(r) => request = r,
-                    None => return Err(PostError::Broken),
-                },
-            }
-        }
-        let mut sender = connect(&target.authority).await?;
-        let response = sender
-            .send_request(request)
+        head.extend_from_slice(b"\r\n");
+        match self
+            .plain
+            .post(&target.authority, &head, &body, MAX_RESPONSE_BYTES)
             .await
-            .map_err(|_| PostError::Broken)?;
-        self.read(&target.authority, sender, response).await
-    }
-
-    fn checkout(&self, authority: &str) -> Option<SendRequest<Full<Bytes>>> {
-        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-        let list = idle.get_mut(authority)?;
-        while let Some(sender) = list.pop() {
-            if !sender.is_closed() && sender.is_ready() {
-                return Some(sender);
-            }
+        {
+            Ok(answer) => Ok(Reply {
+                status: answer.status,
+                retry_after: answer.retry_after,
+                body: answer.body,
+            }),
+            Err(plain_http::Failure::Refused) => Err(PostError::Refused),
+            Err(plain_http::Failure::Broken) => Err(PostError::Broken),
         }
-        None
-    }
-
-    async fn read(
-        &self,
-        authority: &str,
-        sender: SendRequest<Full<Bytes>>,
-        response: hyper::Response<hyper::body::Incoming>,
-    ) -> Result<Reply, PostError> {
-        let (parts, body) = response.into_parts();
-        let body = Limited::new(body, MAX_RESPONSE_BYTES)
-            .collect()
-            .await
-            .ok()
-            .map(|b| b.to_bytes());
-        if body.is_some() {
-            let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-            let list = idle.entry(authority.to_string()).or_default();
-            if list.len() < MAX_IDLE_PER_ENDPOINT {
-                list.push(sender);
-            }
-        }
-        Ok(Reply {
-            status: parts.status,
-            retry_after: retry_after(&parts.headers),
-            body,
-        })
     }
 
     async fn post_tls(
@@ -242,23 +210,6 @@ impl WebhookClient {
             body: whole.then(|| Bytes::from(body)),
         })
     }
-}
-
-async fn connect(authority: &str) -> Result<SendRequest<Full<Bytes>>, PostError> {
-    let stream = TcpStream::connect(authority)
-        .await
-        .map_err(|e| match e.kind() {
-            std::io::ErrorKind::ConnectionRefused => PostError::Refused,
-            _ => PostError::Broken,
-        })?;
-    let _ = stream.set_nodelay(true);
-    let (sender, connection) = http1::handshake(TokioIo::new(stream))
-        .await
-        .map_err(|_| PostError::Broken)?;
-    tokio::spawn(async move {
-        let _ = connection.await;
-    });
-    Ok(sender)
 }
 
 #[cfg(test)]
