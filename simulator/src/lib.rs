@@ -19,6 +19,7 @@
 //!   SIGTERM then SIGKILL; a guard that leaves nothing behind.
 //! - [`sampler`]: CPU and RSS of the SUT's process tree and of the harness (sysinfo).
 //! - [`run`]: one scenario run: mock, SUT, warm-up, windows, drain, results entries;
+//!   `run::faults` starts and ends `[[fault]]`s on schedule (SUT restarts included);
 //!   `run::assemble` builds a results entry from what a window recorded.
 //! - [`capacity`]: the capacity search and its curve.
 //! - [`claims`]: `tgbench claims`: the claims measurements and the verdict report.

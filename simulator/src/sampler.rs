@@ -68,6 +68,11 @@ impl Sampler {
         self.last = Instant::now();
     }
 
+    /// Samples another root from the next reading on (a restarted SUT).
+    pub fn set_root(&mut self, root: Option<u32>) {
+        self.root = root.map(Pid::from_u32);
+    }
+
     /// The smallest period sysinfo can measure CPU over.
     pub fn min_period() -> Duration {
         sysinfo::MINIMUM_CPU_UPDATE_INTERVAL

@@ -266,6 +266,18 @@ impl SutProcess {
             .unwrap_or_default()
     }
 
+    /// SIGTERM (`kill = false`) or SIGKILL to the whole group, without waiting (faults).
+    pub fn signal(&self, kill: bool) {
+        if !self.stopped {
+            let sig = if kill {
+                Signal::SIGKILL
+            } else {
+                Signal::SIGTERM
+            };
+            let _ = killpg(self.pgid, sig);
+        }
+    }
+
     /// SIGTERM to the group, up to `grace` to exit, then SIGKILL to the group; reaps.
     pub fn stop(&mut self, grace: Duration) -> Option<ExitStatus> {
         if self.stopped {

@@ -8,15 +8,16 @@
 //! counts are the mock's counter deltas from its start to the end of its drain.
 
 pub mod assemble;
+pub mod faults;
 mod inject;
 mod monitor;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use mock_telegram::{Mock, MockConfig, MockServer, RetrySchedule};
+use mock_telegram::{Fault, Mock, MockConfig, MockServer, RetrySchedule, Stats};
 use tgbench_reports::results::{self, Results, Run, ScenarioInfo, SutInfo, TelegramInfo};
 
 use crate::output;
@@ -25,6 +26,7 @@ use crate::progress::Progress;
 use crate::scenario::{Ready, Scenario, Sut, Telegram, secs};
 use crate::schedule;
 use crate::sut::{self, Launch, Placement, Probe, SutEnv, SutError, SutProcess};
+use faults::{FaultRunner, Target};
 use inject::Injector;
 use monitor::{Monitor, Tick};
 
@@ -403,16 +405,18 @@ fn measure_on(
     })?;
     let command = sut::command_line(sut_cfg, &s.impls).map_err(failed)?;
     let log = out_dir.join("logs").join(format!("{name}-rep{rep}.log"));
-    let mut proc = SutProcess::start(Launch {
-        name,
-        kind: sut_cfg.kind,
-        command,
-        env: &sut_cfg.env,
-        contract: &env,
-        cpus: s.sut_cpus(sut_cfg),
-        log: Some(&log),
-    })
-    .map_err(failed)?;
+    let launch = |log: &Path| {
+        SutProcess::start(Launch {
+            name,
+            kind: sut_cfg.kind,
+            command: command.clone(),
+            env: &sut_cfg.env,
+            contract: &env,
+            cpus: s.sut_cpus(sut_cfg),
+            log: Some(log),
+        })
+    };
+    let proc = launch(&log).map_err(failed)?;
     let sut_info = SutInfo {
         name: name.to_string(),
         kind: sut_cfg.kind.as_str().to_string(),
@@ -472,6 +476,30 @@ fn measure_on(
     );
     let sent = Arc::new(AtomicU64::new(0));
     let mut carried: u64 = 0;
+    let mut live = Live {
+        s,
+        mock,
+        proc,
+        restart: Box::new(|n: u32| {
+            launch(
+                &out_dir
+                    .join("logs")
+                    .join(format!("{name}-rep{rep}-restart{n}.log")),
+            )
+        }),
+        restarts: 0,
+        sut_pid: monitor.sut_pid(),
+        ready: ready.clone(),
+        bots: bots as usize,
+        env: &env,
+        at_restart: None,
+    };
+    let mut runner = FaultRunner::new(
+        scn,
+        secs(sut_cfg.stop_timeout_s),
+        secs(sut_cfg.ready_timeout_s),
+    );
+    let mut timeline_s = 0.0;
 
     for (i, seg) in scn.segments().iter().enumerate() {
         let label = match (&seg.phase, seg.measured) {
@@ -486,6 +514,10 @@ fn measure_on(
         let stats0 = mock.stats();
         let hist0 = mock.latency_histogram();
         let t0 = Instant::now();
+        runner.enter_segment(seg.measured.then_some(timeline_s), t0);
+        if seg.measured {
+            timeline_s += seg.duration.as_secs_f64();
+        }
         let stop_inject = Arc::new(AtomicBool::new(false));
         let injector = Injector::spawn(
             mock.clone(),
@@ -496,7 +528,7 @@ fn measure_on(
             sent.clone(),
         );
         // The window: until its planned end, unless interrupted or the SUT dies.
-        let mut stop = watch_until(s, &proc, t0 + seg.duration, &label, t0);
+        let mut stop = watch_until(&mut live, &mut runner, t0 + seg.duration, &label, t0);
         stop_inject.store(true, Ordering::SeqCst);
         let report = injector.join();
         let t_end = Instant::now();
@@ -504,9 +536,8 @@ fn measure_on(
         // The drain: until every update of this segment is answered, or drain_s.
         if stop.is_none() {
             stop = drain(
-                s,
-                &proc,
-                mock,
+                &mut live,
+                &mut runner,
                 &stats0,
                 t_end + secs(scn.drain_s),
                 &label,
@@ -571,6 +602,12 @@ fn measure_on(
                 incomplete_reason: reason,
                 notes,
             }));
+            if let Some(r) = runs.last_mut() {
+                let (windows, mut fault_notes) = runner.windows(t0, t_drained);
+                fault_notes.extend(faults::rate_notes(&r.timeseries, &windows, bots));
+                r.faults = windows;
+                r.harness.notes.extend(fault_notes);
+            }
             if let Some(r) = runs.last() {
                 s.progress.note(&format!(
                     "  {name}{rep_label} {label}: injected {} replied {} lost {} | p99 {:.1} ms | CPU {:.1} % | RSS {:.1} MiB",
@@ -585,14 +622,91 @@ fn measure_on(
         }
         carried = open_after;
         if let Some(stop) = stop {
+            runner.abort(Instant::now(), &mut live);
             monitor.stop();
-            proc.stop(Duration::from_secs_f64(sut_cfg.stop_timeout_s));
+            live.proc
+                .stop(Duration::from_secs_f64(sut_cfg.stop_timeout_s));
             return Err(stop);
         }
     }
     monitor.stop();
-    proc.stop(Duration::from_secs_f64(sut_cfg.stop_timeout_s));
+    live.proc
+        .stop(Duration::from_secs_f64(sut_cfg.stop_timeout_s));
     Ok(())
+}
+
+/// The mock and the SUT as the fault runner acts on them; the SUT is replaced when it is
+/// restarted.
+struct Live<'a> {
+    s: &'a Session,
+    mock: &'a Arc<Mock>,
+    proc: SutProcess,
+    /// Starts the SUT again (the argument numbers the restart, for its log file).
+    #[allow(clippy::type_complexity)]
+    restart: Box<dyn Fn(u32) -> Result<SutProcess, SutError> + 'a>,
+    restarts: u32,
+    sut_pid: Arc<AtomicU32>,
+    ready: Ready,
+    bots: usize,
+    env: &'a SutEnv,
+    /// The mock's counters when the SUT was last restarted.
+    at_restart: Option<Stats>,
+}
+
+impl Target for Live<'_> {
+    fn set_fault(&mut self, fault: Fault) {
+        self.mock.set_fault(fault);
+    }
+
+    fn signal(&mut self, kill: bool) {
+        self.proc.signal(kill);
+    }
+
+    fn sut_exited(&mut self) -> bool {
+        self.proc.exited().is_some()
+    }
+
+    fn restart(&mut self) -> Result<(), String> {
+        // Reaps the old process and kills anything left in its group.
+        self.proc.stop(Duration::ZERO);
+        self.restarts += 1;
+        self.at_restart = Some(self.mock.stats());
+        self.proc = (self.restart)(self.restarts).map_err(|e| e.to_string())?;
+        self.sut_pid.store(self.proc.pid(), Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Ready as `ready` says, and, for the mock-based checks, with a fresh call per bot
+    /// since the restart (a poll the old process left held counts for nothing).
+    fn ready_again(&mut self) -> bool {
+        if self.proc.exited().is_some() {
+            return false;
+        }
+        if let Some(base) = &self.at_restart {
+            let now = self.mock.stats();
+            let since = |m: &str| {
+                now.requests
+                    .get(m)
+                    .copied()
+                    .unwrap_or(0)
+                    .saturating_sub(base.requests.get(m).copied().unwrap_or(0))
+                    as usize
+            };
+            let fresh = match self.ready {
+                Ready::Polling => since("getUpdates"),
+                Ready::Webhook => since("setWebhook"),
+                Ready::Any => since("getUpdates") + since("setWebhook"),
+                Ready::None | Ready::Url(_) => usize::MAX,
+            };
+            if fresh < self.bots {
+                return false;
+            }
+        }
+        matches!(
+            probe(self.s, self.mock, &self.ready, self.bots, self.env),
+            Probe::Ready
+        )
+    }
 }
 
 /// Whether the SUT is ready, as `ready` says.
@@ -627,19 +741,19 @@ fn probe(s: &Session, mock: &Mock, ready: &Ready, bots: usize, env: &SutEnv) -> 
     }
 }
 
-/// Waits until `until`, watching for Ctrl-C and the SUT's death.
+/// Waits until `until`, running the faults and watching for Ctrl-C and the SUT's death.
 fn watch_until(
-    s: &Session,
-    proc: &SutProcess,
+    live: &mut Live<'_>,
+    runner: &mut FaultRunner,
     until: Instant,
     label: &str,
     t0: Instant,
 ) -> Option<Stop> {
     loop {
-        if let Some(stop) = check_stop(s, proc, label, t0) {
+        let now = Instant::now();
+        if let Some(stop) = step(live, runner, now, label, t0) {
             return Some(stop);
         }
-        let now = Instant::now();
         if now >= until {
             return None;
         }
@@ -649,16 +763,19 @@ fn watch_until(
 
 /// Waits until every update injected since `stats0` is answered (and delivered), or `until`.
 fn drain(
-    s: &Session,
-    proc: &SutProcess,
-    mock: &Mock,
-    stats0: &mock_telegram::Stats,
+    live: &mut Live<'_>,
+    runner: &mut FaultRunner,
+    stats0: &Stats,
     until: Instant,
     label: &str,
     t0: Instant,
 ) -> Option<Stop> {
     loop {
-        let st = mock.stats();
+        let now = Instant::now();
+        if let Some(stop) = step(live, runner, now, label, t0) {
+            return Some(stop);
+        }
+        let st = live.mock.stats();
         let injected = st.updates.injected.saturating_sub(stats0.updates.injected);
         let replied = st.updates.replied.saturating_sub(stats0.updates.replied);
         // Every reply implies a delivery; waiting for both keeps `delivered` exact too
@@ -667,14 +784,36 @@ fn drain(
             .updates
             .delivered
             .saturating_sub(stats0.updates.delivered);
-        if (replied >= injected && delivered >= injected) || Instant::now() >= until {
+        if (replied >= injected && delivered >= injected && runner.idle()) || now >= until {
             return None;
-        }
-        if let Some(stop) = check_stop(s, proc, label, t0) {
-            return Some(stop);
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// One turn of the watch: the faults due, then Ctrl-C and the SUT's health.
+fn step(
+    live: &mut Live<'_>,
+    runner: &mut FaultRunner,
+    now: Instant,
+    label: &str,
+    t0: Instant,
+) -> Option<Stop> {
+    if let Err(e) = runner.poll(now, live) {
+        return Some(Stop::SutFailed(format!(
+            "SUT {} {e} ({:.1} s into the {label})",
+            live.proc.name(),
+            t0.elapsed().as_secs_f64()
+        )));
+    }
+    if runner.sut_down() {
+        return live
+            .s
+            .cancel
+            .load(Ordering::SeqCst)
+            .then_some(Stop::Interrupted);
+    }
+    check_stop(live.s, &live.proc, label, t0)
 }
 
 fn check_stop(s: &Session, proc: &SutProcess, label: &str, t0: Instant) -> Option<Stop> {

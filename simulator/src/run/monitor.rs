@@ -2,7 +2,7 @@
 //! harness (CPU, RSS), the mock's counters and its latency histogram. Each reading is a
 //! [`Tick`]; windows and timeseries are cut from the ticks afterwards.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -32,6 +32,7 @@ pub struct Monitor {
     handle: Option<JoinHandle<()>>,
     stop: Arc<AtomicBool>,
     ticks: Arc<Mutex<Vec<Tick>>>,
+    sut_pid: Arc<AtomicU32>,
 }
 
 impl Monitor {
@@ -48,6 +49,8 @@ impl Monitor {
         let ticks = Arc::new(Mutex::new(Vec::new()));
         let (stop2, ticks2) = (stop.clone(), ticks.clone());
         let mut sampler = Sampler::new(sut_pid);
+        let pid = Arc::new(AtomicU32::new(sut_pid.unwrap_or(0)));
+        let pid2 = pid.clone();
         let handle = std::thread::Builder::new()
             .name("tgbench-monitor".into())
             .spawn(move || {
@@ -64,6 +67,8 @@ impl Monitor {
                         // Fell behind (a stalled machine): do not burst to catch up.
                         next = Instant::now() + period;
                     }
+                    let want = pid2.load(Ordering::Relaxed);
+                    sampler.set_root((want != 0).then_some(want));
                     let reading = sampler.sample();
                     let stats = mock.stats();
                     let hist = mock.latency_histogram();
@@ -88,7 +93,13 @@ impl Monitor {
             handle: Some(handle),
             stop,
             ticks,
+            sut_pid: pid,
         }
+    }
+
+    /// Where to set the SUT's root pid from now on (a restarted SUT has a new one).
+    pub fn sut_pid(&self) -> Arc<AtomicU32> {
+        self.sut_pid.clone()
     }
 
     /// Ticks taken in `(from, to]`.

@@ -18,6 +18,26 @@ pub const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../../../scenarios/claims-100.toml"),
     ),
     ("capacity", include_str!("../../../scenarios/capacity.toml")),
+    (
+        "faults-sut-kill",
+        include_str!("../../../scenarios/faults-sut-kill.toml"),
+    ),
+    (
+        "faults-sut-stop",
+        include_str!("../../../scenarios/faults-sut-stop.toml"),
+    ),
+    (
+        "faults-telegram-outage",
+        include_str!("../../../scenarios/faults-telegram-outage.toml"),
+    ),
+    (
+        "faults-telegram-errors",
+        include_str!("../../../scenarios/faults-telegram-errors.toml"),
+    ),
+    (
+        "faults-telegram-slow",
+        include_str!("../../../scenarios/faults-telegram-slow.toml"),
+    ),
 ];
 
 /// The text of a shipped scenario by name.

@@ -55,6 +55,9 @@ pub struct Scenario {
     pub slo: Slo,
     #[serde(default)]
     pub capacity: Capacity,
+    /// `[[fault]]`: faults injected on schedule during every SUT run.
+    #[serde(default, rename = "fault")]
+    pub faults: Vec<FaultSpec>,
     /// Where the scenario came from: a path, or `embedded:<name>`.
     #[serde(skip)]
     pub source: String,
@@ -491,6 +494,56 @@ impl Default for Capacity {
             steps: default_steps(),
         }
     }
+}
+
+/// What a `[[fault]]` breaks.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum FaultKind {
+    /// SIGTERM to the SUT's process group; restarted `duration_s` after the fault starts
+    /// (or as soon as it has exited, if that takes longer).
+    SutStop,
+    /// SIGKILL to the SUT's process group; restarted `duration_s` later.
+    SutKill,
+    /// The mock answers every Bot API call 502 and delivers no webhook.
+    TelegramOutage,
+    /// A share `rate` of Bot API calls answer 500 or 429.
+    TelegramErrors,
+    /// `delay_ms` added to every answer and every webhook delivery.
+    TelegramSlow,
+}
+
+impl FaultKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FaultKind::SutStop => "sut_stop",
+            FaultKind::SutKill => "sut_kill",
+            FaultKind::TelegramOutage => "telegram_outage",
+            FaultKind::TelegramErrors => "telegram_errors",
+            FaultKind::TelegramSlow => "telegram_slow",
+        }
+    }
+
+    /// Whether the fault stops the SUT (and tgbench restarts it).
+    pub fn stops_sut(self) -> bool {
+        matches!(self, FaultKind::SutStop | FaultKind::SutKill)
+    }
+}
+
+/// `[[fault]]`: one fault, at `at_s` seconds into the measured timeline (the window, or
+/// the phases laid end to end without their drains), lasting `duration_s`.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FaultSpec {
+    pub at_s: f64,
+    pub kind: FaultKind,
+    pub duration_s: f64,
+    /// `telegram_errors`: share of Bot API calls that fail (0 to 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate: Option<f64>,
+    /// `telegram_slow`: delay added to every answer and delivery, ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay_ms: Option<f64>,
 }
 
 /// One part of a run's timeline: warm-up, or a measured window (a phase).

@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 
 use super::locate::{Seg, key_path as path};
-use super::{Kind, Load, Model, Scenario};
+use super::{FaultKind, Kind, Load, Model, Scenario};
 
 /// A problem: the key path, the value as text (if relevant), what is wrong / allowed.
 pub type Found = (Vec<Seg>, Option<String>, String);
@@ -190,6 +190,8 @@ pub fn check(s: &Scenario) -> Vec<Found> {
         }
     }
 
+    check_faults(&mut bad, s);
+
     let slo = &s.slo;
     for (key, v) in [
         ("p99_ms", slo.p99_ms),
@@ -350,6 +352,130 @@ fn check_load(bad: &mut impl FnMut(Vec<Seg>, Option<String>, &str), l: &Load, ba
         ),
         (m, Some(_)) if m != Model::Ramp => bad(at("ramp_from"), None, "only for model = \"ramp\""),
         _ => {}
+    }
+}
+
+/// `[[fault]]`: inside the measured timeline, inside one phase, not overlapping, with the
+/// keys its kind needs and no others.
+fn check_faults(bad: &mut impl FnMut(Vec<Seg>, Option<String>, &str), s: &Scenario) {
+    // (start, end) of each phase on the measured timeline (drains left out).
+    let mut spans = Vec::new();
+    let mut t = 0.0;
+    if s.phases.is_empty() {
+        spans.push((0.0, s.duration_s.unwrap_or(0.0)));
+    } else {
+        for p in &s.phases {
+            spans.push((t, t + p.duration_s));
+            t += p.duration_s;
+        }
+    }
+    let window = spans.last().map(|x| x.1).unwrap_or(0.0);
+    let mut ends: Vec<(f64, f64, usize)> = Vec::new();
+    for (i, f) in s.faults.iter().enumerate() {
+        let at = |k: &str| path!["fault", i, k];
+        let mut timed = true;
+        if !(f.at_s.is_finite() && f.at_s >= 0.0) {
+            bad(
+                at("at_s"),
+                Some(num(f.at_s)),
+                "expected seconds ≥ 0 into the measured timeline",
+            );
+            timed = false;
+        }
+        if !(f.duration_s > 0.0 && f.duration_s <= 3_600.0) {
+            bad(
+                at("duration_s"),
+                Some(num(f.duration_s)),
+                "expected seconds > 0 and ≤ 3600",
+            );
+            timed = false;
+        }
+        if timed && window > 0.0 {
+            let end = f.at_s + f.duration_s;
+            if f.at_s >= window || end > window + 1e-9 {
+                bad(
+                    at("at_s"),
+                    Some(num(f.at_s)),
+                    &format!(
+                        "the fault ({} s to {} s) must lie inside the measured timeline (0 to {} s{})",
+                        num(f.at_s),
+                        num(end),
+                        num(window),
+                        if s.phases.is_empty() {
+                            ""
+                        } else {
+                            ", the phases end to end"
+                        }
+                    ),
+                );
+            } else if s.phases.len() > 1
+                && let Some(&(p0, p1)) = spans.iter().find(|(a, b)| f.at_s >= *a && f.at_s < *b)
+                && end > p1 + 1e-9
+            {
+                bad(
+                    at("duration_s"),
+                    Some(num(f.duration_s)),
+                    &format!(
+                        "the fault starts in the phase from {} s to {} s and must end inside it (by {} s): a fault never spans a phase boundary",
+                        num(p0),
+                        num(p1),
+                        num(p1)
+                    ),
+                );
+            } else {
+                ends.push((f.at_s, end, i));
+            }
+        }
+        let kind = f.kind.as_str();
+        match (f.kind, f.rate) {
+            (FaultKind::TelegramErrors, None) => bad(
+                at("rate"),
+                None,
+                "missing key rate (required for kind = \"telegram_errors\"): the share of Bot API calls that fail, 0 to 1",
+            ),
+            (FaultKind::TelegramErrors, Some(r)) if !(0.0..=1.0).contains(&r) => {
+                bad(at("rate"), Some(num(r)), "expected a share ≥ 0 and ≤ 1")
+            }
+            (k, Some(_)) if k != FaultKind::TelegramErrors => bad(
+                at("rate"),
+                None,
+                &format!("only for kind = \"telegram_errors\", not \"{kind}\""),
+            ),
+            _ => {}
+        }
+        match (f.kind, f.delay_ms) {
+            (FaultKind::TelegramSlow, None) => bad(
+                at("delay_ms"),
+                None,
+                "missing key delay_ms (required for kind = \"telegram_slow\"): milliseconds added to every answer and delivery",
+            ),
+            (FaultKind::TelegramSlow, Some(d)) if !(d > 0.0 && d <= 60_000.0) => bad(
+                at("delay_ms"),
+                Some(num(d)),
+                "expected milliseconds > 0 and ≤ 60000",
+            ),
+            (k, Some(_)) if k != FaultKind::TelegramSlow => bad(
+                at("delay_ms"),
+                None,
+                &format!("only for kind = \"telegram_slow\", not \"{kind}\""),
+            ),
+            _ => {}
+        }
+    }
+    ends.sort_by(|a, b| a.0.total_cmp(&b.0));
+    for w in ends.windows(2) {
+        let ((_, prev_end, prev), (start, _, i)) = (w[0], w[1]);
+        if start < prev_end {
+            bad(
+                path!["fault", i, "at_s"],
+                Some(num(start)),
+                &format!(
+                    "overlaps [[fault]] #{} (which lasts until {} s): faults run one at a time",
+                    prev + 1,
+                    num(prev_end)
+                ),
+            );
+        }
     }
 }
 
