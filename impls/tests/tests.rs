@@ -1,4 +1,5 @@
 //! tgbench-impls integration tests: one binary, one module per area.
+//! - `bad_input`: random requests on the webhook endpoint (proptest), the allowlist by source.
 //! - `client`: the Bot API client's retries and back-off against wiremock.
 //! - `polling_faults`: the polling loop against a misbehaving API (wiremock).
 //! - `webhook_http`: the webhook router and server (statuses, /health, TLS, allowlist).
@@ -7,6 +8,7 @@
 
 mod support;
 
+mod bad_input;
 mod client;
 mod polling_faults;
 mod webhook_http;

@@ -32,7 +32,7 @@ use axum::{
     Json, Router,
     body::Body,
     extract::{ConnectInfo, Path, Request, State},
-    http::StatusCode,
+    http::{StatusCode, header, request::Parts},
     response::{IntoResponse, Response},
     routing::{get, post},
 };
@@ -301,7 +301,9 @@ impl IntoResponse for Rejection {
             Rejection::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "body over 1 MiB"),
             Rejection::BadJson => (StatusCode::BAD_REQUEST, "body is not an Update"),
         };
-        (status, text).into_response()
+        // The body may be left unread: close the connection, and say so, or the client may
+        // send its next request on a connection the server is closing.
+        (status, [(header::CONNECTION, "close")], text).into_response()
     }
 }
 
@@ -311,7 +313,8 @@ async fn receive(
     request: Request,
 ) -> Response {
     state.counters.requests.fetch_add(1, Ordering::Relaxed);
-    match check(&state, &bot, request).await {
+    let (parts, body) = request.into_parts();
+    match check(&state, &bot, parts, body).await {
         Ok((bot_id, update)) => {
             state.counters.accepted.fetch_add(1, Ordering::Relaxed);
             handle(&state, bot_id, update).await
@@ -335,40 +338,62 @@ async fn receive(
 async fn check(
     state: &WebhookState,
     bot: &str,
-    request: Request,
+    parts: Parts,
+    body: Body,
 ) -> Result<(i64, Update), Rejection> {
+    let declared = parts
+        .headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if let Err(r) = check_head(state, bot, &parts) {
+        // Read what the client is sending (up to the limit) before refusing it: closing
+        // with unread data makes the kernel reset the connection, and the client then sees
+        // a broken connection instead of the status.
+        if !declared.is_some_and(|n| n > MAX_BODY as u64) {
+            let _ = read_body(body).await;
+        }
+        return Err(r);
+    }
+    let bot_id = bot.parse::<i64>().map_err(|_| Rejection::UnknownBot)?;
+    if declared.is_some_and(|n| n > MAX_BODY as u64) {
+        return Err(Rejection::TooLarge);
+    }
+    let body = read_body(body).await?;
+    let update = serde_json::from_slice(&body).map_err(|_| Rejection::BadJson)?;
+    Ok((bot_id, update))
+}
+
+/// The checks on the request head: source IP, bot, secret (in constant time).
+fn check_head(state: &WebhookState, bot: &str, parts: &Parts) -> Result<(), Rejection> {
     if let Some(allow) = &state.allow {
-        let peer = request
-            .extensions()
+        let peer = parts
+            .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map(|c| c.0.ip());
         if !peer.is_some_and(|ip| allow.allows(ip)) {
             return Err(Rejection::ForbiddenIp);
         }
     }
-    let (bot_id, secret) = bot
+    let secret = bot
         .parse::<i64>()
         .ok()
-        .and_then(|id| Some((id, state.secrets.get(&id)?)))
+        .and_then(|id| state.secrets.get(&id))
         .ok_or(Rejection::UnknownBot)?;
-    let given = request
-        .headers()
+    let given = parts
+        .headers
         .get(SECRET_HEADER)
         .map(|v| v.as_bytes())
         .unwrap_or_default();
-    if !bool::from(given.ct_eq(secret.as_bytes())) {
+    if !secrets_equal(given, secret.as_bytes()) {
         return Err(Rejection::BadSecret);
     }
-    let declared = request
-        .headers()
-        .get(axum::http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY as u64) {
-        return Err(Rejection::TooLarge);
-    }
-    let body = read_body(request.into_body()).await?;
-    let update = serde_json::from_slice(&body).map_err(|_| Rejection::BadJson)?;
-    Ok((bot_id, update))
+    Ok(())
+}
+
+/// Constant-time equality of a given secret and the expected one (lengths are not secret):
+/// the one place the webhook server compares secrets.
+pub fn secrets_equal(given: &[u8], expected: &[u8]) -> bool {
+    given.ct_eq(expected).into()
 }
 
 async fn read_body(body: Body) -> Result<Bytes, Rejection> {
