@@ -7,5 +7,6 @@ mod interrupt;
 mod run_smoke;
 mod sampler_truth;
 mod scenario_errors;
+mod security;
 mod sim_support;
 mod teloxide_compat;

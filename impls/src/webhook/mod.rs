@@ -349,7 +349,7 @@ async fn check(
         // Read what the client is sending (up to the limit) before refusing it: closing
         // with unread data makes the kernel reset the connection, and the client then sees
         // a broken connection instead of the status.
-        if !declared.is_some_and(|n| n > MAX_BODY as u64) {
+        if declared.is_none_or(|n| n <= MAX_BODY as u64) {
             let _ = read_body(body).await;
         }
         return Err(r);
