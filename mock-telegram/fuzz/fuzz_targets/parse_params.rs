@@ -1,6 +1,7 @@
 //! Fuzzes request parsing: [`Params::parse`] over any query string, content type and body
 //! (JSON, form-urlencoded, multipart, none, anything), then every typed getter the Bot API
-//! methods use, getUpdates' clamping and setWebhook's URL and secret checks. A parse may fail (that is a 400); it must never panic, hang or blow up.
+//! methods use, getUpdates' clamping and setWebhook's URL and secret checks. A parse may
+//! fail (that is a 400); it must never panic, hang or blow up.
 
 #![no_main]
 
@@ -52,11 +53,8 @@ fuzz_target!(|input: Input<'_>| {
         ContentType::Other(c) => Some(c.to_string()),
     };
     let body = Bytes::copy_from_slice(input.body);
-    let parsed = futures::executor::block_on(Params::parse(
-        input.query,
-        content_type.as_deref(),
-        body,
-    ));
+    let parsed =
+        futures::executor::block_on(Params::parse(input.query, content_type.as_deref(), body));
     let Ok(params) = parsed else {
         return;
     };
