@@ -3,6 +3,7 @@
 mod aiogram;
 mod capacity;
 mod claims_quick;
+mod faults;
 mod interrupt;
 mod run_smoke;
 mod sampler_truth;

@@ -677,7 +677,8 @@ impl Target for Live<'_> {
     }
 
     /// Ready as `ready` says, and, for the mock-based checks, with a fresh call per bot
-    /// since the restart (a poll the old process left held counts for nothing).
+    /// since the restart: getUpdates answered since or held now (the mock drops the polls
+    /// of a dead process with their connections), setWebhook answered since.
     fn ready_again(&mut self) -> bool {
         if self.proc.exited().is_some() {
             return false;
@@ -692,10 +693,12 @@ impl Target for Live<'_> {
                     .saturating_sub(base.requests.get(m).copied().unwrap_or(0))
                     as usize
             };
+            // A long poll is counted when it is answered: a held one is in flight.
+            let polls = since("getUpdates") + now.get_updates.in_flight as usize;
             let fresh = match self.ready {
-                Ready::Polling => since("getUpdates"),
+                Ready::Polling => polls,
                 Ready::Webhook => since("setWebhook"),
-                Ready::Any => since("getUpdates") + since("setWebhook"),
+                Ready::Any => polls + since("setWebhook"),
                 Ready::None | Ready::Url(_) => usize::MAX,
             };
             if fresh < self.bots {
