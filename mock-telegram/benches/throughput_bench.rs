@@ -105,17 +105,24 @@ async fn run(machine: String, pinned: bool) {
     // other load touches the ceiling and the mock alike. Medians over the rounds.
     let exe = std::env::current_exe().unwrap();
     let hello = Served::start(exe.to_str().unwrap(), &["--hello-server"], Some(0));
-    let polling = PollingSetup::start().await;
-    let webhook = WebhookSetup::start().await;
+    let polling = Setup::polling().await;
+    let webhook = Setup::webhook().await;
     let (mut ceiling, mut polled, mut calls, mut hooked) = (vec![], vec![], vec![], vec![]);
     let (mut polled_cpu, mut hooked_cpu) = (vec![], vec![]);
     for _ in 0..rounds {
         ceiling.push(hello_ceiling(&hello.addr, secs).await);
-        let ([updates, polls], cpu) = polling.window(secs).await;
+        let ([updates, polls], cpu) = polling
+            .window(secs, |s| {
+                [
+                    s["updates"]["delivered"].clone(),
+                    s["get_updates"]["calls"].clone(),
+                ]
+            })
+            .await;
         polled.push(updates);
         calls.push(polls);
         polled_cpu.push(cpu);
-        let ([posts], cpu) = webhook.window(secs).await;
+        let ([posts], cpu) = webhook.window(secs, |s| [s["webhook"]["ok"].clone()]).await;
         hooked.push(posts);
         hooked_cpu.push(cpu);
     }
@@ -299,15 +306,17 @@ async fn rates<const N: usize>(
     (per_second, cpu)
 }
 
-/// Phase 2's mock: 100 bots long-polling (offset confirmed) all along; idle between windows.
-struct PollingSetup {
+/// A mock under measurement, its bots, and how many updates the bots' side has seen.
+struct Setup {
     mock: Served,
     bots: Vec<(i64, String)>,
     received: Arc<AtomicU64>,
 }
 
-impl PollingSetup {
-    async fn start() -> PollingSetup {
+impl Setup {
+    /// Phase 2's mock: 100 bots long-polling (offset confirmed) all along; idle between
+    /// windows.
+    async fn polling() -> Setup {
         let mock = start_mock();
         let bots = support::tokens(&mock.addr).await;
         let received = Arc::new(AtomicU64::new(0));
@@ -332,15 +341,19 @@ impl PollingSetup {
                 }
             });
         }
-        PollingSetup {
+        Setup {
             mock,
             bots,
             received,
         }
     }
 
-    /// Injects for one window: ([updates/s, getUpdates/s], mock CPU %).
-    async fn window(&self, secs: Duration) -> ([f64; 2], f64) {
+    /// Injects for one window: (the picked counters per second, mock CPU %).
+    async fn window<const N: usize>(
+        &self,
+        secs: Duration,
+        pick: impl Fn(&Value) -> [Value; N],
+    ) -> ([f64; N], f64) {
         let stop = Arc::new(AtomicBool::new(false));
         spawn_injectors(
             &self.mock.addr,
@@ -349,13 +362,7 @@ impl PollingSetup {
             stop.clone(),
             self.received.clone(),
         );
-        let measured = rates(&self.mock, secs, |s| {
-            [
-                s["updates"]["delivered"].clone(),
-                s["get_updates"]["calls"].clone(),
-            ]
-        })
-        .await;
+        let measured = rates(&self.mock, secs, pick).await;
         stop.store(true, Relaxed);
         tokio::time::sleep(Duration::from_millis(500)).await;
         measured
@@ -425,41 +432,19 @@ async fn set_webhooks(mock: &Served, bots: &[(i64, String)], receiver: &str) {
     }
 }
 
-/// Phase 3's mock: the same 100 bots with webhooks to a receiver here.
-struct WebhookSetup {
-    mock: Served,
-    bots: Vec<(i64, String)>,
-    received: Arc<AtomicU64>,
-}
-
-impl WebhookSetup {
-    async fn start() -> WebhookSetup {
+impl Setup {
+    /// Phase 3's mock: the same 100 bots with webhooks to a receiver here.
+    async fn webhook() -> Setup {
         let mock = start_mock();
         let bots = support::tokens(&mock.addr).await;
         let received = Arc::new(AtomicU64::new(0));
         let hook = receiver(false, received.clone()).await;
         set_webhooks(&mock, &bots, &hook).await;
-        WebhookSetup {
+        Setup {
             mock,
             bots,
             received,
         }
-    }
-
-    /// Injects for one window: ([2xx POSTs/s], mock CPU %).
-    async fn window(&self, secs: Duration) -> ([f64; 1], f64) {
-        let stop = Arc::new(AtomicBool::new(false));
-        spawn_injectors(
-            &self.mock.addr,
-            Arc::new(batches(&self.bots)),
-            4,
-            stop.clone(),
-            self.received.clone(),
-        );
-        let measured = rates(&self.mock, secs, |s| [s["webhook"]["ok"].clone()]).await;
-        stop.store(true, Relaxed);
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        measured
     }
 }
 

@@ -12,24 +12,10 @@ use hyper::StatusCode;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use crate::webhook_client::{PostError, Reply};
+
 /// The largest answer head read.
 const MAX_HEAD_BYTES: usize = 64 << 10;
-
-/// The answer to a POST.
-#[derive(Debug)]
-pub struct Answer {
-    pub status: StatusCode,
-    pub retry_after: Option<Duration>,
-    /// The body, when it fits the limit.
-    pub body: Option<Bytes>,
-}
-
-/// Why a POST got no answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Failure {
-    Refused,
-    Broken,
-}
 
 struct Conn {
     stream: TcpStream,
@@ -53,7 +39,7 @@ impl std::fmt::Debug for Pool {
 
 /// What reading an answer found.
 enum Read {
-    Answer(Answer, bool),
+    Answer(Reply, bool),
     /// The connection closed before any byte of an answer: the request was not taken.
     ClosedUnanswered,
 }
@@ -73,7 +59,7 @@ impl Pool {
         head: &[u8],
         body: &[u8],
         max_body: usize,
-    ) -> Result<Answer, Failure> {
+    ) -> Result<Reply, PostError> {
         while let Some(mut conn) = self.checkout(authority) {
             match exchange(&mut conn, head, body, max_body).await {
                 Ok(Read::Answer(answer, keep)) => {
@@ -89,8 +75,8 @@ impl Pool {
         let stream = TcpStream::connect(authority)
             .await
             .map_err(|e| match e.kind() {
-                std::io::ErrorKind::ConnectionRefused => Failure::Refused,
-                _ => Failure::Broken,
+                std::io::ErrorKind::ConnectionRefused => PostError::Refused,
+                _ => PostError::Broken,
             })?;
         let _ = stream.set_nodelay(true);
         let mut conn = Conn {
@@ -104,7 +90,7 @@ impl Pool {
                 }
                 Ok(answer)
             }
-            Ok(Read::ClosedUnanswered) | Err(_) => Err(Failure::Broken),
+            Ok(Read::ClosedUnanswered) | Err(_) => Err(PostError::Broken),
         }
     }
 
@@ -174,7 +160,7 @@ async fn exchange(
     };
     let keep = complete && head.keep_alive && conn.buf.is_empty();
     Ok(Read::Answer(
-        Answer {
+        Reply {
             status: head.status,
             retry_after: head.retry_after,
             body,

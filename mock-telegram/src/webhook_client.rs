@@ -139,19 +139,9 @@ impl WebhookClient {
             let _ = write!(head, "{SECRET_HEADER}: {secret}\r\n");
         }
         head.extend_from_slice(b"\r\n");
-        match self
-            .plain
+        self.plain
             .post(&target.authority, &head, &body, MAX_RESPONSE_BYTES)
             .await
-        {
-            Ok(answer) => Ok(Reply {
-                status: answer.status,
-                retry_after: answer.retry_after,
-                body: answer.body,
-            }),
-            Err(plain_http::Failure::Refused) => Err(PostError::Refused),
-            Err(plain_http::Failure::Broken) => Err(PostError::Broken),
-        }
     }
 
     async fn post_tls(
