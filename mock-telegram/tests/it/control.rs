@@ -4,7 +4,7 @@
 use mock_telegram::MockConfig;
 use serde_json::{Value, json};
 
-use crate::support::{Harness, read};
+use crate::support::{Harness, read, send};
 
 #[tokio::test]
 async fn control_api_round_trip() {
@@ -15,7 +15,7 @@ async fn control_api_round_trip() {
         ..MockConfig::default()
     })
     .await;
-    let (status, bots) = read(h.http.get(h.control("bots")).send().await.unwrap()).await;
+    let (status, bots) = send(h.http.get(h.control("bots"))).await;
     assert_eq!(status, 200);
     let bots = bots["bots"].as_array().unwrap().clone();
     assert_eq!(bots.len(), 3);
@@ -26,13 +26,10 @@ async fn control_api_round_trip() {
     assert_eq!(secret.len(), 35);
 
     let bot = h.bots[1].id;
-    let (_, one) = read(
+    let (_, one) = send(
         h.http
             .post(h.control("updates"))
-            .json(&json!({"bot_id": bot, "chat_id": 5, "text": "one"}))
-            .send()
-            .await
-            .unwrap(),
+            .json(&json!({"bot_id": bot, "chat_id": 5, "text": "one"})),
     )
     .await;
     assert_eq!(one, json!({"update_ids": [1]}));
@@ -40,54 +37,28 @@ async fn control_api_round_trip() {
         {"bot_id": bot, "chat_id": 5, "text": "two"},
         {"bot_id": bot, "chat_id": 6, "callback_data": "btn"},
     ]});
-    let (_, ids) = read(
-        h.http
-            .post(h.control("updates"))
-            .json(&batch)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (_, ids) = send(h.http.post(h.control("updates")).json(&batch)).await;
     assert_eq!(ids, json!({"update_ids": [2, 3]}));
     // A bad batch injects nothing.
     let bad = json!({"updates": [{"bot_id": bot, "chat_id": 5, "text": "ok"}, {"bot_id": 1, "chat_id": 5, "text": "no bot"}]});
-    let (status, _) = read(
-        h.http
-            .post(h.control("updates"))
-            .json(&bad)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, _) = send(h.http.post(h.control("updates")).json(&bad)).await;
     assert_eq!(status, 400);
-    let (status, _) = read(
+    let (status, _) = send(
         h.http
             .post(h.control("updates"))
-            .json(&json!({"bot_id": bot, "chat_id": 5}))
-            .send()
-            .await
-            .unwrap(),
+            .json(&json!({"bot_id": bot, "chat_id": 5})),
     )
     .await;
     assert_eq!(status, 400, "neither text nor callback_data");
 
     h.ok(1, "sendMessage", json!({"chat_id": 5, "text": "answer"}))
         .await;
-    let (_, sent) = read(
-        h.http
-            .get(format!("{}?bot_id={bot}", h.control("sent")))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (_, sent) = send(h.http.get(format!("{}?bot_id={bot}", h.control("sent")))).await;
     assert_eq!(sent["messages"][0]["chat_id"], 5);
     assert_eq!(sent["messages"][0]["text"], "answer");
     assert_eq!(sent["messages"][0]["update_id"], 1);
 
-    let (_, stats) = read(h.http.get(h.control("stats")).send().await.unwrap()).await;
+    let (_, stats) = send(h.http.get(h.control("stats"))).await;
     assert_eq!(stats["updates"]["injected"], 3);
     assert_eq!(stats["updates"]["replied"], 1);
     assert_eq!(stats["requests"]["sendMessage"], 1);
@@ -99,7 +70,7 @@ async fn control_api_round_trip() {
     let parsed: mock_telegram::Stats = serde_json::from_value(stats.clone()).unwrap();
     assert_eq!(serde_json::to_value(&parsed).unwrap(), stats);
 
-    let (status, _) = read(h.http.post(h.control("reset")).send().await.unwrap()).await;
+    let (status, _) = send(h.http.post(h.control("reset"))).await;
     assert_eq!(status, 200);
     let s = h.mock().stats();
     assert_eq!(
@@ -118,39 +89,16 @@ async fn control_token_guards_the_control_api_but_not_the_bot_api() {
         ..MockConfig::default()
     })
     .await;
-    let (status, body) = read(h.http.get(h.control("stats")).send().await.unwrap()).await;
+    let (status, body) = send(h.http.get(h.control("stats"))).await;
     assert_eq!(
         (status, body["description"].clone()),
         (401, Value::from("Unauthorized"))
     );
-    let (status, _) = read(
-        h.http
-            .get(h.control("stats"))
-            .bearer_auth("wrong")
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, _) = send(h.http.get(h.control("stats")).bearer_auth("wrong")).await;
     assert_eq!(status, 401);
-    let (status, _) = read(
-        h.http
-            .get(h.control("stats"))
-            .bearer_auth("letmein")
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, _) = send(h.http.get(h.control("stats")).bearer_auth("letmein")).await;
     assert_eq!(status, 200);
-    let (status, _) = read(
-        h.http
-            .get(format!("{}?token=letmein", h.control("bots")))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, _) = send(h.http.get(format!("{}?token=letmein", h.control("bots")))).await;
     assert_eq!(status, 200);
     h.ok(0, "getMe", json!({})).await;
 }

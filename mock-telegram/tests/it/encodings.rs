@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::support::{Harness, read};
+use crate::support::{Harness, read, send};
 
 #[tokio::test]
 async fn form_encoded_fields_holding_json_are_decoded() {
@@ -63,15 +63,7 @@ async fn form_encoded_fields_holding_json_are_decoded() {
         ("text", "x"),
         ("reply_markup", "{not json"),
     ];
-    let (status, body) = read(
-        h.http
-            .post(h.url(0, "sendMessage"))
-            .form(&bad)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, body) = send(h.http.post(h.url(0, "sendMessage")).form(&bad)).await;
     assert_eq!(
         (status, body["description"].as_str()),
         (
@@ -89,15 +81,7 @@ async fn multipart_bodies_are_read_field_by_field() {
         .text("chat_id", "30")
         .text("text", "from multipart")
         .text("reply_parameters", r#"{"message_id":1}"#);
-    let (status, body) = read(
-        h.http
-            .post(h.url(0, "sendMessage"))
-            .multipart(form)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, body) = send(h.http.post(h.url(0, "sendMessage")).multipart(form)).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["result"]["text"], "from multipart");
     assert_eq!(h.mock().sent(h.bots[0].id)[0].reply_to_message_id, Some(1));
@@ -111,15 +95,7 @@ async fn multipart_bodies_are_read_field_by_field() {
             reqwest::multipart::Part::bytes(b"-----BEGIN CERTIFICATE-----".to_vec())
                 .file_name("cert.pem"),
         );
-    let (status, body) = read(
-        h.http
-            .post(h.url(0, "setWebhook"))
-            .multipart(form)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, body) = send(h.http.post(h.url(0, "setWebhook")).multipart(form)).await;
     assert_eq!(status, 200, "{body}");
     let info = h.ok(0, "getWebhookInfo", json!({})).await;
     assert_eq!(
@@ -144,7 +120,7 @@ async fn json_bodies_and_query_strings_carry_typed_values() {
         .await;
     assert_eq!(body["chat"]["id"], 5);
     let url = format!("{}?offset=1&limit=1&timeout=0", h.url(0, "getUpdates"));
-    let (status, body) = read(h.http.get(url).send().await.unwrap()).await;
+    let (status, body) = send(h.http.get(url)).await;
     assert_eq!(
         (status, body["result"][0]["update_id"].as_i64()),
         (200, Some(1))

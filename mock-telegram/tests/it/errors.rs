@@ -2,24 +2,21 @@
 
 use serde_json::json;
 
-use crate::support::{Harness, read};
+use crate::support::{Harness, read, send};
 
 #[tokio::test]
 async fn unknown_well_formed_token_is_401_unauthorized() {
     let h = Harness::one_bot().await;
     let wrong = format!("{}:{}", h.bots[0].id, "A".repeat(35));
     let url = format!("{}/bot{wrong}/getMe", h.server.base_url());
-    let (status, body) = read(h.http.get(url).send().await.unwrap()).await;
+    let (status, body) = send(h.http.get(url)).await;
     assert_eq!(status, 401);
     assert_eq!(
         body,
         json!({"ok": false, "error_code": 401, "description": "Unauthorized"})
     );
     let other_bot = format!("{}/bot123:{}/getMe", h.server.base_url(), "B".repeat(35));
-    assert_eq!(
-        read(h.http.get(other_bot).send().await.unwrap()).await.0,
-        401
-    );
+    assert_eq!(send(h.http.get(other_bot)).await.0, 401);
 }
 
 #[tokio::test]
@@ -32,14 +29,7 @@ async fn malformed_token_and_unknown_method_are_404_not_found() {
         "/getMe",
         "/something/else/entirely",
     ] {
-        let (status, body) = read(
-            h.http
-                .get(format!("{}{path}", h.server.base_url()))
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
+        let (status, body) = send(h.http.get(format!("{}{path}", h.server.base_url()))).await;
         assert_eq!((status, &body), (404, &not_found), "{path}");
     }
     let (status, body) = h.call(0, "sendPigeon", json!({})).await;
@@ -107,7 +97,7 @@ async fn method_names_are_case_insensitive_and_get_works_with_a_query_string() {
         "{}?chat_id=8&text=from%20a%20query",
         h.url(0, "sendMessage")
     );
-    let (status, body) = read(h.http.get(url).send().await.unwrap()).await;
+    let (status, body) = send(h.http.get(url)).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["result"]["text"], "from a query");
     let stats = h.mock().stats();

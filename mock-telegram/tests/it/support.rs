@@ -122,6 +122,11 @@ impl Harness {
     }
 }
 
+/// Sends a request; returns (HTTP status, envelope).
+pub async fn send(request: reqwest::RequestBuilder) -> (u16, Value) {
+    read(request.send().await.unwrap()).await
+}
+
 pub async fn read(response: reqwest::Response) -> (u16, Value) {
     let status = response.status().as_u16();
     let body = response.json::<Value>().await.unwrap_or(Value::Null);
