@@ -32,6 +32,8 @@ pub enum Stack {
 #[derive(Clone)]
 pub struct ClaimsOptions {
     pub quick: bool,
+    /// Bots in the idle/active runs instead of the plan's (100, or 20 with `--quick`).
+    pub bots: Option<u64>,
     pub stack: Stack,
     /// A price file for the cost rows (default: the embedded prices).
     pub prices: Option<PathBuf>,
@@ -135,7 +137,10 @@ pub enum ClaimsError {
 /// Runs the claims measurements and writes `report.md` and `report.html` into the output
 /// folder, next to one results folder per measurement.
 pub fn run_claims(opts: &ClaimsOptions) -> Result<ClaimsOutcome, ClaimsError> {
-    let plan = Plan::new(opts.quick);
+    let mut plan = Plan::new(opts.quick);
+    if let Some(bots) = opts.bots {
+        plan.bots = bots;
+    }
     let prices = match &opts.prices {
         Some(p) => Prices::read(p).map_err(|e| ClaimsError::Setup(e.to_string()))?,
         None => Prices::default(),
@@ -307,6 +312,18 @@ mod tests {
         assert_eq!(s.duration_s, Some(15.0));
         let names: Vec<&str> = s.suts.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(names, vec!["long-polling-30s", "webhook"]);
+    }
+
+    #[test]
+    fn bots_override_is_bounded_by_what_one_process_can_hold() {
+        use clap::Parser;
+        let parse = |n: &str| crate::Cli::try_parse_from(["tgbench", "claims", "--bots", n]);
+        assert!(parse("0").is_err());
+        assert!(parse("20001").is_err());
+        match parse("2000").unwrap().command {
+            crate::cli::Command::Claims { bots, .. } => assert_eq!(bots, Some(2000)),
+            other => panic!("parsed as {other:?}"),
+        }
     }
 
     #[test]

@@ -135,12 +135,16 @@ response; 100 bots, 30 s idle then 30 s active at 6 messages per bot per minute)
 search of long polling and webhook at 200, 2,000 and 10,000 bots. About 10 minutes on 2 \
 cores; --quick uses 20 bots, 5 s idle and 4 s active, and one capacity step of 2,000 bots \
 (about a minute): a check that everything works, not a measurement. The emulated Telegram is 50 ms +- 10 ms away.",
-        after_long_help = format!("Examples:\n  tgbench claims --quick\n  tgbench claims --out results/claims\n  tgbench claims --stack aiogram      # adds aiogram 3 columns (sets up a Python venv once)\n\n{EXIT_CODES}")
+        after_long_help = format!("Examples:\n  tgbench claims --quick\n  tgbench claims --out results/claims\n  tgbench claims --stack aiogram      # adds aiogram 3 columns (sets up a Python venv once)\n  tgbench claims --stack aiogram --bots 2000\n\n{EXIT_CODES}")
     )]
     Claims {
         /// Fewer bots and short windows: a check that everything works, not a measurement.
         #[arg(long)]
         quick: bool,
+        /// Bots in the idle and active runs [default: 100, or 20 with --quick]; the claims
+        /// are stated for 100, so CPU, requests and cost are scaled to 100 in the verdicts.
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..=20_000))]
+        bots: Option<u64>,
         /// Which servers: the Rust references, or those plus the aiogram servers.
         #[arg(long, value_enum, default_value = "rust")]
         stack: crate::claims::Stack,
@@ -229,12 +233,14 @@ pub fn run_cli_with(cli: Cli, cancel: Arc<AtomicBool>) -> u8 {
         ),
         Command::Claims {
             quick,
+            bots,
             stack,
             prices,
             out,
             no_progress,
         } => claims(crate::claims::ClaimsOptions {
             quick,
+            bots,
             stack,
             prices,
             run: Options {
