@@ -18,7 +18,7 @@ use nix::sys::signal::{Signal, killpg};
 use nix::sys::wait::{Id, WaitPidFlag, WaitStatus, waitid};
 use nix::unistd::Pid;
 
-use crate::scenario::{Kind, Sut};
+use crate::scenario::{Kind, Scenario, Sut};
 
 /// Lines of the SUT's stderr kept for failure messages.
 pub const TAIL_LINES: usize = 20;
@@ -84,6 +84,43 @@ pub fn impls_dir() -> PathBuf {
         return up.to_path_buf();
     }
     dir
+}
+
+/// When tgbench was started by `cargo run` (cargo sets `CARGO` and `CARGO_MANIFEST_DIR`)
+/// and a reference binary the scenario needs is missing from `impls`, builds them with
+/// the same cargo and profile, so `cargo run --release --bin tgbench -- claims` works on
+/// a fresh checkout. Otherwise does nothing: [`command_line`] then names what is missing.
+pub fn build_reference_binaries_if_missing(scn: &Scenario, impls: &Path) {
+    let missing = scn
+        .suts
+        .iter()
+        .filter_map(|s| s.kind.reference_binary())
+        .any(|bin| !impls.join(bin).is_file());
+    let (Some(cargo), Some(manifest_dir)) = (
+        std::env::var_os("CARGO"),
+        std::env::var_os("CARGO_MANIFEST_DIR"),
+    ) else {
+        return;
+    };
+    if !missing {
+        return;
+    }
+    let release = impls.file_name().is_some_and(|n| n != "debug");
+    let mut cmd = Command::new(cargo);
+    cmd.args(["build", "--quiet", "-p", "tgbench-impls", "--bins"])
+        .current_dir(manifest_dir);
+    if release {
+        cmd.arg("--release");
+    }
+    eprintln!(
+        "tgbench: building the reference servers once (cargo build{} -p tgbench-impls)",
+        if release { " --release" } else { "" }
+    );
+    match cmd.status() {
+        Ok(st) if st.success() => {}
+        Ok(st) => eprintln!("tgbench: building the reference servers failed ({st})"),
+        Err(e) => eprintln!("tgbench: cannot run cargo to build the reference servers: {e}"),
+    }
 }
 
 /// The program and arguments a SUT entry starts (before any pinning).

@@ -123,6 +123,7 @@ impl Session {
         let machine = Machine::probe();
         preflight::check(scn, bots, &machine)?;
         let impls = opts.impls_dir.clone().unwrap_or_else(sut::impls_dir);
+        sut::build_reference_binaries_if_missing(scn, &impls);
         for s in &scn.suts {
             sut::command_line(s, &impls)?;
         }
