@@ -237,3 +237,59 @@ ready_timeout_s = 1
     assert!(r.runs.is_empty());
     assert!(with_marker(marker).is_empty(), "the SUT was left running");
 }
+
+/// Regression: a tgbench killed by SIGKILL runs no guard, yet its SUT must not outlive it
+/// (the SUT is started under `setpriv --pdeathsig KILL`).
+#[test]
+fn sigkill_of_tgbench_takes_the_sut_with_it() {
+    if !tgbench::sut::have_setpriv() {
+        eprintln!("SKIPPED: setpriv (util-linux) with --pdeathsig is not available");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = scenario_file(
+        dir.path(),
+        "killed",
+        r#"name = "killed"
+duration_s = 60
+warmup_s = 0
+seed = 5
+
+[telegram]
+bots = 5
+
+[load]
+model = "constant"
+messages_per_bot_per_min = 60
+
+[[sut]]
+name = "polling"
+kind = "polling"
+"#,
+    );
+    let out = dir.path().join("out");
+    let mut child = Command::new(binaries().join("tgbench"))
+        .args(["run", scenario.to_str().unwrap(), "--no-progress", "--out"])
+        .arg(&out)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut sut_tree = Vec::new();
+    while Instant::now() < deadline && sut_tree.is_empty() {
+        std::thread::sleep(Duration::from_millis(100));
+        sut_tree = descendants(pid);
+    }
+    assert!(!sut_tree.is_empty(), "the SUT should be running");
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let t = Instant::now();
+    while sut_tree.iter().any(|&p| alive(p)) && t.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    for p in &sut_tree {
+        assert!(!alive(*p), "SUT process {p} outlived a SIGKILLed tgbench");
+    }
+}

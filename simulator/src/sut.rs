@@ -230,6 +230,18 @@ impl SutProcess {
             pinned.append(&mut command);
             command = pinned;
         }
+        // If tgbench itself dies (even by SIGKILL, which no handler sees), the kernel kills
+        // the SUT: `setpriv --pdeathsig` sets PR_SET_PDEATHSIG and execs the command (same
+        // pid), which needs no unsafe `pre_exec` here. Without setpriv, only a tgbench that
+        // lives to run its guards stops the SUT.
+        if have_setpriv() {
+            let mut guarded: Vec<String> = ["setpriv", "--pdeathsig", "KILL", "--"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+            guarded.append(&mut command);
+            command = guarded;
+        }
         let (program, args) = command.split_first().ok_or_else(|| SutError::Spawn {
             sut: l.name.to_string(),
             program: String::new(),
@@ -495,6 +507,19 @@ pub fn placement(cpus: Option<&[usize]>, cores: usize, taskset: bool) -> Placeme
     }
 }
 
+/// Whether `setpriv` (util-linux) with `--pdeathsig` can be run; asked once.
+pub fn have_setpriv() -> bool {
+    static HAVE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *HAVE.get_or_init(|| {
+        Command::new("setpriv")
+            .args(["--pdeathsig", "KILL", "--", "true"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    })
+}
+
 /// Whether `taskset` can be run.
 pub fn have_taskset() -> bool {
     Command::new("taskset")
@@ -733,7 +758,8 @@ mod tests {
         }
         std::thread::sleep(Duration::from_millis(100));
         assert_eq!(p.tail(), vec!["Cpus_allowed_list:\t1".to_string()]);
-        assert_eq!(p.command[..3], ["taskset", "-c", "1"]);
+        let at = usize::from(have_setpriv()) * 4;
+        assert_eq!(p.command[at..at + 3], ["taskset", "-c", "1"]);
         p.stop(Duration::from_millis(10));
     }
 }
