@@ -20,6 +20,33 @@ fn run_in_process(scenario: &std::path::Path, out: &std::path::Path) -> u8 {
     ]))
 }
 
+/// Starts `tgbench run SCENARIO --out OUT` as a subprocess (stderr as given) and waits,
+/// up to 30 s, until its SUT `polling` runs and has written to its log (messages are being
+/// answered). Returns the child and its pid.
+fn spawn_run_until_sut_serves(
+    scenario: &std::path::Path,
+    out: &std::path::Path,
+    stderr: Stdio,
+) -> (std::process::Child, u32) {
+    let child = Command::new(binaries().join("tgbench"))
+        .args(["run", scenario.to_str().unwrap(), "--no-progress", "--out"])
+        .arg(out)
+        .stdout(Stdio::null())
+        .stderr(stderr)
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        let log = std::fs::read_to_string(out.join("logs/polling-rep0.log")).unwrap_or_default();
+        if !descendants(pid).is_empty() && !log.is_empty() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    (child, pid)
+}
+
 /// Processes whose command line contains `marker`.
 fn with_marker(marker: &str) -> Vec<u32> {
     let mut out = Vec::new();
@@ -66,24 +93,7 @@ kind = "webhook"
 "#,
     );
     let out = dir.path().join("out");
-    let mut child = Command::new(binaries().join("tgbench"))
-        .args(["run", scenario.to_str().unwrap(), "--no-progress", "--out"])
-        .arg(&out)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let pid = child.id();
-
-    // Wait until the SUT runs and the window is under way (messages being answered).
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        let log = std::fs::read_to_string(out.join("logs/polling-rep0.log")).unwrap_or_default();
-        if !descendants(pid).is_empty() && !log.is_empty() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let (mut child, pid) = spawn_run_until_sut_serves(&scenario, &out, Stdio::piped());
     std::thread::sleep(Duration::from_secs(2));
     let sut_tree = descendants(pid);
     assert!(!sut_tree.is_empty(), "the SUT should be running");
@@ -268,20 +278,8 @@ kind = "polling"
 "#,
     );
     let out = dir.path().join("out");
-    let mut child = Command::new(binaries().join("tgbench"))
-        .args(["run", scenario.to_str().unwrap(), "--no-progress", "--out"])
-        .arg(&out)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let pid = child.id();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let mut sut_tree = Vec::new();
-    while Instant::now() < deadline && sut_tree.is_empty() {
-        std::thread::sleep(Duration::from_millis(100));
-        sut_tree = descendants(pid);
-    }
+    let (mut child, pid) = spawn_run_until_sut_serves(&scenario, &out, Stdio::null());
+    let sut_tree = descendants(pid);
     assert!(!sut_tree.is_empty(), "the SUT should be running");
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
