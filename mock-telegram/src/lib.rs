@@ -33,7 +33,8 @@
 //! - [`bot`]: one bot's state behind its own mutex (queue, chats, poll, webhook, sent).
 //! - [`queue`]: the unconfirmed-update queue, updates kept as JSON bytes.
 //! - [`api`]: the Bot API methods; [`polling`]: getUpdates; [`webhook`]: webhooks and delivery;
-//!   [`webhook_client`]: the HTTP client that POSTs deliveries ([`plain_http`] for http://).
+//!   [`webhook_client`]: the HTTP client that POSTs deliveries (with its own pool of http://
+//!   connections).
 //! - [`params`]: parameters from query, JSON, form and multipart bodies.
 //! - [`error`]: [`ApiError`] (Telegram's error envelope), [`MockError`].
 //! - [`network`]: RTT samples and [`Fault`]s; [`ratelimit`]: token buckets.
@@ -51,7 +52,6 @@ pub mod error;
 pub mod mock;
 pub mod network;
 pub mod params;
-pub mod plain_http;
 pub mod polling;
 pub mod queue;
 pub mod ratelimit;

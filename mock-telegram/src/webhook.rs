@@ -28,8 +28,6 @@ use crate::params::Params;
 use crate::types::unix_now;
 use crate::webhook_client::Target;
 
-/// The header that carries setWebhook's secret_token.
-pub const SECRET_HEADER: &str = "X-Telegram-Bot-Api-Secret-Token";
 /// How far into a bot's queue the worker looks for chats it can send to.
 const SCAN_WINDOW: usize = 10_000;
 
