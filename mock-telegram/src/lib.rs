@@ -32,16 +32,17 @@
 //! - [`mock`]: [`Mock`], all state; inject, stats, sent, reset, faults.
 //! - [`bot`]: one bot's state behind its own mutex (queue, chats, poll, webhook, sent).
 //! - [`queue`]: the unconfirmed-update queue, updates kept as JSON bytes.
-//! - [`api`]: the Bot API methods; [`polling`]: getUpdates; [`webhook`]: webhooks and delivery;
+//! - [`method`]: [`method::Method`], the Bot API methods by name.
+//! - [`api`]: one Bot API call and the chat methods; [`polling`]: getUpdates; [`webhook`]: webhooks and delivery;
 //!   [`webhook_client`]: the HTTP client that POSTs deliveries (with its own pool of http://
 //!   connections).
 //! - [`params`]: parameters from query, JSON, form and multipart bodies.
 //! - [`error`]: [`ApiError`] (Telegram's error envelope), [`MockError`].
 //! - [`network`]: RTT samples and [`Fault`]s; [`ratelimit`]: token buckets.
-//! - [`stats`]: [`Stats`] and the atomic counters behind it.
+//! - [`stats`]: [`Stats`], [`Readiness`] and the atomic counters behind them.
 //! - [`control`]: the `/_mock/*` handlers; [`server`]: router, [`run`], [`MockServer`].
 //! - [`token`]: bot ids and tokens from a seed, constant-time checks.
-//! - [`types`]: the Telegram objects written; [`cli`]: the `mock-telegram` binary's options.
+//! - [`types`]: the Telegram objects written and the `{"ok":true}` envelope; [`cli`]: the `mock-telegram` binary's options.
 
 pub mod api;
 pub mod bot;
@@ -49,6 +50,7 @@ pub mod cli;
 pub mod config;
 pub mod control;
 pub mod error;
+pub mod method;
 pub mod mock;
 pub mod network;
 pub mod params;
@@ -65,8 +67,8 @@ pub mod webhook_client;
 pub use bot::SentMessage;
 pub use config::{MockConfig, RetrySchedule};
 pub use error::{ApiError, MockError};
-pub use mock::{Mock, NewUpdate, Readiness};
+pub use mock::{Mock, NewUpdate};
 pub use network::Fault;
 pub use server::{MockServer, router, run};
-pub use stats::Stats;
+pub use stats::{Readiness, Stats};
 pub use token::BotInfo;

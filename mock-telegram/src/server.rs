@@ -21,9 +21,10 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::api::{self, Method};
+use crate::api;
 use crate::control;
 use crate::error::ApiError;
+use crate::method::Method;
 use crate::mock::Mock;
 use crate::params::Params;
 use crate::token::{parse_bot_id, secrets_equal};

@@ -19,13 +19,14 @@ use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use serde_json::{Map, Value, json};
 
-use crate::api::{self, Method, ok, ok_described};
+use crate::api;
 use crate::bot::{Allowed, PollWake, WebhookConf};
 use crate::error::{ApiError, CONFLICT_SET_WEBHOOK};
+use crate::method::Method;
 use crate::mock::Mock;
 use crate::network::{Fault, pause};
 use crate::params::Params;
-use crate::types::unix_now;
+use crate::types::{ok, ok_described, unix_now};
 use crate::webhook_client::Target;
 
 /// How far into a bot's queue the worker looks for chats it can send to.
