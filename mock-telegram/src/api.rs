@@ -56,7 +56,7 @@ pub fn execute(
     match method {
         Method::GetMe => Ok(get_me(mock, bot)),
         Method::GetUpdates => Err(ApiError::bad("getUpdates can't be used here")),
-        Method::SetWebhook => webhook::set_webhook(mock, bot, params),
+        Method::SetWebhook => webhook::set_webhook(mock, bot, params, execute),
         Method::DeleteWebhook => webhook::delete_webhook(mock, bot, params),
         Method::GetWebhookInfo => Ok(webhook::get_webhook_info(mock, bot)),
         Method::SendMessage => send_message(mock, bot, params),

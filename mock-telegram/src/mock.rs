@@ -370,18 +370,15 @@ impl Mock {
             .clone()
     }
 
-    /// A server starts serving this mock: a mock stopped before runs its webhooks again.
-    pub(crate) fn serving(self: &Arc<Self>) {
-        {
-            let mut token = self.stopping.write().unwrap_or_else(|e| e.into_inner());
-            if !token.is_cancelled() {
-                return;
-            }
-            *token = CancellationToken::new();
+    /// A server starts serving this mock: renews the stop token if a server stopped it.
+    /// Returns whether it had been stopped (its webhook workers must then start again).
+    pub(crate) fn serving(&self) -> bool {
+        let mut token = self.stopping.write().unwrap_or_else(|e| e.into_inner());
+        if !token.is_cancelled() {
+            return false;
         }
-        for bot in 0..self.bots.len() {
-            crate::webhook::ensure_worker(self, bot, &mut self.bots[bot].lock());
-        }
+        *token = CancellationToken::new();
+        true
     }
 
     /// Ends every held long poll and webhook worker (server shutdown).
