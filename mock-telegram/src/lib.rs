@@ -28,21 +28,27 @@
 //! ```
 //!
 //! # Layout
-//! - [`config`]: [`MockConfig`], [`RetrySchedule`].
-//! - [`mock`]: [`Mock`], all state; inject, stats, sent, reset, faults.
+//! Leaves first; a module uses only modules above it in this list (the router, [`server`],
+//! sits on top, with [`cli`] above it for the binary).
+//! - Vocabulary, no crate imports: [`config`] ([`MockConfig`], [`RetrySchedule`]);
+//!   [`token`] (bot ids and tokens from a seed, constant-time checks); [`types`] (the
+//!   Telegram objects written, and the `{"ok":true}` envelope); [`method`] ([`method::Method`],
+//!   the Bot API methods by name); [`error`] ([`ApiError`], Telegram's error envelope,
+//!   and [`MockError`]); [`network`] (RTT samples and [`Fault`]s); [`ratelimit`] (token
+//!   buckets); [`queue`] (the unconfirmed-update queue, updates kept as JSON bytes);
+//!   [`webhook_client`] (the HTTP client that POSTs deliveries, with its own http://
+//!   connection pool).
+//! - [`params`]: parameters from query, JSON, form and multipart bodies (uses `error`).
 //! - [`bot`]: one bot's state behind its own mutex (queue, chats, poll, webhook, sent).
-//! - [`queue`]: the unconfirmed-update queue, updates kept as JSON bytes.
-//! - [`method`]: [`method::Method`], the Bot API methods by name.
-//! - [`api`]: one Bot API call and the chat methods; [`polling`]: getUpdates; [`webhook`]: webhooks and delivery;
-//!   [`webhook_client`]: the HTTP client that POSTs deliveries (with its own pool of http://
-//!   connections).
-//! - [`params`]: parameters from query, JSON, form and multipart bodies.
-//! - [`error`]: [`ApiError`] (Telegram's error envelope), [`MockError`].
-//! - [`network`]: RTT samples and [`Fault`]s; [`ratelimit`]: token buckets.
-//! - [`stats`]: [`Stats`], [`Readiness`] and the atomic counters behind them.
-//! - [`control`]: the `/_mock/*` handlers; [`server`]: router, [`run`], [`MockServer`].
-//! - [`token`]: bot ids and tokens from a seed, constant-time checks.
-//! - [`types`]: the Telegram objects written and the `{"ok":true}` envelope; [`cli`]: the `mock-telegram` binary's options.
+//! - [`stats`]: [`Stats`], [`Readiness`] and the atomic counters behind them (uses `method`).
+//! - [`mock`]: [`Mock`], all state; inject, stats, sent, reset, faults. It imports no
+//!   method implementation.
+//! - The Bot API methods on a [`Mock`]: [`polling`] (getUpdates); [`webhook`]
+//!   (setWebhook, deleteWebhook, getWebhookInfo, and delivery: a response's method call
+//!   runs through the `Execute` it is handed); [`api`] (one call: fault, RTT, dispatch to
+//!   `polling`, `webhook` or the chat methods it holds).
+//! - [`control`]: the `/_mock/*` handlers.
+//! - [`server`]: the router, [`run`], [`MockServer`]; [`cli`]: the binary's options.
 
 pub mod api;
 pub mod bot;
