@@ -7,7 +7,8 @@
 //! flags, exactly as a third-party bot would take it.
 //!
 //! # Layout
-//! Leaves first; a module uses only modules above it in this list, and nothing uses [`cli`].
+//! Leaves first: each module uses only modules listed before it (no import circles), and no
+//! module uses [`cli`].
 //! - [`token`]: a bot token, its id, and its redacted display for logs.
 //! - [`types`]: the few Bot API types the bots read (Update, Message, CallbackQuery).
 //! - [`backoff`]: exponential back-off with jitter (pure, unit-tested).

@@ -28,8 +28,7 @@
 //! ```
 //!
 //! # Layout
-//! Leaves first; a module uses only modules above it in this list (the router, [`server`],
-//! sits on top, with [`cli`] above it for the binary).
+//! Leaves first: each module uses only modules listed before it (no import circles).
 //! - Vocabulary, no crate imports: [`config`] ([`MockConfig`], [`RetrySchedule`]);
 //!   [`token`] (bot ids and tokens from a seed, constant-time checks); [`types`] (the
 //!   Telegram objects written, and the `{"ok":true}` envelope); [`method`] ([`method::Method`],
