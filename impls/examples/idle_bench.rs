@@ -63,8 +63,8 @@ struct Opts {
         default_value = "--webhook-share 0.5"
     )]
     hybrid_args: String,
-    /// Pin the mock to CPU 0 and the bot server to CPU 1 (taskset), as DESIGN.md asks
-    /// where the machine allows.
+    /// Pin the mock to CPU 0 and the bot server to CPU 1 (taskset), so the mock's work is
+    /// never counted against the bot server (where the machine has two cores to spare).
     #[arg(long)]
     pin: bool,
     /// Where polling-bot, webhook-bot, hybrid-bot and mock-telegram are (default: beside

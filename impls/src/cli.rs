@@ -96,13 +96,6 @@ pub struct HybridCli {
     pub platform: PlatformOpts,
 }
 
-/// The defaults of a flags struct, as its command line documents them (every `*Opts`'s
-/// `Default`: one source of truth for defaults).
-pub fn defaults<T: clap::Args + clap::FromArgMatches>() -> T {
-    let matches = T::augment_args(clap::Command::new("defaults")).get_matches_from(["defaults"]);
-    T::from_arg_matches(&matches).expect("every flag has a default")
-}
-
 /// Logs to stderr, filtered by `RUST_LOG` (default `warn`).
 pub fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()

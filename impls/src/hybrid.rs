@@ -2,8 +2,8 @@
 //!
 //! The first `--webhook-share` of the tokens file's bots (file order, so raising the share
 //! only ever moves more bots over: a gradual migration) are registered with setWebhook;
-//! the others poll. Every bot whose setWebhook fails falls back to polling at once, as the
-//! platform design asks. One process, one platform (client, manager, counters) for both.
+//! the others poll. Every bot whose setWebhook fails falls back to polling at once, so no bot
+//! goes without updates (the fallback the benchmarked webhook platform has). One process, one platform (client, manager, counters) for both.
 
 use std::sync::Arc;
 

@@ -69,7 +69,7 @@ pub struct PlatformOpts {
 
 impl Default for PlatformOpts {
     fn default() -> Self {
-        crate::cli::defaults()
+        crate::flags::defaults()
     }
 }
 

@@ -77,7 +77,7 @@ impl PollingOpts {
 
 impl Default for PollingOpts {
     fn default() -> Self {
-        crate::cli::defaults()
+        crate::flags::defaults()
     }
 }
 

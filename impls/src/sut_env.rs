@@ -1,4 +1,4 @@
-//! The SUT environment of DESIGN.md: how the harness (or a person) tells any bot server where
+//! The SUT environment: how the harness (or a person) tells any bot server where
 //! Telegram is, which bots to run, and where to listen.
 //!
 //! | variable | used by | meaning |

@@ -1,81 +1,23 @@
-//! The Bot API methods: their names, and what each does to a bot's state.
-//!
-//! [`handle`] is one call as the network sees it (fault, RTT); [`execute`] is the method
-//! itself, also used for a method call in a webhook response.
+//! One Bot API call: [`handle`] is the call as the network sees it (fault, RTT); [`execute`]
+//! is the method itself, also used for a method call in a webhook response. The chat methods
+//! (getMe, sendMessage, editMessageText, answerCallbackQuery, sendChatAction, the commands)
+//! live here; getUpdates is in [`polling`], the webhook methods in [`webhook`].
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Instant;
 
-use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::bot::{BotState, ChatState, ReplyTarget, SentMessage};
 use crate::error::ApiError;
+use crate::method::Method;
 use crate::mock::{Mock, parse_callback_query_id};
 use crate::network::{FaultEffect, pause};
 use crate::params::Params;
 use crate::ratelimit::retry_after_secs;
-use crate::types::{self, Message};
+use crate::types::{self, Message, ok};
 use crate::{polling, webhook};
-
-macro_rules! methods {
-    ($($variant:ident => $name:literal),* $(,)?) => {
-        /// A Bot API method the mock implements.
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-        pub enum Method { $($variant),* }
-
-        impl Method {
-            /// Every method, in declaration order.
-            pub const ALL: &'static [Method] = &[$(Method::$variant),*];
-            /// How many there are.
-            pub const COUNT: usize = [$($name),*].len();
-
-            /// The canonical (camelCase) name, as Telegram documents it.
-            pub fn name(self) -> &'static str {
-                match self { $(Method::$variant => $name),* }
-            }
-        }
-    };
-}
-
-methods! {
-    GetMe => "getMe",
-    GetUpdates => "getUpdates",
-    SetWebhook => "setWebhook",
-    DeleteWebhook => "deleteWebhook",
-    GetWebhookInfo => "getWebhookInfo",
-    SendMessage => "sendMessage",
-    AnswerCallbackQuery => "answerCallbackQuery",
-    EditMessageText => "editMessageText",
-    SendChatAction => "sendChatAction",
-    SetMyCommands => "setMyCommands",
-    GetMyCommands => "getMyCommands",
-    DeleteMyCommands => "deleteMyCommands",
-    Close => "close",
-    LogOut => "logOut",
-}
-
-impl Method {
-    /// The method named `name`, in any letter case (teloxide sends `GetUpdates`).
-    pub fn parse(name: &str) -> Option<Method> {
-        Method::ALL
-            .iter()
-            .copied()
-            .find(|m| m.name().eq_ignore_ascii_case(name))
-    }
-}
-
-/// `{"ok":true,"result":<result>}`.
-pub fn ok<T: Serialize>(result: T) -> Vec<u8> {
-    serde_json::to_vec(&json!({"ok": true, "result": result})).unwrap_or_default()
-}
-
-/// `{"ok":true,"result":true,"description":<d>}` (setWebhook and deleteWebhook say what they did).
-pub fn ok_described(description: &str) -> Vec<u8> {
-    serde_json::to_vec(&json!({"ok": true, "result": true, "description": description}))
-        .unwrap_or_default()
-}
 
 /// One Bot API call as the network sees it: the fault in force, the RTT, then the method.
 pub async fn handle(
@@ -114,7 +56,7 @@ pub fn execute(
     match method {
         Method::GetMe => Ok(get_me(mock, bot)),
         Method::GetUpdates => Err(ApiError::bad("getUpdates can't be used here")),
-        Method::SetWebhook => webhook::set_webhook(mock, bot, params),
+        Method::SetWebhook => webhook::set_webhook(mock, bot, params, execute),
         Method::DeleteWebhook => webhook::delete_webhook(mock, bot, params),
         Method::GetWebhookInfo => Ok(webhook::get_webhook_info(mock, bot)),
         Method::SendMessage => send_message(mock, bot, params),
@@ -335,21 +277,4 @@ fn send_chat_action(mock: &Arc<Mock>, bot: usize, params: &Params) -> Result<Vec
     }
     chat_of(&mut mock.bots[bot].lock(), chat_id)?;
     Ok(ok(true))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn method_names_match_in_any_case() {
-        assert_eq!(Method::parse("GetUpdates"), Some(Method::GetUpdates));
-        assert_eq!(Method::parse("sendmessage"), Some(Method::SendMessage));
-        assert_eq!(Method::parse("LOGOUT"), Some(Method::LogOut));
-        assert_eq!(Method::parse("sendPhoto"), None);
-        assert_eq!(Method::COUNT, Method::ALL.len());
-        for (i, m) in Method::ALL.iter().enumerate() {
-            assert_eq!(*m as usize, i);
-        }
-    }
 }

@@ -28,19 +28,26 @@
 //! ```
 //!
 //! # Layout
-//! - [`config`]: [`MockConfig`], [`RetrySchedule`].
-//! - [`mock`]: [`Mock`], all state; inject, stats, sent, reset, faults.
+//! Leaves first: each module uses only modules listed before it (no import circles).
+//! - Vocabulary, no crate imports: [`config`] ([`MockConfig`], [`RetrySchedule`]);
+//!   [`token`] (bot ids and tokens from a seed, constant-time checks); [`types`] (the
+//!   Telegram objects written, and the `{"ok":true}` envelope); [`method`] ([`method::Method`],
+//!   the Bot API methods by name); [`error`] ([`ApiError`], Telegram's error envelope,
+//!   and [`MockError`]); [`network`] (RTT samples and [`Fault`]s); [`ratelimit`] (token
+//!   buckets); [`queue`] (the unconfirmed-update queue, updates kept as JSON bytes);
+//!   [`webhook_client`] (the HTTP client that POSTs deliveries, with its own http://
+//!   connection pool).
+//! - [`params`]: parameters from query, JSON, form and multipart bodies (uses `error`).
 //! - [`bot`]: one bot's state behind its own mutex (queue, chats, poll, webhook, sent).
-//! - [`queue`]: the unconfirmed-update queue, updates kept as JSON bytes.
-//! - [`api`]: the Bot API methods; [`polling`]: getUpdates; [`webhook`]: webhooks and delivery;
-//!   [`webhook_client`]: the HTTP client that POSTs deliveries ([`plain_http`] for http://).
-//! - [`params`]: parameters from query, JSON, form and multipart bodies.
-//! - [`error`]: [`ApiError`] (Telegram's error envelope), [`MockError`].
-//! - [`network`]: RTT samples and [`Fault`]s; [`ratelimit`]: token buckets.
-//! - [`stats`]: [`Stats`] and the atomic counters behind it.
-//! - [`control`]: the `/_mock/*` handlers; [`server`]: router, [`run`], [`MockServer`].
-//! - [`token`]: bot ids and tokens from a seed, constant-time checks.
-//! - [`types`]: the Telegram objects written; [`cli`]: the `mock-telegram` binary's options.
+//! - [`stats`]: [`Stats`], [`Readiness`] and the atomic counters behind them (uses `method`).
+//! - [`mock`]: [`Mock`], all state; inject, stats, sent, reset, faults. It imports no
+//!   method implementation.
+//! - The Bot API methods on a [`Mock`]: [`polling`] (getUpdates); [`webhook`]
+//!   (setWebhook, deleteWebhook, getWebhookInfo, and delivery: a response's method call
+//!   runs through the `Execute` it is handed); [`api`] (one call: fault, RTT, dispatch to
+//!   `polling`, `webhook` or the chat methods it holds).
+//! - [`control`]: the `/_mock/*` handlers.
+//! - [`server`]: the router, [`run`], [`MockServer`]; [`cli`]: the binary's options.
 
 pub mod api;
 pub mod bot;
@@ -48,10 +55,10 @@ pub mod cli;
 pub mod config;
 pub mod control;
 pub mod error;
+pub mod method;
 pub mod mock;
 pub mod network;
 pub mod params;
-pub mod plain_http;
 pub mod polling;
 pub mod queue;
 pub mod ratelimit;
@@ -65,8 +72,8 @@ pub mod webhook_client;
 pub use bot::SentMessage;
 pub use config::{MockConfig, RetrySchedule};
 pub use error::{ApiError, MockError};
-pub use mock::{Mock, NewUpdate, Readiness};
+pub use mock::{Mock, NewUpdate};
 pub use network::Fault;
 pub use server::{MockServer, router, run};
-pub use stats::Stats;
+pub use stats::{Readiness, Stats};
 pub use token::BotInfo;

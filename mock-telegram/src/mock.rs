@@ -7,7 +7,6 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use hdrhistogram::Histogram;
-use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
 use crate::bot::{Bot, ChatState, ReplyTarget, Sample, SentMessage};
@@ -15,7 +14,7 @@ use crate::config::MockConfig;
 use crate::error::MockError;
 use crate::network::{Distance, Fault};
 use crate::queue::{Pending, UpdateKind};
-use crate::stats::{Counters, Latency, Stats};
+use crate::stats::{Counters, Latency, Readiness, Stats};
 use crate::token::{BotInfo, FIRST_BOT_ID, bot_info};
 use crate::types::{self, CallbackQuery, Message, Update};
 use crate::webhook_client::WebhookClient;
@@ -59,15 +58,6 @@ impl NewUpdate {
             due: None,
         }
     }
-}
-
-/// How many bots are ready to receive: polling now (or lately), or with a webhook set.
-#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
-pub struct Readiness {
-    pub bots: usize,
-    /// Bots with a getUpdates held now or seen within the last 2*rtt+1s.
-    pub polling: usize,
-    pub webhooks_set: usize,
 }
 
 /// All state of the emulator; share it as `Arc<Mock>`.
@@ -380,18 +370,15 @@ impl Mock {
             .clone()
     }
 
-    /// A server starts serving this mock: a mock stopped before runs its webhooks again.
-    pub(crate) fn serving(self: &Arc<Self>) {
-        {
-            let mut token = self.stopping.write().unwrap_or_else(|e| e.into_inner());
-            if !token.is_cancelled() {
-                return;
-            }
-            *token = CancellationToken::new();
+    /// A server starts serving this mock: renews the stop token if a server stopped it.
+    /// Returns whether it had been stopped (its webhook workers must then start again).
+    pub(crate) fn serving(&self) -> bool {
+        let mut token = self.stopping.write().unwrap_or_else(|e| e.into_inner());
+        if !token.is_cancelled() {
+            return false;
         }
-        for bot in 0..self.bots.len() {
-            crate::webhook::ensure_worker(self, bot, &mut self.bots[bot].lock());
-        }
+        *token = CancellationToken::new();
+        true
     }
 
     /// Ends every held long poll and webhook worker (server shutdown).

@@ -21,12 +21,14 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::api::{self, Method};
+use crate::api;
 use crate::control;
 use crate::error::ApiError;
+use crate::method::Method;
 use crate::mock::Mock;
 use crate::params::Params;
 use crate::token::{parse_bot_id, secrets_equal};
+use crate::webhook;
 
 /// The largest request body read, 20 MiB: bigger ones are answered 413 `Request Entity Too
 /// Large`, as Telegram does, after reading at most this much (with or without a
@@ -145,7 +147,9 @@ pub async fn run(
     listener: TcpListener,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    mock.serving();
+    if mock.serving() {
+        webhook::start_workers(&mock, api::execute);
+    }
     let app = router(mock.clone());
     let graceful = GracefulShutdown::new();
     let mut builder = http1::Builder::new();

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
-use crate::api::Method;
+use crate::method::Method;
 
 /// A snapshot of everything the mock counted since start or the last reset.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
@@ -28,7 +28,7 @@ pub struct Stats {
     pub webhook: Webhook,
     /// Calls answered 429 by the rate limits (not by fault injection).
     pub rate_limited: u64,
-    pub readiness: crate::Readiness,
+    pub readiness: Readiness,
 }
 
 /// Body bytes in and out.
@@ -129,6 +129,15 @@ pub struct Webhook {
     pub in_flight_peak_per_bot: u64,
     /// 2xx answers whose body was a method call, executed.
     pub method_in_response: u64,
+}
+
+/// How many bots are ready to receive: polling now (or lately), or with a webhook set.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct Readiness {
+    pub bots: usize,
+    /// Bots with a getUpdates held now or seen within the last 2*rtt+1s.
+    pub polling: usize,
+    pub webhooks_set: usize,
 }
 
 /// The live counters (atomics, so no lock is taken to count).

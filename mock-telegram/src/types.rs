@@ -1,8 +1,20 @@
-//! The Telegram objects the mock writes (Update, Message, User, Chat, CallbackQuery), with the
+//! The Telegram objects the mock writes: the success envelope ([`ok`]; the error envelope is
+//! [`ApiError`](crate::ApiError)'s) and Update, Message, User, Chat, CallbackQuery, with the
 //! fields that the validators of aiogram, python-telegram-bot and teloxide require.
 
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{Value, json};
+
+/// `{"ok":true,"result":<result>}`.
+pub fn ok<T: Serialize>(result: T) -> Vec<u8> {
+    serde_json::to_vec(&json!({"ok": true, "result": result})).unwrap_or_default()
+}
+
+/// `{"ok":true,"result":true,"description":<d>}` (setWebhook and deleteWebhook say what they did).
+pub fn ok_described(description: &str) -> Vec<u8> {
+    serde_json::to_vec(&json!({"ok": true, "result": true, "description": description}))
+        .unwrap_or_default()
+}
 
 /// A user or a bot.
 #[derive(Clone, Debug, Serialize)]

@@ -6,6 +6,10 @@
 //! one shared connection pool. A failed POST backs the bot off on the [`RetrySchedule`]
 //! (or the bot's `Retry-After`); the update stays pending and is tried again.
 //!
+//! A 2xx answer may carry a method call, which the worker runs through an [`Execute`] (the
+//! crate's `api::execute`, handed down by the method dispatcher: that dispatcher sends
+//! setWebhook here, so this module does not import it back).
+//!
 //! [`Notify`]: tokio::sync::Notify
 //! [`RetrySchedule`]: crate::RetrySchedule
 
@@ -19,17 +23,19 @@ use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use serde_json::{Map, Value, json};
 
-use crate::api::{self, Method, ok, ok_described};
-use crate::bot::{Allowed, PollWake, WebhookConf};
+use crate::bot::{Allowed, BotState, PollWake, WebhookConf};
 use crate::error::{ApiError, CONFLICT_SET_WEBHOOK};
+use crate::method::Method;
 use crate::mock::Mock;
 use crate::network::{Fault, pause};
 use crate::params::Params;
-use crate::types::unix_now;
+use crate::types::{ok, ok_described, unix_now};
 use crate::webhook_client::Target;
 
-/// The header that carries setWebhook's secret_token.
-pub const SECRET_HEADER: &str = "X-Telegram-Bot-Api-Secret-Token";
+/// Runs one Bot API method on a bot (not getUpdates): how a worker runs the method call of
+/// a webhook response.
+pub type Execute = fn(&Arc<Mock>, usize, Method, &Params) -> Result<Vec<u8>, ApiError>;
+
 /// How far into a bot's queue the worker looks for chats it can send to.
 const SCAN_WINDOW: usize = 10_000;
 
@@ -78,7 +84,13 @@ pub fn validate_secret(secret: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-pub fn set_webhook(mock: &Arc<Mock>, bot: usize, params: &Params) -> Result<Vec<u8>, ApiError> {
+/// setWebhook; starts the bot's delivery worker, which runs response method calls with `execute`.
+pub fn set_webhook(
+    mock: &Arc<Mock>,
+    bot: usize,
+    params: &Params,
+    execute: Execute,
+) -> Result<Vec<u8>, ApiError> {
     let raw = params.str("url").unwrap_or_default();
     if raw.trim().is_empty() {
         return delete_webhook(mock, bot, params);
@@ -117,7 +129,7 @@ pub fn set_webhook(mock: &Arc<Mock>, bot: usize, params: &Params) -> Result<Vec<
         st.wh.last_error = None;
     }
     st.webhook = Some(Arc::new(conf));
-    ensure_worker(mock, bot, &mut st);
+    ensure_worker(mock, bot, &mut st, execute);
     drop(st);
     b.worker_bell.notify_one();
     Ok(ok_described(if already {
@@ -259,16 +271,24 @@ fn plan(mock: &Mock, bot: usize, has_jobs_running: bool) -> Plan {
 }
 
 /// Starts the bot's delivery worker unless it runs (call with the bot's state locked).
-pub(crate) fn ensure_worker(mock: &Arc<Mock>, bot: usize, st: &mut crate::bot::BotState) {
+fn ensure_worker(mock: &Arc<Mock>, bot: usize, st: &mut BotState, execute: Execute) {
     if st.webhook.is_some() && !st.wh.worker_running {
         st.wh.worker_running = true;
-        tokio::spawn(worker(mock.clone(), bot));
+        tokio::spawn(worker(mock.clone(), bot, execute));
+    }
+}
+
+/// Starts the worker of every bot with a webhook: a server serves a mock that a server
+/// stopped before ([`Mock::serving`] said so).
+pub(crate) fn start_workers(mock: &Arc<Mock>, execute: Execute) {
+    for bot in 0..mock.bots.len() {
+        ensure_worker(mock, bot, &mut mock.bots[bot].lock(), execute);
     }
 }
 
 /// The delivery loop of one bot; ends when its webhook is deleted and nothing is in flight.
 /// Its POSTs run as futures inside this one task (no task per POST).
-async fn worker(mock: Arc<Mock>, bot: usize) {
+async fn worker(mock: Arc<Mock>, bot: usize, execute: Execute) {
     let stop = mock.stop_token();
     let mut running = FuturesUnordered::new();
     loop {
@@ -292,10 +312,10 @@ async fn worker(mock: Arc<Mock>, bot: usize) {
         tokio::select! {
             _ = mock.bots[bot].worker_bell.notified() => {}
             Some(outcome) = running.next(), if !running.is_empty() => {
-                finish(&mock, bot, outcome);
+                finish(&mock, bot, outcome, execute);
                 // Collect every other POST that has finished too before planning again.
                 while let Some(Some(outcome)) = futures::FutureExt::now_or_never(running.next()) {
-                    finish(&mock, bot, outcome);
+                    finish(&mock, bot, outcome, execute);
                 }
             }
             _ = sleep => {}
@@ -345,7 +365,7 @@ async fn deliver(mock: Arc<Mock>, job: Job) -> Outcome {
 }
 
 /// Applies a POST's outcome to the bot's state.
-fn finish(mock: &Arc<Mock>, bot: usize, outcome: Outcome) {
+fn finish(mock: &Arc<Mock>, bot: usize, outcome: Outcome, execute: Execute) {
     let c = &mock.counters;
     c.wh_in_flight.fetch_sub(1, Relaxed);
     c.wh_deliveries.fetch_add(1, Relaxed);
@@ -366,7 +386,7 @@ fn finish(mock: &Arc<Mock>, bot: usize, outcome: Outcome) {
             }
             drop(st);
             if let Some(call) = call {
-                run_response_method(mock, bot, call);
+                run_response_method(mock, bot, call, execute);
             }
         }
         Err(Failure {
@@ -389,7 +409,12 @@ fn finish(mock: &Arc<Mock>, bot: usize, outcome: Outcome) {
 
 /// A 2xx answer whose body is `{"method":"...", ...}`: runs it half an RTT later, as if
 /// the bot had called it.
-fn run_response_method(mock: &Arc<Mock>, bot: usize, mut call: Map<String, Value>) {
+fn run_response_method(
+    mock: &Arc<Mock>,
+    bot: usize,
+    mut call: Map<String, Value>,
+    execute: Execute,
+) {
     let Some(method) = call
         .remove("method")
         .and_then(|m| m.as_str().and_then(Method::parse))
@@ -403,7 +428,7 @@ fn run_response_method(mock: &Arc<Mock>, bot: usize, mut call: Map<String, Value
     let mock = mock.clone();
     tokio::spawn(async move {
         pause(mock.distance.half() + mock.fault().extra_delay()).await;
-        let answer = api::execute(&mock, bot, method, &Params::from_map(call));
+        let answer = execute(&mock, bot, method, &Params::from_map(call));
         mock.counters.wh_method_in_response.fetch_add(1, Relaxed);
         let bytes_out = answer.as_ref().map_or_else(|e| e.body().len(), Vec::len);
         mock.counters.call(method, bytes_in, bytes_out);

@@ -95,7 +95,7 @@ pub struct WebhookOpts {
 
 impl Default for WebhookOpts {
     fn default() -> Self {
-        crate::cli::defaults()
+        crate::flags::defaults()
     }
 }
 

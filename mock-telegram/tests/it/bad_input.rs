@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use mock_telegram::api::Method;
+use mock_telegram::method::Method;
 use mock_telegram::token::parse_bot_id;
 use mock_telegram::{MockConfig, RetrySchedule};
 use proptest::prelude::*;

@@ -3,6 +3,8 @@
 //! read, a pool push), https endpoints through reqwest with rustls (self-signed certificates
 //! accepted).
 
+pub mod plain_http;
+
 use std::io::Write;
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -11,9 +13,8 @@ use bytes::Bytes;
 use hyper::StatusCode;
 use hyper::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 
-use crate::plain_http;
-use crate::webhook::SECRET_HEADER;
-
+/// The header that carries setWebhook's secret_token.
+pub const SECRET_HEADER: &str = "X-Telegram-Bot-Api-Secret-Token";
 /// The largest webhook response body read (a method call fits easily).
 const MAX_RESPONSE_BYTES: usize = 1 << 20;
 /// Idle connections kept per endpoint.

@@ -12,7 +12,7 @@ use hyper::StatusCode;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::webhook_client::{PostError, Reply};
+use super::{PostError, Reply};
 
 /// The largest answer head read.
 const MAX_HEAD_BYTES: usize = 64 << 10;
