@@ -22,7 +22,7 @@ use std::path::Path;
 use std::str::FromStr;
 
 use crate::histogram;
-use crate::results::{Results, Run};
+use crate::results::{Latency, Results, Run};
 use crate::stats::{bootstrap_relative_change, mean};
 use crate::summary::{Input, Row, rows};
 use crate::table::{Cell, Table, Tone};
@@ -150,7 +150,7 @@ impl Metric {
             histogram::decode(&run.latency_histogram)
                 .ok()
                 .filter(|h| !h.is_empty())
-                .map(|h| crate::summary::latency_of(&h))
+                .map(|h| Latency::from_histogram(&h))
         };
         let l = lat.as_ref().unwrap_or(&run.latency_ms);
         match self {

@@ -1,9 +1,10 @@
 //! tgbench-reports: everything that reads results.
 //!
 //! The simulator writes [`results::Results`] (the published `results.json`, schema
-//! version 1, described by `reports/schema/results.schema.json`); this crate turns results
-//! into what people read: Markdown and self-contained HTML reports, verdicts on the claims
-//! under test, a cost model, and the regression gate `tgbench compare` uses in CI.
+//! version 1, defined in the `tgbench-results` crate and re-exported here as [`results`]
+//! and [`histogram`]); this crate turns results into what people read: Markdown and
+//! self-contained HTML reports, verdicts on the claims under test, a cost model, and the
+//! regression gate `tgbench compare` uses in CI.
 //!
 //! # Entry points (what the `tgbench` CLI calls)
 //! - `tgbench report FILES… --out DIR`:
@@ -20,8 +21,6 @@
 //!   exit with [`Comparison::exit_code`] (0 ok, 1 regression, 2 unusable input).
 //!
 //! # Layout
-//! - [`results`]: the results schema (serde types), the contract between simulator and
-//!   reports; [`histogram`]: HdrHistogram V2 encoding of the latency histograms in it.
 //! - [`summary`]: results files in ([`Input`]), rows out: one per file, SUT and phase, with
 //!   repetitions folded.
 //! - [`report`]: the [`report::Report`] trait, one implementation per format
@@ -36,13 +35,16 @@ pub mod chart;
 pub mod claims;
 pub mod compare;
 pub mod cost;
-pub mod histogram;
 pub mod report;
-pub mod results;
 pub mod stats;
 pub mod summary;
 pub mod table;
 pub mod text;
+
+/// The results file's types (the `tgbench-results` crate).
+pub use tgbench_results as results;
+/// HdrHistogram V2 encoding of the latency histograms in results files.
+pub use tgbench_results::histogram;
 
 pub use claims::{ClaimsTable, claims_table};
 pub use compare::{Comparison, Outcome, OutputFormat, Thresholds, compare, compare_files};
@@ -53,21 +55,17 @@ pub use summary::Input;
 /// Errors reading results, price files, or writing reports.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("not a tgbench results file: {0}")]
-    Json(#[from] serde_json::Error),
-    #[error("not a tgbench results file: no schema_version")]
-    NoSchemaVersion,
-    #[error("results schema_version {0} is not supported (this tgbench reads version 1)")]
-    SchemaVersion(u64),
-    #[error("latency histogram unreadable: {0}")]
-    Histogram(String),
     #[error("{path}: {source}")]
     Io {
         path: String,
         source: std::io::Error,
     },
-    #[error("{path}: {message}")]
-    File { path: String, message: String },
+    /// A results file that was read but is not usable results.
+    #[error("{path}: {source}")]
+    File {
+        path: String,
+        source: tgbench_results::Error,
+    },
     #[error("price file: {0}")]
     Prices(String),
 }
