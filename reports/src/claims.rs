@@ -40,7 +40,7 @@ use std::fmt::Write as _;
 
 use crate::cost::{Prices, Usage, monthly_cost, servers_for};
 use crate::results::CapacityCurve;
-use crate::summary::{Input, Row, rows};
+use crate::rows::{Input, Row, rows};
 use crate::table::{Cell, Table, Tone};
 use crate::text::{count, escape, num, usd};
 

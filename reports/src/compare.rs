@@ -10,7 +10,7 @@
 //! (see [`crate::stats::bootstrap_relative_change`]) lies wholly above zero, so a noisy CI
 //! machine does not cry wolf. With repetitions, values are the mean over repetitions of
 //! each repetition's figure (latency read from its stored histogram, exact µs);
-//! without, the folded row of [`crate::summary`].
+//! without, the folded row of [`crate::rows`].
 //!
 //! Outcomes map to exit codes: [`Outcome::Ok`] 0, [`Outcome::Regression`] 1,
 //! [`Outcome::Unusable`] 2 (unreadable file, other scenario, incomplete run, nothing in
@@ -23,8 +23,8 @@ use std::str::FromStr;
 
 use crate::histogram;
 use crate::results::{Latency, Results, Run};
+use crate::rows::{Input, Row, rows};
 use crate::stats::{bootstrap_relative_change, mean};
-use crate::summary::{Input, Row, rows};
 use crate::table::{Cell, Table, Tone};
 use crate::text::{num, pct_change};
 

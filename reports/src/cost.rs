@@ -20,7 +20,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use crate::Error;
-use crate::summary::Row;
+use crate::rows::Row;
 
 /// The default price file, embedded.
 pub const DEFAULT_PRICES_TOML: &str = include_str!("../prices.toml");

@@ -21,7 +21,7 @@
 //!   exit with [`Comparison::exit_code`] (0 ok, 1 regression, 2 unusable input).
 //!
 //! # Layout
-//! - [`summary`]: results files in ([`Input`]), rows out: one per file, SUT and phase, with
+//! - [`rows`]: results files in ([`Input`]), rows out: one per file, SUT and phase, with
 //!   repetitions folded.
 //! - [`report`]: the [`report::Report`] trait, one implementation per format
 //!   ([`report::markdown`], [`report::html`]) and the fan-out; [`chart`]: the SVG charts;
@@ -36,8 +36,8 @@ pub mod claims;
 pub mod compare;
 pub mod cost;
 pub mod report;
+pub mod rows;
 pub mod stats;
-pub mod summary;
 pub mod table;
 pub mod text;
 
@@ -50,7 +50,7 @@ pub use claims::{ClaimsTable, claims_table};
 pub use compare::{Comparison, Outcome, OutputFormat, Thresholds, compare, compare_files};
 pub use cost::Prices;
 pub use report::{Written, write_reports};
-pub use summary::Input;
+pub use rows::Input;
 
 /// Errors reading results, price files, or writing reports.
 #[derive(Debug, thiserror::Error)]

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use crate::Error;
 use crate::claims::ClaimsTable;
 use crate::results::CapacityCurve;
-use crate::summary::{Input, Row, rows};
+use crate::rows::{Input, Row, rows};
 use crate::table::{Cell, Table, Tone};
 use crate::text::{count, num};
 
