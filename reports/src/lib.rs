@@ -13,23 +13,32 @@
 //! - `tgbench claims [--prices FILE]`: after running the claims scenarios,
 //!   [`claims_table`]`(&inputs, &prices)` (prices: [`Prices::default`] or
 //!   [`Prices::read`]) then [`write_reports`]`(&inputs, out_dir, Some(&table))`: the
-//!   verdict table goes on top of both files.
+//!   verdict table goes on top of both files; [`report::markdown::claims_section`] is the
+//!   same table as Markdown text for the console.
 //! - `tgbench compare BASELINE CURRENT [--max-regression SPEC] [--format github]`:
 //!   [`Thresholds::parse`]`(spec)?` (an error names the bad entry),
 //!   [`compare_files`]`(baseline, current, &thresholds)`, print
 //!   [`Comparison::render`]`(format)` ([`OutputFormat`] parses `markdown` / `github`),
 //!   exit with [`Comparison::exit_code`] (0 ok, 1 regression, 2 unusable input).
+//! - `tgbench run` / `tgbench capacity`: [`report::console::summary`]`(&results, path)`, the
+//!   Markdown summary printed when a run ends.
 //!
 //! # Layout
 //! - [`rows`]: results files in ([`Input`]), rows out: one per file, SUT and phase, with
 //!   repetitions folded.
-//! - [`report`]: the [`report::Report`] trait, one implementation per format
-//!   ([`report::markdown`], [`report::html`]) and the fan-out; [`chart`]: the SVG charts;
-//!   [`table`]: tables written as Markdown or HTML; [`text`]: number formatting, escaping.
-//! - [`claims`]: configurations, claims, verdict rules and the verdict table.
+//! - [`report`]: the [`report::Report`] trait with a method per section, one implementation
+//!   per format ([`report::markdown`], [`report::html`], [`report::github`],
+//!   [`report::console`]) and the fan-out; every section of every output is rendered there.
+//!   [`chart`]: the SVG charts; [`table`]: tables written as Markdown or HTML; [`text`]:
+//!   number formatting, escaping.
+//! - [`claims`]: the claims and configurations, their measurement, the verdict rules and
+//!   the verdict table.
 //! - [`cost`]: the price file (`reports/prices.toml`, embedded) and the cost model.
 //! - [`compare`]: thresholds, deltas, noise test, outcome and exit codes.
 //! - [`stats`]: median, quantiles, the seeded bootstrap.
+//!
+//! `docs/architecture.md` places this crate in the whole; `docs/contracts.md` describes
+//! `results.json` and the CLI.
 
 pub mod chart;
 pub mod claims;
@@ -47,9 +56,9 @@ pub use tgbench_results as results;
 pub use tgbench_results::histogram;
 
 pub use claims::{ClaimsTable, claims_table};
-pub use compare::{Comparison, Outcome, OutputFormat, Thresholds, compare, compare_files};
+pub use compare::{Comparison, Outcome, Thresholds, compare, compare_files};
 pub use cost::Prices;
-pub use report::{Written, write_reports};
+pub use report::{OutputFormat, Written, write_reports};
 pub use rows::Input;
 
 /// Errors reading results, price files, or writing reports.

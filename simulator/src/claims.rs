@@ -206,7 +206,7 @@ pub fn run_claims(opts: &ClaimsOptions) -> Result<ClaimsOutcome, ClaimsError> {
         dir,
         report_md: written.markdown,
         report_html: written.html,
-        table_markdown: table.to_markdown(),
+        table_markdown: tgbench_reports::report::markdown::claims_section(&table),
         status,
     })
 }
