@@ -57,7 +57,7 @@ pub use tgbench_results::histogram;
 
 pub use claims::{ClaimsTable, claims_table};
 pub use compare::{Comparison, Outcome, Thresholds, compare, compare_files};
-pub use cost::Prices;
+pub use cost::{Prices, PricesError};
 pub use report::{OutputFormat, Written, write_reports};
 pub use rows::Input;
 
@@ -75,6 +75,6 @@ pub enum Error {
         path: String,
         source: tgbench_results::Error,
     },
-    #[error("price file: {0}")]
-    Prices(String),
+    #[error("price file: {path}: {source}")]
+    PricesFile { path: String, source: PricesError },
 }
