@@ -2,6 +2,7 @@
 //! gets a row, and the verdict table in the report is the one the measured results give.
 
 use clap::Parser;
+use tgbench_reports::claims::{phase, sut};
 use tgbench_reports::results::Results;
 use tgbench_reports::{Input, Prices};
 
@@ -27,14 +28,14 @@ fn claims_quick_builds_the_verdict_table_from_a_real_run() {
 
     // Every configuration ran both phases, every message answered.
     let configs = [
-        "long-polling-30s",
-        "short-polling-500ms",
-        "short-polling-500ms-no-antispin",
-        "webhook",
-        "webhook-reply-in-response",
+        sut::LONG_POLLING_30S,
+        sut::SHORT_POLLING_500MS,
+        sut::SHORT_POLLING_500MS_NO_ANTISPIN,
+        sut::WEBHOOK,
+        sut::WEBHOOK_REPLY_IN_RESPONSE,
     ];
     for name in configs {
-        for phase in ["idle", "active"] {
+        for phase in [phase::IDLE, phase::ACTIVE] {
             let run = claims
                 .runs
                 .iter()
@@ -56,21 +57,21 @@ fn claims_quick_builds_the_verdict_table_from_a_real_run() {
         claims
             .runs
             .iter()
-            .find(|r| r.sut.name == name && r.phase.as_deref() == Some("idle"))
+            .find(|r| r.sut.name == name && r.phase.as_deref() == Some(phase::IDLE))
             .unwrap()
     };
-    assert_eq!(idle("webhook").requests.total, 0);
+    assert_eq!(idle(sut::WEBHOOK).requests.total, 0);
     let per_bot_per_s = |name: &str| {
         let r = idle(name);
         r.requests.per_min / 60.0 / r.bots as f64
     };
-    let spin = per_bot_per_s("short-polling-500ms-no-antispin");
+    let spin = per_bot_per_s(sut::SHORT_POLLING_500MS_NO_ANTISPIN);
     assert!(
         (1.7..=2.3).contains(&spin),
         "short polling: {spin} req/s/bot"
     );
     assert!(
-        per_bot_per_s("short-polling-500ms") < spin / 2.0,
+        per_bot_per_s(sut::SHORT_POLLING_500MS) < spin / 2.0,
         "the anti-spin rule holds repeated short polls"
     );
 
@@ -82,7 +83,7 @@ fn claims_quick_builds_the_verdict_table_from_a_real_run() {
     let table = tgbench_reports::claims_table(&inputs, &Prices::default());
     let md = std::fs::read_to_string(out.path().join("report.md")).unwrap();
     assert!(
-        md.contains(&table.to_markdown()),
+        md.contains(&tgbench_reports::report::markdown::claims_section(&table)),
         "report.md holds the verdict table"
     );
     for claim in [

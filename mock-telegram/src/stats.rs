@@ -7,10 +7,13 @@
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
 use crate::method::Method;
+
+/// Reply latency, from the update's due instant to the reply, in milliseconds: the same
+/// summary as a results file's `latency_ms` ([`Latency::from_histogram`]).
+pub use tgbench_results::Latency;
 
 /// A snapshot of everything the mock counted since start or the last reset.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
@@ -62,37 +65,6 @@ pub struct Updates {
     /// Dropped unconfirmed: drop_pending_updates, a negative offset, or the per-bot bound.
     #[serde(default)]
     pub dropped: u64,
-}
-
-/// Reply latency, from the update's due instant to the reply, in milliseconds.
-#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
-pub struct Latency {
-    pub count: u64,
-    pub p50: f64,
-    pub p90: f64,
-    pub p99: f64,
-    pub p999: f64,
-    pub max: f64,
-    pub mean: f64,
-}
-
-impl Latency {
-    /// The summary of a histogram in µs.
-    pub fn from_histogram(h: &Histogram<u64>) -> Latency {
-        if h.is_empty() {
-            return Latency::default();
-        }
-        let ms = |us: u64| us as f64 / 1000.0;
-        Latency {
-            count: h.len(),
-            p50: ms(h.value_at_quantile(0.5)),
-            p90: ms(h.value_at_quantile(0.9)),
-            p99: ms(h.value_at_quantile(0.99)),
-            p999: ms(h.value_at_quantile(0.999)),
-            max: ms(h.max()),
-            mean: h.mean() / 1000.0,
-        }
-    }
 }
 
 /// getUpdates accounting.

@@ -10,23 +10,22 @@
 //! (see [`crate::stats::bootstrap_relative_change`]) lies wholly above zero, so a noisy CI
 //! machine does not cry wolf. With repetitions, values are the mean over repetitions of
 //! each repetition's figure (latency read from its stored histogram, exact µs);
-//! without, the folded row of [`crate::summary`].
+//! without, the folded row of [`crate::rows`]. The formats render a [`Comparison`]
+//! ([`Comparison::render`], in [`crate::report`]).
 //!
 //! Outcomes map to exit codes: [`Outcome::Ok`] 0, [`Outcome::Regression`] 1,
 //! [`Outcome::Unusable`] 2 (unreadable file, other scenario, incomplete run, nothing in
 //! common, no reply measured).
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::path::Path;
 use std::str::FromStr;
 
 use crate::histogram;
-use crate::results::{Results, Run};
+use crate::results::{Latency, Results, Run};
+use crate::rows::{Input, Row, rows};
 use crate::stats::{bootstrap_relative_change, mean};
-use crate::summary::{Input, Row, rows};
-use crate::table::{Cell, Table, Tone};
-use crate::text::{num, pct_change};
+use crate::text::num;
 
 /// Repetitions per SUT, in both files, before the noise test is used.
 pub const MIN_REPETITIONS: usize = 3;
@@ -150,7 +149,7 @@ impl Metric {
             histogram::decode(&run.latency_histogram)
                 .ok()
                 .filter(|h| !h.is_empty())
-                .map(|h| crate::summary::latency_of(&h))
+                .map(|h| Latency::from_histogram(&h))
         };
         let l = lat.as_ref().unwrap_or(&run.latency_ms);
         match self {
@@ -275,28 +274,6 @@ impl FromStr for Thresholds {
     }
 }
 
-/// How the comparison is printed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum OutputFormat {
-    #[default]
-    Markdown,
-    /// GitHub Actions workflow commands (`::error title=…::…`), then the Markdown table.
-    Github,
-}
-
-impl FromStr for OutputFormat {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "markdown" | "md" => Ok(Self::Markdown),
-            "github" => Ok(Self::Github),
-            other => Err(format!(
-                "unknown format \"{other}\" (known: markdown, github)"
-            )),
-        }
-    }
-}
-
 /// The noise test's answer for one metric.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Noise {
@@ -375,50 +352,6 @@ impl Comparison {
         }
     }
 
-    pub fn render(&self, format: OutputFormat) -> String {
-        match format {
-            OutputFormat::Markdown => self.to_markdown(),
-            OutputFormat::Github => self.to_github(),
-        }
-    }
-
-    fn table(&self) -> Table {
-        let mut t = Table::new([
-            "SUT",
-            "metric",
-            "baseline",
-            "current",
-            "change",
-            "limit",
-            "noise (95 % interval)",
-            "status",
-        ]);
-        t.numeric = vec![2, 3, 4];
-        for d in &self.deltas {
-            let (status, tone) = match d.status {
-                Status::Info => ("", Tone::Muted),
-                Status::Within => ("✅ ok", Tone::Good),
-                Status::Noise => ("〰 within noise", Tone::Warn),
-                Status::Regression => ("❌ regression", Tone::Bad),
-            };
-            let noise = match d.noise {
-                Noise::NotAssessed => "–".to_owned(),
-                Noise::Interval(lo, hi) => format!("{} … {}", pct_change(lo), pct_change(hi)),
-            };
-            t.push(vec![
-                d.sut.as_str().into(),
-                d.metric.describe().into(),
-                num(d.baseline).into(),
-                num(d.current).into(),
-                pct_change(d.change).into(),
-                d.limit.map_or_else(|| "–".into(), |l| l.to_string()).into(),
-                noise.into(),
-                Cell::new(status, tone),
-            ]);
-        }
-        t
-    }
-
     pub fn headline(&self) -> String {
         match &self.outcome {
             Outcome::Ok => "ok: no metric regressed beyond its limit".into(),
@@ -426,87 +359,6 @@ impl Comparison {
             Outcome::Unusable(why) => format!("unusable input: {why}"),
         }
     }
-
-    /// The Markdown report: outcome, notes, the table of deltas.
-    pub fn to_markdown(&self) -> String {
-        let mut s = format!(
-            "## tgbench compare: `{}` → `{}`\n\n**{}**\n\n",
-            self.baseline,
-            self.current,
-            self.headline()
-        );
-        for n in &self.notes {
-            let _ = writeln!(s, "- {n}");
-        }
-        if !self.notes.is_empty() {
-            s.push('\n');
-        }
-        if !self.deltas.is_empty() {
-            s.push_str(&self.table().to_markdown());
-        }
-        s
-    }
-
-    /// GitHub Actions annotations (one per regression, one warning per change within
-    /// noise, one error for unusable input, a notice when all is well), then the Markdown.
-    pub fn to_github(&self) -> String {
-        let mut s = String::new();
-        match &self.outcome {
-            Outcome::Unusable(why) => {
-                let _ = writeln!(
-                    s,
-                    "::error title={}::{}",
-                    gh_property("tgbench compare: unusable input"),
-                    gh_data(why)
-                );
-            }
-            Outcome::Ok => {
-                let _ = writeln!(
-                    s,
-                    "::notice title={}::{}",
-                    gh_property("tgbench compare: ok"),
-                    gh_data(&self.headline())
-                );
-            }
-            Outcome::Regression(_) => {}
-        }
-        for d in &self.deltas {
-            let (level, what) = match d.status {
-                Status::Regression => ("error", "regression"),
-                Status::Noise => ("warning", "over the limit but within run-to-run noise"),
-                _ => continue,
-            };
-            let title = format!("tgbench {what}: {} ({})", d.metric.key(), d.sut);
-            let msg = format!(
-                "{}: {} → {} ({}; limit {})",
-                d.metric.describe(),
-                num(d.baseline),
-                num(d.current),
-                pct_change(d.change),
-                d.limit.map_or_else(|| "none".into(), |l| l.to_string())
-            );
-            let _ = writeln!(
-                s,
-                "::{level} title={}::{}",
-                gh_property(&title),
-                gh_data(&msg)
-            );
-        }
-        s.push_str(&self.to_markdown());
-        s
-    }
-}
-
-/// Escapes a workflow command's message.
-fn gh_data(s: &str) -> String {
-    s.replace('%', "%25")
-        .replace('\r', "%0D")
-        .replace('\n', "%0A")
-}
-
-/// Escapes a workflow command's property value.
-fn gh_property(s: &str) -> String {
-    gh_data(s).replace(':', "%3A").replace(',', "%2C")
 }
 
 /// Reads both files and compares them; an unreadable file is [`Outcome::Unusable`].
@@ -694,17 +546,5 @@ mod tests {
             let e = Thresholds::parse(spec).unwrap_err().to_string();
             assert!(e.contains(needle), "{spec}: {e}");
         }
-    }
-
-    #[test]
-    fn github_escaping_keeps_commands_on_one_line() {
-        assert_eq!(gh_data("50%\nx"), "50%25%0Ax");
-        assert_eq!(gh_property("a: b, c"), "a%3A b%2C c");
-    }
-
-    #[test]
-    fn formats_parse() {
-        assert_eq!("github".parse::<OutputFormat>(), Ok(OutputFormat::Github));
-        assert!("xml".parse::<OutputFormat>().is_err());
     }
 }

@@ -20,10 +20,19 @@ use std::path::Path;
 use serde::Deserialize;
 
 use crate::Error;
-use crate::summary::Row;
+use crate::rows::Row;
 
 /// The default price file, embedded.
 pub const DEFAULT_PRICES_TOML: &str = include_str!("../prices.toml");
+
+/// What is wrong inside a price file.
+#[derive(Debug, thiserror::Error)]
+pub enum PricesError {
+    #[error(transparent)]
+    Toml(#[from] toml::de::Error),
+    #[error("{key} must be > 0, got {value}")]
+    NotPositive { key: &'static str, value: f64 },
+}
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -72,8 +81,8 @@ impl Default for Prices {
 
 impl Prices {
     /// Parses a price file; every key is required, unknown keys are an error.
-    pub fn from_toml(text: &str) -> Result<Self, Error> {
-        let p: Prices = toml::from_str(text).map_err(|e| Error::Prices(e.to_string()))?;
+    pub fn from_toml(text: &str) -> Result<Self, PricesError> {
+        let p: Prices = toml::from_str(text)?;
         let positive = [
             ("hours_per_month", p.hours_per_month),
             ("on_demand.vcpu_step", p.on_demand.vcpu_step),
@@ -89,9 +98,9 @@ impl Prices {
             ("server.vcpu", p.server.vcpu),
             ("server.memory_gb", p.server.memory_gb),
         ];
-        for (k, v) in positive {
-            if !(v.is_finite() && v > 0.0) {
-                return Err(Error::Prices(format!("{k} must be > 0, got {v}")));
+        for (key, value) in positive {
+            if !(value.is_finite() && value > 0.0) {
+                return Err(PricesError::NotPositive { key, value });
             }
         }
         Ok(p)
@@ -103,7 +112,10 @@ impl Prices {
             path: path.display().to_string(),
             source,
         })?;
-        Self::from_toml(&text).map_err(|e| Error::Prices(format!("{}: {e}", path.display())))
+        Self::from_toml(&text).map_err(|source| Error::PricesFile {
+            path: path.display().to_string(),
+            source,
+        })
     }
 
     /// Monthly price of one `[server]`.
@@ -242,7 +254,25 @@ mod tests {
         let e = Prices::from_toml(&broken).unwrap_err().to_string();
         assert!(e.contains("hours_per_month"), "{e}");
         let unknown = format!("{DEFAULT_PRICES_TOML}\nextra = 1\n");
-        assert!(Prices::from_toml(&unknown).is_err());
+        assert!(matches!(
+            Prices::from_toml(&unknown),
+            Err(PricesError::Toml(_))
+        ));
+    }
+
+    #[test]
+    fn a_price_file_read_from_disk_names_its_path_and_keeps_the_cause() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("prices.toml");
+        std::fs::write(&path, "currency = 1").unwrap();
+        let e = Prices::read(&path).unwrap_err();
+        let text = e.to_string();
+        assert!(
+            text.starts_with(&format!("price file: {}: ", path.display())),
+            "{text}"
+        );
+        let cause = std::error::Error::source(&e).expect("the TOML error is the source");
+        assert!(cause.is::<PricesError>(), "{cause:?}");
     }
 
     #[test]

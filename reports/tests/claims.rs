@@ -1,6 +1,7 @@
 //! The claims verdict table on hand-built results covering every verdict.
 
 use tgbench_reports::claims::{ClaimsTable, Outcome, Verdict, claims_table};
+use tgbench_reports::report::tables::claims_context;
 use tgbench_reports::results::{Results, Run};
 use tgbench_reports::{Input, Prices, write_reports};
 
@@ -311,7 +312,7 @@ fn every_verdict_on_hand_built_results() {
     assert_eq!(t.context.rtt, "100 ms ± 10.0 ms");
     assert_eq!(t.context.bots, vec![100]);
     assert!(
-        !t.context_line().contains("scaled"),
+        !claims_context(&t).contains("scaled"),
         "100 bots need no scaling"
     );
 }
@@ -324,7 +325,7 @@ fn fewer_bots_are_scaled_to_the_claims_hundred() {
     let cell = &idle.cells[2];
     assert_eq!(cell.text, "16.0 %", "3.2 % at 20 bots → 16 % at 100");
     assert_eq!(t.context.bots, vec![20]);
-    assert!(t.context_line().contains("scaled linearly to 100 bots"));
+    assert!(claims_context(&t).contains("scaled linearly to 100 bots"));
     let rpm = &row(&t, "Network requests").cells[2];
     assert_eq!(rpm.text, "12,000/min");
 }

@@ -21,7 +21,7 @@ fn same_results_exit_0() {
     );
     assert_eq!(c.outcome, Outcome::Ok);
     assert_eq!(c.exit_code(), 0);
-    let md = c.to_markdown();
+    let md = c.render(OutputFormat::Markdown);
     assert!(md.contains("**ok: no metric regressed beyond its limit**"));
     assert!(
         md.contains("| polling-bot | p99 latency (ms) | 812 | 812 | +0 % | +10.0 % | – | ✅ ok |")
@@ -38,10 +38,10 @@ fn a_slower_p99_exits_1_naming_the_metric() {
         Outcome::Regression(vec!["p99 (polling-bot)".into()])
     );
     assert_eq!(c.exit_code(), 1);
-    assert!(c.to_markdown().contains(
+    assert!(c.render(OutputFormat::Markdown).contains(
         "| polling-bot | p99 latency (ms) | 812 | 1,015 | +25.0 % | +10.0 % | – | ❌ regression |"
     ));
-    let gh = c.to_github();
+    let gh = c.render(OutputFormat::Github);
     let first = gh.lines().next().unwrap();
     assert_eq!(
         first,
@@ -86,7 +86,12 @@ fn tiny_absolute_changes_are_below_the_noise_floor() {
     cur.runs[1].cpu.mean_pct *= 1.5;
     cur.runs[1].memory.rss_peak_mb = 6.0;
     let c = compare(&base, &cur, &Thresholds::default());
-    assert_eq!(c.outcome, Outcome::Ok, "{}", c.to_markdown());
+    assert_eq!(
+        c.outcome,
+        Outcome::Ok,
+        "{}",
+        c.render(OutputFormat::Markdown)
+    );
     // An absolute limit is taken as given.
     let strict = Thresholds::parse("cpu=0.1").unwrap();
     assert_eq!(compare(&base, &cur, &strict).exit_code(), 1);
@@ -106,7 +111,7 @@ fn unusable_input_exits_2() {
         other => panic!("{other:?}"),
     }
     assert!(
-        c.to_github()
+        c.render(OutputFormat::Github)
             .starts_with("::error title=tgbench compare%3A unusable input::")
     );
     let missing = compare_files(&good, &dir.path().join("nope.json"), &Thresholds::default());
@@ -182,7 +187,7 @@ fn with_three_repetitions_noise_does_not_cry_wolf() {
     );
     assert_eq!(d.status, Status::Noise);
     assert_eq!(c.exit_code(), 0);
-    assert!(c.to_github().contains(
+    assert!(c.render(OutputFormat::Github).contains(
         "::warning title=tgbench over the limit but within run-to-run noise%3A p99 (w)::"
     ));
 

@@ -1,5 +1,6 @@
 //! `report.md` and `report.html` read back: the input's numbers are in them, the HTML is
-//! self-contained and escaped, several files sit side by side, incomplete runs are marked.
+//! self-contained and escaped, several files sit side by side, incomplete runs are marked;
+//! and the console summary a run prints.
 
 use std::path::Path;
 
@@ -262,4 +263,48 @@ fn capacity_steps_stay_in_the_capacity_section() {
     let (_d, _w, md, _) = render(&[Input::new("cap", r)]);
     assert!(md.contains("| polling-bot @ 1,000 bots |"), "{md}");
     assert!(md.contains("| polling-bot @ 100 bots |"));
+}
+
+/// The summary `tgbench run` prints: every run (not folded), its notes, capacity curves,
+/// whether the run finished and where its results are.
+#[test]
+fn the_console_summary_lists_every_run_with_its_notes() {
+    let mut r = fixtures::smoke();
+    r.complete = false;
+    r.incomplete_reason = Some("interrupted".into());
+    r.runs[0].slo.passed = false;
+    r.runs[0].slo.checks[0].passed = false;
+    r.runs[1].complete = false;
+    r.runs[1].incomplete_reason = Some("SUT crashed".into());
+    let text = tgbench_reports::report::console::summary(&r, "results/x/results.json");
+    let expected = "\
+## tgbench: smoke
+
+100 bots, RTT 100 ± 10 ms, window 60 s (warm-up 5 s, drain ≤ 2 s), seed 42. AMD EPYC 7B13, 2 cores; SUT on CPU 1, harness on CPU 0.
+
+| SUT | phase | rep | injected | replied | lost | dup | p50 ms | p99 ms | max ms | CPU % (mean / max) | RSS MiB (peak) | req/min | SLO |
+|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|
+| polling-bot | – | 1 | 300 | 300 | 0 | 0 | 3.2 | 812.0 | 1234.0 | 2.8 / 9.8 | 24.5 | 1500 | FAIL |
+| webhook-bot | – | 1 | 300 | 297 | 3 | 1 | 105.0 | 187.0 | 402.0 | 0.4 / 1.9 | 14.5 | 700 | incomplete |
+
+- SLO missed by polling-bot (rep 1): p99_ms = 812 > 1000
+- **Harness bottleneck** in webhook-bot (rep 1) — not the SUT's doing: injector fell 250 ms behind
+- webhook-bot (rep 1) incomplete: SUT crashed
+- Harness: injection lag p99 ≤ 250.00 ms; mock + harness CPU ≤ 1.0 % of a core (overhead, not in the SUT's figures).
+- Capacity of polling-bot: **1000** bots held; stopped by slo: p99_ms > 1000 (steps: 100 ✓, 500 ✓, 1000 ✓, 2000 ✗, 4000 ✗, 8000 ✗).
+- Capacity of webhook-bot: **2000** bots held; stopped by machine: open files (20000) (steps: 100 ✓, 500 ✓, 1000 ✓, 2000 ✓, 4000 ✗, 8000 (machine limit)).
+
+**Incomplete run**: interrupted
+
+Results: results/x/results.json
+";
+    assert_eq!(text, expected);
+    // No run, no table and no harness line; the path still closes it.
+    let empty = fixtures::results("empty", vec![]);
+    let text = tgbench_reports::report::console::summary(&empty, "r.json");
+    assert!(
+        !text.contains("| SUT |") && !text.contains("Harness:"),
+        "{text}"
+    );
+    assert!(text.ends_with("\n\nResults: r.json\n"), "{text}");
 }

@@ -1,17 +1,14 @@
-//! `reports/schema/results.schema.json` describes what the types write (STYLE #6).
+//! The published JSON Schema of `results.json` (`results-schema/results.schema.json`,
+//! [`JSON_SCHEMA`]) describes what the types write, and rejects what the reader rejects:
+//! the output format is a contract, so schema and types may not drift apart.
 
 use serde_json::Value;
-use tgbench_reports::results::Results;
+use tgbench_reports::results::{JSON_SCHEMA, Results};
 
 use crate::fixtures;
 
 fn schema() -> Value {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/schema/results.schema.json"
-    ))
-    .unwrap();
-    serde_json::from_str(&text).expect("the schema is JSON")
+    serde_json::from_str(JSON_SCHEMA).expect("the schema is JSON")
 }
 
 /// A results file with every optional field filled.

@@ -1,4 +1,5 @@
-//! tgbench-reports integration tests: one binary (STYLE #4), one module per area.
+//! tgbench-reports integration tests: one test binary (faster to build and link than one
+//! per file), one module per area.
 
 mod fixtures;
 

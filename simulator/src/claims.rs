@@ -14,6 +14,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use tgbench_reports::claims::phase;
 use tgbench_reports::{Input, Prices};
 
 use crate::run::{Options, Outcome, RunError, Status};
@@ -89,7 +90,7 @@ impl Plan {
             .phases
             .iter()
             .map(|p| Phase {
-                duration_s: if p.name == "idle" {
+                duration_s: if p.name == phase::IDLE {
                     self.idle_s
                 } else {
                     self.active_s
@@ -205,7 +206,7 @@ pub fn run_claims(opts: &ClaimsOptions) -> Result<ClaimsOutcome, ClaimsError> {
         dir,
         report_md: written.markdown,
         report_html: written.html,
-        table_markdown: table.to_markdown(),
+        table_markdown: tgbench_reports::report::markdown::claims_section(&table),
         status,
     })
 }
@@ -286,6 +287,7 @@ fn repo_root() -> Option<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tgbench_reports::claims::sut;
 
     #[test]
     fn quick_plan_cuts_every_phase_and_keeps_the_suts() {
@@ -298,7 +300,7 @@ mod tests {
             .iter()
             .map(|p| (p.name.as_str(), p.duration_s))
             .collect();
-        assert_eq!(phases, vec![("idle", 5.0), ("active", 4.0)]);
+        assert_eq!(phases, vec![(phase::IDLE, 5.0), (phase::ACTIVE, 4.0)]);
         // The active phase still carries load, the idle one none.
         let segs = s.segments();
         assert!(segs.last().unwrap().load.mean_rate_per_s(20) > 0.0);
@@ -311,7 +313,7 @@ mod tests {
         assert_eq!(s.capacity.steps, vec![200, 2_000, 10_000]);
         assert_eq!(s.duration_s, Some(15.0));
         let names: Vec<&str> = s.suts.iter().map(|s| s.name.as_str()).collect();
-        assert_eq!(names, vec!["long-polling-30s", "webhook"]);
+        assert_eq!(names, vec![sut::LONG_POLLING_30S, sut::WEBHOOK]);
     }
 
     #[test]

@@ -4,10 +4,11 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use super::{
-    Report, ReportData, capacity_summary, capacity_table, environment_table, methods,
-    methods_table, summary_table, write_file,
+use super::tables::{
+    CLAIMS_COST_NOTE, CLAIMS_RULES, capacity_summary, capacity_table, claims_context, claims_costs,
+    claims_verdicts, environment_table, methods, methods_table, summary_table,
 };
+use super::{Report, ReportData, write_file};
 use crate::Error;
 use crate::chart::{Band, BarChart, LineChart, Reduce, Series, StackedBars, downsample};
 use crate::claims::ClaimsTable;
@@ -142,7 +143,30 @@ impl Report for Html {
     }
 
     fn claims(&mut self, table: &ClaimsTable) {
-        self.body.push_str(&table.to_html());
+        self.body
+            .push_str(r#"<section id="claims"><h2>Claims under test: verdicts</h2>"#);
+        let _ = write!(
+            self.body,
+            r#"<p class="note">{}</p>"#,
+            escape(&claims_context(table))
+        );
+        // `table.claims` in the CSS above lets the verdict table's cells wrap; `cards` lays
+        // rows out as cards on a phone.
+        self.body
+            .push_str(&claims_verdicts(table).to_html("claims cards"));
+        let _ = write!(
+            self.body,
+            r#"<p class="note"><strong>How verdicts are decided.</strong> {}</p><h3>Cost per transport ({}, assumed prices)</h3>"#,
+            escape(CLAIMS_RULES),
+            escape(&table.currency)
+        );
+        self.body
+            .push_str(&claims_costs(table).to_html("costs cards"));
+        let _ = write!(
+            self.body,
+            r#"<p class="note">{}</p></section>"#,
+            escape(CLAIMS_COST_NOTE)
+        );
     }
 
     fn warnings(&mut self, data: &ReportData<'_>) {

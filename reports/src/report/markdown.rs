@@ -1,20 +1,47 @@
-//! `report.md`: the report as GitHub-flavoured Markdown (tables, no charts).
+//! `report.md`: the report as GitHub-flavoured Markdown (tables, no charts); also the
+//! claims table and the comparison as printed on the console.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use super::{
-    Report, ReportData, capacity_summary, capacity_table, environment_table, methods_table,
-    summary_table, write_file,
+use super::tables::{
+    CLAIMS_COST_NOTE, CLAIMS_RULES, capacity_summary, capacity_table, claims_context, claims_costs,
+    claims_verdicts, comparison_table, environment_table, methods_table, summary_table,
 };
+use super::{Report, ReportData, write_file};
 use crate::Error;
 use crate::claims::ClaimsTable;
+use crate::compare::Comparison;
 
 pub const FILE_NAME: &str = "report.md";
 
 #[derive(Debug, Default)]
 pub struct Markdown {
     out: String,
+}
+
+impl Markdown {
+    /// The text of the sections rendered so far (what [`Report::finish`] would write).
+    pub fn into_text(self) -> String {
+        self.out
+    }
+}
+
+/// The claims section: context, verdict table, how verdicts are decided, and the cost per
+/// transport. `tgbench claims` prints it; `report.md` carries it on top.
+pub fn claims_section(table: &ClaimsTable) -> String {
+    let mut s = String::from("## Claims under test: verdicts\n\n");
+    let _ = writeln!(s, "{}\n", claims_context(table));
+    s.push_str(&claims_verdicts(table).to_markdown());
+    let _ = writeln!(s, "\nHow verdicts are decided: {CLAIMS_RULES}\n");
+    let _ = writeln!(
+        s,
+        "### Cost per transport ({}, assumed prices)\n",
+        table.currency
+    );
+    s.push_str(&claims_costs(table).to_markdown());
+    let _ = writeln!(s, "\n{CLAIMS_COST_NOTE}");
+    s
 }
 
 impl Report for Markdown {
@@ -34,7 +61,7 @@ impl Report for Markdown {
     }
 
     fn claims(&mut self, table: &ClaimsTable) {
-        self.out.push_str(&table.to_markdown());
+        self.out.push_str(&claims_section(table));
         self.out.push('\n');
     }
 
@@ -88,6 +115,26 @@ impl Report for Markdown {
     fn environment(&mut self, data: &ReportData<'_>) {
         self.out.push_str("## Scenario and environment\n\n");
         self.out.push_str(&environment_table(data).to_markdown());
+    }
+
+    /// Outcome, notes, the table of deltas.
+    fn comparison(&mut self, c: &Comparison) {
+        let _ = write!(
+            self.out,
+            "## tgbench compare: `{}` → `{}`\n\n**{}**\n\n",
+            c.baseline,
+            c.current,
+            c.headline()
+        );
+        for n in &c.notes {
+            let _ = writeln!(self.out, "- {n}");
+        }
+        if !c.notes.is_empty() {
+            self.out.push('\n');
+        }
+        if !c.deltas.is_empty() {
+            self.out.push_str(&comparison_table(c).to_markdown());
+        }
     }
 
     fn finish(&mut self, out_dir: &Path) -> Result<Vec<PathBuf>, Error> {

@@ -57,7 +57,7 @@ pub fn build(w: Window<'_>) -> Run {
     if latency_hist.subtract(w.hist_start).is_err() {
         latency_hist = w.hist_drained.clone();
     }
-    let latency = tgbench_reports::summary::latency_of(&latency_hist);
+    let latency = Latency::from_histogram(&latency_hist);
 
     let injected = w
         .drained

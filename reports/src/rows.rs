@@ -42,9 +42,9 @@ impl Input {
             path: path.display().to_string(),
             source,
         })?;
-        let results = Results::from_json(&text).map_err(|e| Error::File {
+        let results = Results::from_json(&text).map_err(|source| Error::File {
             path: path.display().to_string(),
-            message: e.to_string(),
+            source,
         })?;
         Ok(Self::new(label_for(path), results))
     }
@@ -282,7 +282,7 @@ pub fn fold_latency(runs: &[&Run]) -> Latency {
         .and_then(Result::ok)
         .filter(|h| !h.is_empty());
     if let Some(h) = merged {
-        return latency_of(&h);
+        return Latency::from_histogram(&h);
     }
     let median = |f: fn(&Latency) -> f64| {
         let mut v: Vec<f64> = runs.iter().map(|r| f(&r.latency_ms)).collect();
@@ -305,20 +305,6 @@ pub fn fold_latency(runs: &[&Run]) -> Latency {
         p999: median(|l| l.p999),
         max: runs.iter().map(|r| r.latency_ms.max).fold(0.0, f64::max),
         mean,
-    }
-}
-
-/// Latency summary (ms) of a µs histogram.
-pub fn latency_of(h: &hdrhistogram::Histogram<u64>) -> Latency {
-    let ms = |us: u64| us as f64 / 1000.0;
-    Latency {
-        count: h.len(),
-        p50: ms(h.value_at_quantile(0.50)),
-        p90: ms(h.value_at_quantile(0.90)),
-        p99: ms(h.value_at_quantile(0.99)),
-        p999: ms(h.value_at_quantile(0.999)),
-        max: ms(h.max()),
-        mean: h.mean() / 1000.0,
     }
 }
 

@@ -1,15 +1,11 @@
-//! The results file, `results.json`, `schema_version: 1` — a published contract (see
-//! `../shared/DESIGN.md` and `reports/schema/results.schema.json`).
-//!
-//! The simulator writes these types; the reports read them. Fields are only ever added
-//! (with `#[serde(default)]`) within a schema version, so older files stay readable.
+//! The results file as serde types, from [`Results`] down: what the simulator writes and
+//! the reports read. [`crate::JSON_SCHEMA`] describes the same fields for other readers.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-/// The version written into every results file.
-pub const SCHEMA_VERSION: u32 = 1;
+use crate::{Error, SCHEMA_VERSION};
 
 /// One results file: one scenario run, one entry in `runs` per SUT (and repetition).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -119,7 +115,8 @@ pub struct Run {
     pub incomplete_reason: Option<String>,
     pub latency_ms: Latency,
     /// The whole latency histogram, microseconds, HdrHistogram V2 serialized, base64.
-    /// See [`crate::histogram`] to encode, decode and merge.
+    /// See [`crate::histogram`] to encode, decode and merge, and
+    /// [`Latency::from_histogram`] for its summary.
     #[serde(default)]
     pub latency_histogram: String,
     pub cpu: Cpu,
@@ -305,14 +302,14 @@ pub struct CapacityStep {
 
 impl Results {
     /// Parses a results file, checking the schema version.
-    pub fn from_json(text: &str) -> Result<Self, crate::Error> {
+    pub fn from_json(text: &str) -> Result<Self, Error> {
         let value: serde_json::Value = serde_json::from_str(text)?;
         let version = value
             .get("schema_version")
             .and_then(|v| v.as_u64())
-            .ok_or(crate::Error::NoSchemaVersion)?;
+            .ok_or(Error::NoSchemaVersion)?;
         if version != u64::from(SCHEMA_VERSION) {
-            return Err(crate::Error::SchemaVersion(version));
+            return Err(Error::SchemaVersion(version));
         }
         Ok(serde_json::from_value(value)?)
     }

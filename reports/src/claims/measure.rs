@@ -1,0 +1,356 @@
+//! What each configuration measured for each claim: its runs found in the results
+//! (idle phase, active phase, capacity curve), and one [`Reading`] per [`Metric`].
+//!
+//! Runs are found by `run.sut.name` (the configuration's name) and `run.phase`
+//! ([`phase::IDLE`], [`phase::ACTIVE`]; without an active run, a run with no phase counts as
+//! active). Capacity curves are found by `capacity[].sut`; the runs of a file that holds
+//! capacity curves are the search's steps and are not used as phases. When several files
+//! hold the same configuration and phase, the last file wins. Figures that grow with the
+//! number of bots (CPU %, requests per minute, always-on cost) are scaled linearly to
+//! [`CLAIM_BOTS`]; memory, latency and capacity are never scaled.
+
+use super::spec::{
+    CLAIM_BOTS, CONFIGS, CONSTANT_CPU_MIN_PCT, CONSTANT_CPU_WINDOW_S, Config, Metric, SCALING_BOTS,
+    phase,
+};
+use super::verdict::Bound;
+use crate::cost::{Prices, Usage, monthly_cost, servers_for};
+use crate::results::{CapacityCurve, Sample};
+use crate::rows::{Input, Row, rows};
+use crate::text::{count, num, usd};
+
+/// The runs of one configuration.
+pub(super) struct Measured<'a> {
+    pub idle: Option<Row<'a>>,
+    pub active: Option<Row<'a>>,
+    pub capacity: Option<&'a CapacityCurve>,
+    /// Emulated round trip of the run the cost model reads, ms.
+    pub rtt_ms: f64,
+}
+
+/// One measured figure of one configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Reading {
+    pub value: f64,
+    pub bound: Bound,
+    /// The figure with its unit ("3.20 %", "≥ 9,000"), as reasons quote it.
+    pub figure: String,
+    /// What the cell adds in brackets ("machine limit", "p50; p99 114 ms"), or nothing.
+    pub detail: String,
+}
+
+impl Reading {
+    fn new(value: f64, bound: Bound, figure: String, detail: String) -> Self {
+        Self {
+            value,
+            bound,
+            figure,
+            detail,
+        }
+    }
+
+    fn exact(value: f64, figure: String) -> Option<Self> {
+        Some(Self::new(value, Bound::Exact, figure, String::new()))
+    }
+}
+
+/// The runs of every configuration in `inputs`, in column order; an optional configuration
+/// (the aiogram stack) only when it has runs.
+pub(super) fn measure_configs(inputs: &[Input]) -> Vec<(&'static Config, Measured<'_>)> {
+    // Runs of a capacity search are its steps, not phases: leave them out.
+    let all_rows: Vec<Row<'_>> = rows(inputs)
+        .into_iter()
+        .filter(|r| inputs[r.input].results.capacity.is_empty())
+        .collect();
+    let rtt_of = |i: usize| inputs[i].results.scenario.telegram.rtt_ms;
+    let find = |name: &str, phase: Option<&str>| -> Option<Row<'_>> {
+        all_rows
+            .iter()
+            .rfind(|r| r.sut == name && r.phase == phase)
+            .cloned()
+    };
+    CONFIGS
+        .iter()
+        .map(|c| {
+            let idle = find(c.name, Some(phase::IDLE));
+            let active = find(c.name, Some(phase::ACTIVE)).or_else(|| find(c.name, None));
+            let capacity = inputs
+                .iter()
+                .flat_map(|i| i.results.capacity.iter())
+                .rfind(|k| k.sut == c.name);
+            let rtt_ms = active
+                .as_ref()
+                .or(idle.as_ref())
+                .map_or(0.0, |r| rtt_of(r.input));
+            (
+                c,
+                Measured {
+                    idle,
+                    active,
+                    capacity,
+                    rtt_ms,
+                },
+            )
+        })
+        .filter(|(c, m)| !c.optional || !m.is_empty())
+        .collect()
+}
+
+/// The factor that scales a figure measured with `bots` bots to [`CLAIM_BOTS`].
+pub(super) fn scale(bots: u64) -> f64 {
+    if bots == 0 {
+        1.0
+    } else {
+        CLAIM_BOTS as f64 / bots as f64
+    }
+}
+
+fn ms_text(ms: f64) -> String {
+    if ms >= 1000.0 {
+        format!("{} s", num(ms / 1000.0))
+    } else {
+        format!("{} ms", num(ms))
+    }
+}
+
+fn servers_text(n: u64) -> String {
+    if n == 1 {
+        "1 server".into()
+    } else {
+        format!("{} servers", count(n))
+    }
+}
+
+fn machine_limited(c: &CapacityCurve) -> bool {
+    c.steps.last().is_some_and(|s| s.machine_limit) || c.stopped_by.starts_with("machine")
+}
+
+/// True when a curve's largest count is only a lower bound: the search ended on a limit
+/// of the machine, or every step held (it ran out of steps before the SUT broke).
+pub(super) fn only_a_lower_bound(c: &CapacityCurve) -> bool {
+    machine_limited(c) || c.steps.last().is_some_and(|s| s.passed)
+}
+
+/// Why a curve's figure is a bound, in a word or two.
+fn bound_reason(c: &CapacityCurve) -> String {
+    if machine_limited(c) {
+        "machine limit".into()
+    } else {
+        "every step held".into()
+    }
+}
+
+/// Mean CPU of consecutive `window_s`-second windows of a timeseries (by `t_s`).
+fn cpu_windows(ts: &[Sample], window_s: f64) -> Vec<f64> {
+    let mut out: Vec<(f64, usize)> = Vec::new();
+    let t0 = ts.first().map_or(0.0, |s| s.t_s);
+    for s in ts {
+        let i = ((s.t_s - t0) / window_s).floor().max(0.0) as usize;
+        if out.len() <= i {
+            out.resize(i + 1, (0.0, 0));
+        }
+        out[i].0 += s.cpu_pct;
+        out[i].1 += 1;
+    }
+    out.into_iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(sum, n)| sum / n as f64)
+        .collect()
+}
+
+impl Measured<'_> {
+    fn is_empty(&self) -> bool {
+        self.idle.is_none() && self.active.is_none() && self.capacity.is_none()
+    }
+
+    /// The reading of `metric`; `None` when not measured.
+    pub fn measure(&self, metric: Metric, prices: &Prices) -> Option<Reading> {
+        match metric {
+            Metric::IdleCpu => {
+                let r = self.idle.as_ref()?;
+                let v = r.cpu.mean_pct * scale(r.bots);
+                Reading::exact(v, format!("{} %", num(v)))
+            }
+            Metric::Memory => {
+                let peak = [self.idle.as_ref(), self.active.as_ref()]
+                    .into_iter()
+                    .flatten()
+                    .map(|r| r.memory.rss_peak_mb)
+                    .reduce(f64::max)?;
+                Reading::exact(peak, format!("{} MB", num(peak)))
+            }
+            Metric::RequestsPerMin => {
+                let r = self.active.as_ref().or(self.idle.as_ref())?;
+                let v = r.requests_per_min * scale(r.bots);
+                Reading::exact(v, format!("{}/min", num(v)))
+            }
+            Metric::LatencyP50 => {
+                let r = self.active.as_ref()?;
+                if r.latency.count == 0 {
+                    return None;
+                }
+                Some(Reading::new(
+                    r.latency.p50,
+                    Bound::Exact,
+                    ms_text(r.latency.p50),
+                    format!("p50; p99 {}", ms_text(r.latency.p99)),
+                ))
+            }
+            Metric::MaxBots => self.max_bots(),
+            Metric::MonthlyCost => {
+                let r = self.active.as_ref()?;
+                let c = monthly_cost(&Usage::of_row(r, self.rtt_ms, scale(r.bots)), prices);
+                Reading::exact(c.always_on, format!("{}/mo", usd(c.always_on)))
+            }
+            Metric::ConstantCpu => self.constant_cpu(),
+            Metric::ServersForScaling => self.servers_for_scaling(prices),
+        }
+    }
+
+    fn max_bots(&self) -> Option<Reading> {
+        let c = self.capacity?;
+        let v = c.max_bots.unwrap_or(0);
+        if only_a_lower_bound(c) {
+            Some(Reading::new(
+                v as f64,
+                Bound::AtLeast,
+                format!("≥ {}", count(v)),
+                bound_reason(c),
+            ))
+        } else if c.max_bots.is_none() {
+            Reading::exact(0.0, "none met the SLO".into())
+        } else {
+            Reading::exact(v as f64, count(v))
+        }
+    }
+
+    fn constant_cpu(&self) -> Option<Reading> {
+        let r = self.idle.as_ref()?;
+        let ts = &r.runs[0].timeseries;
+        if ts.is_empty() {
+            return None;
+        }
+        let s = scale(r.bots);
+        let windows = cpu_windows(ts, CONSTANT_CPU_WINDOW_S);
+        let busy = windows
+            .iter()
+            .filter(|w| *w * s >= CONSTANT_CPU_MIN_PCT)
+            .count();
+        let share = busy as f64 * 100.0 / windows.len() as f64;
+        Some(Reading::new(
+            share,
+            Bound::Exact,
+            format!("{} % of windows", num(share)),
+            format!("mean {} % CPU", num(r.cpu.mean_pct * s)),
+        ))
+    }
+
+    fn servers_for_scaling(&self, prices: &Prices) -> Option<Reading> {
+        let c = self.capacity?;
+        let limited = only_a_lower_bound(c);
+        let plan = servers_for(SCALING_BOTS, c.max_bots, limited, prices);
+        match plan.servers {
+            None => Reading::exact(f64::INFINITY, "no step met the SLO".into()),
+            Some(n) if limited => Some(Reading::new(
+                n as f64,
+                Bound::AtMost,
+                format!("≤ {}", servers_text(n)),
+                bound_reason(c),
+            )),
+            Some(n) => Reading::exact(n as f64, servers_text(n)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::results::CapacityStep;
+
+    fn curve(steps: &[(u64, bool, bool)], stopped_by: &str) -> CapacityCurve {
+        CapacityCurve {
+            sut: "webhook".into(),
+            kind: "webhook".into(),
+            max_bots: steps.iter().filter(|s| s.1).map(|s| s.0).max(),
+            stopped_by: stopped_by.into(),
+            steps: steps
+                .iter()
+                .map(|&(bots, passed, machine_limit)| CapacityStep {
+                    bots,
+                    passed,
+                    machine_limit,
+                    ..CapacityStep::default()
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_capacity_that_never_broke_is_only_a_lower_bound() {
+        // Every step held: the SUT may hold more than the last step tried.
+        let ran_out = curve(&[(200, true, false), (2_000, true, false)], "end of steps");
+        assert!(only_a_lower_bound(&ran_out));
+        assert_eq!(bound_reason(&ran_out), "every step held");
+        // Stopped by the machine: also a bound.
+        let machine = curve(
+            &[(10_000, true, false), (20_000, false, true)],
+            "machine: open files (20000)",
+        );
+        assert!(only_a_lower_bound(&machine));
+        assert_eq!(bound_reason(&machine), "machine limit");
+        // Broke on the SLO: the largest count that held is the figure.
+        let broke = curve(&[(200, true, false), (2_000, false, false)], "slo: p99");
+        assert!(!only_a_lower_bound(&broke));
+    }
+
+    #[test]
+    fn max_bots_reads_a_bound_or_the_largest_count_that_held() {
+        let measured = |c: &CapacityCurve| {
+            Measured {
+                idle: None,
+                active: None,
+                capacity: Some(c),
+                rtt_ms: 0.0,
+            }
+            .measure(Metric::MaxBots, &Prices::default())
+        };
+        let ran_out = curve(&[(200, true, false), (2_000, true, false)], "end of steps");
+        let r = measured(&ran_out).unwrap();
+        assert_eq!((r.value, r.bound), (2000.0, Bound::AtLeast));
+        assert_eq!(
+            (r.figure.as_str(), r.detail.as_str()),
+            ("≥ 2,000", "every step held")
+        );
+        let broke = curve(&[(200, true, false), (2_000, false, false)], "slo: p99");
+        let r = measured(&broke).unwrap();
+        assert_eq!(
+            (r.value, r.bound, r.figure.as_str()),
+            (200.0, Bound::Exact, "200")
+        );
+        let none = curve(&[(200, false, false)], "slo: p99");
+        assert_eq!(measured(&none).unwrap().figure, "none met the SLO");
+    }
+
+    #[test]
+    fn constant_cpu_is_judged_on_5_second_windows_not_quantised_samples() {
+        // 250 ms samples of a process using 2.5 % of a core: ticks show as 0 or 10 %.
+        let ts: Vec<Sample> = (0..80)
+            .map(|i| Sample {
+                t_s: i as f64 * 0.25,
+                cpu_pct: if i % 4 == 0 { 10.0 } else { 0.0 },
+                ..Default::default()
+            })
+            .collect();
+        let w = cpu_windows(&ts, 5.0);
+        assert_eq!(w.len(), 4);
+        assert!(w.iter().all(|x| (*x - 2.5).abs() < 1e-9), "{w:?}");
+        assert!(cpu_windows(&[], 5.0).is_empty());
+    }
+
+    #[test]
+    fn figures_are_scaled_to_the_claimed_bot_count() {
+        assert_eq!(scale(100), 1.0);
+        assert_eq!(scale(20), 5.0);
+        assert_eq!(scale(0), 1.0, "no bots: nothing to scale");
+    }
+}

@@ -1,0 +1,177 @@
+//! `tgbench claims`: a verdict on each claim of the polling-vs-webhook design document,
+//! from the results of the claims scenarios.
+//!
+//! [`claims_table`] finds each configuration's runs in the results, measures each claim's
+//! figure on each configuration, judges every cell and every row, and prices each
+//! configuration: a [`ClaimsTable`]. The report formats render it on top of `report.md` and
+//! `report.html` ([`crate::report::Report::claims`]).
+//!
+//! # Layout
+//! - [`spec`]: the claims, their tolerances, the configurations and the names of their SUTs
+//!   and phases — what one edits when a claim changes;
+//! - [`measure`]: which runs are which configuration, and each configuration's figure per
+//!   claim (scaled to [`CLAIM_BOTS`] bots where it grows with them);
+//! - [`verdict`]: the rules, each unit-tested there; `reports/tests/claims.rs` checks whole
+//!   tables.
+
+pub mod measure;
+pub mod spec;
+pub mod verdict;
+
+pub use spec::{
+    CLAIM_BOTS, CLAIMS, CONFIGS, CONSTANT_CPU_MIN_PCT, CONSTANT_CPU_WINDOW_S, ClaimSpec, Claimed,
+    Config, Figure, Metric, SCALING_BOTS, Side, phase, sut,
+};
+pub use verdict::{Bound, Outcome, Verdict, verdict};
+
+use crate::cost::{Prices, Usage, monthly_cost, servers_for};
+use crate::rows::Input;
+use crate::text::num;
+use measure::{Measured, measure_configs, only_a_lower_bound, scale};
+
+/// One configuration's measured figure on one claim.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClaimCell {
+    pub config: &'static str,
+    pub value: Option<f64>,
+    /// The figure with its unit ("3.20 %", "≥ 9,000"), as reasons quote it.
+    pub figure: String,
+    /// As the cell shows it: the figure and any detail ("≥ 9,000 (machine limit)").
+    pub text: String,
+    pub outcome: Outcome,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClaimRow {
+    pub claim: &'static str,
+    pub cells: Vec<ClaimCell>,
+    pub verdict: Verdict,
+    pub reason: String,
+}
+
+/// Monthly cost and scaling of one configuration (assumed prices).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CostLine {
+    pub config: &'static str,
+    pub vcpu: f64,
+    pub memory_gb: f64,
+    pub always_on: f64,
+    pub serverless: Option<f64>,
+    pub max_bots: Option<u64>,
+    pub servers_for_scaling: Option<u64>,
+    pub scaling_monthly: Option<f64>,
+    pub scaling_upper_bound: bool,
+}
+
+/// How and where the claims were measured.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ClaimsContext {
+    pub machine: String,
+    pub rtt: String,
+    /// Distinct bot counts of the runs used.
+    pub bots: Vec<u64>,
+    pub git_revision: String,
+}
+
+/// The verdict table; the report formats render it ([`crate::report::Report::claims`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClaimsTable {
+    pub context: ClaimsContext,
+    pub columns: Vec<&'static Config>,
+    pub rows: Vec<ClaimRow>,
+    pub costs: Vec<CostLine>,
+    pub currency: String,
+}
+
+/// Builds the verdict table from the claims scenarios' results (runs identified as in
+/// [`measure`]) and a price file.
+pub fn claims_table(inputs: &[Input], prices: &Prices) -> ClaimsTable {
+    let measured = measure_configs(inputs);
+    let rows = CLAIMS
+        .iter()
+        .map(|spec| {
+            let cells: Vec<ClaimCell> = measured
+                .iter()
+                .map(|(c, m)| verdict::judge_cell(spec, c, m.measure(spec.metric, prices)))
+                .collect();
+            let (verdict, reason) = verdict(spec, &cells);
+            ClaimRow {
+                claim: spec.claim,
+                cells,
+                verdict,
+                reason,
+            }
+        })
+        .collect();
+    ClaimsTable {
+        context: context(inputs, &measured),
+        columns: measured.iter().map(|(c, _)| *c).collect(),
+        rows,
+        costs: costs(&measured, prices),
+        currency: prices.currency.clone(),
+    }
+}
+
+/// A cost line per configuration with an active run or a capacity curve.
+fn costs(measured: &[(&'static Config, Measured<'_>)], prices: &Prices) -> Vec<CostLine> {
+    measured
+        .iter()
+        .filter(|(_, m)| m.active.is_some() || m.capacity.is_some())
+        .map(|(c, m)| {
+            let mc = m
+                .active
+                .as_ref()
+                .map(|r| monthly_cost(&Usage::of_row(r, m.rtt_ms, scale(r.bots)), prices));
+            let plan = m
+                .capacity
+                .map(|k| servers_for(SCALING_BOTS, k.max_bots, only_a_lower_bound(k), prices));
+            CostLine {
+                config: c.name,
+                vcpu: mc.as_ref().map_or(f64::NAN, |x| x.vcpu),
+                memory_gb: mc.as_ref().map_or(f64::NAN, |x| x.memory_gb),
+                always_on: mc.as_ref().map_or(f64::NAN, |x| x.always_on),
+                serverless: mc.as_ref().and_then(|x| x.serverless),
+                max_bots: m.capacity.and_then(|k| k.max_bots),
+                servers_for_scaling: plan.as_ref().and_then(|p| p.servers),
+                scaling_monthly: plan.as_ref().and_then(|p| p.monthly),
+                scaling_upper_bound: plan.as_ref().is_some_and(|p| p.upper_bound),
+            }
+        })
+        .collect()
+}
+
+fn context(inputs: &[Input], measured: &[(&'static Config, Measured<'_>)]) -> ClaimsContext {
+    let mut bots: Vec<u64> = measured
+        .iter()
+        .flat_map(|(_, m)| [m.idle.as_ref(), m.active.as_ref()])
+        .flatten()
+        .map(|r| r.bots)
+        .collect();
+    bots.sort_unstable();
+    bots.dedup();
+    let mut rtts: Vec<String> = inputs
+        .iter()
+        .map(|i| {
+            let t = &i.results.scenario.telegram;
+            format!("{} ms ± {} ms", num(t.rtt_ms), num(t.jitter_ms))
+        })
+        .collect();
+    rtts.dedup();
+    let machine = inputs.first().map_or_else(String::new, |i| {
+        let e = &i.results.environment;
+        let mut s = format!("{} cores, {}, {}", e.cores, e.cpu_model, e.os);
+        if !e.pinning.is_empty() {
+            s.push_str(&format!(" ({})", e.pinning));
+        }
+        s
+    });
+    ClaimsContext {
+        machine,
+        rtt: rtts.join(", "),
+        bots,
+        git_revision: inputs
+            .first()
+            .map(|i| i.results.environment.git_revision.clone())
+            .unwrap_or_default(),
+    }
+}

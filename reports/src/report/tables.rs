@@ -1,0 +1,395 @@
+//! The tables and notes the formats show, built once from the report's data (or the
+//! claims table, or a comparison) so that `report.md`, `report.html` and a CI log read the
+//! same: each format only lays them out.
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+
+use super::ReportData;
+use crate::claims::{CLAIM_BOTS, ClaimsTable, Outcome, Verdict, spec::config};
+use crate::compare::{Comparison, Noise, Status};
+use crate::rows::Input;
+use crate::table::{Cell, Table, Tone};
+use crate::text::{count, num, pct_change, usd};
+
+/// The summary table: one row per SUT (per file and phase), the figures people compare.
+pub fn summary_table(data: &ReportData<'_>) -> Table {
+    let mut t = Table::new([
+        "SUT",
+        "kind",
+        "bots",
+        "p50 ms",
+        "p90 ms",
+        "p99 ms",
+        "max ms",
+        "CPU mean %",
+        "CPU p95 %",
+        "RSS mean MB",
+        "RSS peak MB",
+        "req/min",
+        "lost",
+        "dup",
+        "mock CPU %",
+        "SLO",
+    ]);
+    t.numeric = (2..15).collect();
+    for r in &data.rows {
+        let mut name = r.label(data.several_files);
+        if r.repetitions() > 1 {
+            name.push_str(&format!(" ×{}", r.repetitions()));
+        }
+        let name_cell = if r.complete {
+            Cell::from(name)
+        } else {
+            Cell::new(format!("{name} ⚠ incomplete"), Tone::Warn)
+        };
+        let slo = if r.slo_passed {
+            Cell::new("✓ pass", Tone::Good)
+        } else if r.slo_failures.is_empty() {
+            Cell::new("✗ fail", Tone::Bad)
+        } else {
+            Cell::new(format!("✗ {}", r.slo_failures.join(", ")), Tone::Bad)
+        };
+        let mock_cpu = r.runs.iter().map(|x| x.overhead.cpu.mean_pct).sum::<f64>()
+            / r.runs.len().max(1) as f64;
+        t.push(vec![
+            name_cell,
+            r.kind.into(),
+            count(r.bots).into(),
+            num(r.latency.p50).into(),
+            num(r.latency.p90).into(),
+            num(r.latency.p99).into(),
+            num(r.latency.max).into(),
+            num(r.cpu.mean_pct).into(),
+            num(r.cpu.p95_pct).into(),
+            num(r.memory.rss_mean_mb).into(),
+            num(r.memory.rss_peak_mb).into(),
+            num(r.requests_per_min).into(),
+            Cell::new(
+                count(r.lost),
+                if r.lost > 0 { Tone::Bad } else { Tone::Plain },
+            ),
+            Cell::new(
+                count(r.duplicated),
+                if r.duplicated > 0 {
+                    Tone::Warn
+                } else {
+                    Tone::Plain
+                },
+            ),
+            num(mock_cpu).into(),
+            slo,
+        ]);
+    }
+    t
+}
+
+/// Every Bot API method any row used, sorted.
+pub fn methods(data: &ReportData<'_>) -> Vec<String> {
+    let set: BTreeSet<&String> = data
+        .rows
+        .iter()
+        .flat_map(|r| r.by_method_per_min.keys())
+        .collect();
+    set.into_iter().cloned().collect()
+}
+
+/// Requests per minute by method: one row per SUT, one column per method, then the total.
+pub fn methods_table(data: &ReportData<'_>) -> Table {
+    let methods = methods(data);
+    let mut headers = vec!["SUT".to_owned()];
+    headers.extend(methods.iter().cloned());
+    headers.push("total".into());
+    let mut t = Table::new(headers);
+    t.numeric = (1..=methods.len() + 1).collect();
+    for r in &data.rows {
+        let mut row: Vec<Cell> = vec![r.label(data.several_files).into()];
+        for m in &methods {
+            row.push(num(r.by_method_per_min.get(m).copied().unwrap_or(0.0)).into());
+        }
+        row.push(num(r.requests_per_min).into());
+        t.push(row);
+    }
+    t
+}
+
+/// Capacity: one row per step of every curve.
+pub fn capacity_table(data: &ReportData<'_>) -> Table {
+    let mut t = Table::new([
+        "SUT",
+        "bots",
+        "passed",
+        "p99 ms",
+        "lost",
+        "CPU mean %",
+        "RSS peak MB",
+        "req/min",
+        "why it failed",
+    ]);
+    t.numeric = vec![1, 3, 4, 5, 6, 7];
+    for (label, c) in data.capacity() {
+        for s in &c.steps {
+            let passed = if s.passed {
+                Cell::new("✓", Tone::Good)
+            } else if s.machine_limit {
+                Cell::new("⚠ machine limit", Tone::Warn)
+            } else {
+                Cell::new("✗", Tone::Bad)
+            };
+            t.push(vec![
+                label.clone().into(),
+                count(s.bots).into(),
+                passed,
+                num(s.p99_ms).into(),
+                count(s.lost).into(),
+                num(s.cpu_mean_pct).into(),
+                num(s.rss_peak_mb).into(),
+                num(s.requests_per_min).into(),
+                s.reason.clone().unwrap_or_default().into(),
+            ]);
+        }
+    }
+    t
+}
+
+/// The largest bot count per curve and what stopped the search.
+pub fn capacity_summary(data: &ReportData<'_>) -> Table {
+    let mut t = Table::new(["SUT", "max bots meeting the SLO", "search stopped by"]);
+    t.numeric = vec![1];
+    for (label, c) in data.capacity() {
+        let max = c.max_bots.map_or_else(|| "none".to_owned(), count);
+        t.push(vec![label.into(), max.into(), c.stopped_by.clone().into()]);
+    }
+    t
+}
+
+/// Scenario and environment, one column per file.
+pub fn environment_table(data: &ReportData<'_>) -> Table {
+    let mut headers = vec!["".to_owned()];
+    headers.extend(data.inputs.iter().map(|i| i.label.clone()));
+    let mut t = Table::new(headers);
+    type Field = (&'static str, fn(&Input) -> String);
+    let fields: [Field; 17] = [
+        ("scenario", |i| i.results.scenario.name.clone()),
+        ("scenario file", |i| i.results.scenario.file.clone()),
+        ("window", |i| {
+            let s = &i.results.scenario;
+            format!(
+                "{} s (warm-up {} s, drain {} s)",
+                num(s.duration_s),
+                num(s.warmup_s),
+                num(s.drain_s)
+            )
+        }),
+        ("bots", |i| count(i.results.scenario.telegram.bots)),
+        ("emulated RTT", |i| {
+            let t = &i.results.scenario.telegram;
+            format!("{} ms ± {} ms", num(t.rtt_ms), num(t.jitter_ms))
+        }),
+        ("anti-spin / rate limits", |i| {
+            let t = &i.results.scenario.telegram;
+            format!(
+                "{} / {}",
+                if t.anti_spin { "on" } else { "off" },
+                if t.rate_limits { "on" } else { "off" }
+            )
+        }),
+        ("load", |i| compact_json(&i.results.scenario.load)),
+        ("SLO", |i| compact_json(&i.results.scenario.slo)),
+        ("seed", |i| i.results.scenario.seed.to_string()),
+        ("CPU", |i| {
+            format!(
+                "{} × {}",
+                i.results.environment.cores, i.results.environment.cpu_model
+            )
+        }),
+        ("memory", |i| {
+            format!("{} MB", num(i.results.environment.memory_total_mb))
+        }),
+        ("OS / kernel", |i| {
+            format!(
+                "{} {}",
+                i.results.environment.os, i.results.environment.kernel
+            )
+        }),
+        ("open files limit", |i| {
+            count(i.results.environment.open_files_limit)
+        }),
+        ("pinning", |i| i.results.environment.pinning.clone()),
+        ("git revision", |i| {
+            i.results.environment.git_revision.clone()
+        }),
+        ("tool", |i| {
+            format!("{} {}", i.results.tool.name, i.results.tool.version)
+        }),
+        ("started / finished", |i| {
+            let r = &i.results;
+            let status = if r.complete { "" } else { " (incomplete)" };
+            format!("{} → {}{status}", r.started_at, r.finished_at)
+        }),
+    ];
+    for (name, f) in fields {
+        let mut row: Vec<Cell> = vec![name.into()];
+        row.extend(data.inputs.iter().map(|i| Cell::from(f(i))));
+        t.push(row);
+    }
+    t
+}
+
+fn compact_json(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Null => String::new(),
+        serde_json::Value::Object(m) => m
+            .iter()
+            .map(|(k, v)| format!("{k}={}", compact_json(v)))
+            .collect::<Vec<_>>()
+            .join(", "),
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The claims verdict table: a row per claim, a column per configuration, the verdict and
+/// why.
+pub fn claims_verdicts(claims: &ClaimsTable) -> Table {
+    let mut headers = vec!["claim".to_owned()];
+    headers.extend(claims.columns.iter().map(|c| c.label.to_owned()));
+    headers.push("verdict".into());
+    headers.push("why".into());
+    let mut t = Table::new(headers);
+    for row in &claims.rows {
+        let mut cells: Vec<Cell> = vec![row.claim.into()];
+        for c in &row.cells {
+            let (mark, tone) = match c.outcome {
+                Outcome::Holds => ("✓ ", Tone::Good),
+                Outcome::Fails => ("✗ ", Tone::Bad),
+                Outcome::Inconclusive => ("? ", Tone::Warn),
+                Outcome::NotMeasured | Outcome::NotApplicable => ("", Tone::Muted),
+            };
+            cells.push(Cell::new(format!("{mark}{}", c.text), tone));
+        }
+        cells.push(Cell::new(
+            row.verdict.to_string(),
+            verdict_tone(&row.verdict),
+        ));
+        cells.push(row.reason.as_str().into());
+        t.push(cells);
+    }
+    t
+}
+
+fn verdict_tone(v: &Verdict) -> Tone {
+    match v {
+        Verdict::Holds => Tone::Good,
+        Verdict::DoesNotHold => Tone::Bad,
+        Verdict::HoldsOnlyWhen(_) | Verdict::Inconclusive => Tone::Warn,
+        Verdict::NotMeasured => Tone::Muted,
+    }
+}
+
+/// Monthly cost per configuration and servers for the scaling claim's bots.
+pub fn claims_costs(claims: &ClaimsTable) -> Table {
+    let mut t = Table::new([
+        "configuration",
+        "always-on size",
+        "always-on per month",
+        "serverless per month",
+        "max bots per server",
+        "servers for 10,000 bots",
+        "per month for 10,000 bots",
+    ]);
+    t.numeric = vec![2, 3, 4, 5, 6];
+    for c in &claims.costs {
+        let bound = if c.scaling_upper_bound { "≤ " } else { "" };
+        t.push(vec![
+            config(c.config).label.into(),
+            format!("{} vCPU, {} GB", num(c.vcpu), num(c.memory_gb)).into(),
+            usd(c.always_on).into(),
+            c.serverless.map_or_else(|| "–".into(), usd).into(),
+            c.max_bots.map_or_else(|| "–".into(), count).into(),
+            c.servers_for_scaling
+                .map_or_else(|| "–".into(), |s| format!("{bound}{s}"))
+                .into(),
+            c.scaling_monthly
+                .map_or_else(|| "–".into(), |m| format!("{bound}{}", usd(m)))
+                .into(),
+        ]);
+    }
+    t
+}
+
+/// One sentence over the claims table: machine, RTT, bot counts, scaling.
+pub fn claims_context(claims: &ClaimsTable) -> String {
+    let c = &claims.context;
+    let bots = c
+        .bots
+        .iter()
+        .map(|b| count(*b))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut s = format!(
+        "Measured on {}; emulated Telegram RTT {}; {} bots per run",
+        if c.machine.is_empty() {
+            "an unknown machine"
+        } else {
+            &c.machine
+        },
+        if c.rtt.is_empty() { "unknown" } else { &c.rtt },
+        if bots.is_empty() { "no" } else { &bots },
+    );
+    if !c.git_revision.is_empty() {
+        s.push_str(&format!(" (tgbench {})", c.git_revision));
+    }
+    s.push('.');
+    if c.bots.iter().any(|b| *b != CLAIM_BOTS) {
+        let _ = write!(
+            s,
+            " The claims are for {CLAIM_BOTS} bots: CPU, requests per minute and always-on cost are scaled linearly to {CLAIM_BOTS} bots; memory, latency and capacity are as measured."
+        );
+    }
+    s
+}
+
+/// How verdicts are decided, for the reader (the rules: [`crate::claims::verdict`]).
+pub const CLAIMS_RULES: &str = "A claimed range holds within ±10 %, a round figure (\"800 MB\", \"~100\", \"$20\") within ±50 %, \"0.5 %\" CPU within ±0.5 points, \"0 %\" up to 0.25 %. A row holds when every configuration of the side a figure speaks about meets it; it does not hold when no configuration of a side does; otherwise it holds only when the configurations that met it are used. Capacity cut short by a limit of the test machine is a bound and may leave a cell inconclusive (?). Latency is the p50 of the active phase; \"constant CPU\" means at least 1 % of a core in at least 80 % of the idle phase's 5 s windows.";
+
+/// What the cost table assumes.
+pub const CLAIMS_COST_NOTE: &str = "Prices are assumptions (reports/prices.toml: on-demand vCPU-hour and GB-hour, serverless per request and per GB-second), not quotes. Always-on: right-sized to the measured p95 CPU and peak RSS with headroom, smallest size 0.25 vCPU / 0.5 GB. Serverless: one invocation per webhook delivery.";
+
+/// The deltas of a comparison: one row per SUT and metric.
+pub fn comparison_table(c: &Comparison) -> Table {
+    let mut t = Table::new([
+        "SUT",
+        "metric",
+        "baseline",
+        "current",
+        "change",
+        "limit",
+        "noise (95 % interval)",
+        "status",
+    ]);
+    t.numeric = vec![2, 3, 4];
+    for d in &c.deltas {
+        let (status, tone) = match d.status {
+            Status::Info => ("", Tone::Muted),
+            Status::Within => ("✅ ok", Tone::Good),
+            Status::Noise => ("〰 within noise", Tone::Warn),
+            Status::Regression => ("❌ regression", Tone::Bad),
+        };
+        let noise = match d.noise {
+            Noise::NotAssessed => "–".to_owned(),
+            Noise::Interval(lo, hi) => format!("{} … {}", pct_change(lo), pct_change(hi)),
+        };
+        t.push(vec![
+            d.sut.as_str().into(),
+            d.metric.describe().into(),
+            num(d.baseline).into(),
+            num(d.current).into(),
+            pct_change(d.change).into(),
+            d.limit.map_or_else(|| "–".into(), |l| l.to_string()).into(),
+            noise.into(),
+            Cell::new(status, tone),
+        ]);
+    }
+    t
+}
