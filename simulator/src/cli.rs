@@ -393,7 +393,7 @@ fn finish(outcome: Result<Outcome, RunError>) -> u8 {
             eprintln!("tgbench: {e}");
             exit::BAD_INPUT
         }
-        Err(RunError::Io(e)) => {
+        Err(e @ (RunError::Runtime(_) | RunError::Write { .. })) => {
             eprintln!("tgbench: {e}");
             exit::HARNESS
         }

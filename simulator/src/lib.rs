@@ -31,6 +31,7 @@ pub mod claims;
 pub mod cli;
 pub mod environment;
 pub mod output;
+pub mod placement;
 pub mod preflight;
 pub mod progress;
 pub mod run;
