@@ -1,7 +1,7 @@
 //! Faults as scenario steps (`[[fault]]`): the schedule, a state machine that starts and
 //! ends each fault at its instant, and what a fault window cost in requests.
 //!
-//! The machine is driven by [`FaultRunner::poll`] from the window and drain loops (every
+//! The machine is driven by [`FaultRunner::poll`] from the watch loop (`run::watch`, every
 //! 20 ms) and acts through a [`Target`] — the live mock and SUT in a run, a fake in tests —
 //! so the schedule is tested without processes or a clock.
 //!

@@ -7,7 +7,7 @@
 //! previous one drained (every update answered, or `drain_s` passed), and a window's
 //! counts are the mock's counter deltas from its start to the end of its drain.
 //!
-//! - here: the [`Session`] a run (or a capacity search) works in — preflight, CPU
+//! - here: the `Session` a run (or a capacity search) works in — preflight, CPU
 //!   placement, runtime, signals, the results file — and [`run_scenario`];
 //! - `measure`: one SUT run — start it, wait until ready, each segment into a window;
 //! - `watch`: the one loop that waits through a window or a drain, running the faults and
