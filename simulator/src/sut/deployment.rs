@@ -18,9 +18,12 @@ use mock_telegram::{Mock, Stats};
 use tgbench_reports::results::SutInfo;
 use tokio::runtime::Handle;
 
-use super::{
-    Exit, Launch, Readiness, ResourceSource, SutEnv, SutError, SutProcess, command_line, wait_ready,
-};
+use super::SutError;
+use super::env::SutEnv;
+use super::process::{Exit, Launch, SutProcess};
+use super::ready::{Probe, Readiness, wait_ready};
+use super::reference::command_line;
+use super::resources::ResourceSource;
 use crate::scenario::{Kind, Ready, Sut, secs};
 
 /// What a deployment is started from.
@@ -154,7 +157,7 @@ impl Deployment {
         }
         match &self.at_restart {
             Some(base) => self.readiness.ready_since(base),
-            None => matches!(self.readiness.probe(), super::Probe::Ready),
+            None => matches!(self.readiness.probe(), Probe::Ready),
         }
     }
 

@@ -17,7 +17,8 @@ use nix::sys::signal::{Signal, killpg};
 use nix::sys::wait::{Id, WaitPidFlag, WaitStatus, waitid};
 use nix::unistd::Pid;
 
-use super::{SutEnv, SutError};
+use super::SutError;
+use super::env::SutEnv;
 
 /// Lines of the SUT's stderr kept for failure messages.
 pub const TAIL_LINES: usize = 20;

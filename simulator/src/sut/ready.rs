@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 use mock_telegram::{Mock, Stats};
 use tokio::runtime::Handle;
 
-use super::{SutError, SutProcess};
+use super::SutError;
+use super::process::SutProcess;
 use crate::scenario::Ready;
 
 /// Readiness as the probe sees it right now.
@@ -167,7 +168,8 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::sut::{Launch, SutEnv};
+    use crate::sut::env::SutEnv;
+    use crate::sut::process::Launch;
 
     fn start_sh(script: &str) -> SutProcess {
         let contract = SutEnv::prepare("http://127.0.0.1:9", &[]).unwrap();
