@@ -17,7 +17,7 @@ use super::watch::{Live, Until, watch};
 use super::{Session, Stop, SutRun, assemble};
 use crate::scenario::{Scenario, Segment, Sut, Telegram, secs};
 use crate::schedule;
-use crate::sut::{Deployment, ResourceSource, Setup, SutError};
+use crate::sut::{Deployment, ResourceSource, Setup};
 
 impl Session {
     /// Runs one SUT once through every segment, on a fresh mock.
@@ -96,15 +96,6 @@ pub fn mock_config(t: &Telegram, seed: u64) -> MockConfig {
 /// The seed of segment `i`: the same for every SUT and repetition.
 fn segment_seed(seed: u64, i: usize) -> u64 {
     seed ^ (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15)
-}
-
-impl From<SutError> for Stop {
-    fn from(e: SutError) -> Stop {
-        match e {
-            SutError::Interrupted { .. } => Stop::Interrupted,
-            e => Stop::SutFailed(e.to_string()),
-        }
-    }
 }
 
 /// One SUT run in progress: what each of its steps needs.

@@ -127,6 +127,17 @@ impl Stop {
     }
 }
 
+/// A SUT that could not start or get ready stops its run; an interruption while waiting
+/// for it is an interruption.
+impl From<SutError> for Stop {
+    fn from(e: SutError) -> Stop {
+        match e {
+            SutError::Interrupted { .. } => Stop::Interrupted,
+            e => Stop::SutFailed(e.to_string()),
+        }
+    }
+}
+
 /// What one SUT run left: its windows, and why it stopped early, if it did.
 #[derive(Default)]
 pub(crate) struct SutRun {

@@ -49,6 +49,8 @@ pub struct Setup<'a> {
 
 /// A started SUT. Dropping it kills whatever it started.
 pub struct Deployment {
+    /// First, so that it is killed before the rest (its tokens file) goes.
+    proc: SutProcess,
     name: String,
     kind: Kind,
     /// Program and arguments, before pinning (what a restart starts again).
@@ -60,7 +62,6 @@ pub struct Deployment {
     log_stem: String,
     stop_timeout: Duration,
     ready_timeout: Duration,
-    proc: SutProcess,
     readiness: Readiness,
     resources: ResourceSource,
     restarts: u32,

@@ -277,6 +277,27 @@ mod tests {
             .unwrap_or(false)
     }
 
+    /// Waits (up to 5 s) until `p` has exited; how it ended.
+    fn finished(p: &SutProcess) -> Exit {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            match p.exit() {
+                Some(exit) => return exit,
+                None if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
+                None => panic!("still running after 5 s"),
+            }
+        }
+    }
+
+    /// Waits (up to 5 s) for the first line `p` writes to stderr: here, a child's pid.
+    fn first_line_pid(p: &SutProcess) -> i32 {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while p.tail().is_empty() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        p.tail()[0].parse().unwrap()
+    }
+
     #[test]
     fn contract_env_reaches_the_sut() {
         let contract =
@@ -288,22 +309,17 @@ mod tests {
             &contract,
         ))
         .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while p.exited().is_none() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        std::thread::sleep(Duration::from_millis(100));
-        let tail = p.tail();
+        let exit = finished(&p);
         let l = contract.listen;
         assert_eq!(
-            tail,
+            exit.tail,
             vec![
                 format!("http://127.0.0.1:9|{l}|http://{l}|x"),
                 "1:a".into(),
                 "2:b".into()
             ]
         );
-        assert_eq!(p.exited().as_deref(), Some("exit code 0"));
+        assert_eq!(exit.status, "exit code 0");
         p.stop(Duration::from_millis(10));
     }
 
@@ -318,11 +334,7 @@ mod tests {
             &contract,
         ))
         .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while p.tail().is_empty() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        let child: i32 = p.tail()[0].parse().unwrap();
+        let child = first_line_pid(&p);
         let leader = p.pid() as i32;
         assert!(alive(child) && alive(leader));
         let t = Instant::now();
@@ -339,11 +351,7 @@ mod tests {
         let env = BTreeMap::new();
         let p =
             SutProcess::start(launch_sh("sleep 60 & echo $! >&2; wait", &env, &contract)).unwrap();
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while p.tail().is_empty() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        let child: i32 = p.tail()[0].parse().unwrap();
+        let child = first_line_pid(&p);
         drop(p);
         std::thread::sleep(Duration::from_millis(50));
         assert!(!alive(child));
@@ -369,12 +377,7 @@ mod tests {
         let cpus = [1usize];
         l.cpus = Some(&cpus);
         let mut p = SutProcess::start(l).unwrap();
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while p.exited().is_none() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        std::thread::sleep(Duration::from_millis(100));
-        assert_eq!(p.tail(), vec!["Cpus_allowed_list:\t1".to_string()]);
+        assert_eq!(finished(&p).tail, ["Cpus_allowed_list:\t1"]);
         let at = usize::from(have_setpriv()) * 4;
         assert_eq!(p.command[at..at + 3], ["taskset", "-c", "1"]);
         p.stop(Duration::from_millis(10));
