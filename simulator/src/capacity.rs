@@ -1,13 +1,12 @@
 //! `tgbench capacity`: how many bots does one server hold? Steps the bot count through
 //! `[capacity] steps` at the scenario's per-bot load until the SLO breaks (p99, lost, CPU
 //! budget, memory budget), per SUT, and records the whole curve and the largest count that
-//! held. A step this machine cannot host (open files, ports, memory — see [`preflight`])
-//! ends the curve with `machine_limit = true` and the limit named, not "SUT failed"; so
-//! does a step where the harness, not the SUT, was the bottleneck.
+//! held. A step this machine cannot host (open files, ports, memory — see
+//! [`crate::preflight`]) ends the curve with `machine_limit = true` and the limit named, not
+//! "SUT failed"; so does a step where the harness, not the SUT, was the bottleneck.
 
 use tgbench_reports::results::{CapacityCurve, CapacityStep, Results, Run};
 
-use crate::preflight;
 use crate::run::{Options, Outcome, RunError, Session, Status, Stop};
 use crate::scenario::{Scenario, Sut};
 
@@ -72,8 +71,8 @@ fn search(
         // This SUT alone at this size (another SUT's needs must not stop its curve).
         let mut at = scn.with_bots(bots);
         at.suts = vec![sut.clone()];
-        if let Err(refusal) = preflight::check(&at, bots, &session.machine) {
-            session.progress.note(&format!(
+        if let Err(refusal) = session.check(&at, bots) {
+            session.note(&format!(
                 "■ {} at {bots} bots: {}",
                 sut.name,
                 refusal.short()
@@ -88,9 +87,7 @@ fn search(
             curve.stopped_by = refusal.short();
             break;
         }
-        session
-            .progress
-            .note(&format!("■ {} at {bots} bots", sut.name));
+        session.note(&format!("■ {} at {bots} bots", sut.name));
         let r = session.measure(&at, sut, 0);
         let (step, stopped_by) = judge(bots, &r.runs, r.stop.as_ref());
         results.runs.extend(r.runs);

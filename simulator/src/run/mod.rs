@@ -149,9 +149,9 @@ pub(crate) struct SutRun {
 /// placement, the runtime serving the mock, the progress display, the cancel flag, and
 /// the results file.
 pub(crate) struct Session {
-    pub machine: Machine,
-    pub progress: Progress,
-    pub cancel: Arc<AtomicBool>,
+    machine: Machine,
+    progress: Progress,
+    cancel: Arc<AtomicBool>,
     placement: Placement,
     harness_cores: usize,
     impls: PathBuf,
@@ -200,6 +200,16 @@ impl Session {
     /// Whether Ctrl-C or SIGTERM (or the caller) asked the run to stop.
     pub fn interrupted(&self) -> bool {
         self.cancel.load(Ordering::SeqCst)
+    }
+
+    /// Whether this machine can host `scn` at `bots` bots (see [`preflight::check`]).
+    pub fn check(&self, scn: &Scenario, bots: u64) -> Result<preflight::Needs, Refusal> {
+        preflight::check(scn, bots, &self.machine)
+    }
+
+    /// A line for the reader, above the live line.
+    pub fn note(&self, line: &str) {
+        self.progress.note(line);
     }
 
     /// The results skeleton of a scenario (no runs yet), written at once so the folder

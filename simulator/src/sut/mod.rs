@@ -8,8 +8,8 @@
 //!   behind.
 //! - [`ready`]: when a SUT counts as ready (the mock's view, or a health URL), and waiting
 //!   for it.
-//! - [`env`]: the SUT environment contract (`TGBENCH_*`).
-//! - [`reference`]: the reference servers: where they are, building them with cargo, the
+//! - [`env`](mod@env): the SUT environment contract (`TGBENCH_*`).
+//! - [`reference`](mod@reference): the reference servers: where they are, building them with cargo, the
 //!   command line a `[[sut]]` starts.
 //! - [`resources`]: where a deployment's CPU and memory figures come from.
 
