@@ -1,115 +1,117 @@
 //! `tgbench capacity`: how many bots does one server hold? Steps the bot count through
 //! `[capacity] steps` at the scenario's per-bot load until the SLO breaks (p99, lost, CPU
 //! budget, memory budget), per SUT, and records the whole curve and the largest count that
-//! held. A step this machine cannot host (open files, ports, memory — see [`preflight`])
-//! ends the curve with `machine_limit = true` and the limit named, not "SUT failed"; so
-//! does a step where the harness, not the SUT, was the bottleneck.
+//! held. A step this machine cannot host (open files, ports, memory — see
+//! [`crate::preflight`]) ends the curve with `machine_limit = true` and the limit named, not
+//! "SUT failed"; so does a step where the harness, not the SUT, was the bottleneck.
 
-use std::sync::atomic::Ordering;
+use tgbench_reports::results::{CapacityCurve, CapacityStep, Results, Run};
 
-use tgbench_reports::results::{CapacityCurve, CapacityStep, Run};
-
-use crate::preflight;
-use crate::run::{Options, Outcome, ResultsFile, RunError, Session, Status, Stop, measure};
-use crate::scenario::Scenario;
+use crate::run::{Options, Outcome, RunError, Session, Status, Stop};
+use crate::scenario::{Scenario, Sut};
 
 /// Runs the capacity search of every SUT of `scn` (its `repeat` is not used: one run per
 /// step). Results hold every step's runs and one curve per SUT.
 pub fn run_capacity(scn: &Scenario, opts: &Options) -> Result<Outcome, RunError> {
-    let steps = scn.capacity.steps.clone();
-    let first = steps.first().copied().unwrap_or(scn.telegram.bots);
-    let session = Session::new(&scn.with_bots(first), opts, first)?;
-    let file = ResultsFile::new(opts, &format!("{}-capacity", scn.name));
-    let out_dir = file.dir.clone();
-    let mut results = session.results(scn);
-    let write = |r: &tgbench_reports::results::Results| file.write(r);
-    let path = write(&results)?;
+    let first = scn
+        .capacity
+        .steps
+        .first()
+        .copied()
+        .unwrap_or(scn.telegram.bots);
+    let name = format!("{}-capacity", scn.name);
+    let session = Session::new(&scn.with_bots(first), opts, first, &name)?;
+    let mut results = session.begin(scn)?;
     let mut status = Status::Ok;
-
-    'suts: for sut in &scn.suts {
-        let mut curve = CapacityCurve {
-            sut: sut.name.clone(),
-            kind: sut.kind.as_str().to_string(),
-            max_bots: None,
-            stopped_by: "end of steps".into(),
-            steps: Vec::new(),
-        };
-        for &bots in &steps {
-            if session.cancel.load(Ordering::SeqCst) {
+    for sut in &scn.suts {
+        let (curve, stop) = search(&session, scn, sut, &mut results)?;
+        results.capacity.push(curve);
+        session.write(&results)?;
+        match stop {
+            Some(Stop::Interrupted) => {
                 status = Status::Interrupted;
                 break;
             }
-            // This SUT alone at this size (another SUT's needs must not stop its curve).
-            let mut at = scn.with_bots(bots);
-            at.suts = vec![sut.clone()];
-            if let Err(refusal) = preflight::check(&at, bots, &session.machine) {
-                session.progress.note(&format!(
-                    "■ {} at {bots} bots: {}",
-                    sut.name,
-                    refusal.short()
-                ));
-                curve.steps.push(CapacityStep {
-                    bots,
-                    passed: false,
-                    reason: Some(refusal.message.clone()),
-                    machine_limit: true,
-                    ..CapacityStep::default()
-                });
-                curve.stopped_by = refusal.short();
-                break;
-            }
-            session
-                .progress
-                .note(&format!("■ {} at {bots} bots", sut.name));
-            let r = measure(&session, &at, sut, 0, &out_dir);
-            let (step, stopped_by) = judge(bots, &r.runs, r.stop.as_ref());
-            results.runs.extend(r.runs);
-            let passed = step.passed;
-            curve.steps.push(step);
-            if passed {
-                curve.max_bots = Some(bots);
-            }
-            match r.stop {
-                Some(Stop::Interrupted) => {
-                    curve.stopped_by = "interrupted".into();
-                    status = Status::Interrupted;
-                    results.capacity.push(curve);
-                    break 'suts;
-                }
-                Some(Stop::SutFailed(msg)) if curve.steps.len() == 1 => {
-                    // The SUT could not even run the first step: that is a failure of the
-                    // SUT (or its setup), not a capacity figure.
-                    status = Status::SutFailed(msg);
-                }
-                _ => {}
-            }
-            if let Some(by) = stopped_by {
-                curve.stopped_by = by;
-                break;
-            }
-            let mut partial = results.clone();
-            partial.capacity.push(curve.clone());
-            write(&partial)?;
-        }
-        results.capacity.push(curve);
-        write(&results)?;
-    }
-    results.finished_at = crate::environment::now_rfc3339();
-    match &status {
-        Status::Interrupted => {
-            results.incomplete_reason = Some("interrupted (SIGINT/SIGTERM)".into());
-        }
-        _ => {
-            results.complete = true;
-            results.incomplete_reason = None;
+            // The SUT could not even run the first step: that is a failure of the SUT (or
+            // its setup), not a capacity figure.
+            Some(Stop::SutFailed(msg)) => status = Status::SutFailed(msg),
+            None => {}
         }
     }
-    write(&results)?;
-    Ok(Outcome {
-        results,
-        path,
-        status,
-    })
+    if status == Status::Interrupted {
+        results.incomplete_reason = Some("interrupted (SIGINT/SIGTERM)".into());
+    } else {
+        results.complete = true;
+        results.incomplete_reason = None;
+    }
+    session.finish(results, status)
+}
+
+/// One SUT's curve: step by step until a step fails, the machine cannot host the next,
+/// or the steps run out. Each step's runs go into `results` (rewritten after every step
+/// that held). The stop returned is an interruption, or a SUT that failed its first step.
+fn search(
+    session: &Session,
+    scn: &Scenario,
+    sut: &Sut,
+    results: &mut Results,
+) -> Result<(CapacityCurve, Option<Stop>), RunError> {
+    let mut curve = CapacityCurve {
+        sut: sut.name.clone(),
+        kind: sut.kind.as_str().to_string(),
+        max_bots: None,
+        stopped_by: "end of steps".into(),
+        steps: Vec::new(),
+    };
+    for &bots in &scn.capacity.steps {
+        if session.interrupted() {
+            curve.stopped_by = "interrupted".into();
+            return Ok((curve, Some(Stop::Interrupted)));
+        }
+        // This SUT alone at this size (another SUT's needs must not stop its curve).
+        let mut at = scn.with_bots(bots);
+        at.suts = vec![sut.clone()];
+        if let Err(refusal) = session.check(&at, bots) {
+            session.note(&format!(
+                "■ {} at {bots} bots: {}",
+                sut.name,
+                refusal.short()
+            ));
+            curve.steps.push(CapacityStep {
+                bots,
+                passed: false,
+                reason: Some(refusal.message.clone()),
+                machine_limit: true,
+                ..CapacityStep::default()
+            });
+            curve.stopped_by = refusal.short();
+            break;
+        }
+        session.note(&format!("■ {} at {bots} bots", sut.name));
+        let r = session.measure(&at, sut, 0);
+        let (step, stopped_by) = judge(bots, &r.runs, r.stop.as_ref());
+        results.runs.extend(r.runs);
+        if step.passed {
+            curve.max_bots = Some(bots);
+        }
+        curve.steps.push(step);
+        let stop = match r.stop {
+            Some(Stop::Interrupted) => {
+                curve.stopped_by = "interrupted".into();
+                return Ok((curve, Some(Stop::Interrupted)));
+            }
+            first @ Some(Stop::SutFailed(_)) if curve.steps.len() == 1 => first,
+            _ => None,
+        };
+        if let Some(by) = stopped_by {
+            curve.stopped_by = by;
+            return Ok((curve, stop));
+        }
+        let mut partial = results.clone();
+        partial.capacity.push(curve.clone());
+        session.write(&partial)?;
+    }
+    Ok((curve, None))
 }
 
 /// The step's figures from its runs (all phases), and what ended the search, if it ended.

@@ -324,13 +324,18 @@ fn claims(opts: crate::claims::ClaimsOptions) -> u8 {
             }
         }
         Err(ClaimsError::Run(e)) => finish(Err(e)),
-        Err(e @ (ClaimsError::Scenario(_) | ClaimsError::Setup(_))) => {
-            eprintln!("tgbench claims: {e}");
-            exit::BAD_INPUT
-        }
         Err(e @ ClaimsError::Report(_)) => {
             eprintln!("tgbench claims: {e}");
             exit::HARNESS
+        }
+        Err(
+            e @ (ClaimsError::Scenario(_)
+            | ClaimsError::NotBuiltIn(_)
+            | ClaimsError::Prices(_)
+            | ClaimsError::Aiogram(_)),
+        ) => {
+            eprintln!("tgbench claims: {e}");
+            exit::BAD_INPUT
         }
     }
 }
@@ -366,7 +371,7 @@ fn finish(outcome: Result<Outcome, RunError>) -> u8 {
         Ok(o) => {
             print!(
                 "{}",
-                crate::summary::markdown(&o.results, &o.path.display().to_string())
+                crate::console::markdown(&o.results, &o.path.display().to_string())
             );
             let _ = std::io::stdout().flush();
             match o.status {
@@ -393,9 +398,25 @@ fn finish(outcome: Result<Outcome, RunError>) -> u8 {
             eprintln!("tgbench: {e}");
             exit::BAD_INPUT
         }
-        Err(RunError::Io(e)) => {
+        Err(e @ (RunError::Runtime(_) | RunError::Write { .. })) => {
             eprintln!("tgbench: {e}");
             exit::HARNESS
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn claims_bots_are_bounded_by_what_one_process_can_hold() {
+        let parse = |n: &str| Cli::try_parse_from(["tgbench", "claims", "--bots", n]);
+        assert!(parse("0").is_err());
+        assert!(parse("20001").is_err());
+        match parse("2000").unwrap().command {
+            Command::Claims { bots, .. } => assert_eq!(bots, Some(2000)),
+            other => panic!("parsed as {other:?}"),
         }
     }
 }

@@ -14,30 +14,37 @@
 //! - [`scenario`]: TOML scenario files, strict parsing, errors that name file, line and key;
 //!   the shipped scenarios, built in.
 //! - [`schedule`]: arrival models as pure functions (seed + load → send instants).
-//! - [`preflight`]: what a scenario needs (open files, ports, memory) against the machine.
-//! - [`sut`]: the SUT process: environment contract, process group, pinning, readiness,
-//!   SIGTERM then SIGKILL; a guard that leaves nothing behind.
+//! - [`preflight`]: what a scenario needs (open files, ports, memory) against the machine;
+//!   [`placement`]: which CPUs the SUT and the harness get.
+//! - [`sut`]: the system under test. The run talks to a [`sut::Deployment`] (start, ready,
+//!   signal, restart, stop) and samples it through a [`sut::ResourceSource`]; underneath:
+//!   the process group guard (`sut::process`), readiness (`sut::ready`), the environment
+//!   contract (`sut::env`), the reference servers (`sut::reference`).
 //! - [`sampler`]: CPU and RSS of the SUT's process tree and of the harness (sysinfo).
-//! - [`run`]: one scenario run: mock, SUT, warm-up, windows, drain, results entries;
-//!   `run::faults` starts and ends `[[fault]]`s on schedule (SUT restarts included);
-//!   `run::assemble` builds a results entry from what a window recorded.
-//! - [`capacity`]: the capacity search and its curve.
+//! - [`run`]: one scenario run. `run` itself holds the `Session` (preflight, placement,
+//!   runtime, signals, the results file) that a run and a capacity search share;
+//!   `run::measure` runs one SUT (start, ready, each segment into a window);
+//!   `run::watch` is the loop that waits through a window or a drain; [`run::faults`]
+//!   starts and ends `[[fault]]`s on schedule (SUT restarts included); [`run::assemble`]
+//!   builds a results entry from what a window recorded.
+//! - [`capacity`]: the capacity search and its curve, driving a run's `Session`.
 //! - [`claims`]: `tgbench claims`: the claims measurements and the verdict report.
-//! - [`summary`]: the Markdown summary printed on stdout; [`progress`]: the live line.
+//! - [`console`]: the Markdown summary printed on stdout; [`progress`]: the live line.
 //! - [`output`]: the results folder and atomic writes; [`environment`]: the machine, UTC times.
 
 pub mod capacity;
 pub mod claims;
 pub mod cli;
+pub mod console;
 pub mod environment;
 pub mod output;
+pub mod placement;
 pub mod preflight;
 pub mod progress;
 pub mod run;
 pub mod sampler;
 pub mod scenario;
 pub mod schedule;
-pub mod summary;
 pub mod sut;
 
 pub use cli::{Cli, run_cli};

@@ -1,11 +1,11 @@
 //! Faults as scenario steps (`[[fault]]`): the schedule, a state machine that starts and
 //! ends each fault at its instant, and what a fault window cost in requests.
 //!
-//! The machine is driven by [`FaultRunner::poll`] from the window and drain loops (every
-//! 20 ms) and acts through a [`Target`] — the live mock and SUT in a run, a fake in tests —
+//! The machine is driven by `FaultRunner::poll` from the watch loop (`run::watch`, every
+//! 20 ms) and acts through a `Target` — the live mock and SUT in a run, a fake in tests —
 //! so the schedule is tested without processes or a clock.
 //!
-//! - `telegram_*`: [`Target::set_fault`] at the start, `Fault::None` at the end.
+//! - `telegram_*`: `Target::set_fault` at the start, `Fault::None` at the end.
 //! - `sut_stop` / `sut_kill`: SIGTERM / SIGKILL to the SUT's process group at the start
 //!   (a SIGTERM not obeyed within the SUT's `stop_timeout_s` becomes a SIGKILL); the SUT is
 //!   restarted `duration_s` after the start, or once it has exited if that takes longer;

@@ -4,7 +4,7 @@
 //! It measures its own lateness against the schedule.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -40,18 +40,16 @@ const SLICE: Duration = Duration::from_millis(20);
 
 impl Injector {
     /// Starts sending `schedule` (offsets from `start`) to the bots `bot_ids[send.bot]`.
-    /// `sent` counts accepted injections live (for the progress display).
     pub fn spawn(
         mock: Arc<Mock>,
         bot_ids: Arc<Vec<i64>>,
         schedule: Vec<Send>,
         start: Instant,
         stop: Arc<AtomicBool>,
-        sent: Arc<AtomicU64>,
     ) -> Injector {
         let handle = std::thread::Builder::new()
             .name("tgbench-inject".into())
-            .spawn(move || inject(&mock, &bot_ids, &schedule, start, &stop, &sent))
+            .spawn(move || inject(&mock, &bot_ids, &schedule, start, &stop))
             .expect("spawning the injector thread");
         Injector { handle }
     }
@@ -67,7 +65,6 @@ fn inject(
     schedule: &[Send],
     start: Instant,
     stop: &AtomicBool,
-    sent: &AtomicU64,
 ) -> InjectReport {
     let mut report = InjectReport {
         injected: 0,
@@ -106,10 +103,7 @@ fn inject(
         let result = mock.inject(update);
         report.slowest_inject = report.slowest_inject.max(called.elapsed());
         match result {
-            Ok(_) => {
-                report.injected += 1;
-                sent.fetch_add(1, Ordering::Relaxed);
-            }
+            Ok(_) => report.injected += 1,
             Err(e) => {
                 report.refused += 1;
                 report.first_error.get_or_insert_with(|| e.to_string());

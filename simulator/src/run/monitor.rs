@@ -2,7 +2,7 @@
 //! harness (CPU, RSS), the mock's counters and its latency histogram. Each reading is a
 //! [`Tick`]; windows and timeseries are cut from the ticks afterwards.
 
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -11,6 +11,7 @@ use hdrhistogram::Histogram;
 use mock_telegram::{Mock, Stats};
 
 use crate::sampler::{Sampler, Usage};
+use crate::sut::ResourceSource;
 
 /// One sampling period.
 #[derive(Debug, Clone)]
@@ -32,15 +33,14 @@ pub struct Monitor {
     handle: Option<JoinHandle<()>>,
     stop: Arc<AtomicBool>,
     ticks: Arc<Mutex<Vec<Tick>>>,
-    sut_pid: Arc<AtomicU32>,
 }
 
 impl Monitor {
-    /// Samples every `period` (at least sysinfo's minimum) until stopped; `on_tick` sees
-    /// each tick as it is taken (progress display).
+    /// Samples the SUT through `sut` every `period` (at least sysinfo's minimum) until
+    /// stopped; `on_tick` sees each tick as it is taken (progress display).
     pub fn spawn(
         mock: Arc<Mock>,
-        sut_pid: Option<u32>,
+        sut: ResourceSource,
         period: Duration,
         mut on_tick: impl FnMut(&Tick) + Send + 'static,
     ) -> Monitor {
@@ -48,9 +48,7 @@ impl Monitor {
         let stop = Arc::new(AtomicBool::new(false));
         let ticks = Arc::new(Mutex::new(Vec::new()));
         let (stop2, ticks2) = (stop.clone(), ticks.clone());
-        let mut sampler = Sampler::new(sut_pid);
-        let pid = Arc::new(AtomicU32::new(sut_pid.unwrap_or(0)));
-        let pid2 = pid.clone();
+        let mut sampler = Sampler::new(sut.root());
         let handle = std::thread::Builder::new()
             .name("tgbench-monitor".into())
             .spawn(move || {
@@ -67,8 +65,7 @@ impl Monitor {
                         // Fell behind (a stalled machine): do not burst to catch up.
                         next = Instant::now() + period;
                     }
-                    let want = pid2.load(Ordering::Relaxed);
-                    sampler.set_root((want != 0).then_some(want));
+                    sampler.set_root(sut.root());
                     let reading = sampler.sample();
                     let stats = mock.stats();
                     let hist = mock.latency_histogram();
@@ -93,13 +90,7 @@ impl Monitor {
             handle: Some(handle),
             stop,
             ticks,
-            sut_pid: pid,
         }
-    }
-
-    /// Where to set the SUT's root pid from now on (a restarted SUT has a new one).
-    pub fn sut_pid(&self) -> Arc<AtomicU32> {
-        self.sut_pid.clone()
     }
 
     /// Ticks taken in `(from, to]`.

@@ -1,10 +1,11 @@
-//! The Markdown summary a run prints on stdout: one row per SUT, repetition and phase,
-//! the harness's own verdict on itself, SLO failures, and capacity curves. The full
-//! reports (HTML, charts, claims) are `tgbench report`'s job.
+//! What a run prints on stdout when it ends: a Markdown summary with one row per SUT,
+//! repetition and phase, the harness's own verdict on itself, SLO failures, and capacity
+//! curves. The full reports (HTML, charts, claims) are `tgbench report`'s job.
 
 use std::fmt::Write as _;
 
-use tgbench_reports::results::Results;
+use tgbench_reports::results::{Results, Run};
+use tgbench_reports::table::{Cell, Table};
 
 /// The summary of `results` (written to `path`).
 pub fn markdown(results: &Results, path: &str) -> String {
@@ -26,40 +27,7 @@ pub fn markdown(results: &Results, path: &str) -> String {
         results.environment.pinning,
     );
     if !results.runs.is_empty() {
-        out.push_str(
-            "| SUT | phase | rep | injected | replied | lost | dup | p50 ms | p99 ms | max ms | CPU % (mean / max) | RSS MiB (peak) | req/min | SLO |\n",
-        );
-        out.push_str("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
-        for r in &results.runs {
-            let slo = if !r.complete {
-                "incomplete".to_string()
-            } else if r.slo.checks.is_empty() {
-                "–".to_string()
-            } else if r.slo.passed {
-                "pass".to_string()
-            } else {
-                "FAIL".to_string()
-            };
-            let _ = writeln!(
-                out,
-                "| {} | {} | {} | {} | {} | {} | {} | {:.1} | {:.1} | {:.1} | {:.1} / {:.1} | {:.1} | {:.0} | {} |",
-                r.sut.name,
-                r.phase.as_deref().unwrap_or("–"),
-                r.repetition + 1,
-                r.updates.injected,
-                r.updates.replied,
-                r.updates.lost,
-                r.updates.duplicated,
-                r.latency_ms.p50,
-                r.latency_ms.p99,
-                r.latency_ms.max,
-                r.cpu.mean_pct,
-                r.cpu.max_pct,
-                r.memory.rss_peak_mb,
-                r.requests.per_min,
-                slo,
-            );
-        }
+        out.push_str(&runs_table(&results.runs).to_markdown());
         out.push('\n');
     }
 
@@ -147,4 +115,53 @@ pub fn markdown(results: &Results, path: &str) -> String {
     }
     let _ = writeln!(out, "\nResults: {path}");
     out
+}
+
+/// One row per run: counts, latency, CPU, memory, requests, the SLO verdict.
+fn runs_table(runs: &[Run]) -> Table {
+    let mut t = Table::new([
+        "SUT",
+        "phase",
+        "rep",
+        "injected",
+        "replied",
+        "lost",
+        "dup",
+        "p50 ms",
+        "p99 ms",
+        "max ms",
+        "CPU % (mean / max)",
+        "RSS MiB (peak)",
+        "req/min",
+        "SLO",
+    ]);
+    t.numeric = (2..=12).collect();
+    for r in runs {
+        let slo = if !r.complete {
+            "incomplete"
+        } else if r.slo.checks.is_empty() {
+            "–"
+        } else if r.slo.passed {
+            "pass"
+        } else {
+            "FAIL"
+        };
+        t.push(vec![
+            Cell::from(r.sut.name.as_str()),
+            Cell::from(r.phase.as_deref().unwrap_or("–")),
+            Cell::from((r.repetition + 1).to_string()),
+            Cell::from(r.updates.injected.to_string()),
+            Cell::from(r.updates.replied.to_string()),
+            Cell::from(r.updates.lost.to_string()),
+            Cell::from(r.updates.duplicated.to_string()),
+            Cell::from(format!("{:.1}", r.latency_ms.p50)),
+            Cell::from(format!("{:.1}", r.latency_ms.p99)),
+            Cell::from(format!("{:.1}", r.latency_ms.max)),
+            Cell::from(format!("{:.1} / {:.1}", r.cpu.mean_pct, r.cpu.max_pct)),
+            Cell::from(format!("{:.1}", r.memory.rss_peak_mb)),
+            Cell::from(format!("{:.0}", r.requests.per_min)),
+            Cell::from(slo),
+        ]);
+    }
+    t
 }

@@ -1,0 +1,384 @@
+//! One SUT run: a fresh mock, the SUT deployed and waited on until ready, then every
+//! segment of the scenario (warm-up, the window or each phase) under its load, watched
+//! through its drain; each measured segment becomes a results entry.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+use mock_telegram::{Mock, MockConfig, MockServer, RetrySchedule, Stats};
+use tgbench_reports::results::{Run, SutInfo};
+
+use super::faults::{self, FaultRunner};
+use super::inject::{InjectReport, Injector};
+use super::monitor::{Monitor, Tick};
+use super::watch::{Live, Until, watch};
+use super::{Session, Stop, SutRun, assemble};
+use crate::scenario::{Scenario, Segment, Sut, Telegram, secs};
+use crate::schedule;
+use crate::sut::{Deployment, ResourceSource, Setup};
+
+impl Session {
+    /// Runs one SUT once through every segment, on a fresh mock.
+    pub(crate) fn measure(&self, scn: &Scenario, sut: &Sut, rep: u32) -> SutRun {
+        let tg = scn.telegram.with(sut.telegram.as_ref());
+        let mock = Mock::new(mock_config(&tg, scn.seed));
+        let server = match self.serve(&mock) {
+            Ok(server) => server,
+            Err(stop) => {
+                return SutRun {
+                    runs: Vec::new(),
+                    stop: Some(stop),
+                };
+            }
+        };
+        let m = Measurement {
+            s: self,
+            scn,
+            sut,
+            rep,
+            bot_ids: Arc::new(mock.bots().iter().map(|b| b.id).collect()),
+            mock,
+            who: if scn.repeat > 1 {
+                format!("{} #{}", sut.name, rep + 1)
+            } else {
+                sut.name.clone()
+            },
+            phase: Arc::new(Mutex::new(String::from("warm-up"))),
+        };
+        let mut out = SutRun::default();
+        if let Err(stop) = m.run(&server.base_url(), &mut out.runs) {
+            out.stop = Some(stop);
+        }
+        self.rt.block_on(server.shutdown());
+        out
+    }
+
+    /// The mock, served on a loopback port.
+    fn serve(&self, mock: &Arc<Mock>) -> Result<MockServer, Stop> {
+        let _enter = self.rt.enter();
+        match self
+            .rt
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        {
+            Ok(l) => Ok(MockServer::start(mock.clone(), l)),
+            Err(e) => Err(Stop::SutFailed(format!(
+                "cannot bind the mock on 127.0.0.1: {e}"
+            ))),
+        }
+    }
+}
+
+/// The mock's settings for a `[telegram]` table (with a SUT's overrides applied).
+pub fn mock_config(t: &Telegram, seed: u64) -> MockConfig {
+    let mut c = MockConfig {
+        bots: t.bots as usize,
+        seed,
+        rtt: Duration::from_secs_f64(t.rtt_ms / 1000.0),
+        jitter: Duration::from_secs_f64(t.jitter_ms / 1000.0),
+        rate_limits: t.rate_limits,
+        anti_spin: t.anti_spin,
+        retry: if t.retry_factor == 1.0 {
+            RetrySchedule::telegram()
+        } else {
+            RetrySchedule::compressed(t.retry_factor)
+        },
+        webhook_timeout: secs(t.webhook_timeout_s),
+        ..MockConfig::default()
+    };
+    if let Some(n) = t.max_pending_per_bot {
+        c.max_pending_per_bot = n as usize;
+    }
+    c
+}
+
+/// The seed of segment `i`: the same for every SUT and repetition.
+fn segment_seed(seed: u64, i: usize) -> u64 {
+    seed ^ (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
+
+/// One SUT run in progress: what each of its steps needs.
+struct Measurement<'a> {
+    s: &'a Session,
+    scn: &'a Scenario,
+    sut: &'a Sut,
+    rep: u32,
+    mock: Arc<Mock>,
+    bot_ids: Arc<Vec<i64>>,
+    /// How progress lines name it: "webhook", or "webhook #2" when the scenario repeats.
+    who: String,
+    /// The segment running now, for the live line.
+    phase: Arc<Mutex<String>>,
+}
+
+/// The SUT while it runs: what acts on it and what watches it.
+struct Running<'a> {
+    live: Live<'a>,
+    faults: FaultRunner,
+    monitor: Monitor,
+    info: SutInfo,
+}
+
+/// What one segment recorded, from its start through its drain.
+struct Recording {
+    label: String,
+    /// Its start, the end of its load, the end of its drain.
+    t0: Instant,
+    t_end: Instant,
+    t_drained: Instant,
+    /// The mock's counters and latency histogram at those instants.
+    start: Stats,
+    end: Stats,
+    drained: Stats,
+    hist_start: Histogram<u64>,
+    hist_drained: Histogram<u64>,
+    inject: InjectReport,
+    /// What ended it early, if anything did.
+    stop: Option<Stop>,
+}
+
+impl Recording {
+    /// Updates of this segment still unanswered after its drain.
+    fn open(&self) -> u64 {
+        let (a, b) = (&self.start.updates, &self.drained.updates);
+        let injected = b.injected.saturating_sub(a.injected);
+        injected.saturating_sub(b.replied.saturating_sub(a.replied))
+    }
+}
+
+impl Measurement<'_> {
+    /// Deploys the SUT, runs every segment, stops the SUT.
+    fn run(&self, api_url: &str, runs: &mut Vec<Run>) -> Result<(), Stop> {
+        let sut = self.deploy(api_url)?;
+        let mut r = Running {
+            info: sut.info(),
+            monitor: self.monitor(sut.resources()),
+            faults: FaultRunner::new(
+                self.scn,
+                secs(self.sut.stop_timeout_s),
+                secs(self.sut.ready_timeout_s),
+            ),
+            live: Live {
+                mock: &self.mock,
+                sut,
+                cancel: &self.s.cancel,
+            },
+        };
+        // Seconds of measured time before the segment (where the faults are placed), and
+        // the updates the previous segment left unanswered.
+        let mut timeline_s = 0.0;
+        let mut carried = 0;
+        let mut result = Ok(());
+        for (i, seg) in self.scn.segments().iter().enumerate() {
+            let rec = self.record(i, seg, seg.measured.then_some(timeline_s), &mut r);
+            if seg.measured {
+                timeline_s += seg.duration.as_secs_f64();
+                runs.push(self.window(seg, &rec, &r, carried));
+            }
+            carried = rec.open();
+            if let Some(stop) = rec.stop {
+                r.faults.abort(Instant::now(), &mut r.live);
+                result = Err(stop);
+                break;
+            }
+        }
+        r.monitor.stop();
+        r.live.sut.stop();
+        result
+    }
+
+    /// Starts the SUT and waits until it is ready.
+    fn deploy(&self, api_url: &str) -> Result<Deployment, Stop> {
+        let s = self.s;
+        let bots = self.scn.telegram.bots;
+        let sut = Deployment::start(Setup {
+            sut: self.sut,
+            impls: &s.impls,
+            cpus: s.placement.sut_cpus(self.sut),
+            mock: &self.mock,
+            api_url,
+            bots: bots as usize,
+            rt: s.rt.handle().clone(),
+            logs: &s.file.dir.join("logs"),
+            log_stem: format!("{}-rep{}", self.sut.name, self.rep),
+        })?;
+        s.progress.note(&format!(
+            "▶ {}: starting ({bots} bots, ready = {})",
+            self.who,
+            sut.ready_condition()
+        ));
+        let took = sut.wait_ready(&s.cancel, |state| {
+            s.progress
+                .set(format!("{}: waiting until ready: {state}", self.who))
+        })?;
+        s.progress.note(&format!(
+            "  {}: ready in {:.1} s",
+            self.who,
+            took.as_secs_f64()
+        ));
+        Ok(sut)
+    }
+
+    /// Samples the SUT and the mock until stopped, showing each tick on the live line.
+    fn monitor(&self, resources: ResourceSource) -> Monitor {
+        let progress = self.s.progress.clone();
+        let phase = self.phase.clone();
+        let who = self.who.clone();
+        let on_tick = move |t: &Tick| {
+            let phase = phase.lock().map(|l| l.clone()).unwrap_or_default();
+            let r = &t.stats.readiness;
+            progress.set(format!(
+                "{who} {phase} | ready {}/{} | sent {} replied {} | p99 {:.0} ms | SUT CPU {:.0} %",
+                (r.polling + r.webhooks_set).min(r.bots),
+                r.bots,
+                t.stats.updates.injected,
+                t.stats.updates.replied,
+                t.p99_ms,
+                t.sut.map(|u| u.cpu_pct).unwrap_or(0.0),
+            ));
+        };
+        Monitor::spawn(
+            self.mock.clone(),
+            resources,
+            Duration::from_millis(self.scn.sample_ms),
+            on_tick,
+        )
+    }
+
+    /// Runs segment `i` — its load until its planned end, then its drain — unless the
+    /// run is interrupted or the SUT dies. `offset_s` places a measured segment on the
+    /// faults' timeline (None for warm-up).
+    fn record(
+        &self,
+        i: usize,
+        seg: &Segment,
+        offset_s: Option<f64>,
+        r: &mut Running<'_>,
+    ) -> Recording {
+        let label = match (&seg.phase, seg.measured) {
+            (_, false) => "warm-up".to_string(),
+            (Some(p), true) => format!("phase {p}"),
+            (None, true) => "window".to_string(),
+        };
+        if let Ok(mut l) = self.phase.lock() {
+            *l = label.clone();
+        }
+        let bots = self.scn.telegram.bots;
+        let plan = schedule::build(
+            &seg.load,
+            bots,
+            seg.duration,
+            segment_seed(self.scn.seed, i),
+        );
+        let start = self.mock.stats();
+        let hist_start = self.mock.latency_histogram();
+        let t0 = Instant::now();
+        r.faults.enter_segment(offset_s, t0);
+        let stop_inject = Arc::new(AtomicBool::new(false));
+        let injector = Injector::spawn(
+            self.mock.clone(),
+            self.bot_ids.clone(),
+            plan,
+            t0,
+            stop_inject.clone(),
+        );
+        let mut stop = watch(
+            &mut r.live,
+            &mut r.faults,
+            Until::Deadline(t0 + seg.duration),
+            &label,
+            t0,
+        );
+        stop_inject.store(true, Ordering::SeqCst);
+        let inject = injector.join();
+        let t_end = Instant::now();
+        let end = self.mock.stats();
+        if stop.is_none() {
+            let drain = Until::Drained {
+                since: &start,
+                deadline: t_end + secs(self.scn.drain_s),
+            };
+            stop = watch(&mut r.live, &mut r.faults, drain, &label, t0);
+        }
+        // One more sample after the drain, so the timeseries adds up to the totals.
+        r.monitor.wait_tick_after(
+            Instant::now(),
+            Duration::from_millis(self.scn.sample_ms.saturating_mul(2)),
+        );
+        Recording {
+            label,
+            t0,
+            t_end,
+            t_drained: Instant::now(),
+            end,
+            drained: self.mock.stats(),
+            hist_drained: self.mock.latency_histogram(),
+            start,
+            hist_start,
+            inject,
+            stop,
+        }
+    }
+
+    /// The results entry of a measured segment; `carried` updates of the segment before
+    /// were still unanswered when it started.
+    fn window(&self, seg: &Segment, rec: &Recording, r: &Running<'_>, carried: u64) -> Run {
+        let bots = self.scn.telegram.bots;
+        let mut notes = Vec::new();
+        if carried > 0 {
+            notes.push(format!(
+                "{carried} updates of the previous segment were still unanswered when this \
+                 window started; a late reply to one of them counts here"
+            ));
+        }
+        let window_ticks = r.monitor.ticks_between(rec.t0, rec.t_end);
+        let series: Vec<(f64, Tick)> = r
+            .monitor
+            .ticks_between(rec.t0, rec.t_drained)
+            .into_iter()
+            .map(|t| (t.at.duration_since(rec.t0).as_secs_f64(), t))
+            .collect();
+        let reason = rec.stop.as_ref().map(|st| match st {
+            Stop::Interrupted => "interrupted (SIGINT/SIGTERM) during this window".to_string(),
+            Stop::SutFailed(m) => m.clone(),
+        });
+        let mut run = assemble::build(assemble::Window {
+            sut: r.info.clone(),
+            repetition: self.rep,
+            phase: seg.phase.clone(),
+            bots,
+            duration_s: rec.t_end.duration_since(rec.t0).as_secs_f64(),
+            start: &rec.start,
+            end: &rec.end,
+            drained: &rec.drained,
+            hist_start: &rec.hist_start,
+            hist_drained: &rec.hist_drained,
+            window_ticks: &window_ticks,
+            series: &series,
+            inject: &rec.inject,
+            slo: &self.scn.slo,
+            sut_cores: self.s.placement.sut_cores(self.sut, self.s.machine.cores),
+            harness_cores: self.s.harness_cores,
+            complete: rec.stop.is_none(),
+            incomplete_reason: reason,
+            notes,
+        });
+        let (windows, mut fault_notes) = r.faults.windows(rec.t0, rec.t_drained);
+        fault_notes.extend(faults::rate_notes(&run.timeseries, &windows, bots));
+        run.faults = windows;
+        run.harness.notes.extend(fault_notes);
+        self.s.progress.note(&format!(
+            "  {} {}: injected {} replied {} lost {} | p99 {:.1} ms | CPU {:.1} % | RSS {:.1} MiB",
+            self.who,
+            rec.label,
+            run.updates.injected,
+            run.updates.replied,
+            run.updates.lost,
+            run.latency_ms.p99,
+            run.cpu.mean_pct,
+            run.memory.rss_peak_mb
+        ));
+        run
+    }
+}

@@ -1,0 +1,209 @@
+//! A deployment: the SUT as the run loop sees it — started, waited on until ready,
+//! signalled, restarted and stopped by faults and by the run, its CPU and memory read
+//! through a [`ResourceSource`] — without the run loop knowing its shape.
+//!
+//! The one shape today is a process tree started from a scenario's `[[sut]]` (a reference
+//! server or a `command`): one [`SutProcess`] with the environment contract, its readiness
+//! checked against the mock, its tree sampled from /proc. Other shapes (replicas, a proxy
+//! in front, a platform that starts environments on demand, a SUT tgbench does not start)
+//! belong here, behind the same methods.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use mock_telegram::{Mock, Stats};
+use tgbench_reports::results::SutInfo;
+use tokio::runtime::Handle;
+
+use super::SutError;
+use super::env::SutEnv;
+use super::process::{Exit, Launch, SutProcess};
+use super::ready::{Probe, Readiness, wait_ready};
+use super::reference::command_line;
+use super::resources::ResourceSource;
+use crate::scenario::{Kind, Ready, Sut, secs};
+
+/// What a deployment is started from.
+pub struct Setup<'a> {
+    /// The scenario's `[[sut]]`.
+    pub sut: &'a Sut,
+    /// Where the reference binaries are.
+    pub impls: &'a Path,
+    /// CPUs to pin it to (None: not pinned).
+    pub cpus: Option<&'a [usize]>,
+    /// The mock it talks to (its bots' tokens, its readiness) and its Bot API URL.
+    pub mock: &'a Arc<Mock>,
+    pub api_url: &'a str,
+    /// Bots it must serve before it counts as ready.
+    pub bots: usize,
+    /// The runtime that sends readiness's health-URL requests.
+    pub rt: Handle,
+    /// Its output goes to `<logs>/<log_stem>.log`; after a restart, to
+    /// `<logs>/<log_stem>-restart<n>.log`.
+    pub logs: &'a Path,
+    pub log_stem: String,
+}
+
+/// A started SUT. Dropping it kills whatever it started.
+pub struct Deployment {
+    /// First, so that it is killed before the rest (its tokens file) goes.
+    proc: SutProcess,
+    name: String,
+    kind: Kind,
+    /// Program and arguments, before pinning (what a restart starts again).
+    command: Vec<String>,
+    env: BTreeMap<String, String>,
+    contract: SutEnv,
+    cpus: Option<Vec<usize>>,
+    logs: PathBuf,
+    log_stem: String,
+    stop_timeout: Duration,
+    ready_timeout: Duration,
+    readiness: Readiness,
+    resources: ResourceSource,
+    restarts: u32,
+    /// The mock's counters when the SUT was last restarted.
+    at_restart: Option<Stats>,
+}
+
+impl Deployment {
+    /// Prepares the environment contract (the mock's tokens, a listen port) and starts the
+    /// SUT; it is not ready yet (see [`Deployment::wait_ready`]).
+    pub fn start(setup: Setup<'_>) -> Result<Deployment, SutError> {
+        let sut = setup.sut;
+        let tokens: Vec<String> = setup.mock.bots().into_iter().map(|b| b.token).collect();
+        let contract =
+            SutEnv::prepare(setup.api_url, &tokens).map_err(|source| SutError::Prepare {
+                sut: sut.name.clone(),
+                source,
+            })?;
+        let command = command_line(sut, setup.impls)?;
+        let readiness = Readiness::new(
+            sut.ready(),
+            setup.bots,
+            setup.mock.clone(),
+            contract.listen,
+            setup.rt,
+        );
+        let log = setup.logs.join(format!("{}.log", setup.log_stem));
+        let proc = SutProcess::start(Launch {
+            name: &sut.name,
+            command: command.clone(),
+            env: &sut.env,
+            contract: &contract,
+            cpus: setup.cpus,
+            log: Some(&log),
+        })?;
+        Ok(Deployment {
+            name: sut.name.clone(),
+            kind: sut.kind,
+            command,
+            env: sut.env.clone(),
+            contract,
+            cpus: setup.cpus.map(<[usize]>::to_vec),
+            logs: setup.logs.to_path_buf(),
+            log_stem: setup.log_stem,
+            stop_timeout: secs(sut.stop_timeout_s),
+            ready_timeout: secs(sut.ready_timeout_s),
+            resources: ResourceSource::process_tree(proc.pid()),
+            proc,
+            readiness,
+            restarts: 0,
+            at_restart: None,
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The SUT as results describe it: the command as started (pinning included).
+    pub fn info(&self) -> SutInfo {
+        SutInfo {
+            name: self.name.clone(),
+            kind: self.kind.as_str().to_string(),
+            command: self.proc.command.clone(),
+        }
+    }
+
+    /// When it counts as ready.
+    pub fn ready_condition(&self) -> &Ready {
+        self.readiness.condition()
+    }
+
+    /// Waits until it is ready, it exits, its `ready_timeout_s` passes or `cancel` is set;
+    /// `progress` hears what is still missing. Returns how long it took.
+    pub fn wait_ready(
+        &self,
+        cancel: &AtomicBool,
+        progress: impl FnMut(&str),
+    ) -> Result<Duration, SutError> {
+        wait_ready(
+            &self.proc,
+            &self.readiness.condition().to_string(),
+            self.ready_timeout,
+            cancel,
+            || self.readiness.probe(),
+            progress,
+        )
+    }
+
+    /// After [`Deployment::restart`]: whether it is ready again (asked until it is).
+    pub fn ready_again(&self) -> bool {
+        if self.proc.exited().is_some() {
+            return false;
+        }
+        match &self.at_restart {
+            Some(base) => self.readiness.ready_since(base),
+            None => matches!(self.readiness.probe(), Probe::Ready),
+        }
+    }
+
+    /// Whether it has exited (on its own or from a signal).
+    pub fn exited(&self) -> bool {
+        self.proc.exited().is_some()
+    }
+
+    /// How it ended, if it has.
+    pub fn exit(&self) -> Option<Exit> {
+        self.proc.exit()
+    }
+
+    /// SIGTERM (`kill = false`) or SIGKILL to the whole SUT, without waiting (faults).
+    pub fn signal(&self, kill: bool) {
+        self.proc.signal(kill);
+    }
+
+    /// Reaps what is left of it and starts it again with the same environment.
+    pub fn restart(&mut self) -> Result<(), SutError> {
+        self.proc.stop(Duration::ZERO);
+        self.restarts += 1;
+        self.at_restart = Some(self.readiness.mock_stats());
+        let log = self
+            .logs
+            .join(format!("{}-restart{}.log", self.log_stem, self.restarts));
+        self.proc = SutProcess::start(Launch {
+            name: &self.name,
+            command: self.command.clone(),
+            env: &self.env,
+            contract: &self.contract,
+            cpus: self.cpus.as_deref(),
+            log: Some(&log),
+        })?;
+        self.resources.set_root(self.proc.pid());
+        Ok(())
+    }
+
+    /// Stops it: SIGTERM, up to its `stop_timeout_s`, then SIGKILL.
+    pub fn stop(&mut self) {
+        self.proc.stop(self.stop_timeout);
+    }
+
+    /// Where its CPU and memory figures come from; follows restarts.
+    pub fn resources(&self) -> ResourceSource {
+        self.resources.clone()
+    }
+}
