@@ -371,7 +371,10 @@ fn finish(outcome: Result<Outcome, RunError>) -> u8 {
         Ok(o) => {
             print!(
                 "{}",
-                crate::console::markdown(&o.results, &o.path.display().to_string())
+                tgbench_reports::report::console::summary(
+                    &o.results,
+                    &o.path.display().to_string()
+                )
             );
             let _ = std::io::stdout().flush();
             match o.status {

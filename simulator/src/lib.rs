@@ -29,13 +29,13 @@
 //!   builds a results entry from what a window recorded.
 //! - [`capacity`]: the capacity search and its curve, driving a run's `Session`.
 //! - [`claims`]: `tgbench claims`: the claims measurements and the verdict report.
-//! - [`console`]: the Markdown summary printed on stdout; [`progress`]: the live line.
+//! - [`progress`]: the live line (the summary printed at the end is
+//!   `tgbench_reports::report::console::summary`).
 //! - [`output`]: the results folder and atomic writes; [`environment`]: the machine, UTC times.
 
 pub mod capacity;
 pub mod claims;
 pub mod cli;
-pub mod console;
 pub mod environment;
 pub mod output;
 pub mod placement;
