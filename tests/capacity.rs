@@ -3,7 +3,9 @@
 
 use clap::Parser;
 
-use crate::sim_support::{binaries, read_results, scenario_file};
+use crate::sim_support::{
+    assert_refused_by_a_machine_limit, binaries, read_results, scenario_file,
+};
 
 fn capacity(text: &str) -> (u8, tgbench_reports::results::Results) {
     binaries();
@@ -52,11 +54,6 @@ fn a_step_beyond_the_machine_ends_the_curve_as_a_machine_limit() {
     let c = &r.capacity[0];
     assert_eq!(c.sut, "polling");
     assert_eq!(c.max_bots, Some(4));
-    assert!(
-        c.stopped_by.starts_with("machine: open files"),
-        "{}",
-        c.stopped_by
-    );
     let steps: Vec<(u64, bool, bool)> = c
         .steps
         .iter()
@@ -66,12 +63,11 @@ fn a_step_beyond_the_machine_ends_the_curve_as_a_machine_limit() {
         steps,
         [(2, true, false), (4, true, false), (1_000_000, false, true)]
     );
+    let limit = assert_refused_by_a_machine_limit(c.steps[2].reason.as_deref().unwrap());
     assert!(
-        c.steps[2]
-            .reason
-            .as_deref()
-            .unwrap()
-            .contains("Lower [telegram] bots")
+        c.stopped_by.starts_with(&format!("machine: {limit} (")),
+        "{}",
+        c.stopped_by
     );
     // The steps that ran are in `runs`, with their bot counts and exact counts.
     let bots: Vec<u64> = r.runs.iter().map(|x| x.bots).collect();

@@ -99,3 +99,23 @@ pub fn stat_field(pid: u32, i: usize) -> Option<String> {
 pub fn alive(pid: u32) -> bool {
     stat_field(pid, 0).is_some_and(|state| state != "Z" && state != "X")
 }
+
+/// Asserts that `message` refuses a million polling bots with the limit of this machine
+/// that comes first, and its fix; returns the limit as preflight's short form names it.
+/// The open-files limit comes first unless it is above ~1,000,064 (some hosts allow
+/// 1,048,576); then the ephemeral ports do, which are never more than 64,512.
+pub fn assert_refused_by_a_machine_limit(message: &str) -> &'static str {
+    let (limit, setting) = if message.contains("open files") {
+        ("open files", "ulimit -n")
+    } else if message.contains("ephemeral ports") {
+        ("ephemeral ports", "net.ipv4.ip_local_port_range")
+    } else {
+        panic!("no open-files or ephemeral-ports limit named: {message}");
+    };
+    assert!(message.contains(setting), "{limit}: {message}");
+    assert!(
+        message.contains("Lower [telegram] bots to ≤"),
+        "{limit}: {message}"
+    );
+    limit
+}

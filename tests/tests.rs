@@ -9,5 +9,6 @@ mod run_smoke;
 mod sampler_truth;
 mod scenario_errors;
 mod security;
+mod shipped_scenarios;
 mod sim_support;
 mod teloxide_compat;

@@ -323,8 +323,10 @@ async fn ack_before_answers_at_once_and_stop_waits_for_the_handler() {
         .respond_with(ok(json!(true)))
         .mount(&api)
         .await;
+    // The reply takes 2 s: answering before it is milliseconds, after it 2 s.
+    let reply_takes = Duration::from_secs(2);
     on("sendMessage")
-        .respond_with(ok(json!({"message_id": 1})).set_delay(Duration::from_millis(400)))
+        .respond_with(ok(json!({"message_id": 1})).set_delay(reply_takes))
         .mount(&api)
         .await;
     let (server, _) = start(
@@ -345,7 +347,7 @@ async fn ack_before_answers_at_once_and_stop_waits_for_the_handler() {
         .unwrap();
     assert_eq!(r.status(), 200);
     assert!(
-        t.elapsed() < Duration::from_millis(400),
+        t.elapsed() < reply_takes / 2,
         "answered before the reply: {:?}",
         t.elapsed()
     );

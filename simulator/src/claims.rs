@@ -321,8 +321,16 @@ mod tests {
             .collect();
         assert_eq!(phases, vec![(phase::IDLE, 5.0), (phase::ACTIVE, 4.0)]);
         // The active phase still carries load, the idle one none.
-        let segs = s.segments();
-        assert!(segs.last().unwrap().load.mean_rate_per_s(20) > 0.0);
+        let rate = |phase: &str| {
+            let segs = s.segments();
+            let seg = segs
+                .iter()
+                .find(|g| g.phase.as_deref() == Some(phase))
+                .unwrap_or_else(|| panic!("no {phase} segment"));
+            seg.load.mean_rate_per_s(20)
+        };
+        assert_eq!(rate("idle"), 0.0, "messages in the idle phase");
+        assert!(rate("active") > 0.0);
     }
 
     #[test]

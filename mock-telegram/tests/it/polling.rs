@@ -84,7 +84,7 @@ async fn limit_offset_and_negative_offset() {
 }
 
 #[tokio::test]
-async fn long_poll_is_woken_by_an_update_within_milliseconds() {
+async fn long_poll_is_woken_by_an_update_not_by_its_timeout() {
     let h = Harness::one_bot().await;
     let poll = h.spawn_call(0, "getUpdates", json!({"timeout": 30}));
     h.held_polls(1).await;
@@ -92,8 +92,9 @@ async fn long_poll_is_woken_by_an_update_within_milliseconds() {
     let injected_at = Instant::now();
     h.say(0, 1, "wake up");
     let (_, body) = tokio::time::timeout(WAIT, poll).await.unwrap().unwrap();
+    // Woken at once (milliseconds); the alternative is the 30 s timeout.
     let took = injected_at.elapsed();
-    assert!(took < Duration::from_millis(100), "woken after {took:?}");
+    assert!(took < Duration::from_secs(5), "woken after {took:?}");
     assert_eq!(body["result"][0]["message"]["text"], "wake up");
     let s = h.mock().stats();
     assert_eq!(s.get_updates.in_flight, 0);
@@ -192,13 +193,18 @@ async fn anti_spin_holds_a_repeated_short_poll_and_limits_a_quick_repeat() {
 #[tokio::test]
 async fn without_anti_spin_a_repeated_short_poll_answers_at_once() {
     let h = Harness::start(no_spin()).await;
+    // Each answers at once (milliseconds); the anti-spin rule would hold each repeat 3 s.
     for _ in 0..5 {
         let t0 = Instant::now();
         assert_eq!(
             h.ok(0, "getUpdates", json!({"timeout": 0})).await,
             json!([])
         );
-        assert!(t0.elapsed() < Duration::from_millis(500));
+        assert!(
+            t0.elapsed() < Duration::from_millis(1500),
+            "held {:?}",
+            t0.elapsed()
+        );
     }
     assert_eq!(h.mock().stats().get_updates.empty_share, 1.0);
 }
