@@ -1,5 +1,9 @@
 //! `tgbench claims --quick` end to end: the real mock and reference servers, every claim
-//! gets a row, and the verdict table in the report is the one the measured results give.
+//! gets a row, the verdict table in the report is the one the measured results give, and
+//! the verdicts that are physics at `--quick` scale (20 bots, 5 s idle, 4 s active) come
+//! out as they must: the reference servers use far less memory than claimed, an idle
+//! webhook server uses no CPU, and short polling without anti-spin makes 2 requests per
+//! second per bot, the claimed 12,000 a minute per 100 bots.
 
 use clap::Parser;
 use tgbench_reports::claims::{phase, sut};
@@ -7,6 +11,18 @@ use tgbench_reports::results::Results;
 use tgbench_reports::{Input, Prices};
 
 use crate::sim_support::{binaries, read_results};
+
+/// The verdict of the claims table row whose claim contains `claim`, in `report.md`
+/// (`| claim | one cell per configuration | verdict | why |`).
+fn verdict_in(md: &str, claim: &str) -> String {
+    let row = md
+        .lines()
+        .find(|l| l.starts_with('|') && l.contains(claim))
+        .unwrap_or_else(|| panic!("no row for {claim:?} in report.md"));
+    let fields: Vec<&str> = row.split('|').map(str::trim).collect();
+    assert!(fields.len() >= 4, "{row}");
+    fields[fields.len() - 3].to_string()
+}
 
 #[test]
 fn claims_quick_builds_the_verdict_table_from_a_real_run() {
@@ -43,6 +59,17 @@ fn claims_quick_builds_the_verdict_table_from_a_real_run() {
                 .unwrap_or_else(|| panic!("{name} {phase} missing"));
             assert_eq!(run.updates.lost, 0, "{name} {phase} lost updates");
             assert_eq!(run.updates.injected, run.updates.replied, "{name} {phase}");
+            if phase == phase::ACTIVE {
+                assert!(
+                    run.updates.injected > 0,
+                    "{name}: an active phase without messages"
+                );
+            } else {
+                assert_eq!(
+                    run.updates.injected, 0,
+                    "{name}: messages in the idle phase"
+                );
+            }
         }
     }
     assert_eq!(
@@ -75,6 +102,21 @@ fn claims_quick_builds_the_verdict_table_from_a_real_run() {
         "the anti-spin rule holds repeated short polls"
     );
 
+    // The requests-per-minute claim is judged on the active phase, scaled to 100 bots.
+    let active_no_antispin = claims
+        .runs
+        .iter()
+        .find(|r| {
+            r.sut.name == sut::SHORT_POLLING_500MS_NO_ANTISPIN
+                && r.phase.as_deref() == Some(phase::ACTIVE)
+        })
+        .unwrap();
+    let per_min_100 = active_no_antispin.requests.per_min * 100.0 / active_no_antispin.bots as f64;
+    assert!(
+        (10_800.0..=13_200.0).contains(&per_min_100),
+        "short polling without anti-spin: {per_min_100} requests/min per 100 bots"
+    );
+
     // The report carries the table the results give, one row per claim.
     let inputs = vec![
         Input::new("claims", claims),
@@ -85,6 +127,29 @@ fn claims_quick_builds_the_verdict_table_from_a_real_run() {
     assert!(
         md.contains(&tgbench_reports::report::markdown::claims_section(&table)),
         "report.md holds the verdict table"
+    );
+
+    // The verdicts that cannot go the other way at this scale. Memory: the reference
+    // servers hold 20 bots in ~15 MB, against 800 MB / 200 MB claimed (±50 %).
+    assert_eq!(verdict_in(&md, "Memory"), "does not hold");
+    // Idle webhook servers run nothing: 0 % CPU (≤ 0.25 % accepted, per 100 bots).
+    assert_eq!(verdict_in(&md, "0 % CPU when idle"), "holds");
+    // 12,000 requests/min (±10 %) holds for short polling without anti-spin (measured
+    // above), whatever the row's verdict over the other configurations.
+    let requests = table
+        .rows
+        .iter()
+        .find(|r| r.claim.contains("Network requests per minute"))
+        .unwrap();
+    let cell = requests
+        .cells
+        .iter()
+        .find(|c| c.config == sut::SHORT_POLLING_500MS_NO_ANTISPIN)
+        .unwrap();
+    assert_eq!(
+        cell.outcome,
+        tgbench_reports::claims::Outcome::Holds,
+        "{cell:?}"
     );
     for claim in [
         "CPU usage when idle",

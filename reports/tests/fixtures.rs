@@ -183,6 +183,7 @@ pub fn results(scenario: &str, runs: Vec<Run>) -> Results {
             memory_total_mb: 24_000.0,
             open_files_limit: 20_000,
             pinning: "SUT on CPU 1, harness on CPU 0".into(),
+            sut_dies_with_tgbench: None,
         },
         started_at: "2026-05-01T10:00:00Z".into(),
         finished_at: "2026-05-01T10:01:07Z".into(),

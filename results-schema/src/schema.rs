@@ -94,6 +94,11 @@ pub struct Environment {
     /// or "not pinned: 1 core".
     #[serde(default)]
     pub pinning: String,
+    /// Whether a SUT dies with tgbench even when tgbench is SIGKILLed (SUTs started under
+    /// `setpriv --pdeathsig KILL`); `false` when `setpriv` was missing, so a killed tgbench
+    /// could leave its SUT running. Absent in files written before this field existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sut_dies_with_tgbench: Option<bool>,
 }
 
 /// One SUT measured once under the scenario's load.

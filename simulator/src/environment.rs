@@ -39,6 +39,7 @@ pub fn describe(machine: &Machine, pinning: &str) -> Environment {
         memory_total_mb: machine.mem_total_mb.round(),
         open_files_limit: machine.open_files,
         pinning: pinning.to_string(),
+        sut_dies_with_tgbench: Some(crate::sut::have_setpriv()),
     }
 }
 

@@ -70,7 +70,9 @@ impl SutProcess {
         // the SUT: `setpriv --pdeathsig` sets PR_SET_PDEATHSIG and execs the command (same
         // pid), which needs no unsafe `pre_exec` here. Without setpriv, only a tgbench that
         // lives to run its guards stops the SUT.
-        if have_setpriv() {
+        if !have_setpriv() {
+            warn_no_setpriv();
+        } else {
             let mut guarded: Vec<String> = ["setpriv", "--pdeathsig", "KILL", "--"]
                 .iter()
                 .map(|s| s.to_string())
@@ -235,6 +237,18 @@ fn spawn_reader(
         .expect("spawning a reader thread");
 }
 
+/// Says once, on stderr, that a SIGKILLed tgbench could leave its SUTs running.
+fn warn_no_setpriv() {
+    static WARNED: std::sync::Once = std::sync::Once::new();
+    WARNED.call_once(|| {
+        eprintln!(
+            "warning: setpriv (util-linux) with --pdeathsig is not available: if tgbench is \
+             killed by SIGKILL its SUT keeps running (Ctrl-C and errors still stop it). \
+             Install util-linux (Debian: apt-get install util-linux) to close that gap."
+        )
+    });
+}
+
 /// Whether `setpriv` (util-linux) with `--pdeathsig` can be run; asked once.
 pub fn have_setpriv() -> bool {
     static HAVE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
@@ -365,6 +379,9 @@ mod tests {
             < 2
             || !crate::placement::have_taskset()
         {
+            let why = "needs 2 cores and taskset (util-linux)";
+            assert!(std::env::var_os("CI").is_none(), "CI is set: {why}");
+            eprintln!("SKIPPED pinned_sut_runs_on_its_cpu: {why} (set CI to make this fatal)");
             return;
         }
         let contract = SutEnv::prepare("http://127.0.0.1:9", &[]).unwrap();
