@@ -70,8 +70,8 @@ impl Cgroups {
     }
 
     /// Creates the group `name` (a relative path such as `tgbench/run-42`) beneath this
-    /// process's groups, with any missing parents. Directories it creates are removed when
-    /// the group is dropped (a parent only if it is empty by then).
+    /// process's groups, with any missing parents. When the group is dropped its directory
+    /// is removed, and its parents too if that leaves them empty.
     pub fn create(&self, name: &str) -> Result<Group, CgroupError> {
         check_name(name)?;
         let dirs = match &self.bases {
@@ -113,18 +113,124 @@ impl Cgroups {
             ]),
             Bases::V2 { base } => vec![base.clone()],
         };
+        let parts: Vec<&str> = name.split('/').filter(|p| !p.is_empty()).collect();
         for base in bases {
             let mut dir = base;
-            let parts: Vec<&str> = name.split('/').filter(|p| !p.is_empty()).collect();
             for (i, part) in parts.iter().enumerate() {
                 dir = dir.join(part);
-                group.make_dir(&dir)?;
-                if self.version == Version::V2 && i + 1 < parts.len() {
+                // Another group may remove a shared parent between its mkdir and this
+                // one's child: make it again.
+                let mut attempts = 0;
+                while let Err(e) = group.make_dir(&dir) {
+                    attempts += 1;
+                    let gone_parent = matches!(&e, CgroupError::Create { source, .. } if source.kind() == ErrorKind::NotFound);
+                    if !gone_parent || attempts == 5 {
+                        return Err(e);
+                    }
+                    let mut again = dir.parent().map(Path::to_path_buf).unwrap_or_default();
+                    let mut stack = Vec::new();
+                    while !again.exists() && again.parent().is_some() {
+                        stack.push(again.clone());
+                        again = again.parent().map(Path::to_path_buf).unwrap_or_default();
+                    }
+                    for missing in stack.into_iter().rev() {
+                        let _ = fs::create_dir(&missing);
+                        if !group.created.contains(&missing) {
+                            group.created.push(missing);
+                        }
+                    }
+                }
+                let parent = i + 1 < parts.len();
+                // A shared parent (`tgbench`) is removed by whichever group leaves it empty.
+                if parent && !group.created.contains(&dir) {
+                    group.created.push(dir.clone());
+                }
+                if self.version == Version::V2 && parent {
                     enable_v2_controllers(&dir)?;
                 }
             }
         }
         Ok(group)
+    }
+}
+
+impl Cgroups {
+    /// Removes the groups directly beneath `parent` (e.g. `tgbench`) whose name `stale`
+    /// picks, with everything beneath them: their processes killed (a frozen one thawed to
+    /// die), their directories removed, deepest first. For groups a killed process left
+    /// behind. Returns the names removed.
+    pub fn remove_stale(&self, parent: &str, stale: impl Fn(&str) -> bool) -> Vec<String> {
+        if check_name(parent).is_err() {
+            return Vec::new();
+        }
+        let first = match &self.bases {
+            Bases::V1 { memory, .. } => memory.join(parent),
+            Bases::V2 { base } => base.join(parent),
+        };
+        let Ok(entries) = fs::read_dir(&first) else {
+            return Vec::new();
+        };
+        let mut removed = Vec::new();
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !entry.path().is_dir() || !stale(&name) {
+                continue;
+            }
+            let mut tree = Vec::new();
+            subtree(&entry.path(), Path::new(&name), &mut tree);
+            tree.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
+            for relative in tree {
+                let name = format!("{parent}/{}", relative.display());
+                let group = self.existing(&name);
+                let _ = group.remove();
+            }
+            removed.push(name);
+        }
+        removed
+    }
+
+    /// A group that already exists, owning its directories (removed on drop).
+    fn existing(&self, name: &str) -> Group {
+        let dirs = match &self.bases {
+            Bases::V1 {
+                memory,
+                cpu,
+                cpuacct,
+                freezer,
+            } => Dirs::V1 {
+                memory: memory.join(name),
+                cpu: cpu.join(name),
+                cpuacct: cpuacct.join(name),
+                freezer: freezer.join(name),
+            },
+            Bases::V2 { base } => Dirs::V2 {
+                dir: base.join(name),
+            },
+        };
+        let mut group = Group {
+            version: self.version,
+            dirs,
+            created: Vec::new(),
+            _parent: None,
+        };
+        group.created = group
+            .all_dirs()
+            .into_iter()
+            .filter(|d| d.exists())
+            .collect();
+        group
+    }
+}
+
+/// Every directory at and beneath `dir`, as paths relative to its parent.
+fn subtree(dir: &Path, relative: &Path, out: &mut Vec<PathBuf>) {
+    out.push(relative.to_owned());
+    if let Ok(entries) = fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            if entry.path().is_dir() {
+                subtree(&entry.path(), &relative.join(entry.file_name()), out);
+            }
+        }
     }
 }
 

@@ -142,7 +142,15 @@ fn dropping_a_group_kills_its_processes_and_removes_its_directories() {
 fn kill_all_empties_a_group_whose_processes_fork() {
     let Some(cgroups) = cgroups() else { return };
     let group = group(&cgroups, "fork");
-    let mut shell = spawn_in(&group, "sh", &["-c", "sleep 300 & sleep 300 & wait"]);
+    // The shell forks only once it is in the group (the test writes a line when it is).
+    let mut shell = Command::new("sh")
+        .args(["-c", "read go; sleep 300 & sleep 300 & wait"])
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    group.add_process(shell.id()).expect("move into the group");
+    use std::io::Write;
+    writeln!(shell.stdin.take().unwrap(), "go").unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
     while group.processes().unwrap().len() < 3 && Instant::now() < deadline {
         sleep(Duration::from_millis(10));

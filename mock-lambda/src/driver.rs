@@ -59,7 +59,8 @@ pub async fn start(
     configure(&mut command, config, &addr.to_string(), id);
     let mut command = tokio::process::Command::from(command);
     command.kill_on_drop(true);
-    platform.recorder().env_started(id);
+    let cgroup = env.with_resources(EnvResources::group_path).flatten();
+    platform.recorder().env_started(id, cgroup);
     let child = match command.spawn() {
         Ok(c) => c,
         Err(source) => {
@@ -82,6 +83,7 @@ pub async fn start(
     };
     if let Some(pid) = child.id() {
         let _ = env.pid.set(pid);
+        platform.recorder().env_pid(id, pid);
         env.with_resources(|r| r.started(pid));
     }
     platform.track(drive(env.clone(), child));
@@ -268,7 +270,6 @@ async fn finish(env: Arc<Environment>, mut child: Child, end: End) {
         let _ = inv.reply.send(Outcome::Error(error));
     }
     if let Some(mut current) = core.current.take() {
-        let mut kind = current.error;
         if let Some(reply) = current.reply.take() {
             let error = match &end {
                 End::Deadline => FunctionError::timeout(&current.id, env.timeout),
@@ -283,12 +284,14 @@ async fn finish(env: Arc<Environment>, mut child: Child, end: End) {
                     &format!("RequestId: {} Error: the platform shut down", current.id),
                 ),
             };
-            kind = Some(error.kind);
+            if let Some(p) = &platform {
+                p.recorder().invocation_failed(error.kind);
+            }
             let _ = reply.send(Outcome::Error(error));
         }
         if let Some(p) = &platform {
             let ran = current.delivered_at.elapsed().min(env.timeout);
-            p.recorder().invocation_ended(ran, kind);
+            p.recorder().invocation_ended(ran);
         }
     }
     drop(core);

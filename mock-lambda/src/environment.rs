@@ -14,7 +14,7 @@ use bytes::Bytes;
 use tokio::sync::{Notify, oneshot};
 use tokio_util::sync::CancellationToken;
 
-use crate::invocation::{ErrorKind, FunctionError, Invocation, Outcome};
+use crate::invocation::{FunctionError, Invocation, Outcome};
 use crate::platform::Platform;
 use crate::resources::{EnvResources, EnvUsage};
 
@@ -59,8 +59,6 @@ pub struct Current {
     pub reply: Option<oneshot::Sender<Outcome>>,
     pub delivered_at: Instant,
     pub deadline: Instant,
-    /// How it failed, if it did (for the counters when it ends).
-    pub error: Option<ErrorKind>,
 }
 
 /// The mutable part of an environment.
@@ -191,7 +189,7 @@ impl Environment {
                     return Err(refused);
                 }
                 if let (Some(c), Some(r)) = (core.current.take(), recorder) {
-                    r.invocation_ended(c.delivered_at.elapsed(), c.error);
+                    r.invocation_ended(c.delivered_at.elapsed());
                 }
             }
             Phase::Idle | Phase::Ended => return Err(refused),
@@ -227,7 +225,6 @@ impl Environment {
             reply: Some(inv.reply),
             delivered_at: now,
             deadline: now + self.timeout,
-            error: None,
         });
         self.changed.notify_one();
         Delivery {
@@ -238,9 +235,36 @@ impl Environment {
         }
     }
 
-    /// Gives `inv` to this idle environment (already thawed); hands it back when the
-    /// environment cannot take it (not idle, or its `/next` is gone).
-    pub fn deliver(&self, inv: Invocation) -> Result<(), Invocation> {
+    /// Thaws this idle environment and gives it `inv`; hands `inv` back when the
+    /// environment cannot take it (not idle, or its `/next` is gone). Holding the resources
+    /// through both, a freeze under way finishes first and a late one sees it busy.
+    pub fn dispatch(&self, inv: Invocation) -> Result<(), Invocation> {
+        let resources = self.resources.lock().expect("resources lock poisoned");
+        if let Some(Err(e)) = resources.as_ref().map(EnvResources::thaw) {
+            tracing::warn!(env = self.id, "thawing: {e}");
+        }
+        let delivered = self.deliver(inv);
+        drop(resources);
+        delivered
+    }
+
+    /// Freezes this environment if it is still idle (blocking: run it off the async
+    /// threads). `Some(Ok(()))` when it froze it.
+    pub fn freeze_if_idle(&self) -> Option<Result<(), tgbench_cgroup::CgroupError>> {
+        let resources = self.resources.lock().expect("resources lock poisoned");
+        let resources = resources.as_ref()?;
+        {
+            let core = self.core();
+            let idle = core.phase == Phase::Idle && core.waiter.is_some() && core.kill.is_none();
+            if !idle {
+                return None;
+            }
+        }
+        Some(resources.freeze())
+    }
+
+    /// Gives `inv` to this idle environment; see [`Environment::dispatch`].
+    fn deliver(&self, inv: Invocation) -> Result<(), Invocation> {
         let mut core = self.core();
         if core.phase != Phase::Idle || core.kill.is_some() {
             return Err(inv);
@@ -291,8 +315,8 @@ impl Environment {
         if current.id != request_id {
             return Err(AnswerRefused::WrongId);
         }
-        if let Outcome::Error(e) = &outcome {
-            current.error = Some(e.kind);
+        if let (Outcome::Error(e), Some(p)) = (&outcome, self.platform.upgrade()) {
+            p.recorder().invocation_failed(e.kind);
         }
         let reply = current.reply.take().expect("checked above");
         // The caller may have gone (its connection closed): nothing to do then.

@@ -17,7 +17,7 @@ use crate::driver;
 use crate::environment::{Environment, KillReason, Phase};
 use crate::invocation::{FunctionError, Invocation, Outcome};
 use crate::procfs;
-use crate::resources::{Backend, Enforcement, EnvResources, ResourceError};
+use crate::resources::{Backend, Enforcement, ResourceError};
 use crate::stats::{Overhead, Recorder, Stats};
 
 /// Why a platform could not start.
@@ -138,10 +138,7 @@ impl Platform {
                     };
                 }
                 Acquired::Warm(env) => {
-                    if let Some(Err(e)) = env.with_resources(EnvResources::thaw) {
-                        tracing::warn!(env = env.id, "thawing: {e}");
-                    }
-                    match env.deliver(inv) {
+                    match env.dispatch(inv) {
                         Ok(()) => break,
                         // Its runtime died while idle: try another environment.
                         Err(back) => inv = back,
@@ -230,22 +227,26 @@ impl Platform {
         }
     }
 
-    /// Called by `/next` when `env` has nothing to do: freeze it, then offer it.
-    pub async fn became_idle(&self, env: &Arc<Environment>) {
-        let frozen = env.clone();
-        let result =
-            tokio::task::spawn_blocking(move || frozen.with_resources(EnvResources::freeze)).await;
-        if let Ok(Some(Err(e))) = result {
-            tracing::warn!(env = env.id, "freezing: {e}");
+    /// Called by `/next` when `env` has nothing to do: offer it at once, and freeze it
+    /// (a dispatch that comes first finds it thawed and busy, and the freeze is skipped).
+    pub fn became_idle(self: &Arc<Self>, env: &Arc<Environment>) {
+        {
+            let mut pool = self.pool();
+            if pool.envs.contains_key(&env.id) && !pool.idle.contains(&env.id) {
+                pool.idle.push(env.id);
+            }
         }
-        let mut pool = self.pool();
-        let still_idle = {
-            let core = env.core();
-            core.phase == Phase::Idle && core.kill.is_none() && core.waiter.is_some()
-        };
-        if still_idle && pool.envs.contains_key(&env.id) && !pool.idle.contains(&env.id) {
-            pool.idle.push(env.id);
-        }
+        let env = env.clone();
+        let platform = Arc::downgrade(self);
+        tokio::task::spawn_blocking(move || match env.freeze_if_idle() {
+            Some(Ok(())) => {
+                if let Some(p) = platform.upgrade() {
+                    p.recorder.env_frozen(env.id);
+                }
+            }
+            Some(Err(e)) => tracing::warn!(env = env.id, "freezing: {e}"),
+            None => {}
+        });
     }
 
     /// Forgets environment `id` (its driver has ended it).

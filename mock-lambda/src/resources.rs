@@ -33,6 +33,20 @@ pub struct Enforcement {
     pub fallback_reason: Option<String>,
 }
 
+/// The group every run's group is made in.
+pub const PARENT_GROUP: &str = "tgbench";
+
+/// Whether a run group's owner (`<name>-<pid>-<n>`) is no longer running: a process that
+/// was killed (SIGKILL skips every cleanup) left it, maybe with frozen processes in it.
+fn owner_is_gone(name: &str) -> bool {
+    let mut parts = name.rsplit('-');
+    let _n = parts.next();
+    parts
+        .next()
+        .and_then(|pid| pid.parse::<u32>().ok())
+        .is_some_and(|pid| !std::path::Path::new(&format!("/proc/{pid}")).exists())
+}
+
 /// The platform's means: a run's parent group, or signals.
 #[derive(Debug)]
 pub enum Backend {
@@ -58,7 +72,12 @@ impl Backend {
     ) -> Result<(Backend, Enforcement), ResourceError> {
         let attempt = || -> Result<(Version, String, Group), CgroupError> {
             let cgroups = Cgroups::detect()?;
-            let group = cgroups.create(&format!("tgbench/{run_name}"))?;
+            for stale in cgroups.remove_stale(PARENT_GROUP, owner_is_gone) {
+                tracing::info!(
+                    "removed the control group {PARENT_GROUP}/{stale} of a process that is gone"
+                );
+            }
+            let group = cgroups.create(&format!("{PARENT_GROUP}/{run_name}"))?;
             Ok((cgroups.version(), cgroups.describe(), group))
         };
         let fallback_reason = match config.resources {
@@ -209,6 +228,14 @@ impl EnvResources {
         }
     }
 
+    /// The control group's directory, if the environment has one.
+    pub fn group_path(&self) -> Option<String> {
+        match self {
+            EnvResources::Cgroup(group) => Some(group.path().display().to_string()),
+            EnvResources::Signals { .. } => None,
+        }
+    }
+
     /// Records the started process (its pid is its process group's id).
     pub fn started(&self, pid: u32) {
         if let EnvResources::Signals { pgid, .. } = self {
@@ -305,6 +332,13 @@ fn shell_quote(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_groups_of_dead_owners_are_stale() {
+        assert!(!owner_is_gone(&format!("f-{}-0", std::process::id())));
+        assert!(owner_is_gone("f-4294967295-0"));
+        assert!(!owner_is_gone("no-pid-here"));
+    }
 
     #[test]
     fn quoting_survives_quotes() {

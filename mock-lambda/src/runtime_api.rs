@@ -122,7 +122,7 @@ async fn next(State(env): State<Arc<Environment>>) -> Response {
         Ok(Next::Deliver(d)) => event(d, &env),
         Ok(Next::Wait(rx)) => {
             if let Some(platform) = env.platform.upgrade() {
-                platform.became_idle(&env).await;
+                platform.became_idle(&env);
             }
             match rx.await {
                 Ok(d) => event(d, &env),

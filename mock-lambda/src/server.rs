@@ -22,12 +22,13 @@ use crate::platform::Platform;
 use crate::stats::Stats;
 use crate::{control, front_door};
 
-/// Serves `app` on `listener` (keep-alive, no Nagle) until `shutdown` resolves; each
+/// Serves `app` on `listener` (keep-alive, no Nagle, header names in title case) until `shutdown` resolves; each
 /// request carries its peer's address as [`ConnectInfo`]. Open connections are left to
 /// finish on their own.
 pub async fn serve(listener: TcpListener, app: Router, shutdown: impl Future<Output = ()>) {
     let mut builder = http1::Builder::new();
-    builder.keep_alive(true);
+    // `Lambda-Runtime-Aws-Request-Id`, as AWS writes header names.
+    builder.keep_alive(true).title_case_headers(true);
     tokio::pin!(shutdown);
     loop {
         tokio::select! {

@@ -124,10 +124,14 @@ pub struct ColdStart {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EnvironmentRecord {
     pub id: u64,
+    /// The runtime's process (its launcher's, which execs it).
+    pub pid: Option<u32>,
+    /// Its control group's directory, when it has one (removed when it ends).
+    pub cgroup: Option<String>,
     pub started_s: f64,
     pub init_ms: Option<f64>,
     pub invocations: u64,
-    /// `init`, `idle`, `busy` or `ended`.
+    /// `init`, `busy`, `idle` (waiting for an event), `frozen` (idle and frozen) or `ended`.
     pub state: String,
     pub ended_s: Option<f64>,
     /// Why it ended: `reaped`, `timeout`, `oom`, `crash`, `init_error`, `shutdown`, …
@@ -225,8 +229,8 @@ impl Recorder {
         self.with(|i, _| i.errors.invalid_response += 1);
     }
 
-    /// Environment `id` was spawned (a cold start).
-    pub fn env_started(&self, id: u64) {
+    /// Environment `id` is being spawned (a cold start), in `cgroup` if any.
+    pub fn env_started(&self, id: u64, cgroup: Option<String>) {
         let t_s = self.elapsed_s();
         self.with(|i, idx| {
             i.alive += 1;
@@ -242,6 +246,8 @@ impl Recorder {
                 id,
                 EnvironmentRecord {
                     id,
+                    pid: None,
+                    cgroup,
                     started_s: t_s,
                     init_ms: None,
                     invocations: 0,
@@ -253,6 +259,15 @@ impl Recorder {
                     memory_peak_mb: None,
                 },
             );
+        });
+    }
+
+    /// Environment `id`'s runtime is process `pid`.
+    pub fn env_pid(&self, id: u64, pid: u32) {
+        self.with(|i, _| {
+            if let Some(env) = i.envs.get_mut(&id) {
+                env.pid = Some(pid);
+            }
         });
     }
 
@@ -294,20 +309,23 @@ impl Recorder {
         });
     }
 
-    /// An invocation ended after `ran` (billed), failed with `error` if any.
-    pub fn invocation_ended(&self, ran: Duration, error: Option<ErrorKind>) {
+    /// An invocation's phase ended after `ran` (billed).
+    pub fn invocation_ended(&self, ran: Duration) {
         self.with(|i, _| {
             i.billed_ms += billed_ms(ran);
             let _ = i.durations_us.record((ran.as_micros() as u64).max(1));
-            match error {
-                None => {}
-                Some(ErrorKind::Function) => i.errors.function += 1,
-                Some(ErrorKind::Timeout) => i.errors.timeout += 1,
-                Some(ErrorKind::OutOfMemory) => i.errors.oom += 1,
-                Some(ErrorKind::Crash) => i.errors.crash += 1,
-                Some(ErrorKind::Init) => i.errors.init += 1,
-                Some(ErrorKind::ResponseTooLarge) => i.errors.response_too_large += 1,
-            }
+        });
+    }
+
+    /// An invocation failed (counted when its caller is told).
+    pub fn invocation_failed(&self, kind: ErrorKind) {
+        self.with(|i, _| match kind {
+            ErrorKind::Function => i.errors.function += 1,
+            ErrorKind::Timeout => i.errors.timeout += 1,
+            ErrorKind::OutOfMemory => i.errors.oom += 1,
+            ErrorKind::Crash => i.errors.crash += 1,
+            ErrorKind::Init => i.errors.init += 1,
+            ErrorKind::ResponseTooLarge => i.errors.response_too_large += 1,
         });
     }
 
@@ -318,6 +336,15 @@ impl Recorder {
             i.set_active(idx, i.active.saturating_sub(1));
             if let Some(env) = i.envs.get_mut(&id) {
                 env.state = "idle".into();
+            }
+        });
+    }
+
+    /// Environment `id`, idle, has been frozen.
+    pub fn env_frozen(&self, id: u64) {
+        self.with(|i, _| {
+            if let Some(env) = i.envs.get_mut(&id).filter(|e| e.state == "idle") {
+                env.state = "frozen".into();
             }
         });
     }
@@ -491,11 +518,11 @@ mod tests {
     #[test]
     fn the_series_carries_levels_across_quiet_periods() {
         let r = Recorder::new(Duration::from_millis(10));
-        r.env_started(1);
+        r.env_started(1, None);
         r.env_initialized(1, Duration::from_millis(3));
         r.invocation_started(1, true);
         std::thread::sleep(Duration::from_millis(35));
-        r.invocation_ended(Duration::from_micros(1500), None);
+        r.invocation_ended(Duration::from_micros(1500));
         r.env_idle(1);
         let config = FunctionConfig::new("/bin/true");
         let enforcement = crate::resources::Backend::new(
