@@ -5,3 +5,4 @@ mod environments;
 mod failures;
 mod runtime_api;
 mod support;
+mod webhook;
