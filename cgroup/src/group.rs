@@ -1,9 +1,9 @@
-//! [`Cgroups`] (the hierarchy this process may use) and [`Group`] (one control group in it):
-//! limits, freeze and thaw, usage, killing every process in it, and removal on drop.
+//! [`Group`]: one control group: limits, freeze and thaw, usage, killing every process in
+//! it, and removal on drop.
 
 use std::fs;
 use std::io::ErrorKind;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -11,8 +11,9 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
+use crate::cgroups::{check_name, enable_v2_controllers};
 use crate::error::CgroupError;
-use crate::mounts::{Bases, Version, detect_bases};
+use crate::mounts::{Dirs, Version};
 
 /// The CFS period a CPU limit is expressed in, 100 ms (the kernel's default).
 pub const CPU_PERIOD_US: u64 = 100_000;
@@ -23,13 +24,6 @@ const SETTLE: Duration = Duration::from_secs(2);
 /// How often a settling state is re-read.
 const POLL: Duration = Duration::from_millis(1);
 
-/// The control groups this process may create: where, and which interface.
-#[derive(Debug, Clone)]
-pub struct Cgroups {
-    version: Version,
-    bases: Bases,
-}
-
 /// A group's memory figures, in bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Memory {
@@ -39,270 +33,15 @@ pub struct Memory {
     pub peak: Option<u64>,
 }
 
-impl Cgroups {
-    /// The control groups of this machine, beneath this process's own groups; an error
-    /// that says what is missing when there are none to use.
-    pub fn detect() -> Result<Self, CgroupError> {
-        let (version, bases) = detect_bases()?;
-        Ok(Self { version, bases })
-    }
-
-    pub fn version(&self) -> Version {
-        self.version
-    }
-
-    /// One line for logs and results: interface and where groups go.
-    pub fn describe(&self) -> String {
-        match &self.bases {
-            Bases::V1 {
-                memory,
-                cpu,
-                freezer,
-                ..
-            } => format!(
-                "cgroup v1 (memory under {}, cpu under {}, freezer under {})",
-                memory.display(),
-                cpu.display(),
-                freezer.display()
-            ),
-            Bases::V2 { base } => format!("cgroup v2 under {}", base.display()),
-        }
-    }
-
-    /// Creates the group `name` (a relative path such as `tgbench/run-42`) beneath this
-    /// process's groups, with any missing parents. When the group is dropped its directory
-    /// is removed, and its parents too if that leaves them empty.
-    pub fn create(&self, name: &str) -> Result<Group, CgroupError> {
-        check_name(name)?;
-        let dirs = match &self.bases {
-            Bases::V1 {
-                memory,
-                cpu,
-                cpuacct,
-                freezer,
-            } => Dirs::V1 {
-                memory: memory.join(name),
-                cpu: cpu.join(name),
-                cpuacct: cpuacct.join(name),
-                freezer: freezer.join(name),
-            },
-            Bases::V2 { base } => {
-                enable_v2_controllers(base)?;
-                Dirs::V2 {
-                    dir: base.join(name),
-                }
-            }
-        };
-        let mut group = Group {
-            version: self.version,
-            dirs,
-            created: Vec::new(),
-            _parent: None,
-        };
-        let bases: Vec<PathBuf> = match &self.bases {
-            Bases::V1 {
-                memory,
-                cpu,
-                cpuacct,
-                freezer,
-            } => unique(vec![
-                memory.clone(),
-                cpu.clone(),
-                cpuacct.clone(),
-                freezer.clone(),
-            ]),
-            Bases::V2 { base } => vec![base.clone()],
-        };
-        let parts: Vec<&str> = name.split('/').filter(|p| !p.is_empty()).collect();
-        for base in bases {
-            let mut dir = base;
-            for (i, part) in parts.iter().enumerate() {
-                dir = dir.join(part);
-                // Another group may remove a shared parent between its mkdir and this
-                // one's child: make it again.
-                let mut attempts = 0;
-                while let Err(e) = group.make_dir(&dir) {
-                    attempts += 1;
-                    let gone_parent = matches!(&e, CgroupError::Create { source, .. } if source.kind() == ErrorKind::NotFound);
-                    if !gone_parent || attempts == 5 {
-                        return Err(e);
-                    }
-                    let mut again = dir.parent().map(Path::to_path_buf).unwrap_or_default();
-                    let mut stack = Vec::new();
-                    while !again.exists() && again.parent().is_some() {
-                        stack.push(again.clone());
-                        again = again.parent().map(Path::to_path_buf).unwrap_or_default();
-                    }
-                    for missing in stack.into_iter().rev() {
-                        let _ = fs::create_dir(&missing);
-                        if !group.created.contains(&missing) {
-                            group.created.push(missing);
-                        }
-                    }
-                }
-                let parent = i + 1 < parts.len();
-                // A shared parent (`tgbench`) is removed by whichever group leaves it empty.
-                if parent && !group.created.contains(&dir) {
-                    group.created.push(dir.clone());
-                }
-                if self.version == Version::V2 && parent {
-                    enable_v2_controllers(&dir)?;
-                }
-            }
-        }
-        Ok(group)
-    }
-}
-
-impl Cgroups {
-    /// Removes the groups directly beneath `parent` (e.g. `tgbench`) whose name `stale`
-    /// picks, with everything beneath them: their processes killed (a frozen one thawed to
-    /// die), their directories removed, deepest first. For groups a killed process left
-    /// behind. Returns the names removed.
-    pub fn remove_stale(&self, parent: &str, stale: impl Fn(&str) -> bool) -> Vec<String> {
-        if check_name(parent).is_err() {
-            return Vec::new();
-        }
-        let first = match &self.bases {
-            Bases::V1 { memory, .. } => memory.join(parent),
-            Bases::V2 { base } => base.join(parent),
-        };
-        let Ok(entries) = fs::read_dir(&first) else {
-            return Vec::new();
-        };
-        let mut removed = Vec::new();
-        for entry in entries.flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if !entry.path().is_dir() || !stale(&name) {
-                continue;
-            }
-            let mut tree = Vec::new();
-            subtree(&entry.path(), Path::new(&name), &mut tree);
-            tree.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
-            for relative in tree {
-                let name = format!("{parent}/{}", relative.display());
-                let group = self.existing(&name);
-                let _ = group.remove();
-            }
-            removed.push(name);
-        }
-        removed
-    }
-
-    /// A group that already exists, owning its directories (removed on drop).
-    fn existing(&self, name: &str) -> Group {
-        let dirs = match &self.bases {
-            Bases::V1 {
-                memory,
-                cpu,
-                cpuacct,
-                freezer,
-            } => Dirs::V1 {
-                memory: memory.join(name),
-                cpu: cpu.join(name),
-                cpuacct: cpuacct.join(name),
-                freezer: freezer.join(name),
-            },
-            Bases::V2 { base } => Dirs::V2 {
-                dir: base.join(name),
-            },
-        };
-        let mut group = Group {
-            version: self.version,
-            dirs,
-            created: Vec::new(),
-            _parent: None,
-        };
-        group.created = group
-            .all_dirs()
-            .into_iter()
-            .filter(|d| d.exists())
-            .collect();
-        group
-    }
-}
-
-/// Every directory at and beneath `dir`, as paths relative to its parent.
-fn subtree(dir: &Path, relative: &Path, out: &mut Vec<PathBuf>) {
-    out.push(relative.to_owned());
-    if let Ok(entries) = fs::read_dir(dir) {
-        for entry in entries.flatten() {
-            if entry.path().is_dir() {
-                subtree(&entry.path(), &relative.join(entry.file_name()), out);
-            }
-        }
-    }
-}
-
-/// A name is relative, non-empty, and stays beneath its parent.
-fn check_name(name: &str) -> Result<(), CgroupError> {
-    let path = Path::new(name);
-    let ok = !name.is_empty() && path.components().all(|c| matches!(c, Component::Normal(_)));
-    if ok {
-        Ok(())
-    } else {
-        Err(CgroupError::BadName {
-            name: name.to_owned(),
-        })
-    }
-}
-
-fn unique(mut dirs: Vec<PathBuf>) -> Vec<PathBuf> {
-    let mut seen = Vec::new();
-    dirs.retain(|d| {
-        let new = !seen.contains(d);
-        seen.push(d.clone());
-        new
-    });
-    dirs
-}
-
-/// v2: lets the children of `dir` use `memory` and `cpu`. Fails when `dir` holds processes
-/// of its own (v2's no-internal-processes rule), with that said.
-fn enable_v2_controllers(dir: &Path) -> Result<(), CgroupError> {
-    let file = dir.join("cgroup.subtree_control");
-    let current = read(&file)?;
-    if current.contains("memory") && current.contains("cpu") {
-        return Ok(());
-    }
-    write(&file, "+memory +cpu").map_err(|e| match e {
-        CgroupError::Write { source, .. } if source.raw_os_error() == Some(nix::libc::EBUSY) => {
-            CgroupError::NotAvailable {
-                reason: format!(
-                    "the cgroup v2 group {} holds processes, so it cannot hand memory and cpu \
-                     to groups beneath it; run under a delegated group of its own \
-                     (e.g. systemd-run --scope -p Delegate=yes)",
-                    dir.display()
-                ),
-            }
-        }
-        other => other,
-    })
-}
-
-/// Where one group lives: one directory per v1 controller, or one v2 directory.
-#[derive(Debug, Clone)]
-enum Dirs {
-    V1 {
-        memory: PathBuf,
-        cpu: PathBuf,
-        cpuacct: PathBuf,
-        freezer: PathBuf,
-    },
-    V2 {
-        dir: PathBuf,
-    },
-}
-
 /// One control group. Dropping it kills whatever still runs in it and removes every
 /// directory it created (and keeps its parent alive until then).
 #[derive(Debug)]
 pub struct Group {
-    version: Version,
-    dirs: Dirs,
+    pub(crate) version: Version,
+    pub(crate) dirs: Dirs,
     /// Directories this group created, outermost first.
-    created: Vec<PathBuf>,
-    _parent: Option<Arc<Group>>,
+    pub(crate) created: Vec<PathBuf>,
+    pub(crate) _parent: Option<Arc<Group>>,
 }
 
 impl Group {
@@ -312,30 +51,14 @@ impl Group {
 
     /// The group's directory (v1: in the memory hierarchy).
     pub fn path(&self) -> &Path {
-        match &self.dirs {
-            Dirs::V1 { memory, .. } => memory,
-            Dirs::V2 { dir } => dir,
-        }
+        self.dirs.main()
     }
 
-    fn all_dirs(&self) -> Vec<PathBuf> {
-        match &self.dirs {
-            Dirs::V1 {
-                memory,
-                cpu,
-                cpuacct,
-                freezer,
-            } => unique(vec![
-                memory.clone(),
-                cpu.clone(),
-                cpuacct.clone(),
-                freezer.clone(),
-            ]),
-            Dirs::V2 { dir } => vec![dir.clone()],
-        }
+    pub(crate) fn all_dirs(&self) -> Vec<PathBuf> {
+        self.dirs.all()
     }
 
-    fn make_dir(&mut self, dir: &Path) -> Result<(), CgroupError> {
+    pub(crate) fn make_dir(&mut self, dir: &Path) -> Result<(), CgroupError> {
         match fs::create_dir(dir) {
             Ok(()) => {
                 self.created.push(dir.to_owned());
@@ -355,22 +78,7 @@ impl Group {
         if self.version == Version::V2 {
             enable_v2_controllers(self.path())?;
         }
-        let dirs = match &self.dirs {
-            Dirs::V1 {
-                memory,
-                cpu,
-                cpuacct,
-                freezer,
-            } => Dirs::V1 {
-                memory: memory.join(name),
-                cpu: cpu.join(name),
-                cpuacct: cpuacct.join(name),
-                freezer: freezer.join(name),
-            },
-            Dirs::V2 { dir } => Dirs::V2 {
-                dir: dir.join(name),
-            },
-        };
+        let dirs = self.dirs.join(name);
         let mut child = Group {
             version: self.version,
             dirs,
@@ -628,14 +336,14 @@ fn settle(
     Ok(())
 }
 
-fn read(path: &Path) -> Result<String, CgroupError> {
+pub(crate) fn read(path: &Path) -> Result<String, CgroupError> {
     fs::read_to_string(path).map_err(|source| CgroupError::Read {
         path: path.to_owned(),
         source,
     })
 }
 
-fn write(path: &Path, value: &str) -> Result<(), CgroupError> {
+pub(crate) fn write(path: &Path, value: &str) -> Result<(), CgroupError> {
     fs::write(path, value).map_err(|source| CgroupError::Write {
         path: path.to_owned(),
         value: value.to_owned(),
@@ -668,17 +376,6 @@ fn keyed(path: &Path, text: &str, key: &str) -> Result<u64, CgroupError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn names_must_stay_beneath_their_parent() {
-        assert!(check_name("tgbench/run-1").is_ok());
-        for bad in ["", "/abs", "../up", "a/../../b", "."] {
-            assert!(
-                matches!(check_name(bad), Err(CgroupError::BadName { .. })),
-                "{bad:?}"
-            );
-        }
-    }
 
     #[test]
     fn keyed_files_are_read_by_key() {

@@ -33,13 +33,16 @@
 //! # Layout
 //! - [`mounts`]: which interface, and where this process may create groups
 //!   (`/proc/self/mountinfo`, `/proc/self/cgroup`).
-//! - [`group`]: [`Cgroups`] and [`Group`]: create, limit, freeze, read, kill, remove.
+//! - [`cgroups`]: [`Cgroups`]: detect, create groups, sweep the groups of killed runs.
+//! - [`group`]: [`Group`]: limit, freeze, read, kill, remove.
 //! - [`error`]: the one error type, [`CgroupError`].
 
+pub mod cgroups;
 pub mod error;
 pub mod group;
 pub mod mounts;
 
+pub use cgroups::Cgroups;
 pub use error::CgroupError;
-pub use group::{CPU_PERIOD_US, Cgroups, Group, Memory};
+pub use group::{CPU_PERIOD_US, Group, Memory};
 pub use mounts::Version;

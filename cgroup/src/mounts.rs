@@ -23,9 +23,10 @@ pub enum Version {
 /// The v1 controllers used, in the order their directories are listed.
 pub const V1_CONTROLLERS: [&str; 4] = ["memory", "cpu", "cpuacct", "freezer"];
 
-/// The directories beneath which groups are made: this process's own group, per hierarchy.
+/// One group's directories: one per v1 controller (co-mounted controllers share one), or
+/// one in v2. This process's own group, found here, is where groups are made beneath.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Bases {
+pub enum Dirs {
     V1 {
         memory: PathBuf,
         cpu: PathBuf,
@@ -33,8 +34,58 @@ pub enum Bases {
         freezer: PathBuf,
     },
     V2 {
-        base: PathBuf,
+        dir: PathBuf,
     },
+}
+
+impl Dirs {
+    /// The child group `name` of this one, in every hierarchy.
+    pub fn join(&self, name: &str) -> Dirs {
+        match self {
+            Dirs::V1 {
+                memory,
+                cpu,
+                cpuacct,
+                freezer,
+            } => Dirs::V1 {
+                memory: memory.join(name),
+                cpu: cpu.join(name),
+                cpuacct: cpuacct.join(name),
+                freezer: freezer.join(name),
+            },
+            Dirs::V2 { dir } => Dirs::V2 {
+                dir: dir.join(name),
+            },
+        }
+    }
+
+    /// Every distinct directory, in a fixed order.
+    pub fn all(&self) -> Vec<PathBuf> {
+        let dirs = match self {
+            Dirs::V1 {
+                memory,
+                cpu,
+                cpuacct,
+                freezer,
+            } => vec![memory, cpu, cpuacct, freezer],
+            Dirs::V2 { dir } => vec![dir],
+        };
+        let mut unique: Vec<PathBuf> = Vec::new();
+        for d in dirs {
+            if !unique.contains(d) {
+                unique.push(d.clone());
+            }
+        }
+        unique
+    }
+
+    /// The directory a group's processes are listed in (v1: the memory hierarchy's).
+    pub fn main(&self) -> &Path {
+        match self {
+            Dirs::V1 { memory, .. } => memory,
+            Dirs::V2 { dir } => dir,
+        }
+    }
 }
 
 /// One line of `/proc/self/mountinfo` that mounts a cgroup hierarchy.
@@ -127,7 +178,7 @@ fn own_dir(mount: &Mount, own: &str) -> PathBuf {
 }
 
 /// The v1 bases, or what is missing.
-pub fn v1_bases(mounts: &[Mount], own: &[(Vec<String>, String)]) -> Result<Bases, String> {
+pub fn v1_bases(mounts: &[Mount], own: &[(Vec<String>, String)]) -> Result<Dirs, String> {
     let mut dirs = Vec::new();
     let mut missing = Vec::new();
     for controller in V1_CONTROLLERS {
@@ -148,7 +199,7 @@ pub fn v1_bases(mounts: &[Mount], own: &[(Vec<String>, String)]) -> Result<Bases
     }
     let mut dirs = dirs.into_iter();
     let mut next = || dirs.next().expect("one directory per controller");
-    Ok(Bases::V1 {
+    Ok(Dirs::V1 {
         memory: next(),
         cpu: next(),
         cpuacct: next(),
@@ -157,7 +208,7 @@ pub fn v1_bases(mounts: &[Mount], own: &[(Vec<String>, String)]) -> Result<Bases
 }
 
 /// The v2 base (its controllers are checked by the caller), or what is missing.
-pub fn v2_base(mounts: &[Mount], own: &[(Vec<String>, String)]) -> Result<Bases, String> {
+pub fn v2_base(mounts: &[Mount], own: &[(Vec<String>, String)]) -> Result<Dirs, String> {
     let mount = mounts
         .iter()
         .find(|m| m.fstype == "cgroup2")
@@ -167,8 +218,8 @@ pub fn v2_base(mounts: &[Mount], own: &[(Vec<String>, String)]) -> Result<Bases,
         .find(|(cs, _)| cs.is_empty())
         .map(|(_, p)| p.as_str())
         .ok_or("no v2 line in /proc/self/cgroup")?;
-    Ok(Bases::V2 {
-        base: own_dir(mount, path),
+    Ok(Dirs::V2 {
+        dir: own_dir(mount, path),
     })
 }
 
@@ -195,7 +246,7 @@ pub fn v2_controllers_ok(base: &Path) -> Result<(), String> {
 }
 
 /// The bases of this machine: v1 if complete, else v2, else why neither.
-pub fn detect_bases() -> Result<(Version, Bases), CgroupError> {
+pub fn detect_bases() -> Result<(Version, Dirs), CgroupError> {
     let read = |p: &str| {
         std::fs::read_to_string(p).map_err(|e| CgroupError::NotAvailable {
             reason: format!("cannot read {p}: {e}"),
@@ -208,8 +259,8 @@ pub fn detect_bases() -> Result<(Version, Bases), CgroupError> {
         Err(why) => why,
     };
     let v2 = v2_base(&mounts, &own).and_then(|bases| {
-        if let Bases::V2 { base } = &bases {
-            v2_controllers_ok(base)?;
+        if let Dirs::V2 { dir } = &bases {
+            v2_controllers_ok(dir)?;
         }
         Ok(bases)
     });
@@ -246,7 +297,7 @@ mod tests {
         let bases = v1_bases(&parse_mountinfo(HYBRID), &parse_proc_cgroup(HYBRID_SELF));
         assert_eq!(
             bases.unwrap(),
-            Bases::V1 {
+            Dirs::V1 {
                 memory: "/sys/fs/cgroup/memory/jobs/42".into(),
                 cpu: "/sys/fs/cgroup/cpu".into(),
                 cpuacct: "/sys/fs/cgroup/cpuacct".into(),
@@ -263,7 +314,7 @@ mod tests {
              3 0 0:3 / /sys/fs/cgroup/freezer rw - cgroup cgroup rw,freezer\n",
         );
         let own = parse_proc_cgroup("3:cpu,cpuacct:/a\n2:memory:/a\n1:freezer:/a\n");
-        let Ok(Bases::V1 { cpu, cpuacct, .. }) = v1_bases(&mounts, &own) else {
+        let Ok(Dirs::V1 { cpu, cpuacct, .. }) = v1_bases(&mounts, &own) else {
             panic!("v1 expected");
         };
         assert_eq!(cpu, PathBuf::from("/sys/fs/cgroup/cpu,cpuacct/a"));
@@ -286,8 +337,8 @@ mod tests {
         let own = parse_proc_cgroup("0::/user.slice/run.scope\n");
         assert_eq!(
             v2_base(&mounts, &own).unwrap(),
-            Bases::V2 {
-                base: "/sys/fs/cgroup/user.slice/run.scope".into()
+            Dirs::V2 {
+                dir: "/sys/fs/cgroup/user.slice/run.scope".into()
             }
         );
     }
@@ -299,8 +350,8 @@ mod tests {
         let own = parse_proc_cgroup("0::/docker/abc/inner\n");
         assert_eq!(
             v2_base(&mounts, &own).unwrap(),
-            Bases::V2 {
-                base: "/sys/fs/cgroup/inner".into()
+            Dirs::V2 {
+                dir: "/sys/fs/cgroup/inner".into()
             }
         );
     }

@@ -14,6 +14,7 @@ use crate::config::{FunctionConfig, Logs};
 use crate::environment::{Environment, KillReason, Phase};
 use crate::invocation::{ErrorKind, FunctionError, Invocation, Outcome};
 use crate::platform::Platform;
+use crate::procfs;
 use crate::resources::{EnvResources, EnvUsage, RSS_SAMPLE};
 use crate::runtime_api;
 
@@ -142,14 +143,23 @@ fn configure(command: &mut std::process::Command, config: &FunctionConfig, api: 
 /// How the watch ended.
 #[derive(Debug)]
 enum End {
-    Exited(ExitStatus),
+    /// The runtime exited (its status, when it was already reaped).
+    Exited(Option<ExitStatus>),
     Deadline,
     OutOfMemory,
     Killed(KillReason),
 }
 
 /// Watches `env` until it ends, then cleans up and records.
+///
+/// Without control groups the environment is killed by its process group, so its runtime
+/// is not reaped before that: its exit is seen as a zombie on the sampling tick, which
+/// keeps its pid, and so its group's id, from being reused by another process meanwhile.
 async fn drive(env: Arc<Environment>, mut child: Child) {
+    let by_group = env
+        .with_resources(|r| matches!(r, EnvResources::Signals { .. }))
+        .unwrap_or(false);
+    let pid = env.pid().map(|p| p as i32);
     let mut tick = tokio::time::interval(RSS_SAMPLE);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let init_deadline = env.spawned_at
@@ -176,13 +186,13 @@ async fn drive(env: Arc<Environment>, mut child: Child) {
             }
         };
         tokio::select! {
-            status = child.wait() => match status {
-                Ok(s) => break End::Exited(s),
-                Err(_) => break End::Exited(ExitStatus::from_raw(0)),
-            },
+            status = child.wait(), if !by_group => break End::Exited(status.ok()),
             _ = sleep => break End::Deadline,
-            _ = tick.tick(), if watching => {
-                if env.with_resources(EnvResources::out_of_memory).unwrap_or(false) {
+            _ = tick.tick(), if watching || by_group => {
+                if by_group && pid.is_none_or(procfs::exited) {
+                    break End::Exited(None);
+                }
+                if watching && env.with_resources(EnvResources::out_of_memory).unwrap_or(false) {
                     break End::OutOfMemory;
                 }
             }
@@ -201,7 +211,7 @@ async fn finish(env: Arc<Environment>, mut child: Child, end: End) {
     })
     .await;
     let status = match &end {
-        End::Exited(s) => Some(*s),
+        End::Exited(Some(s)) => Some(*s),
         _ => child.wait().await.ok(),
     };
     let oom = matches!(end, End::OutOfMemory)

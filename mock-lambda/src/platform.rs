@@ -17,7 +17,7 @@ use crate::driver;
 use crate::environment::{Environment, KillReason, Phase};
 use crate::invocation::{FunctionError, Invocation, Outcome};
 use crate::procfs;
-use crate::resources::{Backend, Enforcement, ResourceError};
+use crate::resources::{Backend, Enforcement, ResourceError, error_chain};
 use crate::stats::{Overhead, Recorder, Stats};
 
 /// Why a platform could not start.
@@ -203,16 +203,21 @@ impl Platform {
         let started = match resources {
             Ok(Some(resources)) => driver::start(self, id, resources, inv)
                 .await
-                .map_err(|(inv, e)| (inv, error_text(&e))),
+                .map_err(|(inv, e)| (inv, error_chain(&e))),
             Ok(None) => Err((inv, "the platform is shut down".to_owned())),
-            Err(e) => Err((inv, error_text(&e))),
+            Err(e) => Err((inv, error_chain(&e))),
         };
         let mut pool = self.pool();
         pool.starting -= 1;
         match started {
             Ok(env) => {
-                if env.core().phase != Phase::Ended {
+                let phase = env.core().phase;
+                if phase != Phase::Ended {
                     pool.envs.insert(id, env);
+                }
+                // Its first invocation may have ended before it was listed: offer it now.
+                if phase == Phase::Idle && !pool.idle.contains(&id) {
+                    pool.idle.push(id);
                 }
                 Ok(())
             }
@@ -316,17 +321,6 @@ impl Platform {
         let _ = tokio::task::spawn_blocking(move || drop(backend)).await;
         stats
     }
-}
-
-fn error_text(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
 
 /// The reaper: every second (or a quarter of `keep_warm`, if shorter).

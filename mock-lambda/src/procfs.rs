@@ -99,6 +99,14 @@ pub fn self_usage() -> ProcUsage {
     to_usage(stat.into_iter())
 }
 
+/// Whether `pid` has exited: a zombie waiting to be reaped, or gone.
+pub fn exited(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|t| parse_stat(&t))
+        .is_none_or(|s| s.state == 'Z')
+}
+
 /// Whether `pid` is alive: it has a `/proc` entry and is not a zombie.
 pub fn alive(pid: i32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))

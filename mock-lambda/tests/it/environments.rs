@@ -186,13 +186,13 @@ async fn a_burst_opens_one_environment_per_concurrent_request() {
     assert_eq!((stats.cold_starts, stats.concurrency_peak), (3, 3));
     assert_eq!(stats.cold_start_marks.len(), 3);
     assert!(stats.cold_start_marks.iter().all(|m| m.init_ms.is_some()));
-    // Each invocation slept 1 s: at least 3 s billed, at 128 MB.
+    // Each invocation slept 1 s: at least 3 s billed, at 512 MB.
     assert!(stats.billing.billed_ms >= 3000, "{:?}", stats.billing);
+    let billed_s = (stats.billing.billed_ms + stats.billing.init_billed_ms) as f64 / 1000.0;
     assert!(
-        (stats.billing.gb_s
-            - (stats.billing.billed_ms + stats.billing.init_billed_ms) as f64 / 1000.0 * 0.125)
-            .abs()
-            < 1e-9
+        (stats.billing.gb_s - billed_s * 0.5).abs() < 1e-9,
+        "{:?}",
+        stats.billing
     );
     h.server.shutdown().await;
 }

@@ -50,6 +50,11 @@ async fn json(response: reqwest::Response) -> (u16, Value) {
     )
 }
 
+/// POSTs `body` to `url`; the status and the JSON answer.
+async fn post(c: &reqwest::Client, url: String, body: impl Into<reqwest::Body>) -> (u16, Value) {
+    json(c.post(url).body(body).send().await.unwrap()).await
+}
+
 fn header<'a>(response: &'a reqwest::Response, name: &str) -> &'a str {
     response
         .headers()
@@ -57,6 +62,19 @@ fn header<'a>(response: &'a reqwest::Response, name: &str) -> &'a str {
         .unwrap_or_else(|| panic!("no {name} header"))
         .to_str()
         .unwrap()
+}
+
+/// The runtime's side of one invocation: hold a `/next`, let `send` make the request once
+/// the environment waits, and return the event's request id and `send`'s result.
+async fn invoke<T>(h: &Harness, api: &str, send: impl FnOnce() -> T) -> (String, T) {
+    let next = tokio::spawn(h.client.get(format!("{api}/invocation/next")).send());
+    waiting(h).await;
+    let sent = send();
+    let next = next.await.unwrap().unwrap();
+    (
+        header(&next, "lambda-runtime-aws-request-id").to_owned(),
+        sent,
+    )
 }
 
 /// Until the one environment holds a `/next` (idle, maybe frozen already).
@@ -129,77 +147,37 @@ async fn the_runtime_api_contract_holds() {
         (403, &"InvalidStateTransition".into()),
         "{doc}"
     );
-    let (status, doc) = json(
-        c.post(format!("{api}/init/error"))
-            .body("{}")
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, doc) = post(&c, format!("{api}/init/error"), "{}").await;
     assert_eq!(
         (status, &doc["errorType"]),
         (403, &"InvalidStateTransition".into()),
         "{doc}"
     );
-    let (status, doc) = json(
-        c.post(format!("{api}/invocation/not-{id}/response"))
-            .body("{}")
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, doc) = post(&c, format!("{api}/invocation/not-{id}/response"), "{}").await;
     assert_eq!(status, 400);
     assert_eq!(doc["errorType"], "InvalidRequestID");
     assert_eq!(doc["errorMessage"], "Invalid request ID");
     let answer = r#"{"statusCode":201,"headers":{"x-a":"b"},"body":"made"}"#;
-    let (status, doc) = json(
-        c.post(format!("{api}/invocation/{id}/response"))
-            .body(answer)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, doc) = post(&c, format!("{api}/invocation/{id}/response"), answer).await;
     assert_eq!((status, doc), (202, serde_json::json!({"status": "OK"})));
-    let (status, doc) = json(
-        c.post(format!("{api}/invocation/{id}/response"))
-            .body(answer)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, doc) = post(&c, format!("{api}/invocation/{id}/response"), answer).await;
     assert_eq!(status, 403, "a second response: {doc}");
     assert_eq!(doc["errorType"], "InvalidStateTransition");
     assert_eq!(first.await.unwrap(), (201, "made".to_owned()));
 
     // 2: a response over 6 MiB + 100 bytes is refused, and the invocation fails.
-    let next = tokio::spawn(c.get(format!("{api}/invocation/next")).send());
-    waiting(&h).await;
-    let second = front("/webhook/7000000001", r#"{"update_id":2}"#);
-    let next = next.await.unwrap().unwrap();
-    let id = header(&next, "lambda-runtime-aws-request-id").to_owned();
-    let too_big = vec![b'x'; 6 * 1024 * 1024 + 101];
-    let (status, doc) = json(
-        c.post(format!("{api}/invocation/{id}/response"))
-            .body(too_big)
-            .send()
-            .await
-            .unwrap(),
-    )
+    let (id, second) = invoke(&h, &api, || {
+        front("/webhook/7000000001", r#"{"update_id":2}"#)
+    })
     .await;
+    let too_big = vec![b'x'; 6 * 1024 * 1024 + 101];
+    let (status, doc) = post(&c, format!("{api}/invocation/{id}/response"), too_big).await;
     assert_eq!(status, 413);
     assert_eq!(doc["errorType"], "RequestEntityTooLarge");
     assert_eq!(second.await.unwrap().0, 502);
 
     // 3: exactly 6 MiB + 100 bytes is taken.
-    let next = tokio::spawn(c.get(format!("{api}/invocation/next")).send());
-    waiting(&h).await;
-    let third = front("/x", "{}");
-    let next = next.await.unwrap().unwrap();
-    let id = header(&next, "lambda-runtime-aws-request-id").to_owned();
+    let (id, third) = invoke(&h, &api, || front("/x", "{}")).await;
     let mut largest = vec![b'"'];
     largest.resize(6 * 1024 * 1024 + 99, b'y');
     largest.push(b'"');
@@ -214,11 +192,7 @@ async fn the_runtime_api_contract_holds() {
     assert_eq!((status, body.len()), (200, 6 * 1024 * 1024 + 100));
 
     // 4: an error.
-    let next = tokio::spawn(c.get(format!("{api}/invocation/next")).send());
-    waiting(&h).await;
-    let fourth = front("/x", "{}");
-    let next = next.await.unwrap().unwrap();
-    let id = header(&next, "lambda-runtime-aws-request-id").to_owned();
+    let (id, fourth) = invoke(&h, &api, || front("/x", "{}")).await;
     let r = c
         .post(format!("{api}/invocation/{id}/error"))
         .header("lambda-runtime-function-error-type", "Test.Failed")

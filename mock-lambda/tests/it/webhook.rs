@@ -25,7 +25,9 @@ fn function_binary() -> &'static PathBuf {
         let mut build = Command::new(env!("CARGO"));
         build
             .args(["build", "--quiet", "-p", "tgbench-webhook-lambda", "--bins"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"));
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            // No terminal: a test run in the background would be stopped (SIGTTIN) by it.
+            .stdin(std::process::Stdio::null());
         if profile_dir.ends_with("release") {
             build.arg("--release");
         }
@@ -137,6 +139,17 @@ async fn sent(t: &Telegram, h: &Harness, bot: &BotInfo) -> Vec<Value> {
     r["messages"].as_array().cloned().unwrap_or_default()
 }
 
+/// A webhook delivery made by the test, with `secret` in Telegram's header.
+async fn deliver(h: &Harness, bot: &BotInfo, secret: &str, update: &Value) -> reqwest::Response {
+    h.client
+        .post(format!("{}/webhook/{}", h.server.url(), bot.id))
+        .header("x-telegram-bot-api-secret-token", secret)
+        .json(update)
+        .send()
+        .await
+        .unwrap()
+}
+
 async fn wait_for_reply(t: &Telegram, h: &Harness, bot: &BotInfo, text: &str) -> Value {
     let start = Instant::now();
     loop {
@@ -165,15 +178,7 @@ async fn the_rust_function_answers_a_telegram_webhook() {
     // A request without the bot's secret never reaches the logic.
     let update =
         json!({"update_id": 1, "message": {"message_id": 1, "chat": {"id": 5}, "text": "x"}});
-    let refused = h
-        .client
-        .post(format!("{}/webhook/{}", h.server.url(), bot.id))
-        .header("x-telegram-bot-api-secret-token", "wrong")
-        .json(&update)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(refused.status(), 401);
+    assert_eq!(deliver(&h, bot, "wrong", &update).await.status(), 401);
     t.mock
         .inject(NewUpdate::message(bot.id, 42, "hello lambda"))
         .unwrap();
@@ -209,14 +214,8 @@ async fn with_reply_in_response_the_reply_is_the_response_body() {
     let bot = &t.bots[0];
     let update =
         json!({"update_id": 7, "message": {"message_id": 3, "chat": {"id": 9}, "text": "echo me"}});
-    let direct: Value = h
-        .client
-        .post(format!("{}/webhook/{}", h.server.url(), bot.id))
-        .header("x-telegram-bot-api-secret-token", secret(bot))
-        .json(&update)
-        .send()
+    let direct: Value = deliver(&h, bot, &secret(bot), &update)
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
