@@ -10,4 +10,5 @@ mod sampler_truth;
 mod scenario_errors;
 mod security;
 mod sim_support;
+mod stacks;
 mod teloxide_compat;
