@@ -1,10 +1,10 @@
 //! Hand-built SVG charts for the HTML report: no script, no font, no external file.
 //!
 //! Every chart has a title, labelled axes with units, and a legend, and is drawn in a
-//! `viewBox` so it scales to the page (a phone or a laptop). Three shapes cover the report:
-//! [`LineChart`] (time series, capacity curves; optional log y axis and shaded bands for
-//! fault windows), [`BarChart`] (grouped vertical bars, optional log y axis) and
-//! [`StackedBars`] (horizontal stacked bars). All text is escaped.
+//! `viewBox` so it scales to the page (a phone or a laptop). Two shapes cover the report:
+//! [`LineChart`] (time series, capacity curves, latency distributions; optional log axes,
+//! labelled ticks of its own, shared axis ranges for small multiples and shaded bands for
+//! fault windows) and [`StackedBars`] (horizontal stacked bars). All text is escaped.
 
 use std::fmt::Write as _;
 
@@ -28,6 +28,8 @@ pub fn color(i: usize) -> &'static str {
 }
 
 const W: f64 = 480.0;
+/// Width of a small multiple: several sit side by side, and text keeps its size.
+pub const SMALL_W: f64 = 330.0;
 const LEFT: f64 = 58.0;
 const RIGHT: f64 = 18.0;
 const TOP: f64 = 34.0;
@@ -196,6 +198,19 @@ pub fn downsample(points: impl IntoIterator<Item = (f64, f64)>, reduce: Reduce) 
         .collect()
 }
 
+/// Labelled ticks for a latency-distribution x axis, where x is `1 / (1 - p)`: 1 is the
+/// 0th percentile, 10 the 90th, 100 the 99th, and so on by nines.
+pub fn percentile_ticks() -> Vec<(f64, String)> {
+    let mut ticks = vec![(1.0, "0%".to_owned()), (2.0, "50%".to_owned())];
+    for nines in 1..=7 {
+        let x = 10f64.powi(nines);
+        let pct = 100.0 - 100.0 / x;
+        let decimals = (nines - 2).max(0) as usize;
+        ticks.push((x, format!("{pct:.decimals$}%")));
+    }
+    ticks
+}
+
 /// A shaded x range with a label (a fault window).
 #[derive(Debug, Clone)]
 pub struct Band {
@@ -215,6 +230,15 @@ pub struct LineChart {
     pub log_x: bool,
     pub series: Vec<Series>,
     pub bands: Vec<Band>,
+    /// Axis ranges fixed by the caller, so that small multiples share their axes: x as
+    /// `(lo, hi)`, y up to `hi` (from 0, or from the data's lowest positive on a log axis).
+    pub x_range: Option<(f64, f64)>,
+    pub y_max: Option<f64>,
+    /// x ticks with labels of their own (percentiles on a latency distribution), in place
+    /// of the scale's numbers; those outside the axis are left out.
+    pub x_ticks: Option<Vec<(f64, String)>>,
+    /// viewBox width: [`SMALL_W`] for a small multiple; the standard width when `None`.
+    pub width: Option<f64>,
 }
 
 struct Frame {
@@ -230,14 +254,14 @@ const STANDARD_LEGEND_TOP: f64 = TOP + PLOT_H + AXIS_H + 4.0;
 
 /// Opens an `<svg>` with its title and the legend (centred rows that wrap) from
 /// `legend_top` down; the caller draws the plot above it.
-fn frame(id: &str, title: &str, legend: &[LegendItem], legend_top: f64) -> Frame {
-    let plot_w = W - LEFT - RIGHT;
+fn frame(id: &str, title: &str, legend: &[LegendItem], legend_top: f64, width: f64) -> Frame {
+    let plot_w = width - LEFT - RIGHT;
     // Legend layout: items flow left to right and wrap.
     let mut rows: Vec<Vec<(f64, &LegendItem)>> = vec![Vec::new()];
     let mut x = 0.0;
     for item in legend {
         let w = legend_width(&item.0);
-        if x + w > W - 16.0 && x > 0.0 {
+        if x + w > width - 16.0 && x > 0.0 {
             rows.push(Vec::new());
             x = 0.0;
         }
@@ -249,10 +273,11 @@ fn frame(id: &str, title: &str, legend: &[LegendItem], legend_top: f64) -> Frame
     let mut svg = String::new();
     let _ = write!(
         svg,
-        r#"<svg class="chart" id="{id}" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {height}" role="img" aria-labelledby="{id}-title"><title id="{id}-title">{t}</title><text class="chart-title" x="{cx}" y="20" text-anchor="middle">{t}</text>"#,
+        r#"<svg class="{class}" id="{id}" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" aria-labelledby="{id}-title"><title id="{id}-title">{t}</title><text class="chart-title" x="{cx}" y="20" text-anchor="middle">{t}</text>"#,
         id = escape(id),
         t = escape(title),
-        cx = W / 2.0,
+        cx = width / 2.0,
+        class = if width < W { "chart small" } else { "chart" },
     );
     let ly0 = legend_top;
     if legend_rows > 0 {
@@ -262,7 +287,7 @@ fn frame(id: &str, title: &str, legend: &[LegendItem], legend_top: f64) -> Frame
                 .last()
                 .map(|(x, it)| x + legend_width(&it.0))
                 .unwrap_or(0.0);
-            let x0 = ((W - row_w) / 2.0).max(8.0);
+            let x0 = ((width - row_w) / 2.0).max(8.0);
             let y = ly0 + r as f64 * LEGEND_ROW;
             for (x, (name, color, dashed)) in row {
                 let dash = if *dashed {
@@ -344,7 +369,9 @@ impl LineChart {
             .iter()
             .map(|s| (s.name.clone(), color(s.color), s.dashed))
             .collect();
-        let Frame { mut svg, plot_w } = frame(&self.id, &self.title, &legend, STANDARD_LEGEND_TOP);
+        let width = self.width.unwrap_or(W);
+        let Frame { mut svg, plot_w } =
+            frame(&self.id, &self.title, &legend, STANDARD_LEGEND_TOP, width);
         let pts = || self.series.iter().flat_map(|s| s.points.iter());
         let (mut x_lo, mut x_hi) = (f64::INFINITY, f64::NEG_INFINITY);
         let (mut y_hi, mut y_min_pos) = (0.0f64, f64::INFINITY);
@@ -361,6 +388,12 @@ impl LineChart {
             x_hi = x_hi.max(b.end);
         }
         let has_data = pts().next().is_some();
+        if let Some((lo, hi)) = self.x_range {
+            (x_lo, x_hi) = (lo, hi);
+        }
+        if let Some(hi) = self.y_max {
+            y_hi = hi;
+        }
         if !x_lo.is_finite() {
             (x_lo, x_hi) = (0.0, 1.0);
         }
@@ -388,7 +421,15 @@ impl LineChart {
             );
         }
         y_axis(&mut svg, &ys, plot_w, &self.y_label);
-        for v in xs.ticks().0 {
+        let x_ticks: Vec<(f64, String)> = match &self.x_ticks {
+            Some(ticks) => ticks
+                .iter()
+                .filter(|(v, _)| (xs.lo..=xs.hi * 1.0001).contains(v))
+                .cloned()
+                .collect(),
+            None => xs.ticks().0.into_iter().map(|v| (v, axis(v))).collect(),
+        };
+        for (v, label) in x_ticks {
             let x = px(v);
             let _ = write!(
                 svg,
@@ -396,7 +437,7 @@ impl LineChart {
                 y0 = TOP + PLOT_H,
                 y1 = TOP + PLOT_H + 4.0,
                 ty = TOP + PLOT_H + 17.0,
-                t = escape(&axis(v)),
+                t = escape(&label),
             );
         }
         x_label(&mut svg, plot_w, &self.x_label);
@@ -463,77 +504,6 @@ impl LineChart {
     }
 }
 
-/// Grouped vertical bars: one group per category, one bar per series.
-#[derive(Debug, Clone, Default)]
-pub struct BarChart {
-    pub id: String,
-    pub title: String,
-    pub x_label: String,
-    pub y_label: String,
-    pub log_y: bool,
-    pub categories: Vec<String>,
-    /// (name, palette index, one value per category).
-    pub series: Vec<(String, usize, Vec<f64>)>,
-}
-
-impl BarChart {
-    pub fn to_svg(&self) -> String {
-        let legend: Vec<_> = self
-            .series
-            .iter()
-            .map(|(n, c, _)| (n.clone(), color(*c), false))
-            .collect();
-        let Frame { mut svg, plot_w } = frame(&self.id, &self.title, &legend, STANDARD_LEGEND_TOP);
-        let values = || self.series.iter().flat_map(|(_, _, v)| v.iter().copied());
-        let y_hi = values().fold(0.0, f64::max);
-        let y_min_pos = values().filter(|v| *v > 0.0).fold(f64::INFINITY, f64::min);
-        let ys = if self.log_y && y_min_pos.is_finite() {
-            Scale::log(y_min_pos, y_hi)
-        } else {
-            Scale::linear(0.0, y_hi * 1.05)
-        };
-        y_axis(&mut svg, &ys, plot_w, &self.y_label);
-        x_label(&mut svg, plot_w, &self.x_label);
-        if y_hi <= 0.0 {
-            no_data(&mut svg, plot_w);
-        }
-        let groups = self.categories.len().max(1) as f64;
-        let group_w = plot_w / groups;
-        let n = self.series.len().max(1) as f64;
-        let bar_w = (group_w * 0.8 / n).min(40.0);
-        let base = TOP + PLOT_H;
-        for (g, cat) in self.categories.iter().enumerate() {
-            let gx = LEFT + group_w * g as f64;
-            let _ = write!(
-                svg,
-                r#"<text class="tick" x="{x:.1}" y="{y}" text-anchor="middle">{t}</text>"#,
-                x = gx + group_w / 2.0,
-                y = base + 17.0,
-                t = escape(cat)
-            );
-            let x0 = gx + (group_w - bar_w * n) / 2.0;
-            for (s, (name, c, vals)) in self.series.iter().enumerate() {
-                let v = vals.get(g).copied().unwrap_or(0.0);
-                if v <= 0.0 {
-                    continue;
-                }
-                let top = TOP + PLOT_H * (1.0 - ys.frac(v));
-                let _ = write!(
-                    svg,
-                    r#"<rect x="{x:.1}" y="{top:.1}" width="{w:.1}" height="{h:.1}" fill="{col}"><title>{t}</title></rect>"#,
-                    x = x0 + bar_w * s as f64,
-                    w = (bar_w - 1.0).max(1.0),
-                    h = (base - top).max(0.5),
-                    col = color(*c),
-                    t = escape(&format!("{name} · {cat}: {}", num(v)))
-                );
-            }
-        }
-        svg.push_str("</svg>");
-        svg
-    }
-}
-
 /// Horizontal stacked bars: one bar per item, one segment per key, value label at the end.
 #[derive(Debug, Clone, Default)]
 pub struct StackedBars {
@@ -561,7 +531,7 @@ impl StackedBars {
         let left = 24.0;
         let height_plot_top = TOP + 4.0;
         let legend_top = height_plot_top + plot_h + 40.0;
-        let Frame { mut svg, .. } = frame(&self.id, &self.title, &legend, legend_top);
+        let Frame { mut svg, .. } = frame(&self.id, &self.title, &legend, legend_top, W);
         let total_max = self
             .bars
             .iter()
@@ -638,6 +608,63 @@ impl StackedBars {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn percentile_axis_is_labelled_by_nines() {
+        let ticks = percentile_ticks();
+        let label = |x: f64| &ticks.iter().find(|t| t.0 == x).expect("tick").1;
+        assert_eq!(label(1.0), "0%");
+        assert_eq!(label(2.0), "50%");
+        assert_eq!(label(10.0), "90%");
+        assert_eq!(label(100.0), "99%");
+        assert_eq!(label(1000.0), "99.9%");
+        assert_eq!(label(1e5), "99.999%");
+    }
+
+    #[test]
+    fn fixed_axes_and_own_ticks_are_drawn() {
+        let chart = LineChart {
+            id: "c".into(),
+            log_x: true,
+            log_y: true,
+            x_ticks: Some(percentile_ticks()),
+            series: vec![Series {
+                name: "s".into(),
+                points: vec![(1.0, 2.0), (10.0, 3.0), (100.0, 40.0)],
+                ..Default::default()
+            }],
+            width: Some(SMALL_W),
+            ..Default::default()
+        };
+        let svg = chart.to_svg();
+        assert!(
+            svg.contains(&format!(r#"viewBox="0 0 {SMALL_W} "#)),
+            "{svg}"
+        );
+        for t in ["0%", "50%", "90%", "99%"] {
+            assert!(svg.contains(&format!(">{t}</text>")), "tick {t}");
+        }
+        assert!(
+            !svg.contains(">99.9%</text>"),
+            "ticks beyond the axis are left out"
+        );
+        // A fixed y range: the top tick follows y_max, not the data.
+        let linear = |y_max| {
+            LineChart {
+                id: "l".into(),
+                series: vec![Series {
+                    name: "s".into(),
+                    points: vec![(0.0, 1.0), (1.0, 3.0)],
+                    ..Default::default()
+                }],
+                y_max,
+                ..Default::default()
+            }
+            .to_svg()
+        };
+        assert!(!linear(None).contains(r#"text-anchor="end">100</text>"#));
+        assert!(linear(Some(100.0)).contains(r#"text-anchor="end">100</text>"#));
+    }
 
     #[test]
     fn nice_steps_are_1_2_5() {

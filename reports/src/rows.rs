@@ -270,18 +270,56 @@ pub fn fold<'a>(index: usize, input: &'a Input, runs: Vec<&'a Run>) -> Row<'a> {
     }
 }
 
+/// The repetitions' latency histograms merged (µs), when every one stored a histogram.
+fn merged_histogram(runs: &[&Run]) -> Option<hdrhistogram::Histogram<u64>> {
+    runs.iter()
+        .all(|r| !r.latency_histogram.is_empty())
+        .then(|| histogram::merge(runs.iter().map(|r| r.latency_histogram.as_str())))
+        .and_then(Result::ok)
+        .filter(|h| !h.is_empty())
+}
+
+/// Points of the latency distribution as HdrHistogram users plot it: x is `1 / (1 - p)` for
+/// percentile `p` (1 = 0 %, 10 = 90 %, 100 = 99 %, …; a log axis spreads the tail), y the
+/// latency in ms. Five points a decade from the merged histograms, up to the percentile the
+/// count supports, then the maximum at `x = count`; without histograms, the summary's
+/// p50 … p99.9 (older results files).
+pub fn latency_distribution(runs: &[&Run]) -> Vec<(f64, f64)> {
+    let Some(h) = merged_histogram(runs) else {
+        let l = fold_latency(runs);
+        if l.count == 0 {
+            return Vec::new();
+        }
+        return vec![
+            (2.0, l.p50),
+            (10.0, l.p90),
+            (100.0, l.p99),
+            (1000.0, l.p999),
+        ];
+    };
+    let count = h.len() as f64;
+    let mut points = Vec::new();
+    for k in 0.. {
+        let x = 10f64.powf(f64::from(k) / 5.0);
+        if x > count {
+            break;
+        }
+        let q = 1.0 - 1.0 / x;
+        points.push((x, h.value_at_quantile(q) as f64 / 1000.0));
+    }
+    let max = h.max() as f64 / 1000.0;
+    if points.last().is_none_or(|&(x, _)| x < count) {
+        points.push((count, max));
+    }
+    points
+}
+
 /// Latency of several repetitions: merged histograms when all have one, else medians.
 pub fn fold_latency(runs: &[&Run]) -> Latency {
     if runs.len() == 1 {
         return runs[0].latency_ms.clone();
     }
-    let merged = runs
-        .iter()
-        .all(|r| !r.latency_histogram.is_empty())
-        .then(|| histogram::merge(runs.iter().map(|r| r.latency_histogram.as_str())))
-        .and_then(Result::ok)
-        .filter(|h| !h.is_empty());
-    if let Some(h) = merged {
+    if let Some(h) = merged_histogram(runs) {
         return Latency::from_histogram(&h);
     }
     let median = |f: fn(&Latency) -> f64| {
@@ -373,6 +411,54 @@ mod tests {
         assert_eq!(rows[0].requests_per_min, 600.0);
         assert_eq!(rows[0].by_method_per_min["sendMessage"], 300.0);
         assert_eq!(rows[1].sut, "polling");
+    }
+
+    #[test]
+    fn latency_distribution_walks_the_merged_histogram_to_its_maximum() {
+        // Two repetitions, 1 ms … 1,000 ms and 1,001 ms … 2,000 ms, one reply each.
+        let a: Vec<u64> = (1..=1000).map(|ms| ms * 1000).collect();
+        let b: Vec<u64> = (1001..=2000).map(|ms| ms * 1000).collect();
+        let (ra, rb) = (run("w", 0, 0.0, &a), run("w", 1, 0.0, &b));
+        let points = latency_distribution(&[&ra, &rb]);
+        // Five points a decade from x = 1 (0 %) to x = 10^3.2 ≈ 1,585 (the last ≤ 2,000
+        // replies): 17, then the maximum.
+        assert_eq!(points.len(), 18, "{points:?}");
+        assert_eq!(points[0].0, 1.0);
+        assert!(
+            points
+                .windows(2)
+                .all(|w| w[0].0 < w[1].0 && w[0].1 <= w[1].1)
+        );
+        let at = |x: f64| {
+            points
+                .iter()
+                .find(|p| (p.0 - x).abs() < 1e-6)
+                .expect("a point at x")
+                .1
+        };
+        // 1 / (1 - 0.5) = 2 is not a point; 10 (p90) and 100 (p99) are.
+        assert!((at(10.0) - 1800.0).abs() < 2.0, "p90 {}", at(10.0));
+        assert!((at(100.0) - 1980.0).abs() < 2.0, "p99 {}", at(100.0));
+        assert_eq!(points.last().unwrap().0, 2000.0, "x ends at the count");
+        assert!(
+            (points.last().unwrap().1 - 2000.0).abs() < 1.0,
+            "the maximum"
+        );
+    }
+
+    #[test]
+    fn latency_distribution_without_histograms_draws_the_summary() {
+        let mut r = run("w", 0, 99.0, &[]);
+        assert!(
+            latency_distribution(&[&r]).is_empty(),
+            "no replies, no line"
+        );
+        r.latency_ms.count = 10;
+        (r.latency_ms.p50, r.latency_ms.p90, r.latency_ms.p999) = (5.0, 9.0, 120.0);
+        assert_eq!(
+            latency_distribution(&[&r]),
+            vec![(2.0, 5.0), (10.0, 9.0), (100.0, 99.0), (1000.0, 120.0)]
+        );
     }
 
     #[test]

@@ -131,11 +131,14 @@ fn chromium_renders_the_report_on_a_laptop_and_a_phone() {
     ))
     .unwrap();
     assert!(dom.contains("Claims under test"), "the page rendered");
+    // The claims inputs have more than three configurations: CPU and memory over time are
+    // small multiples, one chart per configuration.
     for id in [
         "chart-latency",
         "chart-requests",
-        "chart-cpu",
-        "chart-rss",
+        "chart-cpu-1",
+        "chart-cpu-4",
+        "chart-rss-1",
         "chart-capacity",
     ] {
         assert!(

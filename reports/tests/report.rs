@@ -97,6 +97,82 @@ fn html_holds_the_same_figures_charts_and_fault_windows() {
     assert!(html.contains(r#"<meta name="viewport""#));
 }
 
+/// The SVG of the chart with this id, if the page has it.
+fn chart_svg<'a>(html: &'a str, id: &str) -> Option<&'a str> {
+    let at = html.find(&format!(r#" id="{id}" xmlns="#))?;
+    let start = html[..at].rfind("<svg")?;
+    let len = html[start..].find("</svg>")?;
+    Some(&html[start..start + len])
+}
+
+/// The y axis's tick labels (right-aligned text) of one chart.
+fn y_ticks(svg: &str) -> Vec<&str> {
+    svg.split(r#"text-anchor="end">"#)
+        .skip(1)
+        .map(|t| &t[..t.find('<').unwrap()])
+        .collect()
+}
+
+#[test]
+fn many_configurations_get_small_multiples_on_shared_axes() {
+    let mut inputs = vec![Input::new("smoke", fixtures::smoke())];
+    inputs.extend(crate::claims_inputs());
+    let (_d, _w, _, html) = render(&inputs);
+    let configurations = tgbench_reports::rows::rows(&inputs)
+        .iter()
+        .filter(|r| !r.runs[0].timeseries.is_empty())
+        .count();
+    assert!(configurations > 3, "the fixtures have {configurations}");
+    for metric in ["chart-cpu", "chart-rss"] {
+        assert!(chart_svg(&html, metric).is_none(), "{metric}: no overlay");
+        let charts: Vec<&str> = (1..=configurations)
+            .map(|n| {
+                chart_svg(&html, &format!("{metric}-{n}"))
+                    .unwrap_or_else(|| panic!("{metric}-{n} missing"))
+            })
+            .collect();
+        assert!(chart_svg(&html, &format!("{metric}-{}", configurations + 1)).is_none());
+        let first = y_ticks(charts[0]);
+        assert!(first.len() >= 3, "{first:?}");
+        for c in &charts {
+            assert_eq!(
+                y_ticks(c),
+                first,
+                "{metric}: every small chart shares the y axis"
+            );
+            assert!(c.contains(r#"viewBox="0 0 330 "#), "{metric}: small");
+            assert!(
+                c.starts_with(r#"<svg class="chart small""#),
+                "{metric}: small titles"
+            );
+        }
+    }
+    // Only the smoke run's webhook-bot had a fault: its window is shaded in its chart alone.
+    let shaded = (1..=configurations)
+        .filter(|n| {
+            chart_svg(&html, &format!("chart-cpu-{n}"))
+                .unwrap()
+                .contains("fault: mock-slow")
+        })
+        .count();
+    assert_eq!(shaded, 1);
+    // CPU small multiples carry the mock's line too, dashed.
+    let cpu1 = chart_svg(&html, "chart-cpu-1").unwrap();
+    assert_eq!(cpu1.matches(r#"<path class="series""#).count(), 2);
+    assert!(cpu1.contains("stroke-dasharray"));
+}
+
+#[test]
+fn latency_is_a_percentile_distribution_per_sut() {
+    let (_d, _w, _, html) = render(&[Input::new("smoke-run", fixtures::smoke())]);
+    let svg = chart_svg(&html, "chart-latency").expect("latency chart");
+    for t in ["0%", "90%", "99%"] {
+        assert!(svg.contains(&format!(">{t}</text>")), "x tick {t}");
+    }
+    // One line per SUT of the smoke run (polling-bot, webhook-bot).
+    assert_eq!(svg.matches(r#"<path class="series""#).count(), 2, "{svg}");
+}
+
 /// Nothing in the page may reach the network.
 pub fn assert_self_contained(html: &str) {
     let lower = html.to_ascii_lowercase();

@@ -10,9 +10,12 @@ use super::tables::{
 };
 use super::{Report, ReportData, write_file};
 use crate::Error;
-use crate::chart::{Band, BarChart, LineChart, Reduce, Series, StackedBars, downsample};
+use crate::chart::{
+    Band, LineChart, Reduce, SMALL_W, Series, StackedBars, downsample, percentile_ticks,
+};
 use crate::claims::ClaimsTable;
 use crate::results::{CapacityCurve, CapacityStep, Run};
+use crate::rows::latency_distribution;
 use crate::text::escape;
 
 pub const FILE_NAME: &str = "report.html";
@@ -48,11 +51,13 @@ tr:last-child td,tr:last-child th{border-bottom:0}
 details{margin:.5em 0}
 summary{cursor:pointer;color:var(--muted)}
 .charts{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(100%,520px),1fr));gap:16px}
+.charts.small{grid-template-columns:repeat(auto-fill,minmax(min(100%,330px),1fr));gap:10px}
 figure{margin:0;padding:8px;border:1px solid var(--line);border-radius:6px;background:var(--bg)}
 figcaption{font-size:.85em;color:var(--muted);padding:4px 6px 0}
 svg.chart{display:block;width:100%;height:auto;font-family:inherit;font-size:12px}
 svg.chart text{fill:var(--fg)}
 svg.chart .chart-title{font-size:14px;font-weight:600}
+svg.chart.small .chart-title{font-size:12px}
 svg.chart .tick,svg.chart .bar-value{fill:var(--muted);font-size:11.5px}
 svg.chart .axis-label{font-size:12px;fill:var(--muted)}
 svg.chart .no-data{fill:var(--muted);font-size:14px}
@@ -129,6 +134,60 @@ fn fault_bands(runs: &[&Run]) -> Vec<Band> {
     bands
 }
 
+/// Most configurations drawn as lines of one chart; beyond it, small multiples.
+const OVERLAY_MAX: usize = 3;
+
+impl Html {
+    /// One small chart per configuration, all on `chart`'s axes: its series are grouped by
+    /// colour (a configuration's SUT line and, dashed, its mock line), every chart gets the
+    /// same x and y range, its own fault windows (`bands[colour]`), and ids `{id}-1`,
+    /// `{id}-2`, … in order.
+    fn small_multiples(&mut self, chart: &LineChart, caption: &str, bands: &[Vec<Band>]) {
+        let pts = || chart.series.iter().flat_map(|s| s.points.iter());
+        let x_lo = pts().map(|p| p.0).fold(f64::INFINITY, f64::min);
+        let x_hi = pts().map(|p| p.0).fold(f64::NEG_INFINITY, f64::max);
+        let y_hi = pts().map(|p| p.1).fold(0.0, f64::max);
+        let mut colors: Vec<usize> = chart.series.iter().map(|s| s.color).collect();
+        colors.dedup();
+        let _ = write!(
+            self.body,
+            r#"<h3>{}</h3><div class="charts small">"#,
+            escape(&chart.title)
+        );
+        for (n, c) in colors.into_iter().enumerate() {
+            let series: Vec<Series> = chart
+                .series
+                .iter()
+                .filter(|s| s.color == c)
+                .map(|s| Series {
+                    name: if s.dashed { "mock" } else { "SUT" }.into(),
+                    ..s.clone()
+                })
+                .collect();
+            let small = LineChart {
+                id: format!("{}-{}", chart.id, n + 1),
+                title: chart
+                    .series
+                    .iter()
+                    .find(|s| s.color == c)
+                    .map(|s| s.name.clone())
+                    .unwrap_or_default(),
+                series,
+                x_range: x_lo.is_finite().then_some((x_lo.min(0.0), x_hi)),
+                y_max: Some(y_hi),
+                width: Some(SMALL_W),
+                bands: bands.get(c).cloned().unwrap_or_default(),
+                ..chart.clone()
+            };
+            self.figure(&small.to_svg(), "");
+        }
+        self.body.push_str("</div>");
+        if !caption.is_empty() {
+            let _ = write!(self.body, r#"<p class="note">{}</p>"#, escape(caption));
+        }
+    }
+}
+
 impl Report for Html {
     fn begin(&mut self, data: &ReportData<'_>) {
         self.title = format!("tgbench report: {}", data.scenario_names().join(", "));
@@ -203,34 +262,33 @@ impl Report for Html {
             return;
         }
         self.section("latency", "Latency");
-        let chart = BarChart {
+        let series: Vec<Series> = data
+            .rows
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.latency.count > 0)
+            .map(|(i, r)| Series {
+                name: r.label(data.several_files),
+                points: latency_distribution(&r.runs),
+                color: i,
+                ..Default::default()
+            })
+            .collect();
+        let chart = LineChart {
             id: "chart-latency".into(),
-            title: "Latency percentiles per SUT".into(),
-            x_label: "percentile".into(),
+            title: "Latency by percentile".into(),
+            x_label: "percentile (tail to the right)".into(),
             y_label: "latency (ms, log scale)".into(),
             log_y: true,
-            categories: ["p50", "p90", "p99", "p99.9", "max"]
-                .map(String::from)
-                .to_vec(),
-            series: data
-                .rows
-                .iter()
-                .enumerate()
-                .filter(|(_, r)| r.latency.count > 0)
-                .map(|(i, r)| {
-                    let l = &r.latency;
-                    (
-                        r.label(data.several_files),
-                        i,
-                        vec![l.p50, l.p90, l.p99, l.p999, l.max],
-                    )
-                })
-                .collect(),
+            log_x: true,
+            x_ticks: Some(percentile_ticks()),
+            series,
+            ..Default::default()
         };
         self.body.push_str(r#"<div class="charts">"#);
         self.figure(
             &chart.to_svg(),
-            "Bars on a log scale: each step up the axis is ten times slower.",
+            "Each line is one SUT's whole latency distribution, from its histogram: read the latency at a percentile, or how far the tail climbs. Both axes are logarithmic.",
         );
         self.body.push_str("</div></section>");
     }
@@ -282,7 +340,14 @@ impl Report for Html {
         self.section("over-time", "Over time");
         let first_runs: Vec<&Run> = with_series.iter().map(|(_, r)| r.runs[0]).collect();
         let bands = fault_bands(&first_runs);
-        let show_mock = with_series.len() <= 3;
+        // Each small multiple shades its own run's faults (indexed by the row's colour).
+        let mut own_bands = vec![Vec::new(); data.rows.len()];
+        for (i, r) in &with_series {
+            own_bands[*i] = fault_bands(&[r.runs[0]]);
+        }
+        // Up to three configurations share one chart; more get one small chart each, with
+        // shared axes, so ten lines never overlay (and each shows the mock's CPU beside).
+        let small_multiples = with_series.len() > OVERLAY_MAX;
         let mut cpu = Vec::new();
         let mut rss = Vec::new();
         let mut p99 = Vec::new();
@@ -295,15 +360,13 @@ impl Report for Html {
                 color: *i,
                 ..Default::default()
             });
-            if show_mock {
-                cpu.push(Series {
-                    name: format!("mock ({name})"),
-                    points: downsample(ts.iter().map(|s| (s.t_s, s.mock_cpu_pct)), Reduce::Mean),
-                    color: *i,
-                    dashed: true,
-                    ..Default::default()
-                });
-            }
+            cpu.push(Series {
+                name: format!("mock ({name})"),
+                points: downsample(ts.iter().map(|s| (s.t_s, s.mock_cpu_pct)), Reduce::Mean),
+                color: *i,
+                dashed: true,
+                ..Default::default()
+            });
             rss.push(Series {
                 name: name.clone(),
                 points: downsample(ts.iter().map(|s| (s.t_s, s.rss_mb)), Reduce::Max),
@@ -331,7 +394,6 @@ impl Report for Html {
             (true, true) => "First repetition of each SUT shown.".into(),
             (false, true) => "Shaded: fault windows. First repetition of each SUT shown.".into(),
         };
-        self.body.push_str(r#"<div class="charts">"#);
         let charts = [
             (
                 "chart-cpu",
@@ -365,13 +427,19 @@ impl Report for Html {
                 x_label: "time since the window started (s)".into(),
                 y_label: y_label.into(),
                 log_y,
-                log_x: false,
                 series,
                 bands: bands.clone(),
+                ..Default::default()
             };
-            self.figure(&chart.to_svg(), &caption);
+            if small_multiples {
+                self.small_multiples(&chart, &caption, &own_bands);
+            } else {
+                self.body.push_str(r#"<div class="charts">"#);
+                self.figure(&chart.to_svg(), &caption);
+                self.body.push_str("</div>");
+            }
         }
-        self.body.push_str("</div></section>");
+        self.body.push_str("</section>");
     }
 
     fn capacity(&mut self, data: &ReportData<'_>) {
@@ -402,7 +470,7 @@ impl Report for Html {
             log_y: true,
             log_x: true,
             series: series(|s| s.p99_ms),
-            bands: Vec::new(),
+            ..Default::default()
         };
         let cpu = LineChart {
             id: "chart-capacity-cpu".into(),
@@ -412,7 +480,7 @@ impl Report for Html {
             log_y: false,
             log_x: true,
             series: series(|s| s.cpu_mean_pct),
-            bands: Vec::new(),
+            ..Default::default()
         };
         self.body.push_str(r#"<div class="charts">"#);
         self.figure(
