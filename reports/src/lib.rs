@@ -33,6 +33,8 @@
 //!   number formatting, escaping.
 //! - [`claims`]: the claims and configurations, their measurement, the verdict rules and
 //!   the verdict table.
+//! - [`decision`]: the decision summary on top of a report (cheapest, fastest, which need
+//!   no public endpoint, what would change the answer), sentences from measured figures.
 //! - [`cost`]: the price file (`reports/prices.toml`, embedded) and the cost model.
 //! - [`compare`]: thresholds, deltas, noise test, outcome and exit codes.
 //! - [`stats`]: median, quantiles, the seeded bootstrap.
@@ -44,6 +46,7 @@ pub mod chart;
 pub mod claims;
 pub mod compare;
 pub mod cost;
+pub mod decision;
 pub mod report;
 pub mod rows;
 pub mod stats;

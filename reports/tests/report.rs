@@ -384,3 +384,56 @@ Results: results/x/results.json
     );
     assert!(text.ends_with("\n\nResults: r.json\n"), "{text}");
 }
+
+#[test]
+fn a_decision_summary_tops_reports_that_compare_transports() {
+    // Claims: over the configurations, before the verdicts, figures from the table.
+    let inputs = crate::claims_inputs();
+    let prices = tgbench_reports::Prices::default();
+    let table = tgbench_reports::claims_table(&inputs, &prices);
+    let dir = tempfile::tempdir().unwrap();
+    let w = write_reports(&inputs, dir.path(), Some(&table)).unwrap();
+    let md = std::fs::read_to_string(&w.markdown).unwrap();
+    let html = std::fs::read_to_string(&w.html).unwrap();
+    let at = |s: &str| md.find(s).unwrap_or_else(|| panic!("{s} missing:\n{md}"));
+    assert!(at("## Decision summary") < at("## Claims under test"));
+    let cheapest = table
+        .costs
+        .iter()
+        .map(|c| c.always_on)
+        .fold(f64::INFINITY, f64::min);
+    let dearest = table.costs.iter().map(|c| c.always_on).fold(0.0, f64::max);
+    assert!(dearest > cheapest * 1.1, "the fixture's costs differ");
+    at(&format!(
+        "at {} a month always on",
+        tgbench_reports::text::usd(cheapest)
+    ));
+    at(&format!("costs {})", tgbench_reports::text::usd(dearest)));
+    at("Needs no public endpoint: long polling 30 s;");
+    at("Short polling 500 ms, no anti-spin made 12,000 Bot API requests a minute");
+    assert!(html.contains(r#"<section id="decision"><h2>Decision summary</h2>"#));
+
+    // A plain report whose runs compare polling and webhook: the rows' figures.
+    let (_d, _w, md, _) = render(&[Input::new("smoke-run", fixtures::smoke())]);
+    assert!(
+        md.contains(
+            "Fastest typical reply (p50): polling-bot at 3.25 ms; slowest webhook-bot at 105 ms."
+        ),
+        "{md}"
+    );
+    assert!(
+        md.contains("Shortest tail (p99): webhook-bot at 187 ms; longest polling-bot at 812 ms."),
+        "{md}"
+    );
+    assert!(
+        md.contains("Needs no public endpoint: polling-bot (p50 3.25 ms"),
+        "{md}"
+    );
+
+    // One transport only: nothing to decide between.
+    let mut one = fixtures::smoke();
+    one.runs.retain(|r| r.sut.kind == "polling");
+    let (_d, _w, md, html) = render(&[Input::new("polling-only", one)]);
+    assert!(!md.contains("Decision summary"));
+    assert!(!html.contains(r#"id="decision""#));
+}

@@ -25,8 +25,9 @@ pub use spec::{
 pub use verdict::{Bound, Outcome, Verdict, verdict};
 
 use crate::cost::{Prices, Usage, monthly_cost, servers_for};
+use crate::decision::{Candidate, Decision, decide};
 use crate::rows::Input;
-use crate::text::num;
+use crate::text::{count, num};
 use measure::{Measured, measure_configs, only_a_lower_bound, scale};
 
 /// One configuration's measured figure on one claim.
@@ -81,6 +82,8 @@ pub struct ClaimsTable {
     pub rows: Vec<ClaimRow>,
     pub costs: Vec<CostLine>,
     pub currency: String,
+    /// The decision summary over the configurations with an active run.
+    pub decision: Option<Decision>,
 }
 
 /// Builds the verdict table from the claims scenarios' results (runs identified as in
@@ -103,13 +106,58 @@ pub fn claims_table(inputs: &[Input], prices: &Prices) -> ClaimsTable {
             }
         })
         .collect();
+    let context = context(inputs, &measured);
+    let costs = costs(&measured, prices);
     ClaimsTable {
-        context: context(inputs, &measured),
+        decision: decision(&context, &measured, &costs),
+        context,
         columns: measured.iter().map(|(c, _)| *c).collect(),
         rows,
-        costs: costs(&measured, prices),
+        costs,
         currency: prices.currency.clone(),
     }
+}
+
+/// The decision summary over the configurations that answered messages in an active run,
+/// figures that grow with the bots scaled to [`CLAIM_BOTS`] as in the verdicts.
+fn decision(
+    context: &ClaimsContext,
+    measured: &[(&'static Config, Measured<'_>)],
+    costs: &[CostLine],
+) -> Option<Decision> {
+    let cands: Vec<Candidate> = measured
+        .iter()
+        .filter_map(|(c, m)| {
+            let active = m.active.as_ref().filter(|r| r.latency.count > 0)?;
+            let rss_peak_mb = [m.idle.as_ref(), Some(active)]
+                .into_iter()
+                .flatten()
+                .map(|r| r.memory.rss_peak_mb)
+                .fold(0.0, f64::max);
+            Some(Candidate {
+                label: c.label.to_owned(),
+                needs_endpoint: c.side == Side::Webhook,
+                p50_ms: active.latency.p50,
+                p99_ms: active.latency.p99,
+                rss_peak_mb,
+                requests_per_min: active.requests_per_min * scale(active.bots),
+                monthly: costs
+                    .iter()
+                    .find(|l| l.config == c.name)
+                    .map(|l| l.always_on)
+                    .filter(|v| v.is_finite()),
+            })
+        })
+        .collect();
+    let measured_at: Vec<String> = context.bots.iter().map(|b| count(*b)).collect();
+    decide(
+        format!(
+            "For {CLAIM_BOTS} bots (measured at {} bots; CPU, requests and cost scaled), on {}:",
+            measured_at.join(", "),
+            context.machine
+        ),
+        &cands,
+    )
 }
 
 /// A cost line per configuration with an active run or a capacity curve.

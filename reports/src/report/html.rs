@@ -14,6 +14,7 @@ use crate::chart::{
     Band, LineChart, Reduce, SMALL_W, Series, StackedBars, downsample, percentile_ticks,
 };
 use crate::claims::ClaimsTable;
+use crate::decision::Decision;
 use crate::results::{CapacityCurve, CapacityStep, Run};
 use crate::rows::latency_distribution;
 use crate::text::escape;
@@ -199,6 +200,15 @@ impl Report for Html {
             escape(&files.join(", ")),
             data.rows.len()
         );
+    }
+
+    fn decision(&mut self, decision: &Decision) {
+        self.section("decision", "Decision summary");
+        let _ = write!(self.body, "<p>{}</p><ul>", escape(&decision.context));
+        for line in &decision.sentences {
+            let _ = write!(self.body, "<li>{}</li>", escape(line));
+        }
+        self.body.push_str("</ul></section>");
     }
 
     fn claims(&mut self, table: &ClaimsTable) {

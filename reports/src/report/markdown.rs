@@ -12,6 +12,7 @@ use super::{Report, ReportData, write_file};
 use crate::Error;
 use crate::claims::ClaimsTable;
 use crate::compare::Comparison;
+use crate::decision::Decision;
 
 pub const FILE_NAME: &str = "report.md";
 
@@ -58,6 +59,14 @@ impl Report for Markdown {
             data.scenario_names().join(", "),
             files.join(", ")
         );
+    }
+
+    fn decision(&mut self, decision: &Decision) {
+        let _ = writeln!(self.out, "## Decision summary\n\n{}\n", decision.context);
+        for line in &decision.sentences {
+            let _ = writeln!(self.out, "- {line}");
+        }
+        self.out.push('\n');
     }
 
     fn claims(&mut self, table: &ClaimsTable) {

@@ -23,6 +23,8 @@ use std::str::FromStr;
 use crate::Error;
 use crate::claims::ClaimsTable;
 use crate::compare::Comparison;
+use crate::cost::Prices;
+use crate::decision::{self, Decision};
 use crate::rows::Input;
 
 pub use data::{ReportData, Warning};
@@ -32,6 +34,8 @@ pub use data::{ReportData, Warning};
 /// it shows.
 pub trait Report {
     fn begin(&mut self, _data: &ReportData<'_>) {}
+    /// The decision summary: cheapest, fastest, which need no endpoint, what would change it.
+    fn decision(&mut self, _decision: &Decision) {}
     /// The claims verdict table, on top of the claims report.
     fn claims(&mut self, _table: &ClaimsTable) {}
     fn warnings(&mut self, _data: &ReportData<'_>) {}
@@ -79,6 +83,15 @@ impl Reports {
         out_dir: &Path,
     ) -> Result<Vec<PathBuf>, Error> {
         self.begin(data);
+        // The claims' configurations when there are claims; otherwise the rows, when they
+        // compare a polling and a webhook transport (at the embedded prices).
+        let decision = match claims {
+            Some(t) => t.decision.clone(),
+            None => decision::of_rows(&data.rows, data.several_files, &Prices::default()),
+        };
+        if let Some(d) = &decision {
+            self.decision(d);
+        }
         if let Some(t) = claims {
             self.claims(t);
         }
@@ -106,6 +119,7 @@ macro_rules! fan_out {
 impl Report for Reports {
     fan_out! {
         begin(data: &ReportData<'_>);
+        decision(decision: &Decision);
         claims(table: &ClaimsTable);
         warnings(data: &ReportData<'_>);
         summary(data: &ReportData<'_>);
