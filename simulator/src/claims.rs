@@ -6,7 +6,8 @@
 //!   polling 500 ms with and without Telegram's anti-spin rule, webhook, webhook with the
 //!   reply in the response), an idle phase then an active phase;
 //! - a capacity search of long polling and webhook at the bot counts the claims name
-//!   (200, 2,000 and 10,000 bots), from the built-in `capacity` scenario.
+//!   (200, 2,000 and 10,000 bots) and on to 100,000, from the built-in `capacity` scenario,
+//!   so each curve ends at the SUT's limit or at a named limit of the machine.
 //!
 //! `--quick` keeps the same shape with fewer bots and short windows (under a minute or
 //! so); `--stack aiogram` adds the aiogram servers of `examples/aiogram` as columns.
@@ -75,7 +76,9 @@ impl Plan {
                 idle_s: 30.0,
                 active_s: 30.0,
                 drain_s: 10.0,
-                capacity_steps: vec![200, 2_000, 10_000],
+                // The claimed counts (200, 2,000, 10,000), then on to the SUT's real limit
+                // or a named limit of the machine.
+                capacity_steps: vec![200, 2_000, 10_000, 20_000, 50_000, 100_000],
                 capacity_window_s: 15.0,
             }
         }
@@ -337,7 +340,10 @@ mod tests {
     fn capacity_plan_checks_the_claimed_counts() {
         let plan = Plan::new(false);
         let s = plan.capacity_scenario(&builtin("capacity").unwrap());
-        assert_eq!(s.capacity.steps, vec![200, 2_000, 10_000]);
+        assert_eq!(
+            s.capacity.steps,
+            vec![200, 2_000, 10_000, 20_000, 50_000, 100_000]
+        );
         assert_eq!(s.duration_s, Some(15.0));
         let names: Vec<&str> = s.suts.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(names, vec![sut::LONG_POLLING_30S, sut::WEBHOOK]);

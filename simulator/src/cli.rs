@@ -61,7 +61,7 @@ Examples:
   tgbench run smoke                         # ≤ 20 s: both reference transports, exact counts
   tgbench run scenarios/steady-100.toml --out results/steady
   tgbench validate my-scenario.toml         # check a file without running anything
-  tgbench capacity capacity                 # max bots per server, 100 → 20,000
+  tgbench capacity capacity                 # max bots per server, 100 → 100,000
   tgbench report results/*/results.json --out report/
   tgbench compare baseline.json results/steady/results.json --max-regression p99=10%,cpu=15%";
 

@@ -131,12 +131,19 @@ pub(super) fn only_a_lower_bound(c: &CapacityCurve) -> bool {
     machine_limited(c) || c.steps.last().is_some_and(|s| s.passed)
 }
 
-/// Why a curve's figure is a bound, in a word or two.
+/// Why a curve's figure is a bound, naming the limit that ended it: "limited by open
+/// files, 20000", "limited by the harness", or "every step held".
 fn bound_reason(c: &CapacityCurve) -> String {
-    if machine_limited(c) {
-        "machine limit".into()
-    } else {
-        "every step held".into()
+    if !machine_limited(c) {
+        return "every step held".into();
+    }
+    match c.stopped_by.split_once(": ") {
+        // "open files (20000)" → "limited by open files, 20000"
+        Some(("machine", what)) => {
+            format!("limited by {}", what.replace(" (", ", ").replace(')', ""))
+        }
+        Some(("harness", _)) => "limited by the harness".into(),
+        _ => "machine limit".into(),
     }
 }
 
@@ -297,7 +304,12 @@ mod tests {
             "machine: open files (20000)",
         );
         assert!(only_a_lower_bound(&machine));
-        assert_eq!(bound_reason(&machine), "machine limit");
+        assert_eq!(bound_reason(&machine), "limited by open files, 20000");
+        let harness = curve(
+            &[(50_000, true, false), (100_000, false, true)],
+            "harness: injector fell 250 ms behind",
+        );
+        assert_eq!(bound_reason(&harness), "limited by the harness");
         // Broke on the SLO: the largest count that held is the figure.
         let broke = curve(&[(200, true, false), (2_000, false, false)], "slo: p99");
         assert!(!only_a_lower_bound(&broke));

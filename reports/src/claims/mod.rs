@@ -37,7 +37,7 @@ pub struct ClaimCell {
     pub value: Option<f64>,
     /// The figure with its unit ("3.20 %", "≥ 9,000"), as reasons quote it.
     pub figure: String,
-    /// As the cell shows it: the figure and any detail ("≥ 9,000 (machine limit)").
+    /// As the cell shows it: the figure and any detail ("≥ 9,000 (limited by open files, 20000)").
     pub text: String,
     pub outcome: Outcome,
 }

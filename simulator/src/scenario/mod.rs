@@ -483,9 +483,13 @@ pub struct Capacity {
     pub steps: Vec<u64>,
 }
 
-/// 100, 200, 500, 1,000, 2,000, 5,000, 10,000, 20,000.
+/// 100, 200, 500, 1,000, 2,000, 5,000, 10,000, 20,000, 50,000, 100,000: far enough that a
+/// curve ends where the SUT breaks or a named limit of the machine stops it, not where the
+/// steps run out.
 pub fn default_steps() -> Vec<u64> {
-    vec![100, 200, 500, 1_000, 2_000, 5_000, 10_000, 20_000]
+    vec![
+        100, 200, 500, 1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000,
+    ]
 }
 
 impl Default for Capacity {
