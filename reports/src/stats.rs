@@ -61,9 +61,38 @@ pub fn bootstrap_relative_change(baseline: &[f64], current: &[f64]) -> Option<(f
     Some((quantile(&mut changes, 0.025), quantile(&mut changes, 0.975)))
 }
 
+/// A 95 % percentile-bootstrap interval of the median of `values` (seeded like
+/// [`bootstrap_relative_change`]). `None` for an empty slice.
+pub fn bootstrap_median(values: &[f64]) -> Option<(f64, f64)> {
+    if values.is_empty() {
+        return None;
+    }
+    let mut rng = StdRng::seed_from_u64(BOOTSTRAP_SEED);
+    let mut medians = Vec::with_capacity(BOOTSTRAP_RESAMPLES);
+    let mut resample = vec![0.0; values.len()];
+    for _ in 0..BOOTSTRAP_RESAMPLES {
+        for r in resample.iter_mut() {
+            *r = values[rng.gen_range(0..values.len())];
+        }
+        medians.push(median(&mut resample));
+    }
+    Some((quantile(&mut medians, 0.025), quantile(&mut medians, 0.975)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bootstrap_median_spans_the_runs_spread() {
+        // Three runs: resampled medians are one of the three values (or their mix).
+        let (lo, hi) = bootstrap_median(&[0.7, 0.9, 3.0]).unwrap();
+        assert!(lo <= 0.7 + 1e-9 && hi >= 0.9, "{lo} {hi}");
+        assert!(hi <= 3.0 + 1e-9);
+        // Identical runs: no spread.
+        assert_eq!(bootstrap_median(&[2.0, 2.0, 2.0]), Some((2.0, 2.0)));
+        assert_eq!(bootstrap_median(&[]), None);
+    }
 
     #[test]
     fn quantiles_interpolate() {

@@ -414,3 +414,61 @@ fn the_table_goes_on_top_of_both_reports() {
     assert!(html.contains(r#"<table class="claims cards">"#));
     crate::report::assert_self_contained(&html);
 }
+
+#[test]
+fn three_runs_that_disagree_make_a_cell_inconclusive_with_its_margin() {
+    let mut inputs = claims_results(100);
+    // Short polling (anti-spin) idles at 0.5 %, 0.9 % and 3.0 % of a core in its three
+    // runs: "constant CPU" (≥ 1 % in ≥ 80 % of 5 s windows) is met by one run only. No
+    // antispin runs three times at 16 %: the runs agree, the cell stays decided.
+    let idle = &mut inputs[0].results.runs;
+    let base = |name: &str| idle.iter().find(|r| r.sut.name == name).unwrap().clone();
+    let (short, spin) = (
+        base("short-polling-500ms"),
+        base("short-polling-500ms-no-antispin"),
+    );
+    idle.retain(|r| r.sut.name != "short-polling-500ms");
+    for (rep, cpu) in [0.5, 0.9, 3.0].into_iter().enumerate() {
+        let mut r = short.clone();
+        r.repetition = rep as u32;
+        r.cpu.mean_pct = cpu;
+        for s in &mut r.timeseries {
+            s.cpu_pct = cpu;
+        }
+        idle.push(r);
+    }
+    for rep in 1..3 {
+        let mut r = spin.clone();
+        r.repetition = rep;
+        idle.push(r);
+    }
+    let t = claims_table(&inputs, &Prices::default());
+    let constant = row(&t, "Polling costs");
+    let cell = |config: &str| {
+        constant
+            .cells
+            .iter()
+            .find(|c| c.config == config)
+            .unwrap()
+            .clone()
+    };
+    let short = cell("short-polling-500ms");
+    assert_eq!(short.outcome, Outcome::Inconclusive, "{}", short.text);
+    assert!(
+        short.text.contains(
+            "inconclusive: 0 % of windows to 100 % of windows (3 runs) straddles 80.0 % of windows"
+        ),
+        "{}",
+        short.text
+    );
+    let spin = cell("short-polling-500ms-no-antispin");
+    assert_eq!(spin.outcome, Outcome::Holds, "{}", spin.text);
+    assert!(spin.text.contains("over 3 runs"), "{}", spin.text);
+    // The inconclusive cell is left out of the row: it holds where the runs agreed.
+    assert_eq!(constant.verdict, Verdict::HoldsOnlyWhen(NO_ANTISPIN.into()));
+    // The same runs' idle CPU is far below the claimed 15-20 % in every run: decided.
+    assert_eq!(
+        outcome(&t, "CPU usage when idle", "short-polling-500ms"),
+        Outcome::Fails
+    );
+}

@@ -9,8 +9,9 @@
 //!   (200, 2,000 and 10,000 bots) and on to 100,000, from the built-in `capacity` scenario,
 //!   so each curve ends at the SUT's limit or at a named limit of the machine.
 //!
-//! `--quick` keeps the same shape with fewer bots and short windows (under a minute or
-//! so); `--stack aiogram` adds the aiogram servers of `examples/aiogram` as columns.
+//! Each configuration runs three times by default (`--repeat`), so every figure carries the
+//! runs' spread. `--quick` keeps the same shape with one run and short windows (a minute
+//! or so); `--stack aiogram` adds the aiogram servers of `examples/aiogram` as columns.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -34,8 +35,10 @@ pub enum Stack {
 #[derive(Clone)]
 pub struct ClaimsOptions {
     pub quick: bool,
-    /// Bots in the idle/active runs instead of the plan's (100, or 20 with `--quick`).
+    /// Bots in the idle/active runs instead of the plan's 100.
     pub bots: Option<u64>,
+    /// Runs of each configuration instead of the plan's (3, or 1 with `--quick`).
+    pub repeat: Option<u32>,
     pub stack: Stack,
     /// A price file for the cost rows (default: the embedded prices).
     pub prices: Option<PathBuf>,
@@ -47,6 +50,10 @@ pub struct ClaimsOptions {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Plan {
     pub bots: u64,
+    /// Runs of each configuration's idle and active phases: from 3, each figure carries
+    /// the runs' spread and a verdict whose interval straddles its threshold is
+    /// inconclusive (`tgbench_reports::claims::verdict`).
+    pub repeat: u32,
     pub warmup_s: f64,
     pub idle_s: f64,
     pub active_s: f64,
@@ -60,8 +67,12 @@ impl Plan {
     pub fn new(quick: bool) -> Plan {
         if quick {
             // Idle stays 5 s: "constant CPU" is judged on 5 s windows of the idle phase.
+            // 100 bots, as claimed: scaled figures of fewer bots would multiply the CPU
+            // sampler's resolution (one 10 ms tick in 5 s is 0.2 % of a core) past the
+            // tolerances, and no verdict would be decided.
             Plan {
-                bots: 20,
+                bots: 100,
+                repeat: 1,
                 warmup_s: 1.0,
                 idle_s: 5.0,
                 active_s: 4.0,
@@ -70,16 +81,21 @@ impl Plan {
                 capacity_window_s: 3.0,
             }
         } else {
+            // Three runs of each configuration, so each figure carries the runs' spread,
+            // in windows short enough that the whole claims run stays near 10 minutes on 2
+            // cores: 15 s idle (three 5 s windows for "constant CPU" per run) and 12 s
+            // active (~120 messages per run at 6 per bot per minute).
             Plan {
                 bots: 100,
-                warmup_s: 3.0,
-                idle_s: 30.0,
-                active_s: 30.0,
-                drain_s: 10.0,
+                repeat: 3,
+                warmup_s: 2.0,
+                idle_s: 15.0,
+                active_s: 12.0,
+                drain_s: 5.0,
                 // The claimed counts (200, 2,000, 10,000), then on to the SUT's real limit
                 // or a named limit of the machine.
                 capacity_steps: vec![200, 2_000, 10_000, 20_000, 50_000, 100_000],
-                capacity_window_s: 15.0,
+                capacity_window_s: 10.0,
             }
         }
     }
@@ -87,6 +103,7 @@ impl Plan {
     /// A claims scenario (`claims-100` or `claims-aiogram`) cut to this plan.
     pub fn phases_scenario(&self, base: &Scenario) -> Scenario {
         let mut s = base.with_bots(self.bots);
+        s.repeat = self.repeat;
         s.warmup_s = self.warmup_s;
         s.drain_s = self.drain_s;
         s.phases = base
@@ -177,6 +194,9 @@ pub fn run_claims(opts: &ClaimsOptions) -> Result<ClaimsOutcome, ClaimsError> {
     if let Some(bots) = opts.bots {
         plan.bots = bots;
     }
+    if let Some(repeat) = opts.repeat {
+        plan.repeat = repeat;
+    }
     let prices = match &opts.prices {
         Some(p) => Prices::read(p).map_err(ClaimsError::Prices)?,
         None => Prices::default(),
@@ -210,8 +230,8 @@ pub fn run_claims(opts: &ClaimsOptions) -> Result<ClaimsOutcome, ClaimsError> {
             scn.suts.len(),
             match runner {
                 Runner::Phases => format!(
-                    "{} bots, {} s idle + {} s active each",
-                    scn.telegram.bots, plan.idle_s, plan.active_s
+                    "{} bots, {} s idle + {} s active each, {} run(s) of each",
+                    scn.telegram.bots, plan.idle_s, plan.active_s, plan.repeat
                 ),
                 Runner::Capacity => format!("bots {:?}", scn.capacity.steps),
             }
@@ -315,7 +335,8 @@ mod tests {
     fn quick_plan_cuts_every_phase_and_keeps_the_suts() {
         let plan = Plan::new(true);
         let s = plan.phases_scenario(&builtin("claims-100").unwrap());
-        assert_eq!(s.telegram.bots, 20);
+        assert_eq!(s.telegram.bots, 100);
+        assert_eq!(s.repeat, 1);
         assert_eq!(s.suts.len(), 5);
         let phases: Vec<(&str, f64)> = s
             .phases
@@ -330,7 +351,7 @@ mod tests {
                 .iter()
                 .find(|g| g.phase.as_deref() == Some(phase))
                 .unwrap_or_else(|| panic!("no {phase} segment"));
-            seg.load.mean_rate_per_s(20)
+            seg.load.mean_rate_per_s(100)
         };
         assert_eq!(rate("idle"), 0.0, "messages in the idle phase");
         assert!(rate("active") > 0.0);
@@ -344,7 +365,9 @@ mod tests {
             s.capacity.steps,
             vec![200, 2_000, 10_000, 20_000, 50_000, 100_000]
         );
-        assert_eq!(s.duration_s, Some(15.0));
+        assert_eq!(s.duration_s, Some(10.0));
+        let phases = plan.phases_scenario(&builtin("claims-100").unwrap());
+        assert_eq!(phases.repeat, 3, "each figure carries three runs' spread");
         let names: Vec<&str> = s.suts.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(names, vec![sut::LONG_POLLING_30S, sut::WEBHOOK]);
     }

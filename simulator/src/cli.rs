@@ -131,20 +131,28 @@ servers, and write report.md and report.html with a verdict per claim.
 
 It runs the built-in claims-100 scenario (five configurations: long polling 30 s, short polling \
 500 ms with Telegram's anti-spin rule on and off, webhook, webhook with the reply in the \
-response; 100 bots, 30 s idle then 30 s active at 6 messages per bot per minute) and a capacity \
-search of long polling and webhook at 200, 2,000 and 10,000 bots. About 10 minutes on 2 \
-cores; --quick uses 20 bots, 5 s idle and 4 s active, and one capacity step of 2,000 bots \
-(about a minute): a check that everything works, not a measurement. The emulated Telegram is 50 ms +- 10 ms away.",
-        after_long_help = format!("Examples:\n  tgbench claims --quick\n  tgbench claims --out results/claims\n  tgbench claims --stack aiogram      # adds aiogram 3 columns (sets up a Python venv once)\n  tgbench claims --stack aiogram --bots 2000\n\n{EXIT_CODES}")
+response; 100 bots, 15 s idle then 12 s active at 6 messages per bot per minute, each three \
+times) and a capacity search of long polling and webhook at 200, 2,000 and 10,000 bots and on \
+to 100,000, until the SUT breaks its SLO or a named limit of the machine stops it. Each figure \
+carries its margin: the spread of its three runs (--repeat), or the CPU sampler's resolution \
+with one run; a verdict whose margin straddles its threshold is \"inconclusive\". About 10-15 \
+minutes on 2 cores; --quick uses one run, 5 s idle and 4 s active, and one capacity step of \
+2,000 bots (about a minute): a check that everything works, not a measurement. The emulated Telegram is 50 ms +- 10 ms away.",
+        after_long_help = format!("Examples:\n  tgbench claims --quick\n  tgbench claims --out results/claims\n  tgbench claims --repeat 5           # tighter margins, about twice as long\n  tgbench claims --stack aiogram      # adds aiogram 3 columns (sets up a Python venv once)\n  tgbench claims --stack aiogram --bots 2000\n\n{EXIT_CODES}")
     )]
     Claims {
         /// Fewer bots and short windows: a check that everything works, not a measurement.
         #[arg(long)]
         quick: bool,
-        /// Bots in the idle and active runs [default: 100, or 20 with --quick]; the claims
-        /// are stated for 100, so CPU, requests and cost are scaled to 100 in the verdicts.
+        /// Bots in the idle and active runs [default: 100]; the claims are stated for 100,
+        /// so CPU, requests and cost are scaled to 100 in the verdicts.
         #[arg(long, value_parser = clap::value_parser!(u64).range(1..=20_000))]
         bots: Option<u64>,
+        /// Runs of each configuration [default: 3, or 1 with --quick]. From 3 runs each
+        /// figure's margin is the runs' spread (a 95 % bootstrap interval of the median);
+        /// with fewer, only the sampler's resolution.
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=20))]
+        repeat: Option<u32>,
         /// Which servers: the Rust references, or those plus the aiogram servers.
         #[arg(long, value_enum, default_value = "rust")]
         stack: crate::claims::Stack,
@@ -234,6 +242,7 @@ pub fn run_cli_with(cli: Cli, cancel: Arc<AtomicBool>) -> u8 {
         Command::Claims {
             quick,
             bots,
+            repeat,
             stack,
             prices,
             out,
@@ -241,6 +250,7 @@ pub fn run_cli_with(cli: Cli, cancel: Arc<AtomicBool>) -> u8 {
         } => claims(crate::claims::ClaimsOptions {
             quick,
             bots,
+            repeat,
             stack,
             prices,
             run: Options {

@@ -17,6 +17,7 @@ use super::verdict::Bound;
 use crate::cost::{Prices, Usage, monthly_cost, servers_for};
 use crate::results::{CapacityCurve, Sample};
 use crate::rows::{Input, Row, rows};
+use crate::stats::bootstrap_median;
 use crate::text::{count, num, usd};
 
 /// The runs of one configuration.
@@ -29,7 +30,7 @@ pub(super) struct Measured<'a> {
 }
 
 /// One measured figure of one configuration.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub(super) struct Reading {
     pub value: f64,
     pub bound: Bound,
@@ -37,16 +38,68 @@ pub(super) struct Reading {
     pub figure: String,
     /// What the cell adds in brackets ("machine limit", "p50; p99 114 ms"), or nothing.
     pub detail: String,
+    /// Where the true value lies as far as the measurement can tell ([`margin`]);
+    /// `(value, value)` for a figure without one (a cost, a capacity bound).
+    pub interval: (f64, f64),
+    /// How the interval was found ("3 runs", "sampler resolution"); empty without one.
+    pub basis: String,
+    /// Writes a value of this figure with its unit (for the interval and thresholds).
+    pub show: fn(f64) -> String,
+}
+
+/// Repetitions from which the runs' own spread is the margin (fewer: the sampler's
+/// resolution alone, since two runs cannot give an interval).
+pub const MIN_RUNS_FOR_SPREAD: usize = 3;
+
+/// CPU time is read in ticks of 10 ms (`USER_HZ` = 100), so a mean over `d` seconds is
+/// known to ±1 tick: `1 / d` % of one core.
+fn cpu_resolution_pct(duration_s: f64) -> f64 {
+    if duration_s > 0.0 {
+        1.0 / duration_s
+    } else {
+        0.0
+    }
+}
+
+/// The interval of a figure `value` (the median or merge of the runs): with
+/// [`MIN_RUNS_FOR_SPREAD`] or more runs the 95 % bootstrap interval of the runs' median,
+/// always widened by the sampler's `resolution`; never below 0 (every figure here is a
+/// count, a size or a share).
+fn margin(value: f64, per_run: &[f64], resolution: f64) -> ((f64, f64), String) {
+    let spread = (per_run.len() >= MIN_RUNS_FOR_SPREAD)
+        .then(|| bootstrap_median(per_run))
+        .flatten();
+    let (lo, hi) = spread.unwrap_or((value, value));
+    let interval = (
+        (lo.min(value) - resolution).max(0.0),
+        hi.max(value) + resolution,
+    );
+    let basis = match spread {
+        Some(_) => format!("{} runs", per_run.len()),
+        None => "sampler resolution".into(),
+    };
+    (interval, basis)
 }
 
 impl Reading {
-    fn new(value: f64, bound: Bound, figure: String, detail: String) -> Self {
+    pub(super) fn new(value: f64, bound: Bound, figure: String, detail: String) -> Self {
         Self {
             value,
             bound,
             figure,
             detail,
+            interval: (value, value),
+            basis: String::new(),
+            show: num,
         }
+    }
+
+    /// This reading with its margin from the runs' values and the resolution, its values
+    /// written by `show`.
+    fn with_margin(mut self, per_run: &[f64], resolution: f64, show: fn(f64) -> String) -> Self {
+        (self.interval, self.basis) = margin(self.value, per_run, resolution);
+        self.show = show;
+        self
     }
 
     fn exact(value: f64, figure: String) -> Option<Self> {
@@ -103,6 +156,22 @@ pub(super) fn scale(bots: u64) -> f64 {
     } else {
         CLAIM_BOTS as f64 / bots as f64
     }
+}
+
+fn pct_text(v: f64) -> String {
+    format!("{} %", num(v))
+}
+
+fn mb_text(v: f64) -> String {
+    format!("{} MB", num(v))
+}
+
+fn per_min_text(v: f64) -> String {
+    format!("{}/min", num(v))
+}
+
+fn windows_text(v: f64) -> String {
+    format!("{} % of windows", num(v))
 }
 
 fn ms_text(ms: f64) -> String {
@@ -175,33 +244,60 @@ impl Measured<'_> {
         match metric {
             Metric::IdleCpu => {
                 let r = self.idle.as_ref()?;
-                let v = r.cpu.mean_pct * scale(r.bots);
-                Reading::exact(v, format!("{} %", num(v)))
+                let s = scale(r.bots);
+                let v = r.cpu.mean_pct * s;
+                let runs: Vec<f64> = r.runs.iter().map(|x| x.cpu.mean_pct * s).collect();
+                Reading::exact(v, pct_text(v))
+                    .map(|x| x.with_margin(&runs, cpu_resolution_pct(r.duration_s) * s, pct_text))
             }
             Metric::Memory => {
-                let peak = [self.idle.as_ref(), self.active.as_ref()]
+                let rows: Vec<&Row<'_>> = [self.idle.as_ref(), self.active.as_ref()]
                     .into_iter()
                     .flatten()
-                    .map(|r| r.memory.rss_peak_mb)
-                    .reduce(f64::max)?;
-                Reading::exact(peak, format!("{} MB", num(peak)))
+                    .collect();
+                let peak = rows.iter().map(|r| r.memory.rss_peak_mb).reduce(f64::max)?;
+                // Repetition i's peak over both phases.
+                let reps = rows.iter().map(|r| r.runs.len()).min().unwrap_or(0);
+                let runs: Vec<f64> = (0..reps)
+                    .map(|i| {
+                        rows.iter()
+                            .map(|r| r.runs[i].memory.rss_peak_mb)
+                            .fold(0.0, f64::max)
+                    })
+                    .collect();
+                // RSS is counted in 4 KiB pages.
+                Reading::exact(peak, mb_text(peak))
+                    .map(|x| x.with_margin(&runs, 4.0 / 1024.0, mb_text))
             }
             Metric::RequestsPerMin => {
                 let r = self.active.as_ref().or(self.idle.as_ref())?;
-                let v = r.requests_per_min * scale(r.bots);
-                Reading::exact(v, format!("{}/min", num(v)))
+                let s = scale(r.bots);
+                let v = r.requests_per_min * s;
+                let runs: Vec<f64> = r.runs.iter().map(|x| x.requests.per_min * s).collect();
+                // Requests are counted exactly: ±1 request over the window.
+                let one = if r.duration_s > 0.0 {
+                    60.0 / r.duration_s * s
+                } else {
+                    0.0
+                };
+                Reading::exact(v, per_min_text(v)).map(|x| x.with_margin(&runs, one, per_min_text))
             }
             Metric::LatencyP50 => {
                 let r = self.active.as_ref()?;
                 if r.latency.count == 0 {
                     return None;
                 }
-                Some(Reading::new(
-                    r.latency.p50,
-                    Bound::Exact,
-                    ms_text(r.latency.p50),
-                    format!("p50; p99 {}", ms_text(r.latency.p99)),
-                ))
+                let runs: Vec<f64> = r.runs.iter().map(|x| x.latency_ms.p50).collect();
+                // HdrHistogram keeps 3 significant digits.
+                Some(
+                    Reading::new(
+                        r.latency.p50,
+                        Bound::Exact,
+                        ms_text(r.latency.p50),
+                        format!("p50; p99 {}", ms_text(r.latency.p99)),
+                    )
+                    .with_margin(&runs, r.latency.p50 * 1e-3, ms_text),
+                )
             }
             Metric::MaxBots => self.max_bots(),
             Metric::MonthlyCost => {
@@ -231,25 +327,48 @@ impl Measured<'_> {
         }
     }
 
+    /// The share of 5 s idle windows at ≥ 1 % CPU, over the windows of every repetition.
+    /// Its interval: the runs' spread (from [`MIN_RUNS_FOR_SPREAD`] runs), widened by the
+    /// windows within one CPU tick of the threshold, which could fall on either side.
     fn constant_cpu(&self) -> Option<Reading> {
         let r = self.idle.as_ref()?;
-        let ts = &r.runs[0].timeseries;
-        if ts.is_empty() {
+        let s = scale(r.bots);
+        let per_run: Vec<Vec<f64>> = r
+            .runs
+            .iter()
+            .map(|run| cpu_windows(&run.timeseries, CONSTANT_CPU_WINDOW_S))
+            .filter(|w| !w.is_empty())
+            .collect();
+        if per_run.is_empty() {
             return None;
         }
-        let s = scale(r.bots);
-        let windows = cpu_windows(ts, CONSTANT_CPU_WINDOW_S);
-        let busy = windows
+        let share = |windows: &[f64], threshold: f64| {
+            let busy = windows.iter().filter(|w| **w * s >= threshold).count();
+            busy as f64 * 100.0 / windows.len() as f64
+        };
+        let all = per_run.concat();
+        let value = share(&all, CONSTANT_CPU_MIN_PCT);
+        let runs: Vec<f64> = per_run
             .iter()
-            .filter(|w| *w * s >= CONSTANT_CPU_MIN_PCT)
-            .count();
-        let share = busy as f64 * 100.0 / windows.len() as f64;
-        Some(Reading::new(
-            share,
+            .map(|w| share(w, CONSTANT_CPU_MIN_PCT))
+            .collect();
+        let mut reading = Reading::new(
+            value,
             Bound::Exact,
-            format!("{} % of windows", num(share)),
+            windows_text(value),
             format!("mean {} % CPU", num(r.cpu.mean_pct * s)),
-        ))
+        )
+        .with_margin(&runs, 0.0, windows_text);
+        let tick = cpu_resolution_pct(CONSTANT_CPU_WINDOW_S) * s;
+        reading.interval.0 = reading
+            .interval
+            .0
+            .min(share(&all, CONSTANT_CPU_MIN_PCT + tick));
+        reading.interval.1 = reading
+            .interval
+            .1
+            .max(share(&all, CONSTANT_CPU_MIN_PCT - tick));
+        Some(reading)
     }
 
     fn servers_for_scaling(&self, prices: &Prices) -> Option<Reading> {
@@ -357,6 +476,27 @@ mod tests {
         assert_eq!(w.len(), 4);
         assert!(w.iter().all(|x| (*x - 2.5).abs() < 1e-9), "{w:?}");
         assert!(cpu_windows(&[], 5.0).is_empty());
+    }
+
+    #[test]
+    fn a_margin_is_the_runs_spread_from_three_runs_else_the_resolution() {
+        // One run: ± the resolution, never below 0.
+        let (i, basis) = margin(0.74, &[0.74], 0.033);
+        assert!(
+            (i.0 - 0.707).abs() < 1e-9 && (i.1 - 0.773).abs() < 1e-9,
+            "{i:?}"
+        );
+        assert_eq!(basis, "sampler resolution");
+        assert_eq!(margin(0.0, &[0.0], 0.033).0, (0.0, 0.033));
+        // Two runs cannot give an interval: still the resolution.
+        assert_eq!(margin(1.0, &[0.5, 1.5], 0.0).1, "sampler resolution");
+        // Three runs on either side of 1 %: the interval spans them.
+        let (i, basis) = margin(0.9, &[0.74, 0.9, 3.03], 0.033);
+        assert_eq!(basis, "3 runs");
+        assert!(i.0 <= 0.74 - 0.033 + 1e-9 && i.1 >= 0.9 + 0.033, "{i:?}");
+        assert!(i.0 < 1.0 && i.1 > 1.0, "straddles 1 %: {i:?}");
+        // CPU ticks: 30 s windows know a mean to 1/30 % of a core.
+        assert!((cpu_resolution_pct(30.0) - 0.0333).abs() < 1e-3);
     }
 
     #[test]

@@ -40,6 +40,9 @@ pub struct ClaimCell {
     /// As the cell shows it: the figure and any detail ("≥ 9,000 (limited by open files, 20000)").
     pub text: String,
     pub outcome: Outcome,
+    /// An inconclusive figure's margin and the threshold it straddles
+    /// ("0.55 % to 1.20 % (3 runs) straddles 1 %").
+    pub straddles: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

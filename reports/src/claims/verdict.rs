@@ -85,14 +85,21 @@ impl Figure {
 
     /// Rule 2: holds, fails, or (for a bound) inconclusive.
     pub fn judge(&self, value: f64, bound: Bound) -> Outcome {
-        if value.is_nan() {
+        self.judge_interval((value, value), bound)
+    }
+
+    /// Rule 2 for a value known to lie in `interval` (its margin): holds when the whole
+    /// interval is accepted, fails when none of it is, inconclusive when it straddles a
+    /// threshold.
+    pub fn judge_interval(&self, interval: (f64, f64), bound: Bound) -> Outcome {
+        if interval.0.is_nan() || interval.1.is_nan() {
             return Outcome::NotMeasured;
         }
         let (a, b) = self.accepted();
         let (lo, hi) = match bound {
-            Bound::Exact => (value, value),
-            Bound::AtLeast => (value, f64::INFINITY),
-            Bound::AtMost => (f64::NEG_INFINITY, value),
+            Bound::Exact => interval,
+            Bound::AtLeast => (interval.0, f64::INFINITY),
+            Bound::AtMost => (f64::NEG_INFINITY, interval.1),
         };
         if lo >= a && hi <= b {
             Outcome::Holds
@@ -107,17 +114,48 @@ impl Figure {
 /// Rule 2 for one configuration: its cell on `spec`, from what it measured (`None`: not
 /// measured).
 pub(super) fn judge_cell(spec: &ClaimSpec, config: &Config, got: Option<Reading>) -> ClaimCell {
-    let outcome = match (spec.figure_for(config.side), &got) {
+    let claimed = spec.figure_for(config.side);
+    let outcome = match (claimed, &got) {
         (None, _) => Outcome::NotApplicable,
         (Some(_), None) => Outcome::NotMeasured,
-        (Some(f), Some(r)) => f.judge(r.value, r.bound),
+        (Some(f), Some(r)) => f.judge_interval(r.interval, r.bound),
+    };
+    // An exact figure judged inconclusive: its margin straddles a threshold. Say which.
+    let straddles = match (claimed, &got) {
+        (Some(f), Some(r)) if outcome == Outcome::Inconclusive && r.bound == Bound::Exact => {
+            let (a, b) = f.accepted();
+            let (lo, hi) = r.interval;
+            let threshold = if lo < a && a <= hi { a } else { b };
+            Some(format!(
+                "{} to {} ({}) straddles {}",
+                (r.show)(lo),
+                (r.show)(hi),
+                r.basis,
+                (r.show)(threshold)
+            ))
+        }
+        _ => None,
     };
     let (value, figure, text) = match got {
         Some(r) => {
-            let text = if r.detail.is_empty() {
+            let mut notes: Vec<String> = Vec::new();
+            if !r.detail.is_empty() {
+                notes.push(r.detail.clone());
+            }
+            if let Some(st) = &straddles {
+                notes.push(format!("inconclusive: {st}"));
+            } else if r.basis.ends_with("runs") {
+                notes.push(format!(
+                    "{} to {} over {}",
+                    (r.show)(r.interval.0),
+                    (r.show)(r.interval.1),
+                    r.basis
+                ));
+            }
+            let text = if notes.is_empty() {
                 r.figure.clone()
             } else {
-                format!("{} ({})", r.figure, r.detail)
+                format!("{} ({})", r.figure, notes.join("; "))
             };
             (Some(r.value), r.figure, text)
         }
@@ -130,6 +168,7 @@ pub(super) fn judge_cell(spec: &ClaimSpec, config: &Config, got: Option<Reading>
         figure,
         text,
         outcome,
+        straddles,
     }
 }
 
@@ -143,6 +182,8 @@ struct Judged<'c> {
     decided: Vec<&'c ClaimCell>,
     /// Cells that are inconclusive.
     undecided: usize,
+    /// Inconclusive cells whose margin straddles a threshold (not a capacity bound).
+    straddling: Vec<&'c ClaimCell>,
 }
 
 impl<'c> Judged<'c> {
@@ -159,6 +200,11 @@ impl<'c> Judged<'c> {
                 .iter()
                 .filter(|c| c.outcome == Outcome::Inconclusive)
                 .count(),
+            straddling: cells
+                .iter()
+                .copied()
+                .filter(|c| c.straddles.is_some())
+                .collect(),
         }
     }
 
@@ -243,7 +289,27 @@ fn configs_with_figures(cells: &[&ClaimCell]) -> String {
 
 /// The verdict when a group has no cell that holds or fails.
 fn undecided(spec: &ClaimSpec, group: &Judged<'_>) -> (Verdict, String) {
-    if group.undecided > 0 {
+    if !group.straddling.is_empty() {
+        (
+            Verdict::Inconclusive,
+            format!(
+                "{} claimed {}: {}",
+                group.name,
+                group.figure.text,
+                group
+                    .straddling
+                    .iter()
+                    .map(|c| format!(
+                        "{} measured {}, but {}",
+                        config(c.config).short,
+                        c.figure,
+                        c.straddles.as_deref().unwrap_or_default()
+                    ))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+        )
+    } else if group.undecided > 0 {
         (
             Verdict::Inconclusive,
             format!(
@@ -354,12 +420,70 @@ mod tests {
     }
 
     fn reading(value: f64, figure: &str, detail: &str) -> Option<Reading> {
-        Some(Reading {
+        Some(Reading::new(
             value,
-            bound: Bound::Exact,
-            figure: figure.into(),
-            detail: detail.into(),
-        })
+            Bound::Exact,
+            figure.into(),
+            detail.into(),
+        ))
+    }
+
+    #[test]
+    fn a_margin_that_straddles_a_threshold_is_inconclusive() {
+        let f = fig(AtLeast(80.0), 0.0, 0.0);
+        assert_eq!(
+            f.judge_interval((85.0, 100.0), Bound::Exact),
+            Outcome::Holds
+        );
+        assert_eq!(f.judge_interval((0.0, 40.0), Bound::Exact), Outcome::Fails);
+        assert_eq!(
+            f.judge_interval((60.0, 90.0), Bound::Exact),
+            Outcome::Inconclusive
+        );
+        // The same value with no margin is decided.
+        assert_eq!(f.judge(75.0, Bound::Exact), Outcome::Fails);
+    }
+
+    #[test]
+    fn an_inconclusive_cell_and_row_show_the_figure_the_margin_and_the_threshold() {
+        let constant_cpu = &CLAIMS[6];
+        let short = config(sut::SHORT_POLLING_500MS);
+        let mut r = Reading::new(
+            66.7,
+            Bound::Exact,
+            "66.7 % of windows".into(),
+            "mean 0.95 % CPU".into(),
+        );
+        r.interval = (33.3, 100.0);
+        r.basis = "3 runs".into();
+        r.show = |v| format!("{} % of windows", crate::text::num(v));
+        let c = judge_cell(constant_cpu, short, Some(r));
+        assert_eq!(c.outcome, Outcome::Inconclusive);
+        assert_eq!(
+            c.text,
+            "66.7 % of windows (mean 0.95 % CPU; inconclusive: 33.3 % of windows to 100 % of \
+             windows (3 runs) straddles 80.0 % of windows)"
+        );
+        let (v, why) = verdict(constant_cpu, &[c]);
+        assert_eq!(v, Verdict::Inconclusive);
+        assert_eq!(
+            why,
+            "polling claimed ≥ 1 % CPU in ≥ 80 % of 5 s idle windows: short polling measured \
+             66.7 % of windows, but 33.3 % of windows to 100 % of windows (3 runs) straddles \
+             80.0 % of windows"
+        );
+    }
+
+    #[test]
+    fn a_decided_cell_with_runs_shows_their_spread() {
+        let polling = config(sut::LONG_POLLING_30S);
+        let mut r = Reading::new(17.0, Bound::Exact, "17.0 %".into(), String::new());
+        r.interval = (16.5, 17.5);
+        r.basis = "3 runs".into();
+        r.show = |v| format!("{} %", crate::text::num(v));
+        let c = judge_cell(IDLE, polling, Some(r));
+        assert_eq!(c.outcome, Outcome::Holds);
+        assert_eq!(c.text, "17.0 % (16.5 % to 17.5 % over 3 runs)");
     }
 
     #[test]
@@ -404,6 +528,7 @@ mod tests {
             figure: "1".into(),
             text: "1".into(),
             outcome,
+            straddles: None,
         }
     }
 
