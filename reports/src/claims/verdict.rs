@@ -145,12 +145,11 @@ pub(super) fn judge_cell(spec: &ClaimSpec, config: &Config, got: Option<Reading>
             if let Some(st) = &straddles {
                 notes.push(format!("inconclusive: {st}"));
             } else if r.basis.ends_with("runs") {
-                notes.push(format!(
-                    "{} to {} over {}",
-                    (r.show)(r.interval.0),
-                    (r.show)(r.interval.1),
-                    r.basis
-                ));
+                // The runs' spread, when it shows at the figure's precision.
+                let (lo, hi) = ((r.show)(r.interval.0), (r.show)(r.interval.1));
+                if lo != hi {
+                    notes.push(format!("{lo} to {hi} over {}", r.basis));
+                }
             }
             let text = if notes.is_empty() {
                 r.figure.clone()
@@ -481,9 +480,12 @@ mod tests {
         r.interval = (16.5, 17.5);
         r.basis = "3 runs".into();
         r.show = |v| format!("{} %", crate::text::num(v));
-        let c = judge_cell(IDLE, polling, Some(r));
+        let c = judge_cell(IDLE, polling, Some(r.clone()));
         assert_eq!(c.outcome, Outcome::Holds);
         assert_eq!(c.text, "17.0 % (16.5 % to 17.5 % over 3 runs)");
+        // Runs that agree to the figure's precision add nothing to read.
+        r.interval = (16.999, 17.001);
+        assert_eq!(judge_cell(IDLE, polling, Some(r)).text, "17.0 %");
     }
 
     #[test]
