@@ -159,7 +159,7 @@ class Registration:
     async def _register(self, token: str) -> bool:
         bot = Bot(token=token, session=self.session)
         bot_id = bot_id_of(token)
-        url = f"{self.env.public_url.rstrip('/')}/webhook/{bot_id}"
+        url = self.env.webhook_url(bot_id)
         delay = 0.5
         for attempt in range(1, REGISTER_ATTEMPTS + 1):
             try:
