@@ -104,7 +104,7 @@ EOF
         fi
         echo "$want" >"$venv/.tgbench-stamp"
         local first="${imports%% *}"
-        say "ready: $venv${first:+ ($first $("$venv/bin/python" -c "from importlib.metadata import version; print(version('$first'))" 2>/dev/null || echo '?'))}"
+        say "ready: $venv${first:+ ($first $("$venv/bin/python" -c "import $first; print(getattr($first, '__version__', '?'))"))}"
     fi
     # examples/common on sys.path, written every time so a moved checkout still finds it.
     local site

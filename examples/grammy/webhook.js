@@ -1,0 +1,37 @@
+// A multi-tenant grammY webhook server: one Node.js HTTP server, `POST /webhook/<bot_id>` for
+// every bot in TGBENCH_TOKENS_FILE (examples/common/tgbench_sut.js: per-bot secret tokens
+// checked in constant time, registration, /health), each bot's requests handed to grammY's
+// own `webhookCallback(bot, "http")`, which handles the update before it answers Telegram.
+// A bot's `Bot` is built on its first update (grammY then calls getMe once).
+//
+// Usage (the tgbench harness sets the environment; see README.md):
+//   node webhook.js [--register-concurrency N]
+// Stops cleanly on SIGTERM or SIGINT.
+"use strict";
+
+const { parseArgs } = require("util");
+const { Api, webhookCallback } = require("grammy");
+const sut = require("../common/tgbench_sut");
+const { makeBot } = require("./bots");
+
+const NAME = "grammy-webhook";
+
+async function main() {
+  const { values } = parseArgs({ options: { "register-concurrency": { type: "string", default: "32" } } });
+  const concurrency = Number(values["register-concurrency"]);
+  if (!(concurrency >= 1)) throw new sut.ConfigError("--register-concurrency must be at least 1");
+  const env = sut.sutEnv({ webhook: true });
+  await sut.serveWebhooks({
+    name: NAME,
+    env,
+    concurrency,
+    handlerFor: (token, secret) => webhookCallback(makeBot(token, env.apiUrl, NAME), "http", { secretToken: secret }),
+    register: (token, url, secret) =>
+      new Api(token, { apiRoot: env.apiUrl }).setWebhook(url, {
+        secret_token: secret,
+        allowed_updates: sut.ALLOWED_UPDATES,
+      }),
+  });
+}
+
+main().catch((e) => sut.fail(NAME, e));
