@@ -10,6 +10,9 @@
 # the end-to-end tests use) into ${CARGO_TARGET_DIR:-<repo>/target}. The first release build
 # compiles teloxide and its dependencies (minutes).
 #
+# With $TELOXIDE_EXAMPLE_BIN set, that binary is run as it is, without cargo (the end-to-end
+# tests pass the one `cargo test` built).
+#
 # The server replaces this shell (exec): the harness signals and measures the server itself.
 # Exit status 2 when cargo is missing, 3 when the build fails; the reason is on stderr.
 set -euo pipefail
@@ -19,6 +22,9 @@ case "${1:-}" in
     polling | webhook) ;;
     *) echo "usage: $0 polling|webhook [ARGS...]" >&2; exit 64 ;;
 esac
+if [[ -n "${TELOXIDE_EXAMPLE_BIN:-}" ]]; then
+    exec "$TELOXIDE_EXAMPLE_BIN" "$@"
+fi
 profile="${TELOXIDE_EXAMPLE_PROFILE:-release}"
 case "$profile" in
     dev) dir=debug ;;
