@@ -11,9 +11,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use teloxide::RequestError;
+use teloxide::dispatching::ShutdownToken;
 use teloxide::dispatching::{DefaultKey, UpdateHandler};
 use teloxide::prelude::*;
-use teloxide::dispatching::ShutdownToken;
 use teloxide::types::{Me, ReplyParameters};
 use tokio::task::JoinSet;
 
@@ -43,11 +43,18 @@ pub fn dispatcher(bot: Bot, name: &'static str) -> Dispatcher<Bot, RequestError,
 /// The futures `ShutdownToken::shutdown` returns are not awaited: they wait on a
 /// `Notify::notify_waiters`, which wakes only futures already polled, so one polled after its
 /// dispatcher finished (likely with thousands of them joined at once) would wait forever.
-pub async fn stop_dispatchers(tokens: &[ShutdownToken], running: &mut JoinSet<()>, grace: Duration) {
+pub async fn stop_dispatchers(
+    tokens: &[ShutdownToken],
+    running: &mut JoinSet<()>,
+    grace: Duration,
+) {
     for token in tokens {
         let _ = token.shutdown();
     }
-    let _ = tokio::time::timeout(grace, async { while running.join_next().await.is_some() {} }).await;
+    let _ = tokio::time::timeout(grace, async {
+        while running.join_next().await.is_some() {}
+    })
+    .await;
     running.abort_all();
     while running.join_next().await.is_some() {}
 }

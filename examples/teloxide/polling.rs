@@ -39,7 +39,9 @@ fn parse_args(argv: Vec<String>) -> anyhow::Result<Args> {
             "--start-concurrency" => {
                 args.start_concurrency = value.parse().context("--start-concurrency")?;
             }
-            _ => bail!("unknown argument {flag}; usage: teloxide polling [--timeout S] [--start-concurrency N]"),
+            _ => bail!(
+                "unknown argument {flag}; usage: teloxide polling [--timeout S] [--start-concurrency N]"
+            ),
         }
     }
     if args.start_concurrency == 0 {
@@ -71,7 +73,11 @@ pub async fn run(argv: Vec<String>) -> ExitCode {
         let timeout = Duration::from_secs(args.timeout);
         running.spawn(async move {
             let permit = gate.acquire_owned().await;
-            let listener = Polling::builder(bot).timeout(timeout).delete_webhook().await.build();
+            let listener = Polling::builder(bot)
+                .timeout(timeout)
+                .delete_webhook()
+                .await
+                .build();
             drop(permit);
             let _ = started.send(());
             dispatcher

@@ -53,13 +53,14 @@ impl SutEnv {
                 .ok_or(EnvError::Missing(name))
         };
         let api = var("TGBENCH_API_URL")?;
-        let api_url = reqwest::Url::parse(&format!("{}/", api.trim_end_matches('/'))).map_err(
-            |e| EnvError::Invalid {
-                var: "TGBENCH_API_URL",
-                value: api.clone(),
-                reason: e.to_string(),
-            },
-        )?;
+        let api_url =
+            reqwest::Url::parse(&format!("{}/", api.trim_end_matches('/'))).map_err(|e| {
+                EnvError::Invalid {
+                    var: "TGBENCH_API_URL",
+                    value: api.clone(),
+                    reason: e.to_string(),
+                }
+            })?;
         let path = PathBuf::from(var("TGBENCH_TOKENS_FILE")?);
         let text = std::fs::read_to_string(&path).map_err(|source| EnvError::TokensFile {
             path: path.clone(),

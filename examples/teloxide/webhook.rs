@@ -42,8 +42,12 @@ fn parse_args(argv: Vec<String>) -> anyhow::Result<usize> {
     while let Some(flag) = it.next() {
         let value = it.next().with_context(|| format!("{flag} needs a value"))?;
         match flag.as_str() {
-            "--register-concurrency" => concurrency = value.parse().context("--register-concurrency")?,
-            _ => bail!("unknown argument {flag}; usage: teloxide webhook [--register-concurrency N]"),
+            "--register-concurrency" => {
+                concurrency = value.parse().context("--register-concurrency")?
+            }
+            _ => {
+                bail!("unknown argument {flag}; usage: teloxide webhook [--register-concurrency N]")
+            }
         }
     }
     if concurrency == 0 {
@@ -148,7 +152,10 @@ async fn serve(argv: Vec<String>) -> anyhow::Result<()> {
             "/health",
             get(move || async move { ([("content-type", "application/json")], health) }),
         )
-        .layer(middleware::from_fn_with_state(Arc::new(secrets), check_secret));
+        .layer(middleware::from_fn_with_state(
+            Arc::new(secrets),
+            check_secret,
+        ));
 
     println!("{NAME} ready: listening on {addr}, {bots} of {bots} webhooks set");
     axum::serve(listener, app)
