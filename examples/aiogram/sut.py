@@ -8,15 +8,19 @@ from __future__ import annotations
 
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from tgbench_sut import (  # noqa: F401 - re-exported for the servers
-    ConfigError,
-    SutEnv,
-    bot_id_of,
-    mask,
-    raise_open_files_limit,
-    ready,
-    setup_logging,
-)
+from tgbench_sut import SutEnv, bot_id_of, mask, raise_open_files_limit, ready, run_server
+
+__all__ = [
+    "CONNECTION_MARGIN",
+    "SutEnv",
+    "bot_id_of",
+    "connection_limit",
+    "mask",
+    "raise_open_files_limit",
+    "ready",
+    "run_server",
+    "shared_session",
+]
 
 # Connections beyond one per bot: replies (sendMessage, answerCallbackQuery) in flight at
 # the same time as every bot's long poll, and setWebhook calls at start.

@@ -15,6 +15,7 @@
 const crypto = require("crypto");
 const fs = require("fs");
 const http = require("http");
+const { parseArgs } = require("util");
 
 // The update types the handlers use: given to getUpdates and setWebhook as allowed_updates.
 const ALLOWED_UPDATES = ["message", "callback_query"];
@@ -131,6 +132,21 @@ async function eachLimited(items, limit, run) {
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
+/** Whole-number command-line options: `spec` maps each name to [default, minimum]. */
+function intOptions(spec) {
+  const options = Object.fromEntries(Object.keys(spec).map((name) => [name, { type: "string" }]));
+  const { values } = parseArgs({ options });
+  const out = {};
+  for (const [name, [fallback, min]] of Object.entries(spec)) {
+    const value = values[name] === undefined ? fallback : Number(values[name]);
+    if (!Number.isInteger(value) || value < min) {
+      throw new ConfigError(`--${name} must be a whole number, at least ${min}`);
+    }
+    out[name] = value;
+  }
+  return out;
+}
+
 /** Fails the process with a message naming the server when it cannot start. */
 function fail(name, e) {
   const message = e instanceof ConfigError ? e.message : e && e.stack ? e.stack : String(e);
@@ -227,12 +243,34 @@ async function serveWebhooks({ name, env, handlerFor, register, concurrency = 32
   return server;
 }
 
+/**
+ * A webhook server's whole `main`: `--register-concurrency N` (default 32), the environment,
+ * then `serveWebhooks` with the framework's `handlerFor(env, token, secret)` and
+ * `register(env, token, url, secret)`; bad input exits 2 with the reason.
+ */
+function webhookMain({ name, handlerFor, register }) {
+  Promise.resolve()
+    .then(async () => {
+      const options = intOptions({ "register-concurrency": [32, 1] });
+      const env = sutEnv({ webhook: true });
+      await serveWebhooks({
+        name,
+        env,
+        concurrency: options["register-concurrency"],
+        handlerFor: (token, secret) => handlerFor(env, token, secret),
+        register: (token, url, secret) => register(env, token, url, secret),
+      });
+    })
+    .catch((e) => fail(name, e));
+}
+
 module.exports = {
   ALLOWED_UPDATES,
   ConfigError,
   botIdOf,
   eachLimited,
   fail,
+  intOptions,
   mask,
   onSignals,
   pressedText,
@@ -240,5 +278,6 @@ module.exports = {
   replyText,
   serveWebhooks,
   sutEnv,
+  webhookMain,
   welcome,
 };

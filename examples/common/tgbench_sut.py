@@ -7,19 +7,23 @@ everything a server is configured with comes from the environment the harness se
 - ``TGBENCH_LISTEN``      ``host:port`` the webhook server binds
 - ``TGBENCH_PUBLIC_URL``  the URL base the webhook server registers with ``setWebhook``
 
-Also here: token masking for logs, the open-files limit, quiet logging and the ready line.
+Also here: token masking for logs, the open-files limit, quiet logging, the ready line, and
+``run_server``, the ``main`` of an asyncio server.
 Every example's venv has this folder on ``sys.path`` (examples/common/setup-env.sh writes a
 ``.pth`` file), so a server imports it as ``tgbench_sut``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import resource
 import sys
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 
 class ConfigError(Exception):
@@ -112,3 +116,22 @@ def setup_logging() -> None:
 def ready(line: str) -> None:
     """The one line a server prints when it is ready."""
     print(line, flush=True)
+
+
+def run_server(
+    name: str, *, webhook: bool, serve: Callable[[SutEnv], Coroutine[Any, Any, None]]
+) -> int:
+    """An asyncio server's ``main``: quiet logging; the environment (exit status 2, with the
+    reason on stderr, when it is wrong); ``serve(env)`` in a fresh event loop until it
+    returns (on SIGTERM or SIGINT); then ``<name> stopped``. Returns the exit status."""
+    setup_logging()
+    try:
+        env = SutEnv.from_environ(webhook=webhook)
+        if webhook:
+            env.listen_host_port()
+    except ConfigError as e:
+        print(f"{name}: {e}", file=sys.stderr)
+        return 2
+    asyncio.run(serve(env))
+    print(f"{name} stopped", flush=True)
+    return 0

@@ -7,29 +7,19 @@
 // Stops cleanly on SIGTERM or SIGINT (`bot.stop()` for every bot).
 "use strict";
 
-const { parseArgs } = require("util");
 const sut = require("../common/tgbench_sut");
 const { makeBot } = require("./bots");
 
 const NAME = "grammy-polling";
 
 async function main() {
-  const { values } = parseArgs({
-    options: {
-      timeout: { type: "string", default: "30" },
-      "start-concurrency": { type: "string", default: "100" },
-    },
-  });
-  const timeout = Number(values.timeout);
-  const concurrency = Number(values["start-concurrency"]);
-  if (!Number.isInteger(timeout) || timeout < 0 || !(concurrency >= 1)) {
-    throw new sut.ConfigError("--timeout must be a whole number of seconds, --start-concurrency at least 1");
-  }
+  const options = sut.intOptions({ timeout: [30, 0], "start-concurrency": [100, 1] });
+  const { timeout } = options;
   const env = sut.sutEnv({ webhook: false });
   const bots = env.tokens.map((token) => makeBot(token, env.apiUrl, NAME));
   sut.onSignals(NAME, () => Promise.all(bots.map((bot) => (bot.isRunning() ? bot.stop() : undefined))));
 
-  await sut.eachLimited(bots, concurrency, (bot) =>
+  await sut.eachLimited(bots, options["start-concurrency"], (bot) =>
     new Promise((resolve, reject) => {
       bot
         .start({ allowed_updates: sut.ALLOWED_UPDATES, timeout, onStart: () => resolve() })

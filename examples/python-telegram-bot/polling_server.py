@@ -28,7 +28,7 @@ from telegram.ext import Application
 
 from bots import application, shared_requests
 from logic import ALLOWED_UPDATES
-from tgbench_sut import ConfigError, SutEnv, raise_open_files_limit, ready, setup_logging
+from tgbench_sut import SutEnv, raise_open_files_limit, ready, run_server
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -110,16 +110,7 @@ async def serve(env: SutEnv, args: argparse.Namespace) -> None:
 
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
-    setup_logging()
-    try:
-        env = SutEnv.from_environ(webhook=False)
-    except ConfigError as e:
-        print(f"ptb-polling: {e}", file=sys.stderr)
-        return 2
-    asyncio.run(serve(env, args))
-    print("ptb-polling stopped", flush=True)
-    return 0
-
+    return run_server("ptb-polling", webhook=False, serve=lambda env: serve(env, args))
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

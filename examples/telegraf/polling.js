@@ -9,16 +9,13 @@
 // Stops cleanly on SIGTERM or SIGINT (`bot.stop()` for every bot).
 "use strict";
 
-const { parseArgs } = require("util");
 const sut = require("../common/tgbench_sut");
 const { makeBot } = require("./bots");
 
 const NAME = "telegraf-polling";
 
 async function main() {
-  const { values } = parseArgs({ options: { "start-concurrency": { type: "string", default: "100" } } });
-  const concurrency = Number(values["start-concurrency"]);
-  if (!(concurrency >= 1)) throw new sut.ConfigError("--start-concurrency must be at least 1");
+  const options = sut.intOptions({ "start-concurrency": [100, 1] });
   const env = sut.sutEnv({ webhook: false });
   const bots = env.tokens.map((token) => makeBot(token, env.apiUrl, NAME));
   const loops = [];
@@ -27,7 +24,7 @@ async function main() {
     return Promise.allSettled(loops);
   });
 
-  await sut.eachLimited(bots, concurrency, async (bot) => {
+  await sut.eachLimited(bots, options["start-concurrency"], async (bot) => {
     bot.botInfo = await bot.telegram.getMe();
     await bot.telegram.deleteWebhook();
     loops.push(

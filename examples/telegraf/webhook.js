@@ -11,7 +11,6 @@
 // Stops cleanly on SIGTERM or SIGINT.
 "use strict";
 
-const { parseArgs } = require("util");
 const { Telegram } = require("telegraf");
 const sut = require("../common/tgbench_sut");
 const { makeBot } = require("./bots");
@@ -29,22 +28,12 @@ function handlerFor(env, token, secret) {
     });
 }
 
-async function main() {
-  const { values } = parseArgs({ options: { "register-concurrency": { type: "string", default: "32" } } });
-  const concurrency = Number(values["register-concurrency"]);
-  if (!(concurrency >= 1)) throw new sut.ConfigError("--register-concurrency must be at least 1");
-  const env = sut.sutEnv({ webhook: true });
-  await sut.serveWebhooks({
-    name: NAME,
-    env,
-    concurrency,
-    handlerFor: (token, secret) => handlerFor(env, token, secret),
-    register: (token, url, secret) =>
-      new Telegram(token, { apiRoot: env.apiUrl }).setWebhook(url, {
-        secret_token: secret,
-        allowed_updates: sut.ALLOWED_UPDATES,
-      }),
-  });
-}
-
-main().catch((e) => sut.fail(NAME, e));
+sut.webhookMain({
+  name: NAME,
+  handlerFor,
+  register: (env, token, url, secret) =>
+    new Telegram(token, { apiRoot: env.apiUrl }).setWebhook(url, {
+      secret_token: secret,
+      allowed_updates: sut.ALLOWED_UPDATES,
+    }),
+});
