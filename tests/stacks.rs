@@ -33,9 +33,8 @@ enum Setup {
     /// A setup script of the example: exit 0 ready, 2 toolchain missing, else failed.
     Script(&'static str),
     /// The root package's example `teloxide` in this test binary's profile: the one
-    /// `cargo test` built when it is newer than its sources, else `cargo build --example`
-    /// (which, outside `cargo test --workspace`, may resolve features differently and
-    /// compile teloxide once more).
+    /// `cargo test` built when it is newer than its sources (`cargo test --workspace` builds
+    /// every example), else `cargo build -p tgbench-tests --example teloxide`.
     TeloxideExample,
 }
 
@@ -111,8 +110,39 @@ fn run_setup(setup: Setup) -> Result<(), String> {
         Setup::TeloxideExample if teloxide_binary_is_fresh() => return Ok(()),
         Setup::TeloxideExample => {
             let mut c = Command::new(env!("CARGO"));
-            c.args(["build", "--quiet", "--example", "teloxide", "--profile"])
-                .arg(cargo_profile());
+            // `-p tgbench-tests`: the features of `cargo test -p tgbench-tests`, so the
+            // dependencies that test binary was built with are reused (without it cargo
+            // unifies features across the workspace's default members and recompiles
+            // reqwest, teloxide and the tgbench crates: about a minute on 2 cores).
+            c.args([
+                "build",
+                "--quiet",
+                "-p",
+                "tgbench-tests",
+                "--example",
+                "teloxide",
+            ])
+            .arg("--profile")
+            .arg(cargo_profile());
+            // Not the variables cargo set for this test binary: build scripts watch some of
+            // them (ring reruns when CARGO_MANIFEST_DIR changes), and an inherited value
+            // would recompile ring and all above it, here and again at the next `cargo test`.
+            for (key, _) in std::env::vars_os() {
+                let key = key.to_string_lossy();
+                if key.starts_with("CARGO_PKG_")
+                    || matches!(
+                        &*key,
+                        "CARGO_MANIFEST_DIR"
+                            | "CARGO_MANIFEST_PATH"
+                            | "CARGO_CRATE_NAME"
+                            | "CARGO_BIN_NAME"
+                            | "CARGO_PRIMARY_PACKAGE"
+                            | "CARGO_TARGET_TMPDIR"
+                    )
+                {
+                    c.env_remove(&*key);
+                }
+            }
             c
         }
     };

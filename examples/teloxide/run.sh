@@ -34,8 +34,8 @@ if ! command -v cargo >/dev/null 2>&1; then
     echo "teloxide: 'cargo' not found on PATH; install Rust (https://rustup.rs) to build the teloxide servers" >&2
     exit 2
 fi
-if ! (cd "$repo" && cargo build --quiet --profile "$profile" --example teloxide >&2); then
-    echo "teloxide: cargo build --profile $profile --example teloxide failed (see above)" >&2
+if ! (cd "$repo" && cargo build --quiet -p tgbench-tests --profile "$profile" --example teloxide >&2); then
+    echo "teloxide: cargo build -p tgbench-tests --profile $profile --example teloxide failed (see above)" >&2
     exit 3
 fi
 exec "${CARGO_TARGET_DIR:-$repo/target}/$dir/examples/teloxide" "$@"

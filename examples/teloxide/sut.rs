@@ -120,10 +120,10 @@ pub fn bot_id_of(token: &str) -> Option<UserId> {
 /// Lifts the soft open-files limit to the hard one when `needed` descriptors would not fit
 /// (every bot holds a connection; the usual soft limit is 1,024).
 pub fn raise_open_files_limit(needed: u64) {
-    if let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) {
-        if soft < needed {
-            let _ = setrlimit(Resource::RLIMIT_NOFILE, hard, hard);
-        }
+    if let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE)
+        && soft < needed
+    {
+        let _ = setrlimit(Resource::RLIMIT_NOFILE, hard, hard);
     }
 }
 
