@@ -135,7 +135,7 @@ response; 100 bots, 30 s idle then 30 s active at 6 messages per bot per minute)
 search of long polling and webhook at 200, 2,000 and 10,000 bots. About 10 minutes on 2 \
 cores; --quick uses 20 bots, 5 s idle and 4 s active, and one capacity step of 2,000 bots \
 (about a minute): a check that everything works, not a measurement. The emulated Telegram is 50 ms +- 10 ms away.",
-        after_long_help = format!("Examples:\n  tgbench claims --quick\n  tgbench claims --out results/claims\n  tgbench claims --stack aiogram      # adds aiogram 3 columns (sets up a Python venv once)\n  tgbench claims --stack aiogram --bots 2000\n\n{EXIT_CODES}")
+        after_long_help = format!("Examples:\n  tgbench claims --quick\n  tgbench claims --out results/claims\n  tgbench claims --stack aiogram      # adds aiogram 3 columns (sets up a Python venv once)\n  tgbench claims --stack aiogram --bots 2000\n  tgbench claims --stack grammy,telegraf\n  tgbench claims --stack all          # every framework of examples/ (Python, Node.js, cargo)\n\n{EXIT_CODES}")
     )]
     Claims {
         /// Fewer bots and short windows: a check that everything works, not a measurement.
@@ -145,9 +145,10 @@ cores; --quick uses 20 bots, 5 s idle and 4 s active, and one capacity step of 2
         /// are stated for 100, so CPU, requests and cost are scaled to 100 in the verdicts.
         #[arg(long, value_parser = clap::value_parser!(u64).range(1..=20_000))]
         bots: Option<u64>,
-        /// Which servers: the Rust references, or those plus the aiogram servers.
-        #[arg(long, value_enum, default_value = "rust")]
-        stack: crate::claims::Stack,
+        /// Which servers: the Rust references always, plus each framework named (comma
+        /// separated, or `all`); each is set up once from its pinned versions.
+        #[arg(long, value_enum, value_delimiter = ',', default_value = "rust")]
+        stack: Vec<crate::claims::Stack>,
         /// A price file for the cost rows (TOML; see reports/prices.toml for the keys).
         #[arg(long)]
         prices: Option<PathBuf>,
@@ -332,7 +333,7 @@ fn claims(opts: crate::claims::ClaimsOptions) -> u8 {
             e @ (ClaimsError::Scenario(_)
             | ClaimsError::NotBuiltIn(_)
             | ClaimsError::Prices(_)
-            | ClaimsError::Aiogram(_)),
+            | ClaimsError::Stack(_)),
         ) => {
             eprintln!("tgbench claims: {e}");
             exit::BAD_INPUT
