@@ -535,3 +535,37 @@ fn a_gunicorn_worker_killed_mid_request_loses_nothing() {
     );
     runtime.block_on(server.shutdown());
 }
+
+/// What `tgbench claims --stack grammy,python-telegram-bot` measures: each framework set up
+/// by its own script, and its scenario with commands that run from any folder.
+#[test]
+fn claims_stacks_are_set_up_and_their_commands_made_absolute() {
+    use tgbench::claims::{ClaimsError, Stack as ClaimsStack, StackError, stack_scenario};
+    for (stack, ours, first_sut) in [
+        (ClaimsStack::Grammy, &GRAMMY, "grammy-polling"),
+        (ClaimsStack::PythonTelegramBot, &PTB, "ptb-polling"),
+    ] {
+        // The test's own preparation says whether the toolchain is there (and fails under CI
+        // when it is not); then the claims' setup must succeed too.
+        let Some(()) = ours.prepare() else { continue };
+        let (label, scn) = match stack_scenario(stack) {
+            Ok(found) => found,
+            Err(ClaimsError::Stack(StackError::Setup { status, .. })) => {
+                panic!("{}: the claims' setup failed ({status})", ours.name)
+            }
+            Err(e) => panic!("{}: {e}", ours.name),
+        };
+        assert_eq!(label, ours.name);
+        assert_eq!(scn.suts[0].name, first_sut);
+        for sut in &scn.suts {
+            let command = sut.command.as_ref().expect("a command SUT");
+            assert_eq!(command[0], "bash", "{}", sut.name);
+            let script = Path::new(&command[1]);
+            assert!(
+                script.is_absolute() && script.is_file(),
+                "{}: {script:?}",
+                sut.name
+            );
+        }
+    }
+}

@@ -336,7 +336,10 @@ fn builtin(name: &str) -> Result<Scenario, ClaimsError> {
 
 /// A framework's scenario with its commands made absolute, after its environment is set
 /// up (once; reused after): with the label its measurement goes under.
-fn stack_scenario(stack: Stack) -> Result<(&'static str, Scenario), ClaimsError> {
+///
+/// # Panics
+/// For [`Stack::Rust`] and [`Stack::All`], which are not frameworks.
+pub fn stack_scenario(stack: Stack) -> Result<(&'static str, Scenario), ClaimsError> {
     let (label, file, script) = stack.measurement().expect("a framework");
     let repo = repo_root().ok_or(StackError::NoSourceTree {
         stack: label,
