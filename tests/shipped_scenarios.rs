@@ -1,5 +1,6 @@
 //! Every scenario file shipped in `scenarios/` is valid, as `tgbench validate` checks it —
-//! the built-in ones and those only read from disk (`claims-aiogram`) alike. The folder is
+//! the built-in ones and those only read from disk (`claims-aiogram`, the example stacks'
+//! `stack-*`) alike, and the scripts their command SUTs run are in the repository. The folder is
 //! listed, so a file added later is covered without touching this test.
 
 use std::path::{Path, PathBuf};
@@ -21,12 +22,18 @@ fn shipped() -> Vec<PathBuf> {
 #[test]
 fn every_shipped_scenario_file_is_valid_and_named_for_its_file() {
     let files = shipped();
-    // The 12 of today at least, claims-aiogram among them.
-    assert!(files.len() >= 12, "{files:?}");
-    assert!(
-        files.iter().any(|p| p.ends_with("claims-aiogram.toml")),
-        "{files:?}"
-    );
+    // The 17 of today at least: claims-aiogram and the example stacks' among them.
+    assert!(files.len() >= 17, "{files:?}");
+    for name in [
+        "claims-aiogram.toml",
+        "stack-python-telegram-bot.toml",
+        "stack-python-telegram-bot-per-process.toml",
+        "stack-grammy.toml",
+        "stack-telegraf.toml",
+        "stack-teloxide.toml",
+    ] {
+        assert!(files.iter().any(|p| p.ends_with(name)), "{name}: {files:?}");
+    }
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
     for path in &files {
         let s = scenario::load(path.to_str().unwrap()).unwrap_or_else(|e| panic!("{e}"));

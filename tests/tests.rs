@@ -11,4 +11,5 @@ mod scenario_errors;
 mod security;
 mod shipped_scenarios;
 mod sim_support;
+mod stacks;
 mod teloxide_compat;

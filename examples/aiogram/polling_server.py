@@ -14,19 +14,17 @@ Stops cleanly on SIGTERM or SIGINT (aiogram's own signal handling).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 
 from aiogram import Bot, Dispatcher
 
 from logic import build_router
 from sut import (
-    ConfigError,
     SutEnv,
     connection_limit,
     raise_open_files_limit,
     ready,
-    setup_logging,
+    run_server,
     shared_session,
 )
 
@@ -78,16 +76,11 @@ async def serve(env: SutEnv, polling_timeout: int | None, limit: int | None) -> 
 
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
-    setup_logging()
-    try:
-        env = SutEnv.from_environ(webhook=False)
-    except ConfigError as e:
-        print(f"aiogram-polling: {e}", file=sys.stderr)
-        return 2
-    asyncio.run(serve(env, args.polling_timeout, args.connection_limit))
-    print("aiogram-polling stopped", flush=True)
-    return 0
-
+    return run_server(
+        "aiogram-polling",
+        webhook=False,
+        serve=lambda env: serve(env, args.polling_timeout, args.connection_limit),
+    )
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

@@ -35,14 +35,13 @@ from aiohttp import web
 
 from logic import build_router
 from sut import (
-    ConfigError,
     SutEnv,
     bot_id_of,
     connection_limit,
     mask,
     raise_open_files_limit,
     ready,
-    setup_logging,
+    run_server,
     shared_session,
 )
 
@@ -159,7 +158,7 @@ class Registration:
     async def _register(self, token: str) -> bool:
         bot = Bot(token=token, session=self.session)
         bot_id = bot_id_of(token)
-        url = f"{self.env.public_url.rstrip('/')}/webhook/{bot_id}"
+        url = self.env.webhook_url(bot_id)
         delay = 0.5
         for attempt in range(1, REGISTER_ATTEMPTS + 1):
             try:
@@ -243,17 +242,11 @@ async def serve(env: SutEnv, lru_size: int, register_concurrency: int) -> None:
 
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
-    setup_logging()
-    try:
-        env = SutEnv.from_environ(webhook=True)
-        env.listen_host_port()
-    except ConfigError as e:
-        print(f"aiogram-webhook: {e}", file=sys.stderr)
-        return 2
-    asyncio.run(serve(env, args.lru_size, args.register_concurrency))
-    print("aiogram-webhook stopped", flush=True)
-    return 0
-
+    return run_server(
+        "aiogram-webhook",
+        webhook=True,
+        serve=lambda env: serve(env, args.lru_size, args.register_concurrency),
+    )
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

@@ -380,6 +380,61 @@ fn aiogram_runs_become_extra_columns_that_count() {
     );
 }
 
+/// `tgbench claims --stack python-telegram-bot,grammy`: each framework's results are an
+/// input of their own; their columns follow the Rust ones in the order of the
+/// configurations, and a figure that holds on some stacks only names them (made up: no
+/// grammY bot needs 820 MB).
+#[test]
+fn framework_stacks_become_columns_and_a_verdict_names_the_stack_it_holds_on() {
+    let mut inputs = claims_results(100);
+    inputs.push(Input::new(
+        "grammy",
+        fixtures::results(
+            "stack-grammy",
+            vec![cfg_run(
+                "grammy-polling",
+                "active",
+                100,
+                3.0,
+                820.0,
+                vec![("getUpdates", 600)],
+                120.0,
+            )],
+        ),
+    ));
+    inputs.push(Input::new(
+        "python-telegram-bot",
+        fixtures::results(
+            "stack-python-telegram-bot",
+            vec![cfg_run(
+                "ptb-gunicorn-sync-2",
+                "active",
+                100,
+                4.0,
+                190.0,
+                vec![("webhook", 600)],
+                130.0,
+            )],
+        ),
+    ));
+    let t = claims_table(&inputs, &Prices::default());
+    let names: Vec<&str> = t.columns.iter().map(|c| c.name).collect();
+    assert_eq!(&names[5..], ["ptb-gunicorn-sync-2", "grammy-polling"]);
+    let labels: Vec<&str> = t.columns.iter().map(|c| c.label).collect();
+    assert_eq!(labels[5], "Flask + Gunicorn, 2 sync workers");
+    let memory = row(&t, "Memory");
+    assert_eq!(
+        memory.verdict,
+        Verdict::HoldsOnlyWhen(
+            "the bots run on grammY's polling, and the webhook is Flask under Gunicorn with 2 \
+             sync workers"
+                .into()
+        ),
+        "{}",
+        memory.reason
+    );
+}
+
 #[test]
 fn no_runs_means_not_measured_not_a_verdict() {
     let t = claims_table(&[], &Prices::default());

@@ -11,7 +11,8 @@
 //!
 //! Each configuration runs three times by default (`--repeat`), so every figure carries the
 //! runs' spread. `--quick` keeps the same shape with one run and short windows (a minute
-//! or so); `--stack aiogram` adds the aiogram servers of `examples/aiogram` as columns.
+//! or so); `--stack NAME[,NAME…]` (or `all`) adds the servers of each framework in
+//! `examples/` (aiogram, python-telegram-bot, grammy, telegraf, teloxide) as columns.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -22,13 +23,80 @@ use tgbench_reports::{Input, Prices};
 use crate::run::{Options, Outcome, RunError, Status};
 use crate::scenario::{self, Phase, Scenario, ScenarioError};
 
-/// Which bot servers the claims are measured on.
+/// Which bot servers the claims are measured on, as `--stack` names them (a list: the
+/// Rust reference servers always run; every framework named adds its columns).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Stack {
-    /// The Rust reference servers (polling-bot, webhook-bot).
+    /// The Rust reference servers (polling-bot, webhook-bot) only.
     Rust,
-    /// The Rust reference servers plus the aiogram 3 servers of examples/aiogram.
+    /// aiogram 3, polling and webhook (examples/aiogram).
     Aiogram,
+    /// python-telegram-bot 22: polling, and Flask under Gunicorn with 1, 2 and 4 sync
+    /// workers and with gthread (examples/python-telegram-bot).
+    PythonTelegramBot,
+    /// grammY on Node.js, polling and webhook (examples/grammy).
+    Grammy,
+    /// telegraf on Node.js, polling and webhook (examples/telegraf).
+    Telegraf,
+    /// teloxide, polling and webhook, built with cargo (examples/teloxide).
+    Teloxide,
+    /// Every framework above.
+    All,
+}
+
+impl Stack {
+    /// The frameworks, in the order their columns appear.
+    pub const FRAMEWORKS: [Stack; 5] = [
+        Stack::Aiogram,
+        Stack::PythonTelegramBot,
+        Stack::Grammy,
+        Stack::Telegraf,
+        Stack::Teloxide,
+    ];
+
+    /// The frameworks `--stack` names, each once, in [`Stack::FRAMEWORKS`] order.
+    pub fn frameworks(named: &[Stack]) -> Vec<Stack> {
+        let all = named.contains(&Stack::All);
+        Stack::FRAMEWORKS
+            .into_iter()
+            .filter(|s| all || named.contains(s))
+            .collect()
+    }
+
+    /// The framework's measurement: its results folder and report label, the scenario file
+    /// (idle and active phases like claims-100) and the script that sets its environment up
+    /// (exit 0 ready, 2 toolchain missing, 3 install or build failed). `None` for
+    /// [`Stack::Rust`] and [`Stack::All`].
+    fn measurement(self) -> Option<(&'static str, &'static str, &'static str)> {
+        Some(match self {
+            Stack::Rust | Stack::All => return None,
+            Stack::Aiogram => (
+                "aiogram",
+                "scenarios/claims-aiogram.toml",
+                "examples/aiogram/setup-venv.sh",
+            ),
+            Stack::PythonTelegramBot => (
+                "python-telegram-bot",
+                "scenarios/stack-python-telegram-bot.toml",
+                "examples/python-telegram-bot/setup-venv.sh",
+            ),
+            Stack::Grammy => (
+                "grammy",
+                "scenarios/stack-grammy.toml",
+                "examples/grammy/setup.sh",
+            ),
+            Stack::Telegraf => (
+                "telegraf",
+                "scenarios/stack-telegraf.toml",
+                "examples/telegraf/setup.sh",
+            ),
+            Stack::Teloxide => (
+                "teloxide",
+                "scenarios/stack-teloxide.toml",
+                "examples/teloxide/setup.sh",
+            ),
+        })
+    }
 }
 
 /// How `tgbench claims` runs.
@@ -39,7 +107,8 @@ pub struct ClaimsOptions {
     pub bots: Option<u64>,
     /// Runs of each configuration instead of the plan's (3, or 1 with `--quick`).
     pub repeat: Option<u32>,
-    pub stack: Stack,
+    /// `--stack`: the frameworks whose columns are added (see [`Stack::frameworks`]).
+    pub stack: Vec<Stack>,
     /// A price file for the cost rows (default: the embedded prices).
     pub prices: Option<PathBuf>,
     /// Where results and reports go; `run.out_dir` defaults to `results/claims-<time>`.
@@ -155,21 +224,24 @@ pub enum ClaimsError {
     /// The `--prices` file cannot be read.
     #[error("{0}")]
     Prices(#[source] tgbench_reports::Error),
-    /// `--stack aiogram` cannot be set up.
+    /// A framework of `--stack` cannot be set up.
     #[error(transparent)]
-    Aiogram(#[from] AiogramError),
+    Stack(#[from] StackError),
     #[error("writing the report: {0}")]
     Report(#[source] tgbench_reports::Error),
 }
 
-/// Why the aiogram servers of `--stack aiogram` cannot be set up.
+/// Why a framework of `--stack` cannot be set up.
 #[derive(Debug, thiserror::Error)]
-pub enum AiogramError {
+pub enum StackError {
     #[error(
-        "--stack aiogram needs the tgbench source tree (examples/aiogram); run it from \
-         the repository, or set TGBENCH_REPO to its folder"
+        "--stack {stack} needs the tgbench source tree ({script}); run it from the \
+         repository, or set TGBENCH_REPO to its folder"
     )]
-    NoSourceTree,
+    NoSourceTree {
+        stack: &'static str,
+        script: &'static str,
+    },
     #[error("cannot run bash {}: {source}", script.display())]
     Bash {
         script: PathBuf,
@@ -177,14 +249,20 @@ pub enum AiogramError {
         source: std::io::Error,
     },
     #[error(
-        "aiogram setup failed ({}); its message above says what is missing and how to get it",
-        match .0.code() {
-            Some(2) => "no suitable Python".to_string(),
-            Some(3) => "pip could not install requirements.txt".to_string(),
+        "--stack {stack}: {} failed ({}); its message above says what is missing and how to \
+         get it",
+        script.display(),
+        match status.code() {
+            Some(2) => "its toolchain is missing or too old".to_string(),
+            Some(3) => "installing or building it failed".to_string(),
             other => format!("exit {other:?}"),
         }
     )]
-    Setup(std::process::ExitStatus),
+    Setup {
+        stack: &'static str,
+        script: PathBuf,
+        status: std::process::ExitStatus,
+    },
 }
 
 /// Runs the claims measurements and writes `report.md` and `report.html` into the output
@@ -210,9 +288,9 @@ pub fn run_claims(opts: &ClaimsOptions) -> Result<ClaimsOutcome, ClaimsError> {
     let mut measurements: Vec<(&str, Scenario, Runner)> = Vec::new();
     let claims = builtin("claims-100")?;
     measurements.push(("claims", plan.phases_scenario(&claims), Runner::Phases));
-    if opts.stack == Stack::Aiogram {
-        let aiogram = aiogram_scenario()?;
-        measurements.push(("aiogram", plan.phases_scenario(&aiogram), Runner::Phases));
+    for stack in Stack::frameworks(&opts.stack) {
+        let (label, scn) = stack_scenario(stack)?;
+        measurements.push((label, plan.phases_scenario(&scn), Runner::Phases));
     }
     let capacity = builtin("capacity")?;
     measurements.push((
@@ -279,25 +357,37 @@ fn builtin(name: &str) -> Result<Scenario, ClaimsError> {
     Ok(s)
 }
 
-/// `scenarios/claims-aiogram.toml` with its commands made absolute, after the aiogram
-/// virtualenv is set up (once; reused after).
-fn aiogram_scenario() -> Result<Scenario, ClaimsError> {
-    let repo = repo_root().ok_or(AiogramError::NoSourceTree)?;
-    let setup = repo.join("examples/aiogram/setup-venv.sh");
-    eprintln!("tgbench claims: setting up the aiogram virtualenv ({setup:?}, once)");
+/// A framework's scenario with its commands made absolute, after its environment is set
+/// up (once; reused after): with the label its measurement goes under.
+///
+/// # Panics
+/// For [`Stack::Rust`] and [`Stack::All`], which are not frameworks.
+pub fn stack_scenario(stack: Stack) -> Result<(&'static str, Scenario), ClaimsError> {
+    let (label, file, script) = stack.measurement().expect("a framework");
+    let repo = repo_root().ok_or(StackError::NoSourceTree {
+        stack: label,
+        script,
+    })?;
+    let setup = repo.join(script);
+    eprintln!("tgbench claims: setting up the {label} stack ({setup:?}, once)");
     let status = Command::new("bash")
         .arg(&setup)
+        .current_dir(&repo)
         .stdout(std::process::Stdio::null())
         .status()
-        .map_err(|source| AiogramError::Bash {
+        .map_err(|source| StackError::Bash {
             script: setup.clone(),
             source,
         })?;
     if !status.success() {
-        return Err(AiogramError::Setup(status).into());
+        return Err(StackError::Setup {
+            stack: label,
+            script: setup,
+            status,
+        }
+        .into());
     }
-    let path = repo.join("scenarios/claims-aiogram.toml");
-    let mut s = scenario::load(&path.to_string_lossy())?;
+    let mut s = scenario::load(&repo.join(file).to_string_lossy())?;
     for sut in &mut s.suts {
         if let Some(cmd) = &mut sut.command {
             for part in cmd.iter_mut() {
@@ -307,11 +397,11 @@ fn aiogram_scenario() -> Result<Scenario, ClaimsError> {
             }
         }
     }
-    Ok(s)
+    Ok((label, s))
 }
 
 /// The source tree: `TGBENCH_REPO`, else the current folder or the one this binary was
-/// built from, whichever holds `examples/aiogram`.
+/// built from, whichever holds the framework stacks' `examples/`.
 fn repo_root() -> Option<PathBuf> {
     let candidates = [
         std::env::var_os("TGBENCH_REPO").map(PathBuf::from),
@@ -323,7 +413,7 @@ fn repo_root() -> Option<PathBuf> {
     candidates
         .into_iter()
         .flatten()
-        .find(|p| p.join("examples/aiogram/setup-venv.sh").is_file())
+        .find(|p| p.join("examples/common/setup-env.sh").is_file())
 }
 
 #[cfg(test)]
@@ -375,5 +465,69 @@ mod tests {
     #[test]
     fn the_repository_is_found_from_the_build_folder() {
         assert!(repo_root().is_some());
+    }
+
+    #[test]
+    fn stack_names_each_framework_once_in_column_order() {
+        use Stack::*;
+        assert_eq!(Stack::frameworks(&[Rust]), vec![]);
+        assert_eq!(
+            Stack::frameworks(&[Teloxide, Rust, Grammy, Teloxide]),
+            vec![Grammy, Teloxide]
+        );
+        assert_eq!(Stack::frameworks(&[Grammy, All]), Stack::FRAMEWORKS);
+    }
+
+    /// `--stack` as the command line spells it: one value, a comma list, `all`.
+    #[test]
+    fn stack_parses_from_the_command_line() {
+        use clap::Parser;
+        let stack = |args: &[&str]| match crate::cli::Cli::try_parse_from(
+            ["tgbench", "claims"].iter().chain(args),
+        )
+        .map(|c| c.command)
+        {
+            Ok(crate::cli::Command::Claims { stack, .. }) => Ok(stack),
+            Ok(_) => unreachable!("claims parses as claims"),
+            Err(e) => Err(e.kind()),
+        };
+        assert_eq!(stack(&[]), Ok(vec![Stack::Rust]));
+        assert_eq!(
+            stack(&["--stack", "python-telegram-bot,grammy"]),
+            Ok(vec![Stack::PythonTelegramBot, Stack::Grammy])
+        );
+        assert_eq!(stack(&["--stack", "all"]), Ok(vec![Stack::All]));
+        assert_eq!(
+            stack(&["--stack", "aiogram,flask"]),
+            Err(clap::error::ErrorKind::InvalidValue)
+        );
+    }
+
+    /// Every framework's scenario has the claims' phases and SUTs the report has columns
+    /// for, and its setup script is in the repository.
+    #[test]
+    fn every_framework_has_a_claims_shaped_scenario_and_a_setup_script() {
+        let repo = repo_root().unwrap();
+        for stack in Stack::FRAMEWORKS {
+            let (label, file, script) = stack.measurement().unwrap();
+            assert!(repo.join(script).is_file(), "{label}: {script}");
+            let s = scenario::load(&repo.join(file).to_string_lossy()).unwrap();
+            let phases: Vec<&str> = s.phases.iter().map(|p| p.name.as_str()).collect();
+            assert_eq!(phases, [phase::IDLE, phase::ACTIVE], "{file}");
+            for sut in &s.suts {
+                let column = tgbench_reports::claims::spec::CONFIGS
+                    .iter()
+                    .find(|c| c.name == sut.name);
+                assert!(
+                    column.is_some_and(|c| c.optional),
+                    "{file}: {} has no stack column",
+                    sut.name
+                );
+            }
+            let cut = Plan::new(true).phases_scenario(&s);
+            assert_eq!(cut.telegram.bots, 100, "{file}");
+        }
+        assert_eq!(Stack::Rust.measurement(), None);
+        assert_eq!(Stack::All.measurement(), None);
     }
 }

@@ -138,7 +138,7 @@ carries its margin: the spread of its three runs (--repeat), or the CPU sampler'
 with one run; a verdict whose margin straddles its threshold is \"inconclusive\". About 10-15 \
 minutes on 2 cores; --quick uses one run, 5 s idle and 4 s active, and one capacity step of \
 2,000 bots (about a minute): a check that everything works, not a measurement. The emulated Telegram is 50 ms +- 10 ms away.",
-        after_long_help = format!("Examples:\n  tgbench claims --quick\n  tgbench claims --out results/claims\n  tgbench claims --repeat 5           # tighter margins, about twice as long\n  tgbench claims --stack aiogram      # adds aiogram 3 columns (sets up a Python venv once)\n  tgbench claims --stack aiogram --bots 2000\n\n{EXIT_CODES}")
+        after_long_help = format!("Examples:\n  tgbench claims --quick\n  tgbench claims --out results/claims\n  tgbench claims --repeat 5           # tighter margins, about twice as long\n  tgbench claims --stack aiogram      # adds aiogram 3 columns (sets up a Python venv once)\n  tgbench claims --stack aiogram --bots 2000\n  tgbench claims --stack grammy,telegraf\n  tgbench claims --stack all          # every framework of examples/ (Python, Node.js, cargo)\n\n{EXIT_CODES}")
     )]
     Claims {
         /// Fewer bots and short windows: a check that everything works, not a measurement.
@@ -153,9 +153,10 @@ minutes on 2 cores; --quick uses one run, 5 s idle and 4 s active, and one capac
         /// with fewer, only the sampler's resolution.
         #[arg(long, value_parser = clap::value_parser!(u32).range(1..=20))]
         repeat: Option<u32>,
-        /// Which servers: the Rust references, or those plus the aiogram servers.
-        #[arg(long, value_enum, default_value = "rust")]
-        stack: crate::claims::Stack,
+        /// Which servers: the Rust references always, plus each framework named (comma
+        /// separated, or `all`); each is set up once from its pinned versions.
+        #[arg(long, value_enum, value_delimiter = ',', default_value = "rust")]
+        stack: Vec<crate::claims::Stack>,
         /// A price file for the cost rows (TOML; see reports/prices.toml for the keys).
         #[arg(long)]
         prices: Option<PathBuf>,
@@ -342,7 +343,7 @@ fn claims(opts: crate::claims::ClaimsOptions) -> u8 {
             e @ (ClaimsError::Scenario(_)
             | ClaimsError::NotBuiltIn(_)
             | ClaimsError::Prices(_)
-            | ClaimsError::Aiogram(_)),
+            | ClaimsError::Stack(_)),
         ) => {
             eprintln!("tgbench claims: {e}");
             exit::BAD_INPUT

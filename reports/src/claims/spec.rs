@@ -10,8 +10,9 @@
 //! measured" shows the table tgbench gives.
 //!
 //! The names in [`sut`] and [`phase`] are a contract with the shipped scenarios
-//! (`scenarios/claims-100.toml`, `scenarios/claims-aiogram.toml`, `scenarios/capacity.toml`):
-//! a test below parses them and checks that every name the verdicts look for is there.
+//! (`scenarios/claims-100.toml`, `scenarios/capacity.toml`, and the framework stacks'
+//! `scenarios/claims-aiogram.toml` and `scenarios/stack-*.toml`): a test below parses them
+//! and checks that every name the verdicts look for is there.
 
 use std::fmt;
 
@@ -32,6 +33,29 @@ pub mod sut {
     pub const AIOGRAM_POLLING: &str = "aiogram-polling";
     /// aiogram 3's webhook (`scenarios/claims-aiogram.toml`).
     pub const AIOGRAM_WEBHOOK: &str = "aiogram-webhook";
+    /// python-telegram-bot's polling, every bot in one process
+    /// (`scenarios/stack-python-telegram-bot.toml`, as are the Gunicorn ones).
+    pub const PTB_POLLING: &str = "ptb-polling";
+    /// Flask under Gunicorn, 1 sync worker, python-telegram-bot handling the update.
+    pub const PTB_GUNICORN_SYNC_1: &str = "ptb-gunicorn-sync-1";
+    /// The same with 2 sync workers.
+    pub const PTB_GUNICORN_SYNC_2: &str = "ptb-gunicorn-sync-2";
+    /// The same with 4 sync workers.
+    pub const PTB_GUNICORN_SYNC_4: &str = "ptb-gunicorn-sync-4";
+    /// The same with 2 gthread workers of 8 threads.
+    pub const PTB_GUNICORN_GTHREAD: &str = "ptb-gunicorn-gthread";
+    /// grammY's polling (`scenarios/stack-grammy.toml`).
+    pub const GRAMMY_POLLING: &str = "grammy-polling";
+    /// grammY's webhook (`scenarios/stack-grammy.toml`).
+    pub const GRAMMY_WEBHOOK: &str = "grammy-webhook";
+    /// telegraf's polling (`scenarios/stack-telegraf.toml`).
+    pub const TELEGRAF_POLLING: &str = "telegraf-polling";
+    /// telegraf's webhook (`scenarios/stack-telegraf.toml`).
+    pub const TELEGRAF_WEBHOOK: &str = "telegraf-webhook";
+    /// teloxide's polling (`scenarios/stack-teloxide.toml`).
+    pub const TELOXIDE_POLLING: &str = "teloxide-polling";
+    /// teloxide's webhook (`scenarios/stack-teloxide.toml`).
+    pub const TELOXIDE_WEBHOOK: &str = "teloxide-webhook";
 }
 
 /// The phases of the claims scenarios: `[[phase]] name`, `run.phase` in their results.
@@ -81,7 +105,7 @@ pub struct Config {
     pub short: &'static str,
     /// How "holds only when …" names it.
     pub when: &'static str,
-    /// Shown only when runs of it exist (the aiogram stack).
+    /// Shown only when runs of it exist (a framework stack of `tgbench claims --stack`).
     pub optional: bool,
 }
 
@@ -141,6 +165,94 @@ pub const CONFIGS: &[Config] = &[
         label: "aiogram webhook",
         short: "aiogram webhook",
         when: "the bots run on aiogram's webhook",
+        optional: true,
+    },
+    Config {
+        name: sut::PTB_POLLING,
+        side: Side::Polling,
+        label: "python-telegram-bot polling",
+        short: "python-telegram-bot polling",
+        when: "the bots run on python-telegram-bot's polling",
+        optional: true,
+    },
+    Config {
+        name: sut::PTB_GUNICORN_SYNC_1,
+        side: Side::Webhook,
+        label: "Flask + Gunicorn, 1 sync worker",
+        short: "Flask + Gunicorn, 1 sync worker",
+        when: "the webhook is Flask under Gunicorn with 1 sync worker",
+        optional: true,
+    },
+    Config {
+        name: sut::PTB_GUNICORN_SYNC_2,
+        side: Side::Webhook,
+        label: "Flask + Gunicorn, 2 sync workers",
+        short: "Flask + Gunicorn, 2 sync workers",
+        when: "the webhook is Flask under Gunicorn with 2 sync workers",
+        optional: true,
+    },
+    Config {
+        name: sut::PTB_GUNICORN_SYNC_4,
+        side: Side::Webhook,
+        label: "Flask + Gunicorn, 4 sync workers",
+        short: "Flask + Gunicorn, 4 sync workers",
+        when: "the webhook is Flask under Gunicorn with 4 sync workers",
+        optional: true,
+    },
+    Config {
+        name: sut::PTB_GUNICORN_GTHREAD,
+        side: Side::Webhook,
+        label: "Flask + Gunicorn, 2 gthread workers x 8",
+        short: "Flask + Gunicorn, 2 gthread workers x 8",
+        when: "the webhook is Flask under Gunicorn with 2 gthread workers of 8 threads",
+        optional: true,
+    },
+    Config {
+        name: sut::GRAMMY_POLLING,
+        side: Side::Polling,
+        label: "grammY polling",
+        short: "grammY polling",
+        when: "the bots run on grammY's polling",
+        optional: true,
+    },
+    Config {
+        name: sut::GRAMMY_WEBHOOK,
+        side: Side::Webhook,
+        label: "grammY webhook",
+        short: "grammY webhook",
+        when: "the bots run on grammY's webhook",
+        optional: true,
+    },
+    Config {
+        name: sut::TELEGRAF_POLLING,
+        side: Side::Polling,
+        label: "telegraf polling",
+        short: "telegraf polling",
+        when: "the bots run on telegraf's polling",
+        optional: true,
+    },
+    Config {
+        name: sut::TELEGRAF_WEBHOOK,
+        side: Side::Webhook,
+        label: "telegraf webhook",
+        short: "telegraf webhook",
+        when: "the bots run on telegraf's webhook",
+        optional: true,
+    },
+    Config {
+        name: sut::TELOXIDE_POLLING,
+        side: Side::Polling,
+        label: "teloxide polling",
+        short: "teloxide polling",
+        when: "the bots run on teloxide's polling",
+        optional: true,
+    },
+    Config {
+        name: sut::TELOXIDE_WEBHOOK,
+        side: Side::Webhook,
+        label: "teloxide webhook",
+        short: "teloxide webhook",
+        when: "the bots run on teloxide's webhook",
         optional: true,
     },
 ];
@@ -351,15 +463,23 @@ mod tests {
     }
 
     const CLAIMS_100: &str = include_str!("../../../scenarios/claims-100.toml");
-    const CLAIMS_AIOGRAM: &str = include_str!("../../../scenarios/claims-aiogram.toml");
     const CAPACITY: &str = include_str!("../../../scenarios/capacity.toml");
+    /// The scenarios `tgbench claims --stack` adds (the optional configurations).
+    const STACKS: &[&str] = &[
+        include_str!("../../../scenarios/claims-aiogram.toml"),
+        include_str!("../../../scenarios/stack-python-telegram-bot.toml"),
+        include_str!("../../../scenarios/stack-grammy.toml"),
+        include_str!("../../../scenarios/stack-telegraf.toml"),
+        include_str!("../../../scenarios/stack-teloxide.toml"),
+    ];
 
     #[test]
     fn the_shipped_claims_scenarios_hold_every_name_the_verdicts_use() {
         let (suts, phases) = names_in(CLAIMS_100);
-        let (aiogram_suts, aiogram_phases) = names_in(CLAIMS_AIOGRAM);
+        let stacks: Vec<_> = STACKS.iter().map(|t| names_in(t)).collect();
+        let stack_suts: Vec<String> = stacks.iter().flat_map(|(s, _)| s.clone()).collect();
         for c in CONFIGS {
-            let shipped = if c.optional { &aiogram_suts } else { &suts };
+            let shipped = if c.optional { &stack_suts } else { &suts };
             assert!(
                 shipped.iter().any(|s| s == c.name),
                 "configuration {:?} is not a [[sut]] of its claims scenario: {shipped:?}",
@@ -367,10 +487,10 @@ mod tests {
             );
         }
         // And no SUT runs in a claims scenario without a column to show it.
-        for s in suts.iter().chain(&aiogram_suts) {
+        for s in suts.iter().chain(&stack_suts) {
             assert!(CONFIGS.iter().any(|c| c.name == s), "{s} has no column");
         }
-        for phases in [&phases, &aiogram_phases] {
+        for phases in std::iter::once(&phases).chain(stacks.iter().map(|(_, p)| p)) {
             assert_eq!(phases, &[phase::IDLE, phase::ACTIVE]);
         }
     }
