@@ -16,7 +16,9 @@ use std::sync::Arc;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use prometheus_client::collector::Collector;
-use prometheus_client::encoding::{DescriptorEncoder, MetricEncoder, NoLabelSet};
+use prometheus_client::encoding::{
+    DescriptorEncoder, EncodeCounterValue, EncodeGaugeValue, MetricEncoder, NoLabelSet,
+};
 use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::{Registry, Unit};
 
@@ -214,105 +216,89 @@ fn labelled(
     }
 }
 
-fn counter_value(m: &mut MetricEncoder, v: u64) -> fmt::Result {
-    m.encode_counter::<NoLabelSet, u64, u64>(&v, None)
-}
-
-/// One unlabelled-by-us counter family: `value` of each reading under its labels.
-fn counter(
+/// Writes a counter family: its descriptor, then one `<name>_total` sample per
+/// `(labels, value)`. `name` has no `_total`; with a unit, it ends in the unit.
+pub fn counter<'a, V: EncodeCounterValue>(
     encoder: &mut DescriptorEncoder,
     name: &str,
     help: &str,
-    series: &[(Labels, &Reading)],
-    value: fn(&Reading) -> u64,
+    unit: Option<&Unit>,
+    samples: impl IntoIterator<Item = (Labels<'a>, V)>,
 ) -> fmt::Result {
-    let mut m = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
-    for (labels, r) in series {
-        labelled(&mut m, labels, |m| counter_value(m, value(r)))?;
+    let mut m = encoder.encode_descriptor(name, help, unit, MetricType::Counter)?;
+    for (labels, v) in samples {
+        labelled(&mut m, labels, |m| {
+            m.encode_counter::<NoLabelSet, V, u64>(&v, None)
+        })?;
     }
     Ok(())
 }
 
-/// One gauge family, from the readings that have gauges.
-fn gauge(
+/// Writes a gauge family: its descriptor, then one sample per `(labels, value)`.
+pub fn gauge<'a, V: EncodeGaugeValue>(
     encoder: &mut DescriptorEncoder,
     name: &str,
     help: &str,
-    series: &[(Labels, &Reading)],
-    value: fn(&Reading, &Gauges) -> u64,
+    unit: Option<&Unit>,
+    samples: impl IntoIterator<Item = (Labels<'a>, V)>,
 ) -> fmt::Result {
-    let mut m = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
-    for (labels, r) in series {
-        if let Some(g) = &r.gauges {
-            labelled(&mut m, labels, |m| m.encode_gauge(&value(r, g)))?;
-        }
-    }
-    Ok(())
-}
-
-/// A counter family with one more label of a few values: `(label value, count)` per reading.
-fn counter_by(
-    encoder: &mut DescriptorEncoder,
-    name: &str,
-    help: &str,
-    series: &[(Labels, &Reading)],
-    label: &str,
-    values: fn(&Reading) -> [(&'static str, u64); 2],
-) -> fmt::Result {
-    let mut m = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
-    for (labels, r) in series {
-        for (value, n) in values(r) {
-            let extra = [(label, value)];
-            counter_value(&mut m.encode_family(&(*labels, extra))?, n)?;
-        }
+    let mut m = encoder.encode_descriptor(name, help, unit, MetricType::Gauge)?;
+    for (labels, v) in samples {
+        labelled(&mut m, labels, |m| m.encode_gauge(&v))?;
     }
     Ok(())
 }
 
 /// Writes every mock series of every reading, each under its labels (bounded ones only:
-/// `sut`, `phase`; never a bot or a chat).
+/// `sut`, `phase`; never a bot or a chat). Gauges come from the readings that have them.
 pub fn encode(encoder: &mut DescriptorEncoder, series: &[(Labels, &Reading)]) -> fmt::Result {
+    let counts = |f: fn(&Reading) -> u64| series.iter().map(move |(l, r)| (*l, f(r)));
+    let gauges = |f: fn(&Reading, &Gauges) -> u64| {
+        series
+            .iter()
+            .filter_map(move |(l, r)| Some((*l, f(r, r.gauges.as_ref()?))))
+    };
     counter(
         encoder,
         "tgbench_updates_injected",
         "Updates injected: a simulated user's message or button press; its latency clock starts when it is due.",
-        series,
-        |r| r.injected,
+        None,
+        counts(|r| r.injected),
     )?;
     counter(
         encoder,
         "tgbench_updates_delivered",
         "Updates handed to the bot the first time (a getUpdates answer or a 2xx webhook POST).",
-        series,
-        |r| r.delivered,
+        None,
+        counts(|r| r.delivered),
     )?;
     counter(
         encoder,
         "tgbench_updates_replied",
         "Injected updates that got a reply (the first reply closes the latency sample).",
-        series,
-        |r| r.replied,
+        None,
+        counts(|r| r.replied),
     )?;
     counter(
         encoder,
         "tgbench_updates_duplicated",
         "Replies beyond the first to the same update.",
-        series,
-        |r| r.duplicated,
+        None,
+        counts(|r| r.duplicated),
     )?;
     gauge(
         encoder,
         "tgbench_updates_unanswered",
         "Injected updates without a reply yet (injected - replied); lost if still so after a drain.",
-        series,
-        |r, _| r.injected.saturating_sub(r.replied),
+        None,
+        gauges(|r, _| r.injected.saturating_sub(r.replied)),
     )?;
     gauge(
         encoder,
         "tgbench_updates_pending",
         "Updates kept for the bots, not yet confirmed.",
-        series,
-        |_, g| g.pending,
+        None,
+        gauges(|_, g| g.pending),
     )?;
 
     let mut m = encoder.encode_descriptor(
@@ -329,7 +315,8 @@ pub fn encode(encoder: &mut DescriptorEncoder, series: &[(Labels, &Reading)]) ->
                         ("method", method.name()),
                         ("status", status_label(STATUS_CODES[slot])),
                     ];
-                    counter_value(&mut m.encode_family(&(*labels, extra))?, n)?;
+                    m.encode_family(&(*labels, extra))?
+                        .encode_counter::<NoLabelSet, u64, u64>(&n, None)?;
                 }
             }
         }
@@ -339,17 +326,17 @@ pub fn encode(encoder: &mut DescriptorEncoder, series: &[(Labels, &Reading)]) ->
         encoder,
         "tgbench_polls_held",
         "getUpdates calls held open right now (long polls waiting for an update).",
-        series,
-        |_, g| g.polls_held,
+        None,
+        gauges(|_, g| g.polls_held),
     )?;
     gauge(
         encoder,
         "tgbench_webhook_deliveries_in_flight",
         "Webhook POSTs to the bots in flight right now.",
-        series,
-        |_, g| g.webhook_deliveries_in_flight,
+        None,
+        gauges(|_, g| g.webhook_deliveries_in_flight),
     )?;
-    counter_by(
+    by_label(
         encoder,
         "tgbench_webhook_deliveries",
         "Webhook POSTs finished, by outcome: ok (2xx) or failed (non-2xx, refused, timed out).",
@@ -361,10 +348,10 @@ pub fn encode(encoder: &mut DescriptorEncoder, series: &[(Labels, &Reading)]) ->
         encoder,
         "tgbench_webhook_retries",
         "Webhook POSTs of an update whose earlier POST had failed.",
-        series,
-        |r| r.webhook_retries,
+        None,
+        counts(|r| r.webhook_retries),
     )?;
-    counter_by(
+    by_label(
         encoder,
         "tgbench_too_many_requests",
         "Bot API calls answered 429 Too Many Requests, by cause: rate_limit (Telegram's limits) or fault (an injected fault).",
@@ -396,6 +383,25 @@ pub fn encode(encoder: &mut DescriptorEncoder, series: &[(Labels, &Reading)]) ->
         labelled(&mut m, labels, |m| {
             m.encode_histogram::<NoLabelSet>(r.latency.sum_s, count, &buckets, None)
         })?;
+    }
+    Ok(())
+}
+
+/// A counter family with one more label of two values: `(label value, count)` per reading.
+fn by_label(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    series: &[(Labels, &Reading)],
+    label: &str,
+    values: fn(&Reading) -> [(&'static str, u64); 2],
+) -> fmt::Result {
+    let mut m = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
+    for (labels, r) in series {
+        for (value, n) in values(r) {
+            m.encode_family(&(*labels, [(label, value)]))?
+                .encode_counter::<NoLabelSet, u64, u64>(&n, None)?;
+        }
     }
     Ok(())
 }
