@@ -17,10 +17,10 @@
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use clap::Parser;
@@ -261,32 +261,6 @@ impl Drop for Prometheus {
     }
 }
 
-/// The `mock-telegram` binary in this test's profile, built once.
-fn mock_binary() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let dir = crate::sim_support::profile_dir();
-        let mut cmd = Command::new(env!("CARGO"));
-        cmd.args([
-            "build",
-            "--quiet",
-            "-p",
-            "mock-telegram",
-            "--bin",
-            "mock-telegram",
-        ])
-        .current_dir(env!("CARGO_MANIFEST_DIR"));
-        if dir.file_name().is_some_and(|n| n == "release") {
-            cmd.arg("--release");
-        }
-        assert!(
-            cmd.status().expect("running cargo build").success(),
-            "cargo build of mock-telegram failed"
-        );
-        dir.join("mock-telegram")
-    })
-}
-
 /// A `mock-telegram` process, killed when dropped.
 struct MockProcess {
     child: Child,
@@ -295,7 +269,7 @@ struct MockProcess {
 
 impl MockProcess {
     fn start(args: &[&str]) -> MockProcess {
-        let mut child = Command::new(mock_binary())
+        let mut child = Command::new(crate::sim_support::mock_binary())
             .args(["--listen", "127.0.0.1:0"])
             .args(args)
             .stdin(Stdio::null())
@@ -567,26 +541,18 @@ fn prometheus_reads_a_tgbench_run_as_its_results_say() {
         assert_eq!(run.phase, None, "smoke has one window");
         let u = &run.updates;
         assert!(u.replied > 10, "{sut}: {u:?}");
-        assert_eq!(
-            last("tgbench_updates_replied_total", sut, "window"),
-            u.replied as f64,
-            "{sut}"
-        );
-        assert_eq!(
-            last("tgbench_updates_lost_total", sut, "window"),
-            u.lost as f64,
-            "{sut}"
-        );
-        assert_eq!(
-            last("tgbench_updates_injected_total", sut, "window"),
-            u.injected as f64,
-            "{sut}"
-        );
-        assert_eq!(
-            last("tgbench_reply_latency_seconds_count", sut, "window"),
-            run.latency_ms.count as f64,
-            "{sut}"
-        );
+        for (series, expected) in [
+            ("tgbench_updates_replied_total", u.replied),
+            ("tgbench_updates_lost_total", u.lost),
+            ("tgbench_updates_injected_total", u.injected),
+            ("tgbench_reply_latency_seconds_count", run.latency_ms.count),
+        ] {
+            assert_eq!(
+                last(series, sut, "window"),
+                expected as f64,
+                "{sut}: {series}"
+            );
+        }
         let p99 = prometheus.one(&format!(
             r#"histogram_quantile(0.99, last_over_time(tgbench_reply_latency_seconds_bucket{{job="tgbench",sut="{sut}",phase="window"}}[10m]))"#
         ));
