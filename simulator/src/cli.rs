@@ -473,6 +473,58 @@ mod tests {
     use super::*;
 
     #[test]
+    fn run_capacity_and_claims_take_metrics_listen() {
+        for command in [
+            vec!["tgbench", "run", "smoke"],
+            vec!["tgbench", "capacity", "capacity"],
+            vec!["tgbench", "claims"],
+        ] {
+            let parse = |extra: &[&str]| {
+                let mut args = command.clone();
+                args.extend_from_slice(extra);
+                Cli::try_parse_from(args)
+            };
+            let metrics = |cli: Cli| match cli.command {
+                Command::Run { metrics, .. }
+                | Command::Capacity { metrics, .. }
+                | Command::Claims { metrics, .. } => metrics,
+                other => panic!("parsed as {other:?}"),
+            };
+            let off = metrics(parse(&[]).unwrap());
+            assert_eq!((off.metrics_listen, off.metrics_linger), (None, 15));
+            let on = metrics(
+                parse(&[
+                    "--metrics-listen",
+                    "127.0.0.1:9477",
+                    "--metrics-linger",
+                    "2",
+                ])
+                .unwrap(),
+            );
+            assert_eq!(on.metrics_listen, Some("127.0.0.1:9477".parse().unwrap()));
+            assert_eq!(on.metrics_linger, 2);
+            assert!(
+                parse(&["--metrics-listen", "localhost"]).is_err(),
+                "{command:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_metrics_address_in_use_is_a_harness_failure_before_anything_runs() {
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = taken.local_addr().unwrap().to_string();
+        let code = run_cli(Cli::parse_from([
+            "tgbench",
+            "run",
+            "no-such-scenario",
+            "--metrics-listen",
+            &addr,
+        ]));
+        assert_eq!(code, exit::HARNESS);
+    }
+
+    #[test]
     fn claims_bots_are_bounded_by_what_one_process_can_hold() {
         let parse = |n: &str| Cli::try_parse_from(["tgbench", "claims", "--bots", n]);
         assert!(parse("0").is_err());
