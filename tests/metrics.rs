@@ -478,20 +478,59 @@ fn watch_exposition(addr: String, done: Arc<AtomicBool>) -> std::thread::JoinHan
     })
 }
 
+/// Every `tgbench_*` series name in a PromQL expression.
+fn series_names(expr: &str) -> impl Iterator<Item = &str> {
+    expr.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| w.starts_with("tgbench_"))
+}
+
+/// The shipped Grafana dashboard, parsed, and its PromQL expressions with their panel.
+fn dashboard() -> Vec<(String, String)> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/grafana/tgbench-dashboard.json");
+    let dashboard: Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("the dashboard is shipped"))
+            .expect("the dashboard is JSON");
+    let mut exprs = Vec::new();
+    for panel in dashboard["panels"].as_array().expect("panels") {
+        for target in panel["targets"].as_array().into_iter().flatten() {
+            if let Some(expr) = target["expr"].as_str() {
+                exprs.push((panel["title"].to_string(), expr.to_string()));
+            }
+        }
+    }
+    assert!(
+        exprs.len() >= 10,
+        "{} queries in the dashboard",
+        exprs.len()
+    );
+    exprs
+}
+
+#[test]
+fn the_dashboard_is_json_and_queries_only_documented_series() {
+    let doc =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/metrics.md"))
+            .expect("docs/metrics.md");
+    for (panel, expr) in dashboard() {
+        for name in series_names(&expr) {
+            let family = ["_bucket", "_count", "_sum"]
+                .iter()
+                .find_map(|s| name.strip_suffix(s))
+                .unwrap_or(name);
+            assert!(
+                doc.contains(&format!("| `{family}` |")),
+                "{panel}: {name} is not in docs/metrics.md's table of series"
+            );
+        }
+    }
+}
+
 #[test]
 fn prometheus_reads_a_tgbench_run_as_its_results_say() {
     if !installed("prometheus") {
         return;
     }
     crate::sim_support::binaries();
-    let dashboard: Value = serde_json::from_str(
-        &std::fs::read_to_string(
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/grafana/tgbench-dashboard.json"),
-        )
-        .expect("the dashboard is shipped"),
-    )
-    .expect("the dashboard is JSON");
-
     let addr = format!("127.0.0.1:{}", free_port());
     let prometheus = Prometheus::start(&[Job {
         name: "tgbench",
@@ -589,37 +628,20 @@ fn prometheus_reads_a_tgbench_run_as_its_results_say() {
         &[("match[]", r#"{job="tgbench"}"#)],
     ))
     .unwrap();
-    let panels = dashboard["panels"].as_array().expect("panels");
-    let mut queries = 0;
-    for panel in panels {
-        for target in panel["targets"].as_array().into_iter().flatten() {
-            let Some(expr) = target["expr"].as_str() else {
-                continue;
-            };
-            queries += 1;
-            for name in expr
-                .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-                .filter(|w| w.starts_with("tgbench_"))
-            {
-                assert!(
-                    served.iter().any(|s| s == name),
-                    "{}: {name} is not a series tgbench serves: {served:?}",
-                    panel["title"]
-                );
-            }
-            let promql = expr
-                .replace("$__rate_interval", "5s")
-                .replace("$job", "tgbench")
-                .replace("$sut", ".*");
-            let got = prometheus.query_range(&promql, started, ended);
+    for (panel, expr) in dashboard() {
+        for name in series_names(&expr) {
             assert!(
-                !got.is_empty(),
-                "{}: {promql} found nothing",
-                panel["title"]
+                served.iter().any(|s| s == name),
+                "{panel}: {name} is not a series tgbench serves: {served:?}"
             );
         }
+        let promql = expr
+            .replace("$__rate_interval", "5s")
+            .replace("$job", "tgbench")
+            .replace("$sut", ".*");
+        let got = prometheus.query_range(&promql, started, ended);
+        assert!(!got.is_empty(), "{panel}: {promql} found nothing");
     }
-    assert!(queries >= 10, "{queries} queries in the dashboard");
 
     // What Prometheus read was OpenMetrics (only it carries units); the text format served
     // to a scraper that asks for it passes promtool.
