@@ -301,6 +301,11 @@ impl Drop for MockProcess {
     }
 }
 
+/// Sends `request`; its answer as JSON.
+async fn json_of(request: reqwest::RequestBuilder) -> Value {
+    request.send().await.unwrap().json().await.unwrap()
+}
+
 #[test]
 fn prometheus_scrapes_the_standalone_mock_behind_its_control_token() {
     if !installed("prometheus") {
@@ -328,15 +333,7 @@ fn prometheus_scrapes_the_standalone_mock_behind_its_control_token() {
         .unwrap();
     let base = &mock.base;
     rt.block_on(async {
-        let bots: Value = http
-            .get(format!("{base}/_mock/bots"))
-            .bearer_auth("sekret")
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let bots = json_of(http.get(format!("{base}/_mock/bots")).bearer_auth("sekret")).await;
         let (id, token) = (
             &bots["bots"][0]["id"],
             bots["bots"][0]["token"].as_str().unwrap(),
@@ -352,15 +349,11 @@ fn prometheus_scrapes_the_standalone_mock_behind_its_control_token() {
             .await
             .unwrap();
         assert!(injected.status().is_success());
-        let got: Value = http
-            .post(format!("{base}/bot{token}/getUpdates"))
-            .json(&json!({}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let got = json_of(
+            http.post(format!("{base}/bot{token}/getUpdates"))
+                .json(&json!({})),
+        )
+        .await;
         assert_eq!(got["result"].as_array().unwrap().len(), 3, "{got}");
         for chat in 1..=3 {
             let sent = http

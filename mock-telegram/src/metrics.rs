@@ -216,6 +216,22 @@ fn labelled(
     }
 }
 
+/// Writes a family of `kind`: its descriptor, then one sample per `(labels, value)`
+/// through `write`.
+fn family<'a, V>(
+    encoder: &mut DescriptorEncoder,
+    (name, help, unit): (&str, &str, Option<&Unit>),
+    kind: MetricType,
+    samples: impl IntoIterator<Item = (Labels<'a>, V)>,
+    write: impl Fn(&mut MetricEncoder, &V) -> fmt::Result,
+) -> fmt::Result {
+    let mut m = encoder.encode_descriptor(name, help, unit, kind)?;
+    for (labels, v) in samples {
+        labelled(&mut m, labels, |m| write(m, &v))?;
+    }
+    Ok(())
+}
+
 /// Writes a counter family: its descriptor, then one `<name>_total` sample per
 /// `(labels, value)`. `name` has no `_total`; with a unit, it ends in the unit.
 pub fn counter<'a, V: EncodeCounterValue>(
@@ -225,13 +241,13 @@ pub fn counter<'a, V: EncodeCounterValue>(
     unit: Option<&Unit>,
     samples: impl IntoIterator<Item = (Labels<'a>, V)>,
 ) -> fmt::Result {
-    let mut m = encoder.encode_descriptor(name, help, unit, MetricType::Counter)?;
-    for (labels, v) in samples {
-        labelled(&mut m, labels, |m| {
-            m.encode_counter::<NoLabelSet, V, u64>(&v, None)
-        })?;
-    }
-    Ok(())
+    family(
+        encoder,
+        (name, help, unit),
+        MetricType::Counter,
+        samples,
+        |m, v| m.encode_counter::<NoLabelSet, V, u64>(v, None),
+    )
 }
 
 /// Writes a gauge family: its descriptor, then one sample per `(labels, value)`.
@@ -242,11 +258,13 @@ pub fn gauge<'a, V: EncodeGaugeValue>(
     unit: Option<&Unit>,
     samples: impl IntoIterator<Item = (Labels<'a>, V)>,
 ) -> fmt::Result {
-    let mut m = encoder.encode_descriptor(name, help, unit, MetricType::Gauge)?;
-    for (labels, v) in samples {
-        labelled(&mut m, labels, |m| m.encode_gauge(&v))?;
-    }
-    Ok(())
+    family(
+        encoder,
+        (name, help, unit),
+        MetricType::Gauge,
+        samples,
+        |m, v| m.encode_gauge(v),
+    )
 }
 
 /// Writes every mock series of every reading, each under its labels (bounded ones only:
