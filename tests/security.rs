@@ -7,39 +7,14 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use mock_telegram::{Mock, MockConfig, MockServer, NewUpdate, RetrySchedule};
 use serde_json::Value;
 
-use crate::sim_support::{binaries, profile_dir};
+use crate::sim_support::{binaries, mock_binary};
 
 const WAIT: Duration = Duration::from_secs(20);
-
-/// The `mock-telegram` binary, built once in this profile (cargo builds only this
-/// package's binaries for its tests).
-fn mock_binary() -> PathBuf {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let mut cmd = Command::new(env!("CARGO"));
-        cmd.args([
-            "build",
-            "--quiet",
-            "-p",
-            "mock-telegram",
-            "--bin",
-            "mock-telegram",
-        ])
-        .current_dir(env!("CARGO_MANIFEST_DIR"));
-        if profile_dir().file_name().is_some_and(|n| n == "release") {
-            cmd.arg("--release");
-        }
-        assert!(cmd.status().unwrap().success(), "building mock-telegram");
-        profile_dir().join("mock-telegram")
-    })
-    .clone()
-}
 
 /// A child whose stdout and stderr go to one file; SIGTERMed and reaped on drop.
 struct Logged {

@@ -15,36 +15,49 @@ pub fn profile_dir() -> PathBuf {
     deps.parent().expect("profile folder").to_path_buf()
 }
 
+/// `cargo build --quiet ARGS` in this test executable's profile (`--release` too when it
+/// is the release one); panics naming `what` when the build fails. Returns the profile
+/// folder, where the binaries are.
+fn cargo_build(what: &str, args: &[&str]) -> PathBuf {
+    let dir = profile_dir();
+    let mut cmd = Command::new(env!("CARGO"));
+    cmd.args(["build", "--quiet"])
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"));
+    if dir.file_name().is_some_and(|n| n == "release") {
+        cmd.arg("--release");
+    }
+    let status = cmd.status().expect("running cargo build for the binaries");
+    assert!(status.success(), "cargo build of {what} failed");
+    dir
+}
+
 /// Builds `tgbench` and the reference bots (`polling-bot`, `webhook-bot`, `hybrid-bot`)
 /// in this profile once, and returns the folder holding them. Cargo does not build other
 /// packages' binaries for a test, so the test asks for them.
 pub fn binaries() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let dir = profile_dir();
-        let mut cmd = Command::new(env!("CARGO"));
-        cmd.args([
-            "build",
-            "--quiet",
-            "-p",
-            "tgbench",
-            "-p",
-            "tgbench-impls",
-            "--bins",
-        ])
-        .current_dir(env!("CARGO_MANIFEST_DIR"));
-        if dir.file_name().is_some_and(|n| n == "release") {
-            cmd.arg("--release");
-        }
-        let status = cmd.status().expect("running cargo build for the binaries");
-        assert!(
-            status.success(),
-            "cargo build of tgbench and tgbench-impls failed"
+        let dir = cargo_build(
+            "tgbench and tgbench-impls",
+            &["-p", "tgbench", "-p", "tgbench-impls", "--bins"],
         );
         for bin in ["tgbench", "polling-bot", "webhook-bot", "hybrid-bot"] {
             assert!(dir.join(bin).is_file(), "{} missing after the build", bin);
         }
         dir
+    })
+}
+
+/// The standalone `mock-telegram` binary, built once in this profile.
+pub fn mock_binary() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        cargo_build(
+            "mock-telegram",
+            &["-p", "mock-telegram", "--bin", "mock-telegram"],
+        )
+        .join("mock-telegram")
     })
 }
 

@@ -5,6 +5,7 @@ mod capacity;
 mod claims_quick;
 mod faults;
 mod interrupt;
+mod metrics;
 mod run_smoke;
 mod sampler_truth;
 mod scenario_errors;

@@ -17,6 +17,8 @@ use crate::{Mock, MockConfig, RetrySchedule};
 ///   GET  /_mock/stats             counts, latency percentiles (ms), getUpdates/webhook figures
 ///   GET  /_mock/sent?bot_id=ID    what a bot sent, in order
 ///   POST /_mock/reset             clear updates, counters and the latency histogram
+///   GET  /metrics                 OpenMetrics for Prometheus (text/plain 0.0.4 on request)
+/// With --control-token, /_mock/* and /metrics need it.
 ///
 /// Example: mock-telegram --listen 127.0.0.1:8081 --bots 100 --rtt-ms 80 --jitter-ms 20
 #[derive(Debug, Clone, Parser)]
@@ -43,7 +45,7 @@ pub struct Opts {
     /// Turn off Telegram's anti-spin rules for getUpdates on the same offset.
     #[arg(long)]
     pub no_anti_spin: bool,
-    /// Require this token on /_mock/* (Authorization: Bearer T, or ?token=T).
+    /// Require this token on /_mock/* and /metrics (Authorization: Bearer T, or ?token=T).
     #[arg(long, env = "MOCK_TELEGRAM_CONTROL_TOKEN")]
     pub control_token: Option<String>,
     /// Multiply Telegram's webhook retry delays (0, 2, 4 … 64 s, then 60-120 s) by this.

@@ -42,6 +42,13 @@ pub const CONFLICT_WEBHOOK_ACTIVE: &str = "can't use getUpdates method while web
 /// The 409 a held getUpdates gets when setWebhook is called.
 pub const CONFLICT_SET_WEBHOOK: &str = "terminated by setWebhook request";
 
+/// Every HTTP status a Bot API call is answered with: 200, then each [`ApiError`]'s. The
+/// per-status request counters are indexed by [`ApiError::status_slot`] into this list.
+pub const STATUS_CODES: [u16; 9] = [200, 400, 401, 404, 409, 413, 429, 500, 502];
+
+/// The slot of 200 OK in [`STATUS_CODES`].
+pub const OK_SLOT: usize = 0;
+
 impl ApiError {
     /// Shorthand for a 400.
     pub fn bad(detail: impl Into<String>) -> Self {
@@ -59,6 +66,20 @@ impl ApiError {
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::BadGateway => StatusCode::BAD_GATEWAY,
+        }
+    }
+
+    /// The index of [`status`](Self::status) in [`STATUS_CODES`].
+    pub fn status_slot(&self) -> usize {
+        match self {
+            ApiError::BadRequest(_) => 1,
+            ApiError::Unauthorized => 2,
+            ApiError::NotFound => 3,
+            ApiError::Conflict(_) => 4,
+            ApiError::RequestEntityTooLarge => 5,
+            ApiError::TooManyRequests { .. } => 6,
+            ApiError::Internal => 7,
+            ApiError::BadGateway => 8,
         }
     }
 
@@ -141,5 +162,24 @@ mod tests {
             ApiError::Conflict(CONFLICT_SET_WEBHOOK).to_string(),
             "Conflict: terminated by setWebhook request"
         );
+    }
+
+    #[test]
+    fn status_slots_index_the_status_codes() {
+        let every = [
+            ApiError::bad("x"),
+            ApiError::Unauthorized,
+            ApiError::NotFound,
+            ApiError::Conflict(CONFLICT_SET_WEBHOOK),
+            ApiError::RequestEntityTooLarge,
+            ApiError::TooManyRequests { retry_after: 1 },
+            ApiError::Internal,
+            ApiError::BadGateway,
+        ];
+        assert_eq!(STATUS_CODES[OK_SLOT], 200);
+        assert_eq!(every.len() + 1, STATUS_CODES.len());
+        for e in every {
+            assert_eq!(STATUS_CODES[e.status_slot()], e.status().as_u16(), "{e}");
+        }
     }
 }

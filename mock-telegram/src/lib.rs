@@ -39,14 +39,19 @@
 //!   connection pool).
 //! - [`params`]: parameters from query, JSON, form and multipart bodies (uses `error`).
 //! - [`bot`]: one bot's state behind its own mutex (queue, chats, poll, webhook, sent).
-//! - [`stats`]: [`Stats`], [`Readiness`] and the atomic counters behind them (uses `method`).
+//! - [`stats`]: [`Stats`], [`Readiness`] and the atomic counters behind them (uses `method`,
+//!   and `error` for the statuses calls are counted by).
 //! - [`mock`]: [`Mock`], all state; inject, stats, sent, reset, faults. It imports no
 //!   method implementation.
+//! - [`metrics`]: `GET /metrics`, OpenMetrics (or Prometheus text) read from `stats`'
+//!   counters and `mock`'s histogram at scrape time; the series are encoded here once, for
+//!   the standalone mock and for `tgbench`.
 //! - The Bot API methods on a [`Mock`]: [`polling`] (getUpdates); [`webhook`]
 //!   (setWebhook, deleteWebhook, getWebhookInfo, and delivery: a response's method call
 //!   runs through the `Execute` it is handed); [`api`] (one call: fault, RTT, dispatch to
 //!   `polling`, `webhook` or the chat methods it holds).
-//! - [`control`]: the `/_mock/*` handlers.
+//! - [`control`]: the `/_mock/*` handlers and the control token (which guards `/metrics`
+//!   too).
 //! - [`server`]: the router, [`run`], [`MockServer`]; [`cli`]: the binary's options.
 
 pub mod api;
@@ -56,6 +61,7 @@ pub mod config;
 pub mod control;
 pub mod error;
 pub mod method;
+pub mod metrics;
 pub mod mock;
 pub mod network;
 pub mod params;

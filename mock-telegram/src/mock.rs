@@ -290,6 +290,12 @@ impl Mock {
             .clone()
     }
 
+    /// Runs `f` on the reply latencies in µs, under the histogram's lock (no copy: a
+    /// scrape reads its buckets this way while replies wait for the lock).
+    pub(crate) fn read_latency<R>(&self, f: impl FnOnce(&Histogram<u64>) -> R) -> R {
+        f(&self.histogram.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
     /// How many bots are polling or have a webhook.
     pub fn readiness(&self) -> Readiness {
         let now = Instant::now();

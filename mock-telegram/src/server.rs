@@ -10,7 +10,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use hyper::server::conn::http1;
@@ -23,8 +23,9 @@ use tokio::task::JoinHandle;
 
 use crate::api;
 use crate::control;
-use crate::error::ApiError;
+use crate::error::{ApiError, OK_SLOT};
 use crate::method::Method;
+use crate::metrics;
 use crate::mock::Mock;
 use crate::params::Params;
 use crate::token::{parse_bot_id, secrets_equal};
@@ -38,9 +39,15 @@ pub const MAX_BODY_BYTES: usize = 20 << 20;
 /// How long shutdown waits for open connections to finish.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
-/// The whole HTTP surface: `/_mock/*` (control) and `/bot<token>/<method>` (Bot API).
+/// The whole HTTP surface: `/_mock/*` (control), `/metrics` (behind the control token too)
+/// and `/bot<token>/<method>` (Bot API).
 pub fn router(mock: Arc<Mock>) -> Router {
+    let registry = Arc::new(metrics::registry(mock.clone()));
     let control = Router::new()
+        .route(
+            "/metrics",
+            get(move |headers: HeaderMap| async move { metrics::response(&registry, &headers) }),
+        )
         .route("/_mock/bots", get(control::bots))
         .route("/_mock/updates", post(control::updates))
         .route("/_mock/stats", get(control::stats))
@@ -110,7 +117,7 @@ async fn bot_api(State(mock): State<Arc<Mock>>, request: Request) -> Response {
     };
     match answer {
         Ok(body) => {
-            mock.counters.call(method, bytes_in, body.len());
+            mock.counters.call(method, OK_SLOT, bytes_in, body.len());
             let mut response = Response::new(Body::from(body));
             response.headers_mut().insert(
                 header::CONTENT_TYPE,
@@ -119,11 +126,13 @@ async fn bot_api(State(mock): State<Arc<Mock>>, request: Request) -> Response {
             response
         }
         Err(e) => {
+            let status_slot = e.status_slot();
             let response = e.into_response();
             let bytes_out = axum::body::HttpBody::size_hint(response.body())
                 .exact()
                 .unwrap_or(0);
-            mock.counters.call(method, bytes_in, bytes_out as usize);
+            mock.counters
+                .call(method, status_slot, bytes_in, bytes_out as usize);
             response
         }
     }

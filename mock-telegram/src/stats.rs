@@ -1,5 +1,6 @@
-//! What the mock counts, exactly: Bot API calls and bytes by method, the fate of every
-//! update, the latency histogram's summary, getUpdates and webhook accounting.
+//! What the mock counts, exactly: Bot API calls by method and HTTP status, bytes by method,
+//! the fate of every update, the latency histogram's summary, getUpdates and webhook
+//! accounting.
 //!
 //! [`Counters`] are the live atomics; [`Stats`] is their snapshot, the JSON of
 //! `GET /_mock/stats` and the return of [`Mock::stats`](crate::Mock::stats).
@@ -9,6 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::STATUS_CODES;
 use crate::method::Method;
 
 /// Reply latency, from the update's due instant to the reply, in milliseconds: the same
@@ -115,7 +117,8 @@ pub struct Readiness {
 /// The live counters (atomics, so no lock is taken to count).
 #[derive(Debug, Default)]
 pub struct Counters {
-    requests: [AtomicU64; Method::COUNT],
+    /// Calls by method and by the slot of their answer's status in [`STATUS_CODES`].
+    requests: [[AtomicU64; STATUS_CODES.len()]; Method::COUNT],
     bytes_in: [AtomicU64; Method::COUNT],
     bytes_out: [AtomicU64; Method::COUNT],
     pub injected: AtomicU64,
@@ -144,10 +147,12 @@ pub struct Counters {
 }
 
 impl Counters {
-    /// Counts one call of `method` with its body sizes.
-    pub fn call(&self, method: Method, bytes_in: usize, bytes_out: usize) {
+    /// Counts one call of `method`, answered with the status of `status_slot` (an index into
+    /// [`STATUS_CODES`]: [`OK_SLOT`](crate::error::OK_SLOT) or
+    /// [`ApiError::status_slot`](crate::ApiError::status_slot)), with its body sizes.
+    pub fn call(&self, method: Method, status_slot: usize, bytes_in: usize, bytes_out: usize) {
         let i = method as usize;
-        self.requests[i].fetch_add(1, Relaxed);
+        self.requests[i][status_slot].fetch_add(1, Relaxed);
         self.bytes_in[i].fetch_add(bytes_in as u64, Relaxed);
         self.bytes_out[i].fetch_add(bytes_out as u64, Relaxed);
     }
@@ -160,12 +165,19 @@ impl Counters {
             .fetch_max(bot_in_flight as u64, Relaxed);
     }
 
+    /// Calls so far by method (index `Method as usize`) and status slot.
+    pub fn requests_by_status(&self) -> [[u64; STATUS_CODES.len()]; Method::COUNT] {
+        self.requests
+            .each_ref()
+            .map(|by_status| by_status.each_ref().map(|n| n.load(Relaxed)))
+    }
+
     /// The snapshot (readiness and latency are filled in by the caller).
     pub fn snapshot(&self) -> Stats {
         let mut s = Stats::default();
         for &m in Method::ALL {
             let i = m as usize;
-            let n = self.requests[i].load(Relaxed);
+            let n: u64 = self.requests[i].iter().map(|n| n.load(Relaxed)).sum();
             if n == 0 {
                 continue;
             }
@@ -222,6 +234,7 @@ impl Counters {
         for a in self
             .requests
             .iter()
+            .flatten()
             .chain(&self.bytes_in)
             .chain(&self.bytes_out)
         {

@@ -24,7 +24,7 @@ use futures::stream::FuturesUnordered;
 use serde_json::{Map, Value, json};
 
 use crate::bot::{Allowed, BotState, PollWake, WebhookConf};
-use crate::error::{ApiError, CONFLICT_SET_WEBHOOK};
+use crate::error::{ApiError, CONFLICT_SET_WEBHOOK, OK_SLOT};
 use crate::method::Method;
 use crate::mock::Mock;
 use crate::network::{Fault, pause};
@@ -430,8 +430,11 @@ fn run_response_method(
         pause(mock.distance.half() + mock.fault().extra_delay()).await;
         let answer = execute(&mock, bot, method, &Params::from_map(call));
         mock.counters.wh_method_in_response.fetch_add(1, Relaxed);
-        let bytes_out = answer.as_ref().map_or_else(|e| e.body().len(), Vec::len);
-        mock.counters.call(method, bytes_in, bytes_out);
+        let (status_slot, bytes_out) = match &answer {
+            Ok(body) => (OK_SLOT, body.len()),
+            Err(e) => (e.status_slot(), e.body().len()),
+        };
+        mock.counters.call(method, status_slot, bytes_in, bytes_out);
     });
 }
 

@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::{Parser, Subcommand};
 
@@ -80,6 +80,20 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// Live metrics for Prometheus, on `run`, `capacity` and `claims` (docs/metrics.md).
+#[derive(Debug, Clone, clap::Args)]
+pub struct MetricsArgs {
+    /// Serve GET /metrics (OpenMetrics, or Prometheus text when asked) on ADDR while
+    /// running, e.g. 127.0.0.1:9477; series per SUT and phase (docs/metrics.md). Off by
+    /// default. It serves counts only, without a token: keep it on a trusted network.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_listen: Option<std::net::SocketAddr>,
+    /// With --metrics-listen: once done, keep serving until one more scrape has read the
+    /// final figures, for at most SECS (your scrape interval or more; 0: exit at once).
+    #[arg(long, value_name = "SECS", default_value_t = 15)]
+    pub metrics_linger: u64,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run a scenario: every SUT in turn under the same load; results.json + summary.
@@ -99,6 +113,8 @@ SUT (SIGTERM, then SIGKILL to its process group) and writes what was measured, m
         /// No progress line, even on a terminal.
         #[arg(long)]
         no_progress: bool,
+        #[command(flatten)]
+        metrics: MetricsArgs,
     },
     /// Step the bot count until the SLO breaks: the largest count that held, per SUT.
     #[command(
@@ -116,6 +132,8 @@ or where the harness was the bottleneck ends the curve as a machine limit, named
         out: Option<PathBuf>,
         #[arg(long)]
         no_progress: bool,
+        #[command(flatten)]
+        metrics: MetricsArgs,
     },
     /// Check a scenario file (every key, every value) without running anything.
     Validate {
@@ -165,6 +183,8 @@ minutes on 2 cores; --quick uses one run, 5 s idle and 4 s active, and one capac
         out: Option<PathBuf>,
         #[arg(long)]
         no_progress: bool,
+        #[command(flatten)]
+        metrics: MetricsArgs,
     },
     /// Markdown and self-contained HTML reports from one or more results files.
     Report {
@@ -222,24 +242,26 @@ pub fn run_cli_with(cli: Cli, cancel: Arc<AtomicBool>) -> u8 {
             scenario,
             out,
             no_progress,
-        } => with_scenario(
-            &scenario,
-            out,
-            no_progress,
-            cancel,
-            crate::run::run_scenario,
-        ),
+            metrics,
+        } => with_metrics(&metrics, cancel, |cancel, metrics| {
+            with_scenario(
+                &scenario,
+                options(out, no_progress, cancel, metrics),
+                crate::run::run_scenario,
+            )
+        }),
         Command::Capacity {
             scenario,
             out,
             no_progress,
-        } => with_scenario(
-            &scenario,
-            out,
-            no_progress,
-            cancel,
-            crate::capacity::run_capacity,
-        ),
+            metrics,
+        } => with_metrics(&metrics, cancel, |cancel, metrics| {
+            with_scenario(
+                &scenario,
+                options(out, no_progress, cancel, metrics),
+                crate::capacity::run_capacity,
+            )
+        }),
         Command::Claims {
             quick,
             bots,
@@ -248,18 +270,16 @@ pub fn run_cli_with(cli: Cli, cancel: Arc<AtomicBool>) -> u8 {
             prices,
             out,
             no_progress,
-        } => claims(crate::claims::ClaimsOptions {
-            quick,
-            bots,
-            repeat,
-            stack,
-            prices,
-            run: Options {
-                out_dir: out,
-                progress: !no_progress,
-                impls_dir: None,
-                cancel,
-            },
+            metrics,
+        } => with_metrics(&metrics, cancel, |cancel, metrics| {
+            claims(crate::claims::ClaimsOptions {
+                quick,
+                bots,
+                repeat,
+                stack,
+                prices,
+                run: options(out, no_progress, cancel, metrics),
+            })
         }),
         Command::Report { results, out } => {
             let inputs = match tgbench_reports::Input::read_all(&results) {
@@ -351,24 +371,64 @@ fn claims(opts: crate::claims::ClaimsOptions) -> u8 {
     }
 }
 
-/// Loads the scenario (exit 2 with its problems when it is bad) and runs it with `run`.
-fn with_scenario(
-    arg: &str,
+/// The run options of `run`, `capacity` and `claims`.
+fn options(
     out: Option<PathBuf>,
     no_progress: bool,
     cancel: Arc<AtomicBool>,
+    metrics: Option<Arc<crate::metrics::Live>>,
+) -> Options {
+    Options {
+        out_dir: out,
+        progress: !no_progress,
+        impls_dir: None,
+        cancel,
+        metrics,
+    }
+}
+
+/// Runs `command` with the live figures it should keep: with `--metrics-listen`, serves
+/// them from before it starts until one scrape after it ends (`--metrics-linger`).
+fn with_metrics(
+    args: &MetricsArgs,
+    cancel: Arc<AtomicBool>,
+    command: impl FnOnce(Arc<AtomicBool>, Option<Arc<crate::metrics::Live>>) -> u8,
+) -> u8 {
+    let Some(addr) = args.metrics_listen else {
+        return command(cancel, None);
+    };
+    let server = match std::net::TcpListener::bind(addr).and_then(|l| {
+        crate::metrics::MetricsServer::start(crate::metrics::Live::new(), l, cancel.clone())
+    }) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!(
+                "tgbench: --metrics-listen {addr}: cannot serve metrics there: {e} \
+                 (pick a free port, or leave the option out)"
+            );
+            return exit::HARNESS;
+        }
+    };
+    eprintln!("tgbench: metrics on http://{}/metrics", server.addr());
+    let code = command(cancel.clone(), Some(server.live().clone()));
+    let linger = std::time::Duration::from_secs(args.metrics_linger);
+    if !linger.is_zero() && !server.linger(linger, &cancel) && !cancel.load(Ordering::SeqCst) {
+        eprintln!(
+            "tgbench: no scrape of the final metrics within {} s (--metrics-linger)",
+            args.metrics_linger
+        );
+    }
+    code
+}
+
+/// Loads the scenario (exit 2 with its problems when it is bad) and runs it with `run`.
+fn with_scenario(
+    arg: &str,
+    opts: Options,
     run: impl FnOnce(&scenario::Scenario, &Options) -> Result<Outcome, RunError>,
 ) -> u8 {
     match scenario::load(arg) {
-        Ok(s) => {
-            let opts = Options {
-                out_dir: out,
-                progress: !no_progress,
-                impls_dir: None,
-                cancel,
-            };
-            finish(run(&s, &opts))
-        }
+        Ok(s) => finish(run(&s, &opts)),
         Err(e) => {
             eprintln!("{e}");
             exit::BAD_INPUT
@@ -422,6 +482,58 @@ fn finish(outcome: Result<Outcome, RunError>) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn run_capacity_and_claims_take_metrics_listen() {
+        for command in [
+            vec!["tgbench", "run", "smoke"],
+            vec!["tgbench", "capacity", "capacity"],
+            vec!["tgbench", "claims"],
+        ] {
+            let parse = |extra: &[&str]| {
+                let mut args = command.clone();
+                args.extend_from_slice(extra);
+                Cli::try_parse_from(args)
+            };
+            let metrics = |cli: Cli| match cli.command {
+                Command::Run { metrics, .. }
+                | Command::Capacity { metrics, .. }
+                | Command::Claims { metrics, .. } => metrics,
+                other => panic!("parsed as {other:?}"),
+            };
+            let off = metrics(parse(&[]).unwrap());
+            assert_eq!((off.metrics_listen, off.metrics_linger), (None, 15));
+            let on = metrics(
+                parse(&[
+                    "--metrics-listen",
+                    "127.0.0.1:9477",
+                    "--metrics-linger",
+                    "2",
+                ])
+                .unwrap(),
+            );
+            assert_eq!(on.metrics_listen, Some("127.0.0.1:9477".parse().unwrap()));
+            assert_eq!(on.metrics_linger, 2);
+            assert!(
+                parse(&["--metrics-listen", "localhost"]).is_err(),
+                "{command:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_metrics_address_in_use_is_a_harness_failure_before_anything_runs() {
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = taken.local_addr().unwrap().to_string();
+        let code = run_cli(Cli::parse_from([
+            "tgbench",
+            "run",
+            "no-such-scenario",
+            "--metrics-listen",
+            &addr,
+        ]));
+        assert_eq!(code, exit::HARNESS);
+    }
 
     #[test]
     fn claims_bots_are_bounded_by_what_one_process_can_hold() {

@@ -29,6 +29,8 @@
 //!   builds a results entry from what a window recorded.
 //! - [`capacity`]: the capacity search and its curve, driving a run's `Session`.
 //! - [`claims`]: `tgbench claims`: the claims measurements and the verdict report.
+//! - [`metrics`]: live metrics (`--metrics-listen`): the run's figures per SUT and phase,
+//!   read at each scrape and served as OpenMetrics through mock-telegram's writers.
 //! - [`progress`]: the live line (the summary printed at the end is
 //!   `tgbench_reports::report::console::summary`).
 //! - [`output`]: the results folder and atomic writes; [`environment`]: the machine, UTC times.
@@ -37,6 +39,7 @@ pub mod capacity;
 pub mod claims;
 pub mod cli;
 pub mod environment;
+pub mod metrics;
 pub mod output;
 pub mod placement;
 pub mod preflight;

@@ -6,6 +6,7 @@ mod binary;
 mod control;
 mod encodings;
 mod errors;
+mod metrics;
 mod polling;
 mod support;
 mod webhook;

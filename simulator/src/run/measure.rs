@@ -185,6 +185,9 @@ impl Measurement<'_> {
         }
         r.monitor.stop();
         r.live.sut.stop();
+        if let Some(live) = &self.s.metrics {
+            live.end_sut();
+        }
         result
     }
 
@@ -225,7 +228,11 @@ impl Measurement<'_> {
         let progress = self.s.progress.clone();
         let phase = self.phase.clone();
         let who = self.who.clone();
+        let metrics = self.s.metrics.clone();
         let on_tick = move |t: &Tick| {
+            if let Some(live) = &metrics {
+                live.tick(t.period_s, t.sut, t.harness);
+            }
             let phase = phase.lock().map(|l| l.clone()).unwrap_or_default();
             let r = &t.stats.readiness;
             progress.set(format!(
@@ -271,6 +278,10 @@ impl Measurement<'_> {
             seg.duration,
             segment_seed(self.scn.seed, i),
         );
+        if let Some(live) = &self.s.metrics {
+            let phase = crate::metrics::phase_label(seg.measured, seg.phase.as_deref());
+            live.begin_segment(&self.sut.name, &phase, &self.mock, bots);
+        }
         let start = self.mock.stats();
         let hist_start = self.mock.latency_histogram();
         let t0 = Instant::now();
@@ -306,14 +317,19 @@ impl Measurement<'_> {
             Instant::now(),
             Duration::from_millis(self.scn.sample_ms.saturating_mul(2)),
         );
+        let drained = self.mock.stats();
+        let hist_drained = self.mock.latency_histogram();
+        if let Some(live) = &self.s.metrics {
+            live.end_segment();
+        }
         Recording {
             label,
             t0,
             t_end,
             t_drained: Instant::now(),
             end,
-            drained: self.mock.stats(),
-            hist_drained: self.mock.latency_histogram(),
+            drained,
+            hist_drained,
             start,
             hist_start,
             inject,

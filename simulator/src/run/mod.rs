@@ -49,6 +49,8 @@ pub struct Options {
     pub impls_dir: Option<PathBuf>,
     /// Set to stop the run (Ctrl-C and SIGTERM set it too).
     pub cancel: Arc<AtomicBool>,
+    /// Live figures for `--metrics-listen` (see [`crate::metrics`]); None: not kept.
+    pub metrics: Option<Arc<crate::metrics::Live>>,
 }
 
 impl Default for Options {
@@ -58,6 +60,7 @@ impl Default for Options {
             progress: true,
             impls_dir: None,
             cancel: Arc::new(AtomicBool::new(false)),
+            metrics: None,
         }
     }
 }
@@ -157,6 +160,7 @@ pub(crate) struct Session {
     impls: PathBuf,
     rt: tokio::runtime::Runtime,
     file: ResultsFile,
+    metrics: Option<Arc<crate::metrics::Live>>,
     _pinned: Pinned,
 }
 
@@ -193,6 +197,7 @@ impl Session {
             impls,
             rt,
             file: ResultsFile::new(opts, name),
+            metrics: opts.metrics.clone(),
             _pinned: pinned,
         })
     }
