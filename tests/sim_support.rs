@@ -15,8 +15,9 @@ pub fn profile_dir() -> PathBuf {
     deps.parent().expect("profile folder").to_path_buf()
 }
 
-/// Builds `tgbench` and the reference bots (`polling-bot`, `webhook-bot`, `hybrid-bot`)
-/// in this profile once, and returns the folder holding them. Cargo does not build other
+/// Builds `tgbench`, the reference bots (`polling-bot`, `webhook-bot`, `hybrid-bot`), the
+/// emulated Lambda (`mock-lambda`) and the reference function (`webhook-lambda`) in this
+/// profile once, and returns the folder holding them. Cargo does not build other
 /// packages' binaries for a test, so the test asks for them.
 pub fn binaries() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
@@ -30,6 +31,10 @@ pub fn binaries() -> &'static Path {
             "tgbench",
             "-p",
             "tgbench-impls",
+            "-p",
+            "mock-lambda",
+            "-p",
+            "tgbench-webhook-lambda",
             "--bins",
         ])
         .current_dir(env!("CARGO_MANIFEST_DIR"));
@@ -39,9 +44,16 @@ pub fn binaries() -> &'static Path {
         let status = cmd.status().expect("running cargo build for the binaries");
         assert!(
             status.success(),
-            "cargo build of tgbench and tgbench-impls failed"
+            "cargo build of tgbench, tgbench-impls, mock-lambda and tgbench-webhook-lambda failed"
         );
-        for bin in ["tgbench", "polling-bot", "webhook-bot", "hybrid-bot"] {
+        for bin in [
+            "tgbench",
+            "polling-bot",
+            "webhook-bot",
+            "hybrid-bot",
+            "mock-lambda",
+            "webhook-lambda",
+        ] {
             assert!(dir.join(bin).is_file(), "{} missing after the build", bin);
         }
         dir
