@@ -73,6 +73,23 @@ pub fn read_results(dir: &Path) -> Results {
     Results::from_json(&text).expect("results.json parses")
 }
 
+/// Live processes whose environment holds `<var>=<mark>`: one test's SUT processes (other
+/// tests run the same binaries at the same time), found however they were reparented.
+pub fn marked(var: &str, mark: &str) -> Vec<u32> {
+    let needle = format!("{var}={mark}");
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let env = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+        if env.split(|b| *b == 0).any(|kv| kv == needle.as_bytes()) && alive(pid) {
+            out.push(pid);
+        }
+    }
+    out
+}
+
 /// Every process descending from `root` (not including it), from /proc.
 pub fn descendants(root: u32) -> Vec<u32> {
     let mut parent_of = Vec::new();

@@ -47,6 +47,23 @@ fn owner_is_gone(name: &str) -> bool {
         .is_some_and(|pid| !std::path::Path::new(&format!("/proc/{pid}")).exists())
 }
 
+/// Removes the control groups that platforms killed without cleanup (SIGKILL) left
+/// beneath [`PARENT_GROUP`], killing what still runs in them (frozen environments are
+/// thawed to die). Every platform does it when it starts; a supervisor that killed one can
+/// do it at once. Returns the groups removed (none where cgroups are not available).
+pub fn remove_stale_groups() -> Vec<String> {
+    let Ok(cgroups) = Cgroups::detect() else {
+        return Vec::new();
+    };
+    let removed = cgroups.remove_stale(PARENT_GROUP, owner_is_gone);
+    for stale in &removed {
+        tracing::info!(
+            "removed the control group {PARENT_GROUP}/{stale} of a process that is gone"
+        );
+    }
+    removed
+}
+
 /// The platform's means: a run's parent group, or signals.
 #[derive(Debug)]
 pub enum Backend {
@@ -72,11 +89,7 @@ impl Backend {
     ) -> Result<(Backend, Enforcement), ResourceError> {
         let attempt = || -> Result<(Version, String, Group), CgroupError> {
             let cgroups = Cgroups::detect()?;
-            for stale in cgroups.remove_stale(PARENT_GROUP, owner_is_gone) {
-                tracing::info!(
-                    "removed the control group {PARENT_GROUP}/{stale} of a process that is gone"
-                );
-            }
+            remove_stale_groups();
             let group = cgroups.create(&format!("{PARENT_GROUP}/{run_name}"))?;
             Ok((cgroups.version(), cgroups.describe(), group))
         };

@@ -193,30 +193,18 @@ fn cpu_list_forms() {
     assert!(CpuList::parse("").is_err());
 }
 
-const SERVERLESS: &str = r#"
-name = "t"
-duration_s = 5
-
-[telegram]
-bots = 3
-
-[load]
-model = "poisson"
-messages_per_bot_per_min = 6
-
-[[sut]]
-name = "fn"
-kind = "serverless"
-function = "webhook-lambda"
-memory_mb = 512
-keep_warm_s = 20
-arch = "arm64"
-front_door = "api_gateway_http"
-"#;
+/// MINIMAL with its SUT made serverless (the same lines up to `kind`).
+fn serverless() -> String {
+    MINIMAL.replace(
+        "kind = \"polling\"\n",
+        "kind = \"serverless\"\nfunction = \"webhook-lambda\"\nmemory_mb = 512\nkeep_warm_s = 20\n\
+         arch = \"arm64\"\nfront_door = \"api_gateway_http\"\n",
+    )
+}
 
 #[test]
 fn a_serverless_sut_gets_aws_defaults_and_is_ready_when_webhooks_are_set() {
-    let s = parse(SERVERLESS, "x.toml").unwrap();
+    let s = parse(&serverless(), "x.toml").unwrap();
     let sut = &s.suts[0];
     assert_eq!(sut.ready(), Ready::Webhook);
     let spec = sut.serverless().unwrap();
@@ -227,7 +215,7 @@ fn a_serverless_sut_gets_aws_defaults_and_is_ready_when_webhooks_are_set() {
         (spec.arch, spec.front_door),
         (Arch::Arm64, FrontDoor::ApiGatewayHttp)
     );
-    let command = SERVERLESS.replace("\"webhook-lambda\"", "[\"python3\", \"f.py\"]");
+    let command = serverless().replace("\"webhook-lambda\"", "[\"python3\", \"f.py\"]");
     let spec = parse(&command, "x.toml").unwrap().suts[0]
         .serverless()
         .unwrap();
@@ -242,27 +230,27 @@ fn a_serverless_sut_gets_aws_defaults_and_is_ready_when_webhooks_are_set() {
 
 #[test]
 fn serverless_keys_are_checked_with_file_line_and_key() {
-    let e = err(&SERVERLESS.replace("memory_mb = 512", "memory_mb = 64"));
+    let e = err(&serverless().replace("memory_mb = 512", "memory_mb = 64"));
     assert_eq!(
         e,
         "x.toml:16: [[sut]] #1 memory_mb = 64: expected 128 to 10240 (AWS Lambda's memory range, MB)"
     );
-    let e = err(&SERVERLESS.replace("function = \"webhook-lambda\"\n", ""));
+    let e = err(&serverless().replace("function = \"webhook-lambda\"\n", ""));
     assert!(
         e.contains(
             "[[sut]] #1 function: missing key function (required for kind = \"serverless\")"
         ),
         "{e}"
     );
-    let e = err(&SERVERLESS.replace("\"webhook-lambda\"", "\"webhook-bot\""));
+    let e = err(&serverless().replace("\"webhook-lambda\"", "\"webhook-bot\""));
     assert!(e.starts_with("x.toml:15: [[sut]] #1 function"), "{e}");
     assert!(e.contains("expected \"webhook-lambda\""), "{e}");
-    let e = err(&SERVERLESS.replace("keep_warm_s = 20", "keep_warm_s = 20\ntimeout_s = 901"));
+    let e = err(&serverless().replace("keep_warm_s = 20", "keep_warm_s = 20\ntimeout_s = 901"));
     assert!(
         e.contains("x.toml:18: [[sut]] #1 timeout_s = 901: expected 1 to 900"),
         "{e}"
     );
-    let e = err(&SERVERLESS.replace("\"arm64\"", "\"riscv\""));
+    let e = err(&serverless().replace("\"arm64\"", "\"riscv\""));
     assert_eq!(
         e,
         "x.toml:18: [[sut]] #1 arch = \"riscv\": expected one of x86_64 or arm64"

@@ -216,6 +216,15 @@ impl Platform {
     }
 }
 
+impl Drop for Platform {
+    /// The platform process is gone by now (the deployment stops or kills it first): if it
+    /// was killed (a fault, SIGKILL), its environments' control groups are left, frozen
+    /// ones included; they are removed here with what runs in them.
+    fn drop(&mut self) {
+        mock_lambda::resources::remove_stale_groups();
+    }
+}
+
 /// A clap value name as the platform's command line spells it (`x86_64`, `api-gateway-http`).
 fn value_name<T: clap::ValueEnum>(v: &T) -> String {
     v.to_possible_value()
