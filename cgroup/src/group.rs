@@ -278,12 +278,18 @@ impl Group {
         let mut created = std::mem::take(&mut self.created);
         created.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
         for dir in created {
-            if let Err(e) = remove_dir(&dir) {
-                let leaf = self.all_dirs().contains(&dir);
-                // A shared parent (`tgbench`) may still hold another run's groups.
-                if leaf && first_error.is_none() {
-                    first_error = Some(e);
-                }
+            let leaf = self.all_dirs().contains(&dir);
+            if !leaf {
+                // A shared parent (`tgbench`) may still hold another run's groups: one
+                // try, no waiting (waiting on a busy parent made every removal take
+                // seconds while another platform ran).
+                let _ = fs::remove_dir(&dir);
+                continue;
+            }
+            if let Err(e) = remove_dir(&dir)
+                && first_error.is_none()
+            {
+                first_error = Some(e);
             }
         }
         first_error.map_or(Ok(()), Err)
