@@ -15,23 +15,12 @@ use tgbench::run::{self, Options, Status, faults};
 use tgbench::scenario::{self, FaultKind};
 use tgbench_reports::results::{Results, Run};
 
-use crate::sim_support::{alive, binaries, scenario_file};
+use crate::sim_support::{self, binaries, scenario_file};
 
 /// Processes whose environment holds `TGBENCH_TEST_MARK=<mark>` (this test's SUTs only:
 /// other tests run the same binaries at the same time).
 fn marked(mark: &str) -> Vec<u32> {
-    let needle = format!("TGBENCH_TEST_MARK={mark}");
-    let mut out = Vec::new();
-    for e in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let env = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
-        if env.split(|b| *b == 0).any(|kv| kv == needle.as_bytes()) && alive(pid) {
-            out.push(pid);
-        }
-    }
-    out
+    sim_support::marked("TGBENCH_TEST_MARK", mark)
 }
 
 /// The shipped scenario `faults-<name>`, shortened, each SUT marked with `mark`. The load

@@ -32,17 +32,35 @@ fn cargo_build(what: &str, args: &[&str]) -> PathBuf {
     dir
 }
 
-/// Builds `tgbench` and the reference bots (`polling-bot`, `webhook-bot`, `hybrid-bot`)
-/// in this profile once, and returns the folder holding them. Cargo does not build other
+/// Builds `tgbench`, the reference bots (`polling-bot`, `webhook-bot`, `hybrid-bot`), the
+/// emulated Lambda (`mock-lambda`) and the reference function (`webhook-lambda`) in this
+/// profile once, and returns the folder holding them. Cargo does not build other
 /// packages' binaries for a test, so the test asks for them.
 pub fn binaries() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
         let dir = cargo_build(
-            "tgbench and tgbench-impls",
-            &["-p", "tgbench", "-p", "tgbench-impls", "--bins"],
+            "tgbench, tgbench-impls, mock-lambda and tgbench-webhook-lambda",
+            &[
+                "-p",
+                "tgbench",
+                "-p",
+                "tgbench-impls",
+                "-p",
+                "mock-lambda",
+                "-p",
+                "tgbench-webhook-lambda",
+                "--bins",
+            ],
         );
-        for bin in ["tgbench", "polling-bot", "webhook-bot", "hybrid-bot"] {
+        for bin in [
+            "tgbench",
+            "polling-bot",
+            "webhook-bot",
+            "hybrid-bot",
+            "mock-lambda",
+            "webhook-lambda",
+        ] {
             assert!(dir.join(bin).is_file(), "{} missing after the build", bin);
         }
         dir
@@ -72,6 +90,23 @@ pub fn scenario_file(dir: &Path, name: &str, text: &str) -> PathBuf {
 pub fn read_results(dir: &Path) -> Results {
     let text = std::fs::read_to_string(dir.join("results.json")).expect("results.json exists");
     Results::from_json(&text).expect("results.json parses")
+}
+
+/// Live processes whose environment holds `<var>=<mark>`: one test's SUT processes (other
+/// tests run the same binaries at the same time), found however they were reparented.
+pub fn marked(var: &str, mark: &str) -> Vec<u32> {
+    let needle = format!("{var}={mark}");
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let env = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+        if env.split(|b| *b == 0).any(|kv| kv == needle.as_bytes()) && alive(pid) {
+            out.push(pid);
+        }
+    }
+    out
 }
 
 /// Every process descending from `root` (not including it), from /proc.

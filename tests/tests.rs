@@ -10,6 +10,7 @@ mod run_smoke;
 mod sampler_truth;
 mod scenario_errors;
 mod security;
+mod serverless;
 mod shipped_scenarios;
 mod sim_support;
 mod stacks;

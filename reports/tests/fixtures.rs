@@ -137,6 +137,7 @@ pub fn run(name: &str, kind: &str, phase: Option<&str>, f: &Figures) -> Run {
         },
         telegram: serde_json::json!({"empty_get_updates_share": 0.9}),
         faults: vec![],
+        serverless: None,
     }
 }
 
@@ -270,4 +271,31 @@ pub fn smoke() -> Results {
         capacity_curve("webhook-bot", "webhook", Some(2000), true),
     ];
     r
+}
+
+/// A serverless window's platform figures: 40 invocations, 3 cold starts, $0.000021.
+pub fn serverless() -> Serverless {
+    Serverless {
+        invocations: 40,
+        cold_starts: 3,
+        init_ms: InitMs {
+            p50: 31.5,
+            p99: 44.25,
+            max: 44.25,
+        },
+        throttled: 2,
+        errors: ServerlessErrors {
+            timeout: 1,
+            oom: 0,
+            function: 0,
+        },
+        concurrency_peak: 4,
+        environments_started: 3,
+        billed_ms: 612,
+        billed_gb_s: 0.153,
+        cost: 0.000021,
+        environments_cpu_s: 0.5,
+        platform_cpu_s: 0.125,
+        resources: "cgroup-v1".into(),
+    }
 }

@@ -266,6 +266,34 @@ fn incomplete_runs_are_marked() {
 }
 
 #[test]
+fn serverless_runs_get_the_platforms_figures_and_other_runs_no_section() {
+    let (_d, _w, md, html) = render(&[Input::new("x", fixtures::smoke())]);
+    assert!(!md.contains("## Serverless") && !html.contains(r#"id="serverless""#));
+    let mut r = fixtures::smoke();
+    r.runs[1].sut.kind = "serverless".into();
+    r.runs[1].serverless = Some(fixtures::serverless());
+    let (_d, _w, md, html) = render(&[Input::new("x", r)]);
+    assert!(md.contains("## Serverless"), "{md}");
+    let row = md
+        .lines()
+        .skip_while(|l| !l.starts_with("## Serverless"))
+        .find(|l| l.starts_with("| webhook-bot |"))
+        .expect("a serverless row for the serverless run only");
+    assert_eq!(
+        row,
+        "| webhook-bot | 40 | 3 | 31.5 | 44.2 | 44.2 | 2 | 1/0/0 | 4 | 3 | 612 | 0.15 | 0.000021 | $0.52 | 0.12 | cgroup-v1 |"
+    );
+    assert!(
+        !md.lines()
+            .skip_while(|l| !l.starts_with("## Serverless"))
+            .take_while(|l| !l.starts_with("## ") || l.starts_with("## Serverless"))
+            .any(|l| l.starts_with("| polling-bot |")),
+        "{md}"
+    );
+    assert!(html.contains(r#"id="serverless""#) && html.contains("0.000021"));
+}
+
+#[test]
 fn repetitions_fold_into_one_row_with_merged_histograms() {
     let mut runs = Vec::new();
     for rep in 0..3 {

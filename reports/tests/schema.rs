@@ -21,6 +21,7 @@ fn full() -> Results {
     r.runs[0].incomplete_reason = Some("SUT crashed".into());
     r.runs[0].latency_histogram = fixtures::histogram_around(5.0, 10);
     r.capacity[0].steps[0].reason = Some("slo".into());
+    r.runs[1].serverless = Some(fixtures::serverless());
     r.capacity
         .push(fixtures::capacity_curve("x", "polling", None, false));
     r

@@ -143,6 +143,63 @@ pub struct Run {
     /// Fault windows injected during the run (seconds from the window's start).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub faults: Vec<FaultWindow>,
+    /// The emulated function platform's figures for this window (`kind = "serverless"`
+    /// SUTs; null for every other shape).
+    #[serde(default)]
+    pub serverless: Option<Serverless>,
+}
+
+/// A serverless SUT's window as its platform (`mock-lambda`) counted it: invocations, cold
+/// starts, throttling, failures, environments and the bill at the assumed prices.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Serverless {
+    /// Invocations started (each one a billed request).
+    pub invocations: u64,
+    /// Invocations that had to start an environment.
+    pub cold_starts: u64,
+    /// Init phases (spawn to the runtime's first `/next`) of this window's cold starts, ms.
+    pub init_ms: InitMs,
+    /// Requests answered 429 at the concurrency limit (Telegram retries them).
+    pub throttled: u64,
+    pub errors: ServerlessErrors,
+    /// Most environments busy at once.
+    pub concurrency_peak: u64,
+    pub environments_started: u64,
+    /// Billed duration, invocations and init phases, each rounded up to 1 ms.
+    pub billed_ms: u64,
+    /// GB-seconds billed at the configured memory.
+    pub billed_gb_s: f64,
+    /// USD at the assumed list prices: requests, duration (with init) and front door.
+    pub cost: f64,
+    /// CPU seconds the environments were charged (control groups or /proc).
+    #[serde(default)]
+    pub environments_cpu_s: f64,
+    /// The platform's own CPU seconds in the window: overhead, not the function's.
+    #[serde(default)]
+    pub platform_cpu_s: f64,
+    /// How limits and freezing were enforced: `cgroup-v1`, `cgroup-v2` or `signals`.
+    #[serde(default)]
+    pub resources: String,
+}
+
+/// Init durations of cold starts, ms (0 when there were none).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct InitMs {
+    pub p50: f64,
+    pub p99: f64,
+    pub max: f64,
+}
+
+/// Failed invocations by AWS's error kind.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct ServerlessErrors {
+    /// `Sandbox.Timedout`: past `timeout_s`, the environment killed.
+    pub timeout: u64,
+    /// `Runtime.OutOfMemory`: above `memory_mb`, the environment killed.
+    pub oom: u64,
+    /// Everything else the function failed with: errors it reported, crashes, failed
+    /// inits, invalid or oversized responses.
+    pub function: u64,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]

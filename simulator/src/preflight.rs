@@ -136,7 +136,8 @@ fn connections(s: &Scenario, kind: Kind, bots: u64) -> u64 {
         // One held getUpdates per bot; hybrid and unknown servers may poll every bot.
         Kind::Polling | Kind::Hybrid | Kind::Command => bots,
         // Deliveries in flight (and as many API calls back), with a wide margin.
-        Kind::Webhook => {
+        // Serverless: deliveries to the function URL, and each environment's API calls.
+        Kind::Webhook | Kind::Serverless => {
             let rtt_s = s.telegram.rtt_ms / 1000.0;
             let in_flight = (s.peak_rate_per_s(bots) * (2.0 * rtt_s + 0.5) * 4.0).ceil() as u64;
             2 * in_flight.max(64).min(bots.max(1))
@@ -226,7 +227,7 @@ pub fn check(s: &Scenario, bots: u64, m: &Machine) -> Result<Needs, Refusal> {
         lo
     };
     let per_conn = match n.worst_kind {
-        Kind::Webhook => "webhook deliveries in flight and API calls",
+        Kind::Webhook | Kind::Serverless => "webhook deliveries in flight and API calls",
         _ => "1 per bot connection: each polling bot holds a getUpdates open",
     };
     let files_allowed = m.open_files;

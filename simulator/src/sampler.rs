@@ -37,6 +37,8 @@ pub struct Reading {
 pub struct Sampler {
     sys: System,
     root: Option<Pid>,
+    /// Whether the root's own usage counts (false: only its descendants').
+    root_counts: bool,
     me: Pid,
     last: Instant,
 }
@@ -52,6 +54,7 @@ impl Sampler {
         let mut s = Sampler {
             sys: System::new(),
             root: root.map(Pid::from_u32),
+            root_counts: true,
             me: Pid::from_u32(std::process::id()),
             last: Instant::now(),
         };
@@ -71,6 +74,12 @@ impl Sampler {
     /// Samples another root from the next reading on (a restarted SUT).
     pub fn set_root(&mut self, root: Option<u32>) {
         self.root = root.map(Pid::from_u32);
+    }
+
+    /// Whether the root process's own usage is counted, or only its descendants' (a
+    /// platform whose children are the SUT).
+    pub fn count_root(&mut self, yes: bool) {
+        self.root_counts = yes;
     }
 
     /// The smallest period sysinfo can measure CPU over.
@@ -125,7 +134,9 @@ impl Sampler {
             if !seen.insert(pid) {
                 continue;
             }
-            if let Some(u) = self.single(pid) {
+            if pid == root && !self.root_counts {
+                // Not counted, but its descendants are.
+            } else if let Some(u) = self.single(pid) {
                 usage.cpu_pct += u.cpu_pct;
                 usage.rss_mb += u.rss_mb;
                 usage.processes += 1;

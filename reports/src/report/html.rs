@@ -5,8 +5,9 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use super::tables::{
-    CLAIMS_COST_NOTE, CLAIMS_RULES, capacity_summary, capacity_table, claims_context, claims_costs,
-    claims_verdicts, environment_table, methods, methods_table, summary_table,
+    CLAIMS_COST_NOTE, CLAIMS_RULES, SERVERLESS_NOTE, capacity_summary, capacity_table,
+    claims_context, claims_costs, claims_verdicts, environment_table, methods, methods_table,
+    serverless_table, summary_table,
 };
 use super::{Report, ReportData, write_file};
 use crate::Error;
@@ -449,6 +450,20 @@ impl Report for Html {
                 self.body.push_str("</div>");
             }
         }
+        self.body.push_str("</section>");
+    }
+
+    fn serverless(&mut self, data: &ReportData<'_>) {
+        let Some(table) = serverless_table(data) else {
+            return;
+        };
+        self.section("serverless", "Serverless");
+        let _ = write!(
+            self.body,
+            r#"<p class="note">{}</p>"#,
+            escape(SERVERLESS_NOTE)
+        );
+        self.body.push_str(&table.to_html("serverless"));
         self.body.push_str("</section>");
     }
 

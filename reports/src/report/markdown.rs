@@ -5,8 +5,9 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use super::tables::{
-    CLAIMS_COST_NOTE, CLAIMS_RULES, capacity_summary, capacity_table, claims_context, claims_costs,
-    claims_verdicts, comparison_table, environment_table, methods_table, summary_table,
+    CLAIMS_COST_NOTE, CLAIMS_RULES, SERVERLESS_NOTE, capacity_summary, capacity_table,
+    claims_context, claims_costs, claims_verdicts, comparison_table, environment_table,
+    methods_table, serverless_table, summary_table,
 };
 use super::{Report, ReportData, write_file};
 use crate::Error;
@@ -107,6 +108,17 @@ impl Report for Markdown {
             "Bot API requests the SUT made to the mock; `webhook` counts the mock's deliveries to the SUT.\n\n",
         );
         self.out.push_str(&methods_table(data).to_markdown());
+        self.out.push('\n');
+    }
+
+    fn serverless(&mut self, data: &ReportData<'_>) {
+        let Some(table) = serverless_table(data) else {
+            return;
+        };
+        self.out.push_str("## Serverless\n\n");
+        self.out.push_str(SERVERLESS_NOTE);
+        self.out.push_str("\n\n");
+        self.out.push_str(&table.to_markdown());
         self.out.push('\n');
     }
 

@@ -42,6 +42,8 @@ pub trait Report {
     fn summary(&mut self, _data: &ReportData<'_>) {}
     fn latency(&mut self, _data: &ReportData<'_>) {}
     fn requests(&mut self, _data: &ReportData<'_>) {}
+    /// Serverless SUTs: the platform's invocations, cold starts, billing.
+    fn serverless(&mut self, _data: &ReportData<'_>) {}
     fn timeseries(&mut self, _data: &ReportData<'_>) {}
     fn capacity(&mut self, _data: &ReportData<'_>) {}
     fn environment(&mut self, _data: &ReportData<'_>) {}
@@ -99,6 +101,7 @@ impl Reports {
         self.summary(data);
         self.latency(data);
         self.requests(data);
+        self.serverless(data);
         self.timeseries(data);
         self.capacity(data);
         self.environment(data);
@@ -125,6 +128,7 @@ impl Report for Reports {
         summary(data: &ReportData<'_>);
         latency(data: &ReportData<'_>);
         requests(data: &ReportData<'_>);
+        serverless(data: &ReportData<'_>);
         timeseries(data: &ReportData<'_>);
         capacity(data: &ReportData<'_>);
         environment(data: &ReportData<'_>);

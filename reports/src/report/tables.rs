@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 use super::ReportData;
 use crate::claims::{CLAIM_BOTS, ClaimsTable, Outcome, Verdict, spec::config};
 use crate::compare::{Comparison, Noise, Status};
+use crate::results::Serverless;
 use crate::rows::Input;
 use crate::table::{Cell, Table, Tone};
 use crate::text::{count, num, pct_change, usd};
@@ -82,6 +83,93 @@ pub fn summary_table(data: &ReportData<'_>) -> Table {
         ]);
     }
     t
+}
+
+/// What the serverless table shows, said once for every format.
+pub const SERVERLESS_NOTE: &str = "Figures of the emulated AWS Lambda for each serverless SUT, over the window and its drain: cold starts (init = spawn to the runtime's first request for an event), billed duration with init, and cost at the assumed prices (mock-lambda/src/billing.rs); the platform's own CPU is overhead, not in the SUT's CPU.";
+
+/// The serverless platform's figures: one row per serverless SUT (per file and phase),
+/// counts summed over repetitions, init times the worst repetition's. None when no row
+/// ran on the platform.
+pub fn serverless_table(data: &ReportData<'_>) -> Option<Table> {
+    let mut t = Table::new([
+        "SUT",
+        "invocations",
+        "cold starts",
+        "init p50 ms",
+        "init p99 ms",
+        "init max ms",
+        "throttled",
+        "errors (timeout/oom/function)",
+        "peak concurrency",
+        "environments",
+        "billed ms",
+        "GB-s",
+        "cost USD",
+        "USD per 1M invocations",
+        "platform CPU s",
+        "limits by",
+    ]);
+    t.numeric = (1..15).collect();
+    for r in &data.rows {
+        let figures: Vec<&Serverless> = r
+            .runs
+            .iter()
+            .filter_map(|x| x.serverless.as_ref())
+            .collect();
+        if figures.is_empty() {
+            continue;
+        }
+        let sum = |f: fn(&Serverless) -> u64| figures.iter().map(|s| f(s)).sum::<u64>();
+        let sum_f = |f: fn(&Serverless) -> f64| figures.iter().map(|s| f(s)).sum::<f64>();
+        let worst = |f: fn(&Serverless) -> f64| figures.iter().map(|s| f(s)).fold(0.0, f64::max);
+        let invocations = sum(|s| s.invocations);
+        let errors = (
+            sum(|s| s.errors.timeout),
+            sum(|s| s.errors.oom),
+            sum(|s| s.errors.function),
+        );
+        let cost = sum_f(|s| s.cost);
+        let mut limits: Vec<&str> = figures.iter().map(|s| s.resources.as_str()).collect();
+        limits.dedup();
+        t.push(vec![
+            r.label(data.several_files).into(),
+            count(invocations).into(),
+            count(sum(|s| s.cold_starts)).into(),
+            num(worst(|s| s.init_ms.p50)).into(),
+            num(worst(|s| s.init_ms.p99)).into(),
+            num(worst(|s| s.init_ms.max)).into(),
+            count(sum(|s| s.throttled)).into(),
+            Cell::new(
+                format!("{}/{}/{}", errors.0, errors.1, errors.2),
+                if errors == (0, 0, 0) {
+                    Tone::Plain
+                } else {
+                    Tone::Bad
+                },
+            ),
+            count(
+                figures
+                    .iter()
+                    .map(|s| s.concurrency_peak)
+                    .max()
+                    .unwrap_or(0),
+            )
+            .into(),
+            count(sum(|s| s.environments_started)).into(),
+            count(sum(|s| s.billed_ms)).into(),
+            num(sum_f(|s| s.billed_gb_s)).into(),
+            format!("{cost:.6}").into(),
+            if invocations > 0 {
+                usd(cost / invocations as f64 * 1e6).into()
+            } else {
+                "n/a".into()
+            },
+            num(sum_f(|s| s.platform_cpu_s)).into(),
+            limits.join(", ").into(),
+        ]);
+    }
+    (!t.rows.is_empty()).then_some(t)
 }
 
 /// Every Bot API method any row used, sorted.

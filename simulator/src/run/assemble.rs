@@ -143,6 +143,7 @@ pub fn build(w: Window<'_>) -> Run {
         harness,
         telegram: telegram_of(w.start, w.end, w.drained),
         faults: Vec::new(),
+        serverless: None,
     }
 }
 

@@ -17,7 +17,7 @@ use super::watch::{Live, Until, watch};
 use super::{Session, Stop, SutRun, assemble};
 use crate::scenario::{Scenario, Segment, Sut, Telegram, secs};
 use crate::schedule;
-use crate::sut::{Deployment, ResourceSource, Setup};
+use crate::sut::{Deployment, ResourceSource, Setup, serverless};
 
 impl Session {
     /// Runs one SUT once through every segment, on a fresh mock.
@@ -133,6 +133,9 @@ struct Recording {
     drained: Stats,
     hist_start: Histogram<u64>,
     hist_drained: Histogram<u64>,
+    /// The SUT's platform figures at its start and after its drain (serverless shape).
+    platform_start: Option<mock_lambda::Stats>,
+    platform_drained: Option<mock_lambda::Stats>,
     inject: InjectReport,
     /// What ended it early, if anything did.
     stop: Option<Stop>,
@@ -278,6 +281,7 @@ impl Measurement<'_> {
             seg.duration,
             segment_seed(self.scn.seed, i),
         );
+        let platform_start = r.live.sut.platform_stats();
         if let Some(live) = &self.s.metrics {
             let phase = crate::metrics::phase_label(seg.measured, seg.phase.as_deref());
             live.begin_segment(&self.sut.name, &phase, &self.mock, bots);
@@ -330,6 +334,8 @@ impl Measurement<'_> {
             end,
             drained,
             hist_drained,
+            platform_drained: r.live.sut.platform_stats(),
+            platform_start,
             start,
             hist_start,
             inject,
@@ -383,6 +389,10 @@ impl Measurement<'_> {
         let (windows, mut fault_notes) = r.faults.windows(rec.t0, rec.t_drained);
         fault_notes.extend(faults::rate_notes(&run.timeseries, &windows, bots));
         run.faults = windows;
+        run.serverless = rec
+            .platform_drained
+            .as_ref()
+            .map(|end| serverless::window(rec.platform_start.as_ref(), end));
         run.harness.notes.extend(fault_notes);
         self.s.progress.note(&format!(
             "  {} {}: injected {} replied {} lost {} | p99 {:.1} ms | CPU {:.1} % | RSS {:.1} MiB",

@@ -49,6 +49,7 @@ impl Monitor {
         let ticks = Arc::new(Mutex::new(Vec::new()));
         let (stop2, ticks2) = (stop.clone(), ticks.clone());
         let mut sampler = Sampler::new(sut.root());
+        sampler.count_root(sut.root_counts());
         let handle = std::thread::Builder::new()
             .name("tgbench-monitor".into())
             .spawn(move || {

@@ -38,6 +38,10 @@ pub const EMBEDDED: &[(&str, &str)] = &[
         "faults-telegram-slow",
         include_str!("../../../scenarios/faults-telegram-slow.toml"),
     ),
+    (
+        "serverless-low-frequency",
+        include_str!("../../../scenarios/serverless-low-frequency.toml"),
+    ),
 ];
 
 /// The text of a shipped scenario by name.

@@ -14,6 +14,7 @@ use std::fmt;
 use std::path::Path;
 use std::time::Duration;
 
+pub use mock_lambda::{Arch, FrontDoor};
 use serde::{Deserialize, Deserializer, Serialize};
 
 pub use embedded::{EMBEDDED, embedded};
@@ -269,6 +270,9 @@ pub enum Kind {
     Hybrid,
     /// Any bot server: `command` is run.
     Command,
+    /// A function on the emulated AWS Lambda (`mock-lambda`): `function` runs in execution
+    /// environments started on demand behind a function URL; tgbench registers the webhooks.
+    Serverless,
 }
 
 impl Kind {
@@ -278,6 +282,7 @@ impl Kind {
             Kind::Webhook => "webhook",
             Kind::Hybrid => "hybrid",
             Kind::Command => "command",
+            Kind::Serverless => "serverless",
         }
     }
 
@@ -287,9 +292,59 @@ impl Kind {
             Kind::Polling => Some("polling-bot"),
             Kind::Webhook => Some("webhook-bot"),
             Kind::Hybrid => Some("hybrid-bot"),
-            Kind::Command => None,
+            Kind::Command | Kind::Serverless => None,
         }
     }
+}
+
+/// A serverless SUT's `function`: a reference function or any runtime's command.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum Function {
+    /// `"webhook-lambda"`: the reference webhook bot on `lambda_runtime`.
+    Reference(String),
+    /// Program and arguments of a runtime speaking the Lambda Runtime API.
+    Command(Vec<String>),
+}
+
+/// The reference functions a serverless SUT may name.
+pub const REFERENCE_FUNCTIONS: &[&str] = &["webhook-lambda"];
+
+impl<'de> Deserialize<'de> for Function {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Name(String),
+            Command(Vec<String>),
+        }
+        let expected = || {
+            serde::de::Error::custom(
+                "expected \"webhook-lambda\" (the reference function) or a command, e.g. [\"python3\", \"function.py\"]",
+            )
+        };
+        match Raw::deserialize(d).map_err(|_| expected())? {
+            Raw::Name(n) if REFERENCE_FUNCTIONS.contains(&n.as_str()) => Ok(Function::Reference(n)),
+            Raw::Name(_) => Err(expected()),
+            Raw::Command(c) => Ok(Function::Command(c)),
+        }
+    }
+}
+
+/// AWS's documented memory range for a function, MB.
+pub const FUNCTION_MEMORY_MB: std::ops::RangeInclusive<u32> = 128..=10_240;
+
+/// A serverless SUT's function configuration, defaults applied (AWS's: 128 MB, 3 s,
+/// concurrency 1,000; keep-warm 600 s as observed on AWS).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerlessSpec {
+    pub function: Function,
+    pub memory_mb: u32,
+    pub concurrency: u32,
+    pub keep_warm_s: f64,
+    pub timeout_s: f64,
+    pub arch: Arch,
+    pub front_door: FrontDoor,
 }
 
 /// When a started SUT counts as ready, so the window can start.
@@ -436,15 +491,64 @@ pub struct Sut {
     pub stop_timeout_s: f64,
     #[serde(default)]
     pub telegram: Option<TelegramOverride>,
+    /// `kind = "serverless"` only: the function, its memory (128-10,240 MB), reserved
+    /// concurrency, keep-warm, timeout, architecture and front door (for prices).
+    #[serde(default)]
+    pub function: Option<Function>,
+    #[serde(default)]
+    pub memory_mb: Option<u32>,
+    #[serde(default)]
+    pub concurrency: Option<u32>,
+    #[serde(default)]
+    pub keep_warm_s: Option<f64>,
+    #[serde(default)]
+    pub timeout_s: Option<f64>,
+    #[serde(default)]
+    pub arch: Option<Arch>,
+    #[serde(default)]
+    pub front_door: Option<FrontDoor>,
 }
 
 impl Sut {
     pub fn ready(&self) -> Ready {
         self.ready.clone().unwrap_or(match self.kind {
             Kind::Polling => Ready::Polling,
-            Kind::Webhook => Ready::Webhook,
+            Kind::Webhook | Kind::Serverless => Ready::Webhook,
             Kind::Hybrid | Kind::Command => Ready::Any,
         })
+    }
+
+    /// The function configuration of a `kind = "serverless"` SUT with its `function`
+    /// (None otherwise), defaults applied.
+    pub fn serverless(&self) -> Option<ServerlessSpec> {
+        if self.kind != Kind::Serverless {
+            return None;
+        }
+        Some(ServerlessSpec {
+            function: self.function.clone()?,
+            memory_mb: self.memory_mb.unwrap_or(128),
+            concurrency: self.concurrency.unwrap_or(1000),
+            keep_warm_s: self.keep_warm_s.unwrap_or(600.0),
+            timeout_s: self.timeout_s.unwrap_or(3.0),
+            arch: self.arch.unwrap_or_default(),
+            front_door: self.front_door.unwrap_or_default(),
+        })
+    }
+
+    /// The serverless-only keys this SUT sets, by name.
+    fn serverless_keys(&self) -> Vec<&'static str> {
+        [
+            ("function", self.function.is_some()),
+            ("memory_mb", self.memory_mb.is_some()),
+            ("concurrency", self.concurrency.is_some()),
+            ("keep_warm_s", self.keep_warm_s.is_some()),
+            ("timeout_s", self.timeout_s.is_some()),
+            ("arch", self.arch.is_some()),
+            ("front_door", self.front_door.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(k, set)| set.then_some(k))
+        .collect()
     }
 }
 

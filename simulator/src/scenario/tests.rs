@@ -192,3 +192,73 @@ fn cpu_list_forms() {
     assert!(CpuList::parse("a").is_err());
     assert!(CpuList::parse("").is_err());
 }
+
+/// MINIMAL with its SUT made serverless (the same lines up to `kind`).
+fn serverless() -> String {
+    MINIMAL.replace(
+        "kind = \"polling\"\n",
+        "kind = \"serverless\"\nfunction = \"webhook-lambda\"\nmemory_mb = 512\nkeep_warm_s = 20\n\
+         arch = \"arm64\"\nfront_door = \"api_gateway_http\"\n",
+    )
+}
+
+#[test]
+fn a_serverless_sut_gets_aws_defaults_and_is_ready_when_webhooks_are_set() {
+    let s = parse(&serverless(), "x.toml").unwrap();
+    let sut = &s.suts[0];
+    assert_eq!(sut.ready(), Ready::Webhook);
+    let spec = sut.serverless().unwrap();
+    assert_eq!(spec.function, Function::Reference("webhook-lambda".into()));
+    assert_eq!((spec.memory_mb, spec.concurrency), (512, 1000));
+    assert_eq!((spec.keep_warm_s, spec.timeout_s), (20.0, 3.0));
+    assert_eq!(
+        (spec.arch, spec.front_door),
+        (Arch::Arm64, FrontDoor::ApiGatewayHttp)
+    );
+    let command = serverless().replace("\"webhook-lambda\"", "[\"python3\", \"f.py\"]");
+    let spec = parse(&command, "x.toml").unwrap().suts[0]
+        .serverless()
+        .unwrap();
+    assert_eq!(
+        spec.function,
+        Function::Command(vec!["python3".into(), "f.py".into()])
+    );
+    assert_eq!(spec.arch, Arch::Arm64);
+    // Another kind has no function configuration.
+    assert_eq!(parse(MINIMAL, "x.toml").unwrap().suts[0].serverless(), None);
+}
+
+#[test]
+fn serverless_keys_are_checked_with_file_line_and_key() {
+    let e = err(&serverless().replace("memory_mb = 512", "memory_mb = 64"));
+    assert_eq!(
+        e,
+        "x.toml:16: [[sut]] #1 memory_mb = 64: expected 128 to 10240 (AWS Lambda's memory range, MB)"
+    );
+    let e = err(&serverless().replace("function = \"webhook-lambda\"\n", ""));
+    assert!(
+        e.contains(
+            "[[sut]] #1 function: missing key function (required for kind = \"serverless\")"
+        ),
+        "{e}"
+    );
+    let e = err(&serverless().replace("\"webhook-lambda\"", "\"webhook-bot\""));
+    assert!(e.starts_with("x.toml:15: [[sut]] #1 function"), "{e}");
+    assert!(e.contains("expected \"webhook-lambda\""), "{e}");
+    let e = err(&serverless().replace("keep_warm_s = 20", "keep_warm_s = 20\ntimeout_s = 901"));
+    assert!(
+        e.contains("x.toml:18: [[sut]] #1 timeout_s = 901: expected 1 to 900"),
+        "{e}"
+    );
+    let e = err(&serverless().replace("\"arm64\"", "\"riscv\""));
+    assert_eq!(
+        e,
+        "x.toml:18: [[sut]] #1 arch = \"riscv\": expected one of x86_64 or arm64"
+    );
+    // Serverless keys on another kind are refused, by line.
+    let e = err(&MINIMAL.replace("kind = \"polling\"", "kind = \"polling\"\nmemory_mb = 512"));
+    assert_eq!(
+        e,
+        "x.toml:15: [[sut]] #1 memory_mb: only for kind = \"serverless\" (this [[sut]] is kind = \"polling\")"
+    );
+}

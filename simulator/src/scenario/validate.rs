@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 
 use super::locate::{Seg, key_path as path};
-use super::{FaultKind, Kind, Load, Model, Scenario};
+use super::{FUNCTION_MEMORY_MB, FaultKind, Function, Kind, Load, Model, Scenario, Sut};
 
 /// A problem: the key path, the value as text (if relevant), what is wrong / allowed.
 pub type Found = (Vec<Seg>, Option<String>, String);
@@ -121,6 +121,7 @@ pub fn check(s: &Scenario) -> Vec<Found> {
             ),
             _ => {}
         }
+        check_serverless(&mut bad, sut, i);
         if !(sut.ready_timeout_s > 0.0 && sut.ready_timeout_s <= 3_600.0) {
             bad(
                 at("ready_timeout_s"),
@@ -489,4 +490,72 @@ fn valid_name(name: &str) -> bool {
 
 fn num(v: f64) -> String {
     format!("{v}")
+}
+
+/// The serverless keys of `[[sut]]` #`i`: required and in range for `kind = "serverless"`,
+/// refused on every other kind.
+fn check_serverless(bad: &mut impl FnMut(Vec<Seg>, Option<String>, &str), sut: &Sut, i: usize) {
+    let at = |k: &str| path!["sut", i, k];
+    if sut.kind != Kind::Serverless {
+        for key in sut.serverless_keys() {
+            bad(
+                at(key),
+                None,
+                &format!(
+                    "only for kind = \"serverless\" (this [[sut]] is kind = \"{}\")",
+                    sut.kind.as_str()
+                ),
+            );
+        }
+        return;
+    }
+    match &sut.function {
+        None => bad(
+            at("function"),
+            None,
+            "missing key function (required for kind = \"serverless\"): \"webhook-lambda\" or a command, e.g. [\"python3\", \"function.py\"]",
+        ),
+        Some(Function::Command(c)) if c.is_empty() || c[0].is_empty() => bad(
+            at("function"),
+            Some("[]".into()),
+            "expected a program and its arguments, e.g. [\"python3\", \"function.py\"]",
+        ),
+        _ => {}
+    }
+    if let Some(m) = sut.memory_mb
+        && !FUNCTION_MEMORY_MB.contains(&m)
+    {
+        bad(
+            at("memory_mb"),
+            Some(m.to_string()),
+            "expected 128 to 10240 (AWS Lambda's memory range, MB)",
+        );
+    }
+    if let Some(c) = sut.concurrency
+        && !(1..=10_000).contains(&c)
+    {
+        bad(
+            at("concurrency"),
+            Some(c.to_string()),
+            "expected 1 to 10000 environments at once",
+        );
+    }
+    if let Some(k) = sut.keep_warm_s
+        && !(k > 0.0 && k <= 86_400.0)
+    {
+        bad(
+            at("keep_warm_s"),
+            Some(num(k)),
+            "expected seconds > 0 and ≤ 86400",
+        );
+    }
+    if let Some(t) = sut.timeout_s
+        && !(1.0..=900.0).contains(&t)
+    {
+        bad(
+            at("timeout_s"),
+            Some(num(t)),
+            "expected 1 to 900 seconds (AWS Lambda's timeout range)",
+        );
+    }
 }

@@ -2,11 +2,14 @@
 //! signalled, restarted and stopped by faults and by the run, its CPU and memory read
 //! through a [`ResourceSource`] — without the run loop knowing its shape.
 //!
-//! The one shape today is a process tree started from a scenario's `[[sut]]` (a reference
+//! Two shapes today. A process tree started from a scenario's `[[sut]]` (a reference
 //! server or a `command`): one [`SutProcess`] with the environment contract, its readiness
-//! checked against the mock, its tree sampled from /proc. Other shapes (replicas, a proxy
-//! in front, a platform that starts environments on demand, a SUT tgbench does not start)
-//! belong here, behind the same methods.
+//! checked against the mock, its tree sampled from /proc. And a function on the emulated
+//! Lambda (`kind = "serverless"`, [`super::serverless`]): the process is the platform,
+//! ready once it answers and the deploy step has set every webhook, sampled as the
+//! environments below it, with its own figures per window ([`Deployment::platform_stats`]).
+//! Other shapes (replicas, a proxy in front, a SUT tgbench does not start) belong here,
+//! behind the same methods.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -24,6 +27,7 @@ use super::process::{Exit, Launch, SutProcess};
 use super::ready::{Probe, Readiness, wait_ready};
 use super::reference::command_line;
 use super::resources::ResourceSource;
+use super::serverless::Platform;
 use crate::scenario::{Kind, Ready, Sut, secs};
 
 /// What a deployment is started from.
@@ -67,6 +71,8 @@ pub struct Deployment {
     restarts: u32,
     /// The mock's counters when the SUT was last restarted.
     at_restart: Option<Stats>,
+    /// The serverless shape's platform (None for a process tree).
+    platform: Option<Platform>,
 }
 
 impl Deployment {
@@ -80,7 +86,23 @@ impl Deployment {
                 sut: sut.name.clone(),
                 source,
             })?;
-        let command = command_line(sut, setup.impls)?;
+        let platform = match sut.serverless() {
+            Some(_) => Some(Platform::prepare(
+                sut,
+                setup.api_url,
+                &contract,
+                setup.mock.bots(),
+                setup.rt.clone(),
+            )?),
+            None => None,
+        };
+        let command = match (&platform, sut.serverless()) {
+            (Some(p), Some(spec)) => {
+                let functions_log = setup.logs.join(format!("{}-functions.log", setup.log_stem));
+                p.command_line(sut, &spec, setup.impls, &contract, &functions_log)?
+            }
+            _ => command_line(sut, setup.impls)?,
+        };
         let readiness = Readiness::new(
             sut.ready(),
             setup.bots,
@@ -108,11 +130,15 @@ impl Deployment {
             log_stem: setup.log_stem,
             stop_timeout: secs(sut.stop_timeout_s),
             ready_timeout: secs(sut.ready_timeout_s),
-            resources: ResourceSource::process_tree(proc.pid()),
+            resources: match platform {
+                Some(_) => ResourceSource::below(proc.pid()),
+                None => ResourceSource::process_tree(proc.pid()),
+            },
             proc,
             readiness,
             restarts: 0,
             at_restart: None,
+            platform,
         })
     }
 
@@ -146,14 +172,28 @@ impl Deployment {
             &self.readiness.condition().to_string(),
             self.ready_timeout,
             cancel,
-            || self.readiness.probe(),
+            || self.probe(),
             progress,
         )
+    }
+
+    /// Readiness now, after the deploy step of a serverless shape (run once the platform
+    /// answers).
+    fn probe(&self) -> Probe {
+        if let Some(missing) = self.platform.as_ref().and_then(Platform::deploy) {
+            return Probe::Waiting(missing);
+        }
+        self.readiness.probe()
     }
 
     /// After [`Deployment::restart`]: whether it is ready again (asked until it is).
     pub fn ready_again(&self) -> bool {
         if self.proc.exited().is_some() {
+            return false;
+        }
+        if let Some(p) = &self.platform
+            && p.deploy().is_some()
+        {
             return false;
         }
         match &self.at_restart {
@@ -194,12 +234,21 @@ impl Deployment {
             log: Some(&log),
         })?;
         self.resources.set_root(self.proc.pid());
+        if let Some(p) = &self.platform {
+            p.restarted();
+        }
         Ok(())
     }
 
     /// Stops it: SIGTERM, up to its `stop_timeout_s`, then SIGKILL.
     pub fn stop(&mut self) {
         self.proc.stop(self.stop_timeout);
+    }
+
+    /// The serverless platform's figures now (None for other shapes, or when the platform
+    /// does not answer); [`super::serverless::window`] turns two into a window's.
+    pub fn platform_stats(&self) -> Option<mock_lambda::Stats> {
+        self.platform.as_ref().and_then(Platform::stats)
     }
 
     /// Where its CPU and memory figures come from; follows restarts.

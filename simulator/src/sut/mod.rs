@@ -2,7 +2,8 @@
 //! restart, stop) and samples it through a [`ResourceSource`]; what a SUT is underneath
 //! stays in here.
 //!
-//! - [`deployment`]: the SUT as the run loop sees it; today one shape, a process tree.
+//! - [`deployment`]: the SUT as the run loop sees it: a process tree, or a function on
+//!   the emulated Lambda platform.
 //! - [`process`]: a SUT process — its own process group, optionally pinned, dying with
 //!   tgbench, stopped with SIGTERM then SIGKILL to the group; a guard that leaves nothing
 //!   behind.
@@ -12,6 +13,8 @@
 //! - [`reference`](mod@reference): the reference servers: where they are, building them with cargo, the
 //!   command line a `[[sut]]` starts.
 //! - [`resources`]: where a deployment's CPU and memory figures come from.
+//! - [`serverless`]: the serverless shape: the emulated Lambda platform (`mock-lambda`),
+//!   the deploy step (webhooks with per-bot secrets), the platform's figures per window.
 
 pub mod deployment;
 pub mod env;
@@ -19,6 +22,7 @@ pub mod process;
 pub mod ready;
 pub mod reference;
 pub mod resources;
+pub mod serverless;
 
 use std::path::PathBuf;
 
@@ -38,6 +42,13 @@ pub enum SutError {
         path.display()
     )]
     MissingBinary { sut: String, path: PathBuf },
+    #[error(
+        "SUT {sut}: {} not found; build the serverless platform and the reference function with \
+         `cargo build --release -p mock-lambda -p tgbench-webhook-lambda` (or set TGBENCH_IMPLS_DIR \
+         to the folder holding mock-lambda and webhook-lambda)",
+        path.display()
+    )]
+    MissingPlatform { sut: String, path: PathBuf },
     #[error("SUT {sut}: cannot start {program}: {source}")]
     Spawn {
         sut: String,

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use super::SutError;
-use crate::scenario::{Scenario, Sut};
+use crate::scenario::{Kind, Scenario, Sut};
 
 /// Where the reference binaries (`polling-bot`, `webhook-bot`, `hybrid-bot`) are:
 /// `$TGBENCH_IMPLS_DIR`, else next to the running executable (and, for test binaries in
@@ -26,14 +26,18 @@ pub fn impls_dir() -> PathBuf {
 }
 
 /// When tgbench was started by `cargo run` (cargo sets `CARGO` and `CARGO_MANIFEST_DIR`)
-/// and a reference binary the scenario needs is missing from `impls`, builds them with
+/// and a reference binary the scenario needs (a serverless SUT's: the platform and the
+/// reference function too) is missing from `impls`, builds them with
 /// the same cargo and profile, so `cargo run --release --bin tgbench -- claims` works on
 /// a fresh checkout. Otherwise does nothing: [`command_line`] then names what is missing.
 pub fn build_reference_binaries_if_missing(scn: &Scenario, impls: &Path) {
+    let serverless = scn.suts.iter().any(|s| s.kind == Kind::Serverless);
     let missing = scn
         .suts
         .iter()
         .filter_map(|s| s.kind.reference_binary())
+        .chain(serverless.then_some(super::serverless::PLATFORM_BINARY))
+        .chain(serverless.then_some("webhook-lambda"))
         .any(|bin| !impls.join(bin).is_file());
     let (Some(cargo), Some(manifest_dir)) = (
         std::env::var_os("CARGO"),
@@ -46,8 +50,11 @@ pub fn build_reference_binaries_if_missing(scn: &Scenario, impls: &Path) {
     }
     let release = impls.file_name().is_some_and(|n| n != "debug");
     let mut cmd = Command::new(cargo);
-    cmd.args(["build", "--quiet", "-p", "tgbench-impls", "--bins"])
-        .current_dir(manifest_dir);
+    cmd.args(["build", "--quiet", "-p", "tgbench-impls"]);
+    if serverless {
+        cmd.args(["-p", "mock-lambda", "-p", "tgbench-webhook-lambda"]);
+    }
+    cmd.arg("--bins").current_dir(manifest_dir);
     if release {
         cmd.arg("--release");
     }

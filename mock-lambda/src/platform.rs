@@ -1,0 +1,357 @@
+//! [`Platform`]: one function's execution environments and the scheduling AWS does: an
+//! idle environment if there is one (the most recently used), else a cold start while
+//! fewer than `concurrency` environments exist, else a throttle; freezing between
+//! invocations; reaping after `keep_warm`; and the stats, the Rust way to read them.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::config::{ConfigError, FunctionConfig};
+use crate::driver;
+use crate::environment::{Environment, KillReason, Phase};
+use crate::invocation::{FunctionError, Invocation, Outcome};
+use crate::procfs;
+use crate::resources::{Backend, Enforcement, ResourceError, error_chain};
+use crate::stats::{Overhead, Recorder, Stats};
+
+/// Why a platform could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum PlatformError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Resources(#[from] ResourceError),
+}
+
+/// The environments of one function.
+#[derive(Debug)]
+pub struct Platform {
+    config: FunctionConfig,
+    enforcement: Enforcement,
+    backend: Mutex<Option<Backend>>,
+    recorder: Recorder,
+    pool: Mutex<Pool>,
+    next_id: AtomicU64,
+    tasks: TaskTracker,
+    cancel: CancellationToken,
+}
+
+#[derive(Debug, Default)]
+struct Pool {
+    envs: HashMap<u64, Arc<Environment>>,
+    /// Idle environments, most recently idle last.
+    idle: Vec<u64>,
+    /// Cold starts under way, not yet in `envs`.
+    starting: usize,
+    closed: bool,
+}
+
+/// What [`Platform::invoke`] returns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Invoked {
+    pub request_id: String,
+    pub outcome: Outcome,
+    /// Whether it started a new environment.
+    pub cold: bool,
+}
+
+enum Acquired {
+    Warm(Arc<Environment>),
+    Cold(u64),
+    Throttled,
+}
+
+impl Platform {
+    /// A platform for `config`, with no environment yet; its reaper runs on the current
+    /// tokio runtime. Control groups are set up here (`tgbench/<name>-<pid>-<n>`), or the
+    /// fallback recorded.
+    pub fn start(config: FunctionConfig) -> Result<Arc<Self>, PlatformError> {
+        config.validate()?;
+        static RUNS: AtomicU64 = AtomicU64::new(0);
+        let run_name = format!(
+            "{}-{}-{}",
+            config.name,
+            std::process::id(),
+            RUNS.fetch_add(1, Ordering::Relaxed)
+        );
+        let (backend, enforcement) = Backend::new(&config, &run_name)?;
+        let platform = Arc::new(Self {
+            recorder: Recorder::new(config.series_period),
+            config,
+            enforcement,
+            backend: Mutex::new(Some(backend)),
+            pool: Mutex::new(Pool::default()),
+            next_id: AtomicU64::new(1),
+            tasks: TaskTracker::new(),
+            cancel: CancellationToken::new(),
+        });
+        tokio::spawn(reap(Arc::downgrade(&platform), platform.cancel.clone()));
+        Ok(platform)
+    }
+
+    pub fn config(&self) -> &FunctionConfig {
+        &self.config
+    }
+
+    /// What limited and measured the environments.
+    pub fn enforcement(&self) -> &Enforcement {
+        &self.enforcement
+    }
+
+    pub fn recorder(&self) -> &Recorder {
+        &self.recorder
+    }
+
+    fn pool(&self) -> std::sync::MutexGuard<'_, Pool> {
+        self.pool.lock().expect("pool lock poisoned")
+    }
+
+    /// Runs `payload` on an environment (request id generated); waits for the outcome.
+    pub async fn invoke(self: &Arc<Self>, payload: Bytes) -> Invoked {
+        let (inv, outcome) = Invocation::new(payload);
+        self.invoke_as(inv, outcome).await
+    }
+
+    /// [`Platform::invoke`] of an invocation made by the caller (the front door, which
+    /// puts the request id in its event too).
+    pub async fn invoke_as(
+        self: &Arc<Self>,
+        mut inv: Invocation,
+        outcome: tokio::sync::oneshot::Receiver<Outcome>,
+    ) -> Invoked {
+        let request_id = inv.id.clone();
+        let mut cold = false;
+        loop {
+            match self.acquire() {
+                Acquired::Throttled => {
+                    self.recorder.throttled();
+                    return Invoked {
+                        request_id,
+                        outcome: Outcome::Throttled,
+                        cold,
+                    };
+                }
+                Acquired::Warm(env) => {
+                    match env.dispatch(inv) {
+                        Ok(()) => break,
+                        // Its runtime died while idle: try another environment.
+                        Err(back) => inv = back,
+                    }
+                }
+                Acquired::Cold(id) => {
+                    cold = true;
+                    match self.cold_start(id, inv).await {
+                        Ok(()) => break,
+                        Err((back, error)) => {
+                            let _ = back.reply.send(Outcome::Error(error));
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        let outcome = outcome.await.unwrap_or_else(|_| {
+            Outcome::Error(FunctionError::init(
+                "Runtime.Unknown",
+                "the environment ended without an answer",
+            ))
+        });
+        Invoked {
+            request_id,
+            outcome,
+            cold,
+        }
+    }
+
+    /// An idle environment, a reservation for a new one, or a throttle.
+    fn acquire(&self) -> Acquired {
+        let mut pool = self.pool();
+        if pool.closed {
+            return Acquired::Throttled;
+        }
+        while let Some(id) = pool.idle.pop() {
+            if let Some(env) = pool.envs.get(&id) {
+                return Acquired::Warm(env.clone());
+            }
+        }
+        if pool.envs.len() + pool.starting >= self.config.concurrency {
+            return Acquired::Throttled;
+        }
+        pool.starting += 1;
+        Acquired::Cold(self.next_id.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// Starts environment `id` with `inv` as its first event.
+    async fn cold_start(
+        self: &Arc<Self>,
+        id: u64,
+        inv: Invocation,
+    ) -> Result<(), (Invocation, FunctionError)> {
+        let resources = {
+            let backend = self.backend.lock().expect("backend lock poisoned");
+            backend
+                .as_ref()
+                .map(|b| b.environment(&self.config, id))
+                .transpose()
+        };
+        let started = match resources {
+            Ok(Some(resources)) => driver::start(self, id, resources, inv)
+                .await
+                .map_err(|(inv, e)| (inv, error_chain(&e))),
+            Ok(None) => Err((inv, "the platform is shut down".to_owned())),
+            Err(e) => Err((inv, error_chain(&e))),
+        };
+        let mut pool = self.pool();
+        pool.starting -= 1;
+        match started {
+            Ok(env) => {
+                let phase = env.core().phase;
+                if phase != Phase::Ended {
+                    pool.envs.insert(id, env);
+                }
+                // Its first invocation may have ended before it was listed: offer it now.
+                if phase == Phase::Idle && !pool.idle.contains(&id) {
+                    pool.idle.push(id);
+                }
+                Ok(())
+            }
+            Err((inv, why)) => {
+                tracing::error!(env = id, "cold start failed: {why}");
+                let message = format!("RequestId: {} Error: {why}", inv.id);
+                Err((
+                    inv,
+                    FunctionError::init("Runtime.InvalidEntrypoint", &message),
+                ))
+            }
+        }
+    }
+
+    /// Called by `/next` when `env` has nothing to do: offer it at once, and freeze it
+    /// (a dispatch that comes first finds it thawed and busy, and the freeze is skipped).
+    pub fn became_idle(self: &Arc<Self>, env: &Arc<Environment>) {
+        {
+            let mut pool = self.pool();
+            if pool.envs.contains_key(&env.id) && !pool.idle.contains(&env.id) {
+                pool.idle.push(env.id);
+            }
+        }
+        let env = env.clone();
+        let platform = Arc::downgrade(self);
+        tokio::task::spawn_blocking(move || match env.freeze_if_idle() {
+            Some(Ok(())) => {
+                if let Some(p) = platform.upgrade() {
+                    p.recorder.env_frozen(env.id);
+                }
+            }
+            Some(Err(e)) => tracing::warn!(env = env.id, "freezing: {e}"),
+            None => {}
+        });
+    }
+
+    /// Forgets environment `id` (its driver has ended it).
+    pub fn remove(&self, id: u64) {
+        let mut pool = self.pool();
+        pool.envs.remove(&id);
+        pool.idle.retain(|&i| i != id);
+    }
+
+    /// Keeps `future` (an environment's driver) among the tasks shutdown waits for.
+    pub fn track(&self, future: impl Future<Output = ()> + Send + 'static) {
+        self.tasks.spawn(future);
+    }
+
+    /// Ends the environments idle for `keep_warm` or longer.
+    fn reap_idle(&self) {
+        let now = Instant::now();
+        let mut pool = self.pool();
+        let keep_warm = self.config.keep_warm;
+        let Pool { envs, idle, .. } = &mut *pool;
+        let mut expired = Vec::new();
+        idle.retain(|id| {
+            let env = envs.get(id);
+            let old = env.is_some_and(|e| now.duration_since(e.core().idle_since) >= keep_warm);
+            if old {
+                expired.extend(env.cloned());
+            }
+            !old
+        });
+        drop(pool);
+        for env in expired {
+            env.kill(KillReason::Reaped);
+        }
+    }
+
+    /// The figures now: counters, series, environments (live ones read now), the bill, and
+    /// this process's own CPU and memory as overhead.
+    pub fn stats(&self) -> Stats {
+        let live: Vec<Arc<Environment>> = self.pool().envs.values().cloned().collect();
+        let live: Vec<_> = live.iter().map(|e| (e.id, e.usage())).collect();
+        let me = procfs::self_usage();
+        let overhead = Overhead {
+            cpu_s: me.cpu.as_secs_f64(),
+            rss_mb: me.rss_bytes as f64 / (1024.0 * 1024.0),
+            scope: "the process hosting the platform (everything in it when embedded)".into(),
+        };
+        self.recorder
+            .snapshot(&self.config, &self.enforcement, &live, overhead)
+    }
+
+    /// Stops taking invocations, ends every environment, waits for their drivers, and
+    /// removes the control groups. The final stats.
+    pub async fn shutdown(&self) -> Stats {
+        self.cancel.cancel();
+        let envs: Vec<Arc<Environment>> = {
+            let mut pool = self.pool();
+            pool.closed = true;
+            pool.envs.values().cloned().collect()
+        };
+        for env in envs {
+            env.kill(KillReason::Shutdown);
+        }
+        self.tasks.close();
+        self.tasks.wait().await;
+        let stats = self.stats();
+        let backend = self.backend.lock().expect("backend lock poisoned").take();
+        let _ = tokio::task::spawn_blocking(move || drop(backend)).await;
+        stats
+    }
+}
+
+/// The reaper: every second (or a quarter of `keep_warm`, if shorter).
+async fn reap(platform: std::sync::Weak<Platform>, cancel: CancellationToken) {
+    let period = platform.upgrade().map_or(Duration::from_secs(1), |p| {
+        (p.config.keep_warm / 4).clamp(Duration::from_millis(10), Duration::from_secs(1))
+    });
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tokio::time::sleep(period) => {}
+        }
+        match platform.upgrade() {
+            Some(p) => p.reap_idle(),
+            None => return,
+        }
+    }
+}
+
+impl Drop for Platform {
+    /// A platform dropped without [`Platform::shutdown`] (a panic, a test's early
+    /// return) still leaves nothing running: every environment's processes are killed and
+    /// its group removed, then the run's group.
+    fn drop(&mut self) {
+        self.cancel.cancel();
+        let pool = self.pool.get_mut().map(std::mem::take).unwrap_or_default();
+        for env in pool.envs.values() {
+            let resources = env.resources.lock().map(|mut r| r.take()).ok().flatten();
+            if let Some(r) = resources {
+                r.kill();
+            }
+        }
+    }
+}
