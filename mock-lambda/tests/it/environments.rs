@@ -7,7 +7,7 @@ use std::time::Duration;
 use mock_lambda::ResourceMode;
 use serde_json::Value;
 
-use crate::support::{Harness, alive, assert_gone, cgroups_or_skip, cpu_ticks, script};
+use crate::support::{Harness, assert_gone, cgroups_or_skip, cpu_ticks, ends, script};
 
 /// The resource modes this machine can test: signals always, cgroups where available.
 fn modes() -> Vec<ResourceMode> {
@@ -124,7 +124,7 @@ async fn idle_environments_are_reaped_after_keep_warm() {
         })
         .await;
     assert_gone(&stats, 1, "reaped");
-    assert!(!alive(first["pid"].as_u64().unwrap() as u32));
+    assert!(ends(first["pid"].as_u64().unwrap() as u32));
     let second: Value = h.post("/x", "{}").await.json().await.unwrap();
     assert_ne!(first["pid"], second["pid"]);
     let stats = h.stats();

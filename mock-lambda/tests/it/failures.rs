@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use mock_lambda::ResourceMode;
 
-use crate::support::{Harness, alive, assert_gone, cgroups_or_skip, script, temp_file};
+use crate::support::{Harness, assert_gone, cgroups_or_skip, ends, script, temp_file};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn memory_over_the_limit_kills_the_environment() {
@@ -69,7 +69,7 @@ async fn a_crash_mid_invocation_takes_the_whole_tree_down() {
         assert_gone(&stats, 1, "crash");
         let child: u32 = std::fs::read_to_string(&pid_file).unwrap().parse().unwrap();
         assert!(
-            !alive(child),
+            ends(child),
             "{mode:?}: the runtime's child {child} still runs"
         );
         h.server.shutdown().await;

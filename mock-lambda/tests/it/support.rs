@@ -106,6 +106,20 @@ impl Harness {
     }
 }
 
+/// Whether `pid` has ended, waiting up to [`DEADLINE`] for it: a SIGKILLed process dies
+/// when the kernel next schedules it, which on a loaded machine is not at once. (The
+/// processes these tests check would otherwise live for minutes.)
+pub fn ends(pid: u32) -> bool {
+    let start = Instant::now();
+    while alive(pid) {
+        if start.elapsed() > DEADLINE {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    true
+}
+
 /// Whether `pid` runs (a zombie does not count).
 pub fn alive(pid: u32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
@@ -133,7 +147,7 @@ pub fn assert_gone(stats: &Stats, id: u64, reason: &str) {
     assert_eq!(env.state, "ended", "{env:#?}");
     assert_eq!(env.end_reason.as_deref(), Some(reason), "{env:#?}");
     let pid = env.pid.expect("the runtime had a pid");
-    assert!(!alive(pid), "the runtime {pid} still runs");
+    assert!(ends(pid), "the runtime {pid} still runs");
     if let Some(group) = &env.cgroup {
         assert!(!Path::new(group).exists(), "{group} was left behind");
     }

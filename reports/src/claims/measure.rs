@@ -216,7 +216,10 @@ fn bound_reason(c: &CapacityCurve) -> String {
     }
 }
 
-/// Mean CPU of consecutive `window_s`-second windows of a timeseries (by `t_s`).
+/// Mean CPU of consecutive `window_s`-second windows of a timeseries (by `t_s`). A window
+/// the series covers only in part (fewer than half the samples of the fullest window, such
+/// as the one a last sample at the phase's end opens) is left out: one 250 ms sample is not
+/// a 5 s window.
 fn cpu_windows(ts: &[Sample], window_s: f64) -> Vec<f64> {
     let mut out: Vec<(f64, usize)> = Vec::new();
     let t0 = ts.first().map_or(0.0, |s| s.t_s);
@@ -228,8 +231,9 @@ fn cpu_windows(ts: &[Sample], window_s: f64) -> Vec<f64> {
         out[i].0 += s.cpu_pct;
         out[i].1 += 1;
     }
+    let fullest = out.iter().map(|w| w.1).max().unwrap_or(0);
     out.into_iter()
-        .filter(|(_, n)| *n > 0)
+        .filter(|(_, n)| *n > 0 && *n * 2 >= fullest)
         .map(|(sum, n)| sum / n as f64)
         .collect()
 }
@@ -476,6 +480,14 @@ mod tests {
         assert_eq!(w.len(), 4);
         assert!(w.iter().all(|x| (*x - 2.5).abs() < 1e-9), "{w:?}");
         assert!(cpu_windows(&[], 5.0).is_empty());
+        // A last sample at 20.0 s opens a fifth window of one idle sample: left out.
+        let mut tail = ts.clone();
+        tail.push(Sample {
+            t_s: 20.0,
+            cpu_pct: 0.0,
+            ..Default::default()
+        });
+        assert_eq!(cpu_windows(&tail, 5.0), w);
     }
 
     #[test]

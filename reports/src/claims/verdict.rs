@@ -225,15 +225,26 @@ impl<'c> Judged<'c> {
         )
     }
 
-    /// "polling claimed 15-20 %: met by short polling (16.0 %); missed by long polling (1)".
+    /// "polling claimed 15-20 %: met by short polling (16.0 %); missed by long polling (1)",
+    /// then "; inconclusive for …" when a cell's margin straddled the threshold.
     fn met_and_missed(&self) -> String {
-        format!(
-            "{} claimed {}: met by {}; missed by {}",
+        let mut s = format!(
+            "{} claimed {}: met by {}",
             self.name,
             self.figure.text,
-            configs_with_figures(&self.with(Outcome::Holds)),
-            configs_with_figures(&self.with(Outcome::Fails))
-        )
+            configs_with_figures(&self.with(Outcome::Holds))
+        );
+        let missed = self.with(Outcome::Fails);
+        if !missed.is_empty() {
+            s.push_str(&format!("; missed by {}", configs_with_figures(&missed)));
+        }
+        if !self.straddling.is_empty() {
+            s.push_str(&format!(
+                "; inconclusive for {}",
+                configs_with_figures(&self.straddling)
+            ));
+        }
+        s
     }
 
     /// "polling is long polling (30 s timeout) or …": where the figure held.
@@ -340,17 +351,26 @@ pub fn verdict(spec: &ClaimSpec, cells: &[ClaimCell]) -> (Verdict, String) {
     if let Some(g) = groups.iter().find(|g| g.decided.is_empty()) {
         return undecided(spec, g);
     }
-    let none_held: Vec<&Judged<'_>> = groups
-        .iter()
-        .filter(|g| g.with(Outcome::Holds).is_empty())
-        .collect();
-    if !none_held.is_empty() {
-        let why = join(&none_held, Judged::claimed_and_measured, "; ");
+    // A side where no cell held does not hold, unless a cell was inconclusive: that one
+    // might hold, so the side is inconclusive (a verdict that flips with noise is none).
+    let none_held = |unsure: bool| -> Vec<&Judged<'_>> {
+        groups
+            .iter()
+            .filter(|g| g.with(Outcome::Holds).is_empty() && g.straddling.is_empty() != unsure)
+            .collect()
+    };
+    let failed = none_held(false);
+    if !failed.is_empty() {
+        let why = join(&failed, Judged::claimed_and_measured, "; ");
         return (Verdict::DoesNotHold, why);
     }
+    if let Some(g) = none_held(true).first() {
+        return undecided(spec, g);
+    }
+    // Sides where some cell missed or stayed inconclusive hold only where it held.
     let mixed: Vec<&Judged<'_>> = groups
         .iter()
-        .filter(|g| !g.with(Outcome::Fails).is_empty())
+        .filter(|g| !g.with(Outcome::Fails).is_empty() || !g.straddling.is_empty())
         .collect();
     if mixed.is_empty() {
         let all: Vec<&Judged<'_>> = groups.iter().collect();
@@ -624,6 +644,40 @@ mod tests {
             why.contains("missed by long polling (1)"),
             "reason names the failing configuration: {why}"
         );
+    }
+
+    fn straddling(config: &'static str) -> ClaimCell {
+        ClaimCell {
+            straddles: Some("60 % to 100 % (3 runs) straddles 80 %".into()),
+            ..cell(config, Outcome::Inconclusive)
+        }
+    }
+
+    #[test]
+    fn a_side_that_might_hold_is_inconclusive_not_failed() {
+        // Long polling missed; both short pollings straddled the threshold: one of them
+        // might hold, so the row cannot say "does not hold".
+        let constant_cpu = &CLAIMS[6];
+        let cells = [
+            cell(sut::LONG_POLLING_30S, Outcome::Fails),
+            straddling(sut::SHORT_POLLING_500MS),
+            straddling(sut::SHORT_POLLING_500MS_NO_ANTISPIN),
+        ];
+        let (v, why) = verdict(constant_cpu, &cells);
+        assert_eq!(v, Verdict::Inconclusive, "{why}");
+        assert!(why.contains("straddles 80 %"), "{why}");
+        // Where one held, the row holds only there and names the inconclusive one.
+        let cells = [
+            straddling(sut::SHORT_POLLING_500MS),
+            cell(sut::SHORT_POLLING_500MS_NO_ANTISPIN, Outcome::Holds),
+        ];
+        let (v, why) = verdict(constant_cpu, &cells);
+        assert_eq!(
+            v,
+            Verdict::HoldsOnlyWhen("polling is short polling (500 ms) without anti-spin".into())
+        );
+        assert!(why.contains("inconclusive for short polling"), "{why}");
+        assert!(!why.contains("missed by"), "nothing missed: {why}");
     }
 
     #[test]
