@@ -63,6 +63,7 @@ Examples:
   tgbench validate my-scenario.toml         # check a file without running anything
   tgbench capacity capacity                 # max bots per server, 100 → 100,000
   tgbench report results/*/results.json --out report/
+  tgbench report --claims results/claims-*/*/results.json   # judge saved claims runs again
   tgbench compare baseline.json results/steady/results.json --max-regression p99=10%,cpu=15%";
 
 /// `tgbench`: scenario files in, results out.
@@ -194,6 +195,14 @@ minutes on 2 cores; --quick uses one run, 5 s idle and 4 s active, and one capac
         /// Folder for report.md and report.html.
         #[arg(long, default_value = "report")]
         out: PathBuf,
+        /// Judge the claims again: the files are a `tgbench claims` folder's results
+        /// (claims/results.json, capacity/results.json, …); the verdict table goes on top,
+        /// with today's rules and prices.
+        #[arg(long)]
+        claims: bool,
+        /// A price file for the claims' cost rows (with --claims).
+        #[arg(long, requires = "claims")]
+        prices: Option<PathBuf>,
     },
     /// Compare two results files; exit 1 when CURRENT regressed beyond the thresholds.
     Compare {
@@ -281,7 +290,12 @@ pub fn run_cli_with(cli: Cli, cancel: Arc<AtomicBool>) -> u8 {
                 run: options(out, no_progress, cancel, metrics),
             })
         }),
-        Command::Report { results, out } => {
+        Command::Report {
+            results,
+            out,
+            claims,
+            prices,
+        } => {
             let inputs = match tgbench_reports::Input::read_all(&results) {
                 Ok(i) => i,
                 Err(e) => {
@@ -289,7 +303,16 @@ pub fn run_cli_with(cli: Cli, cancel: Arc<AtomicBool>) -> u8 {
                     return exit::BAD_INPUT;
                 }
             };
-            match tgbench_reports::write_reports(&inputs, &out, None) {
+            let prices = match prices.map(|p| tgbench_reports::Prices::read(&p)) {
+                None => tgbench_reports::Prices::default(),
+                Some(Ok(p)) => p,
+                Some(Err(e)) => {
+                    eprintln!("tgbench report: {e}");
+                    return exit::BAD_INPUT;
+                }
+            };
+            let table = claims.then(|| tgbench_reports::claims_table(&inputs, &prices));
+            match tgbench_reports::write_reports(&inputs, &out, table.as_ref()) {
                 Ok(w) => {
                     println!("{}\n{}", w.markdown.display(), w.html.display());
                     exit::OK
@@ -533,6 +556,59 @@ mod tests {
             &addr,
         ]));
         assert_eq!(code, exit::HARNESS);
+    }
+
+    #[test]
+    fn report_claims_judges_saved_claims_results_again() {
+        use tgbench_reports::results::{Results, Run, SutInfo};
+        let dir = tempfile::tempdir().unwrap();
+        // Two configurations' idle phases, as `tgbench claims` saves them.
+        let mut results = Results {
+            schema_version: 1,
+            complete: true,
+            ..Default::default()
+        };
+        for (name, kind, rss) in [
+            ("long-polling-30s", "polling", 12.0),
+            ("webhook", "webhook", 9.0),
+        ] {
+            let mut r = Run {
+                sut: SutInfo {
+                    name: name.into(),
+                    kind: kind.into(),
+                    command: vec![],
+                },
+                phase: Some("idle".into()),
+                bots: 100,
+                duration_s: 15.0,
+                complete: true,
+                ..Default::default()
+            };
+            r.memory.rss_peak_mb = rss;
+            results.runs.push(r);
+        }
+        let file = dir.path().join("claims").join("results.json");
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(&file, serde_json::to_string(&results).unwrap()).unwrap();
+        let report = |extra: &[&str]| {
+            let out = dir.path().join(format!("out{}", extra.len()));
+            let mut args = vec!["tgbench", "report", file.to_str().unwrap()];
+            args.extend_from_slice(extra);
+            args.extend(["--out", out.to_str().unwrap()]);
+            assert_eq!(run_cli(Cli::parse_from(args)), exit::OK);
+            std::fs::read_to_string(out.join("report.md")).unwrap()
+        };
+        let judged = report(&["--claims"]);
+        assert!(judged.contains("## Claims under test"), "{judged}");
+        assert!(
+            judged.contains("| Memory: polling 800 MB, webhook 200 MB | ✗ 12.0 MB"),
+            "{judged}"
+        );
+        assert!(!report(&[]).contains("## Claims under test"));
+        assert!(
+            Cli::try_parse_from(["tgbench", "report", "x.json", "--prices", "p.toml"]).is_err(),
+            "--prices needs --claims"
+        );
     }
 
     #[test]
