@@ -440,6 +440,10 @@ fn a_decision_summary_tops_reports_that_compare_transports() {
     at("Needs no public endpoint: long polling 30 s;");
     at("Short polling 500 ms, no anti-spin made 12,000 Bot API requests a minute");
     assert!(html.contains(r#"<section id="decision"><h2>Decision summary</h2>"#));
+    // The section as `tgbench claims` prints it is the one in report.md.
+    let section =
+        tgbench_reports::report::markdown::decision_section(table.decision.as_ref().unwrap());
+    assert!(md.contains(&section), "{section}");
 
     // A plain report whose runs compare polling and webhook: the rows' figures.
     let (_d, _w, md, _) = render(&[Input::new("smoke-run", fixtures::smoke())]);

@@ -206,6 +206,8 @@ pub struct ClaimsOutcome {
     pub dir: PathBuf,
     pub report_md: PathBuf,
     pub report_html: PathBuf,
+    /// What `tgbench claims` prints: the decision summary (when there is one), then the
+    /// verdict table, as `report.md` has them.
     pub table_markdown: String,
     /// The worst status of the underlying runs (an SLO miss is not a failure of `claims`).
     pub status: Status,
@@ -339,7 +341,16 @@ pub fn run_claims(opts: &ClaimsOptions) -> Result<ClaimsOutcome, ClaimsError> {
         dir,
         report_md: written.markdown,
         report_html: written.html,
-        table_markdown: tgbench_reports::report::markdown::claims_section(&table),
+        // What the terminal shows: the decision summary, then the verdicts.
+        table_markdown: format!(
+            "{}{}",
+            table
+                .decision
+                .as_ref()
+                .map(tgbench_reports::report::markdown::decision_section)
+                .unwrap_or_default(),
+            tgbench_reports::report::markdown::claims_section(&table)
+        ),
         status,
     })
 }

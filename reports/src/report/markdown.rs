@@ -31,6 +31,16 @@ impl Markdown {
 
 /// The claims section: context, verdict table, how verdicts are decided, and the cost per
 /// transport. `tgbench claims` prints it; `report.md` carries it on top.
+/// The decision summary as `report.md` has it (also printed by `tgbench claims`).
+pub fn decision_section(decision: &Decision) -> String {
+    let mut s = format!("## Decision summary\n\n{}\n\n", decision.context);
+    for line in &decision.sentences {
+        let _ = writeln!(s, "- {line}");
+    }
+    s.push('\n');
+    s
+}
+
 pub fn claims_section(table: &ClaimsTable) -> String {
     let mut s = String::from("## Claims under test: verdicts\n\n");
     let _ = writeln!(s, "{}\n", claims_context(table));
@@ -63,11 +73,7 @@ impl Report for Markdown {
     }
 
     fn decision(&mut self, decision: &Decision) {
-        let _ = writeln!(self.out, "## Decision summary\n\n{}\n", decision.context);
-        for line in &decision.sentences {
-            let _ = writeln!(self.out, "- {line}");
-        }
-        self.out.push('\n');
+        self.out.push_str(&decision_section(decision));
     }
 
     fn claims(&mut self, table: &ClaimsTable) {
