@@ -118,6 +118,11 @@ impl Prices {
         })
     }
 
+    /// The price file at `path` (`--prices FILE`), or the embedded prices without one.
+    pub fn read_or_default(path: Option<&Path>) -> Result<Self, Error> {
+        path.map_or_else(|| Ok(Self::default()), Self::read)
+    }
+
     /// Monthly price of one `[server]`.
     pub fn server_monthly(&self) -> f64 {
         (self.server.vcpu * self.on_demand.vcpu_hour

@@ -277,10 +277,7 @@ pub fn run_claims(opts: &ClaimsOptions) -> Result<ClaimsOutcome, ClaimsError> {
     if let Some(repeat) = opts.repeat {
         plan.repeat = repeat;
     }
-    let prices = match &opts.prices {
-        Some(p) => Prices::read(p).map_err(ClaimsError::Prices)?,
-        None => Prices::default(),
-    };
+    let prices = Prices::read_or_default(opts.prices.as_deref()).map_err(ClaimsError::Prices)?;
     let dir = opts
         .run
         .out_dir

@@ -303,10 +303,9 @@ pub fn run_cli_with(cli: Cli, cancel: Arc<AtomicBool>) -> u8 {
                     return exit::BAD_INPUT;
                 }
             };
-            let prices = match prices.map(|p| tgbench_reports::Prices::read(&p)) {
-                None => tgbench_reports::Prices::default(),
-                Some(Ok(p)) => p,
-                Some(Err(e)) => {
+            let prices = match tgbench_reports::Prices::read_or_default(prices.as_deref()) {
+                Ok(p) => p,
+                Err(e) => {
                     eprintln!("tgbench report: {e}");
                     return exit::BAD_INPUT;
                 }
