@@ -58,6 +58,9 @@ fn claims_quick_builds_the_verdict_table_from_a_real_run() {
                 .find(|r| r.sut.name == name && r.phase.as_deref() == Some(phase))
                 .unwrap_or_else(|| panic!("{name} {phase} missing"));
             assert_eq!(run.updates.lost, 0, "{name} {phase} lost updates");
+            // The scenario's `about` reaches the results (the framework comparison prints it).
+            let about = run.sut.about.as_deref().unwrap_or_default();
+            assert!(about.starts_with("tgbench "), "{name}: about {about:?}");
             assert_eq!(run.updates.injected, run.updates.replied, "{name} {phase}");
             if phase == phase::ACTIVE {
                 assert!(

@@ -58,3 +58,96 @@ fn every_shipped_scenario_file_is_valid_and_named_for_its_file() {
         }
     }
 }
+
+/// The version a pin file holds for `package`: `package==1.2.3` (requirements.txt),
+/// `"package": "1.2.3"` (package.json), or `name = "package"` then `version = "1.2.3"`
+/// (Cargo.lock).
+fn pinned(file: &Path, package: &str) -> String {
+    let text = std::fs::read_to_string(file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+    let lines: Vec<&str> = text.lines().map(str::trim).collect();
+    let found = lines.iter().enumerate().find_map(|(i, l)| {
+        if let Some(v) = l.strip_prefix(&format!("{package}==")) {
+            return Some(v.to_owned());
+        }
+        if let Some(v) = l.strip_prefix(&format!("\"{package}\": \"")) {
+            return Some(v.trim_end_matches([',', '"']).to_owned());
+        }
+        if *l == format!("name = \"{package}\"") {
+            let v = lines.get(i + 1)?.strip_prefix("version = \"")?;
+            return Some(v.trim_end_matches('"').to_owned());
+        }
+        None
+    });
+    found.unwrap_or_else(|| panic!("{}: no pin of {package}", file.display()))
+}
+
+/// The framework comparison prints each SUT's `about` as its version: every stack SUT has
+/// one, and it names the versions its pin file installs, so a bumped pin without a new
+/// `about` fails here rather than in a published table.
+#[test]
+fn every_stack_sut_says_what_it_is_with_the_pinned_versions() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let pins: &[(&str, &str, &[(&str, &str)])] = &[
+        (
+            "claims-aiogram",
+            "examples/aiogram/requirements.txt",
+            &[("aiogram", "aiogram"), ("aiohttp", "aiohttp")],
+        ),
+        (
+            "stack-python-telegram-bot",
+            "examples/python-telegram-bot/requirements.txt",
+            &[("python-telegram-bot", "python-telegram-bot")],
+        ),
+        (
+            "stack-python-telegram-bot-per-process",
+            "examples/python-telegram-bot/requirements.txt",
+            &[("python-telegram-bot", "python-telegram-bot")],
+        ),
+        (
+            "stack-grammy",
+            "examples/grammy/package.json",
+            &[("grammy", "grammY")],
+        ),
+        (
+            "stack-telegraf",
+            "examples/telegraf/package.json",
+            &[("telegraf", "telegraf")],
+        ),
+        ("stack-teloxide", "Cargo.lock", &[("teloxide", "teloxide")]),
+    ];
+    for (stem, pin_file, packages) in pins {
+        let path = repo.join("scenarios").join(format!("{stem}.toml"));
+        let s = scenario::load(path.to_str().unwrap()).unwrap_or_else(|e| panic!("{e}"));
+        assert!(!s.suts.is_empty(), "{stem}");
+        for sut in &s.suts {
+            let about = sut
+                .about
+                .as_deref()
+                .unwrap_or_else(|| panic!("{stem}: [[sut]] {} has no `about`", sut.name));
+            for (package, shown) in *packages {
+                let version = pinned(&repo.join(pin_file), package);
+                let expected = format!("{shown} {version}");
+                assert!(
+                    about.contains(&expected),
+                    "{stem}: [[sut]] {}'s about should name {expected} ({pin_file}): {about}",
+                    sut.name
+                );
+            }
+        }
+    }
+    // The Gunicorn servers also name the Flask and Gunicorn they run on.
+    let ptb = repo.join("examples/python-telegram-bot/requirements.txt");
+    let s = scenario::load(
+        repo.join("scenarios/stack-python-telegram-bot.toml")
+            .to_str()
+            .unwrap(),
+    )
+    .unwrap();
+    for sut in s.suts.iter().filter(|s| s.name.contains("gunicorn")) {
+        let about = sut.about.as_deref().unwrap();
+        for (package, shown) in [("Flask", "Flask"), ("gunicorn", "gunicorn")] {
+            let expected = format!("{shown} {}", pinned(&ptb, package));
+            assert!(about.contains(&expected), "{}: {about}", sut.name);
+        }
+    }
+}

@@ -360,7 +360,7 @@ mod tests {
             sut: SutInfo {
                 name: name.into(),
                 kind: "webhook".into(),
-                command: vec![],
+                ..Default::default()
             },
             repetition: rep,
             bots: 10,

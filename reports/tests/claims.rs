@@ -530,3 +530,66 @@ fn three_runs_that_disagree_make_a_cell_inconclusive_with_its_margin() {
         Outcome::Fails
     );
 }
+
+/// A `--stack` run adds the framework comparison under the costs: every configuration with
+/// what it is (its `about`) and what it cost; CPU per 1,000 messages is the active phase's
+/// CPU time above the idle rate per answered message. The reference servers alone get none.
+#[test]
+fn a_framework_stack_adds_the_comparison_with_cpu_per_thousand_messages() {
+    let without = claims_table(&claims_results(100), &Prices::default());
+    assert!(without.frameworks.is_none());
+    let dir = tempfile::tempdir().unwrap();
+    let w = write_reports(&claims_results(100), dir.path(), Some(&without)).unwrap();
+    assert!(
+        !std::fs::read_to_string(w.markdown)
+            .unwrap()
+            .contains("Framework comparison")
+    );
+
+    let mut inputs = claims_results(100);
+    let about = "grammY 1.46.0 on Node.js; bot.start() per bot";
+    // Idle 2 % of a core (1.2 CPU-s in 60 s), active 7 % (4.2 CPU-s), 300 answered:
+    // (4.2 - 0.02 × 60) / 300 × 1,000 = 10 CPU-s per 1,000 messages.
+    let mut runs = vec![
+        cfg_run("grammy-polling", "idle", 100, 2.0, 60.0, vec![], 0.0),
+        cfg_run(
+            "grammy-polling",
+            "active",
+            100,
+            7.0,
+            70.0,
+            vec![("getUpdates", 600)],
+            120.0,
+        ),
+    ];
+    for r in &mut runs {
+        r.sut.about = Some(about.into());
+    }
+    inputs.push(Input::new(
+        "grammy",
+        fixtures::results("stack-grammy", runs),
+    ));
+    let t = claims_table(&inputs, &Prices::default());
+    let lines = t.frameworks.as_ref().expect("a stack was measured");
+    let names: Vec<&str> = lines.iter().map(|l| l.config).collect();
+    assert_eq!(names.last(), Some(&"grammy-polling"));
+    assert!(names.contains(&"long-polling-30s") && names.contains(&"webhook"));
+    let g = lines.last().unwrap();
+    assert_eq!(g.about.as_deref(), Some(about));
+    assert!((g.cpu_s_per_1000.unwrap() - 10.0).abs() < 1e-9, "{g:?}");
+    assert_eq!(g.idle_cpu_pct, Some(2.0));
+    assert_eq!(g.rss_peak_mb, Some(70.0));
+    assert_eq!((g.replied, g.lost, g.bots), (300, 0, 100));
+    assert_eq!(g.max_bots, None);
+
+    let dir = tempfile::tempdir().unwrap();
+    let w = write_reports(&inputs, dir.path(), Some(&t)).unwrap();
+    let md = std::fs::read_to_string(w.markdown).unwrap();
+    let html = std::fs::read_to_string(w.html).unwrap();
+    let at = md.find("### Framework comparison").expect("the section");
+    assert!(at > md.find("### Cost per transport").unwrap());
+    assert!(md[at..].contains(&format!("| grammY polling | polling | {about} | 100 |")));
+    assert!(md[at..].contains("| 10.0 |"), "{}", &md[at..]);
+    assert!(html.contains(r#"<table class="frameworks cards">"#));
+    assert!(html.contains("grammY 1.46.0 on Node.js"));
+}

@@ -49,6 +49,7 @@ pub fn run(name: &str, kind: &str, phase: Option<&str>, f: &Figures) -> Run {
             name: name.into(),
             kind: kind.into(),
             command: vec![format!("/usr/bin/{name}")],
+            about: None,
         },
         repetition: 0,
         phase: phase.map(Into::into),

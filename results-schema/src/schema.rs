@@ -210,6 +210,10 @@ pub struct SutInfo {
     /// The command line that was started (program and arguments).
     #[serde(default)]
     pub command: Vec<String>,
+    /// What the SUT is, as the scenario's `[[sut]] about` states it: framework and version,
+    /// runtime, the settings that matter ("grammY 1.46.0 on Node.js; bot.start() per bot").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub about: Option<String>,
 }
 
 /// Latency from a simulated user's scheduled send to the bot's reply, milliseconds.

@@ -575,7 +575,7 @@ mod tests {
                 sut: SutInfo {
                     name: name.into(),
                     kind: kind.into(),
-                    command: vec![],
+                    ..Default::default()
                 },
                 phase: Some("idle".into()),
                 bots: 100,

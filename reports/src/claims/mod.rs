@@ -12,8 +12,11 @@
 //! - [`measure`]: which runs are which configuration, and each configuration's figure per
 //!   claim (scaled to [`CLAIM_BOTS`] bots where it grows with them);
 //! - [`verdict`]: the rules, each unit-tested there; `reports/tests/claims.rs` checks whole
-//!   tables.
+//!   tables;
+//! - [`frameworks`]: the framework comparison of a `--stack` run (what each framework is and
+//!   what it cost, as measured).
 
+pub mod frameworks;
 pub mod measure;
 pub mod spec;
 pub mod verdict;
@@ -87,6 +90,8 @@ pub struct ClaimsTable {
     pub currency: String,
     /// The decision summary over the configurations with an active run.
     pub decision: Option<Decision>,
+    /// The framework comparison, when a framework stack was measured.
+    pub frameworks: Option<Vec<frameworks::FrameworkLine>>,
 }
 
 /// Builds the verdict table from the claims scenarios' results (runs identified as in
@@ -113,6 +118,7 @@ pub fn claims_table(inputs: &[Input], prices: &Prices) -> ClaimsTable {
     let costs = costs(&measured, prices);
     ClaimsTable {
         decision: decision(&context, &measured, &costs),
+        frameworks: frameworks::framework_lines(&measured),
         context,
         columns: measured.iter().map(|(c, _)| *c).collect(),
         rows,

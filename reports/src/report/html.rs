@@ -5,9 +5,9 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use super::tables::{
-    CLAIMS_COST_NOTE, CLAIMS_RULES, SERVERLESS_NOTE, capacity_summary, capacity_table,
-    claims_context, claims_costs, claims_verdicts, environment_table, methods, methods_table,
-    serverless_table, summary_table,
+    CLAIMS_COST_NOTE, CLAIMS_RULES, FRAMEWORKS_NOTE, SERVERLESS_NOTE, capacity_summary,
+    capacity_table, claims_context, claims_costs, claims_frameworks, claims_verdicts,
+    environment_table, methods, methods_table, serverless_table, summary_table,
 };
 use super::{Report, ReportData, write_file};
 use crate::Error;
@@ -43,6 +43,7 @@ td.wrap{white-space:normal;min-width:16em}
 table.claims td,table.claims th{white-space:normal;min-width:7em}
 table.claims tbody th{min-width:11em;max-width:16em}
 table.claims td:last-child{min-width:16em}
+table.frameworks td:nth-child(3){white-space:normal;min-width:16em}
 tr:last-child td,tr:last-child th{border-bottom:0}
 .good{color:var(--good);font-weight:600}
 .bad{color:var(--bad);font-weight:600}
@@ -234,9 +235,19 @@ impl Report for Html {
             .push_str(&claims_costs(table).to_html("costs cards"));
         let _ = write!(
             self.body,
-            r#"<p class="note">{}</p></section>"#,
+            r#"<p class="note">{}</p>"#,
             escape(CLAIMS_COST_NOTE)
         );
+        if let Some(t) = claims_frameworks(table) {
+            self.body.push_str("<h3>Framework comparison</h3>");
+            self.body.push_str(&t.to_html("frameworks cards"));
+            let _ = write!(
+                self.body,
+                r#"<p class="note">{}</p>"#,
+                escape(FRAMEWORKS_NOTE)
+            );
+        }
+        self.body.push_str("</section>");
     }
 
     fn warnings(&mut self, data: &ReportData<'_>) {

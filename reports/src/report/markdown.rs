@@ -5,9 +5,9 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use super::tables::{
-    CLAIMS_COST_NOTE, CLAIMS_RULES, SERVERLESS_NOTE, capacity_summary, capacity_table,
-    claims_context, claims_costs, claims_verdicts, comparison_table, environment_table,
-    methods_table, serverless_table, summary_table,
+    CLAIMS_COST_NOTE, CLAIMS_RULES, FRAMEWORKS_NOTE, SERVERLESS_NOTE, capacity_summary,
+    capacity_table, claims_context, claims_costs, claims_frameworks, claims_verdicts,
+    comparison_table, environment_table, methods_table, serverless_table, summary_table,
 };
 use super::{Report, ReportData, write_file};
 use crate::Error;
@@ -53,6 +53,11 @@ pub fn claims_section(table: &ClaimsTable) -> String {
     );
     s.push_str(&claims_costs(table).to_markdown());
     let _ = writeln!(s, "\n{CLAIMS_COST_NOTE}");
+    if let Some(t) = claims_frameworks(table) {
+        s.push_str("\n### Framework comparison\n\n");
+        s.push_str(&t.to_markdown());
+        let _ = writeln!(s, "\n{FRAMEWORKS_NOTE}");
+    }
     s
 }
 

@@ -406,6 +406,58 @@ pub fn claims_costs(claims: &ClaimsTable) -> Table {
     t
 }
 
+/// The framework comparison of a `--stack` run: a row per configuration (the Rust reference
+/// servers first, then each framework's), figures as measured at the run's bot count. `None`
+/// without a framework stack.
+pub fn claims_frameworks(claims: &ClaimsTable) -> Option<Table> {
+    let lines = claims.frameworks.as_ref()?;
+    let mut t = Table::new([
+        "configuration",
+        "transport",
+        "what it is",
+        "bots",
+        "idle CPU %",
+        "idle RSS MB",
+        "RSS peak MB",
+        "CPU s per 1,000 msgs",
+        "p50 ms",
+        "p99 ms",
+        "req/min",
+        "answered",
+        "lost",
+        "max bots (capacity)",
+    ]);
+    t.numeric = vec![3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13];
+    let or_dash = |v: Option<f64>| v.map_or_else(|| "–".to_owned(), num);
+    for l in lines {
+        t.push(vec![
+            l.label.into(),
+            l.side.to_string().into(),
+            l.about.clone().unwrap_or_else(|| "–".into()).into(),
+            count(l.bots).into(),
+            or_dash(l.idle_cpu_pct).into(),
+            or_dash(l.idle_rss_mb).into(),
+            or_dash(l.rss_peak_mb).into(),
+            or_dash(l.cpu_s_per_1000).into(),
+            or_dash(l.p50_ms).into(),
+            or_dash(l.p99_ms).into(),
+            or_dash(l.requests_per_min).into(),
+            count(l.replied).into(),
+            Cell::new(
+                count(l.lost),
+                if l.lost > 0 { Tone::Bad } else { Tone::Plain },
+            ),
+            l.max_bots
+                .map_or_else(|| "not measured".to_owned(), count)
+                .into(),
+        ]);
+    }
+    Some(t)
+}
+
+/// Under the framework comparison: what its figures are.
+pub const FRAMEWORKS_NOTE: &str = "Every configuration ran the same bot logic (echo, /start, a button's callback answer) under the same load and seed on a fresh mock, in turn (each pinned to the same core where the machine allows: see the environment). Figures are as measured at the bot count shown, not scaled. CPU per 1,000 messages is the active phase's CPU time above the idle phase's rate, per answered message. \"What it is\" is the scenario's [[sut]] about: the pinned versions and the settings that matter. Max bots is a capacity search's result where one ran for the configuration.";
+
 /// One sentence over the claims table: machine, RTT, bot counts, scaling.
 pub fn claims_context(claims: &ClaimsTable) -> String {
     let c = &claims.context;

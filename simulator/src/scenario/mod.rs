@@ -469,6 +469,10 @@ impl<'de> Deserialize<'de> for CpuList {
 pub struct Sut {
     pub name: String,
     pub kind: Kind,
+    /// What the SUT is, in words for the reports: framework and version, runtime, the
+    /// settings that matter ("grammY 1.46.0 on Node.js; bot.start() per bot"). Free text.
+    #[serde(default)]
+    pub about: Option<String>,
     /// Extra arguments (for reference kinds, after the binary; for `command`, after it).
     #[serde(default)]
     pub args: Vec<String>,

@@ -57,6 +57,8 @@ pub struct Deployment {
     proc: SutProcess,
     name: String,
     kind: Kind,
+    /// The scenario's `about` (what the SUT is), carried into results.
+    about: Option<String>,
     /// Program and arguments, before pinning (what a restart starts again).
     command: Vec<String>,
     env: BTreeMap<String, String>,
@@ -122,6 +124,7 @@ impl Deployment {
         Ok(Deployment {
             name: sut.name.clone(),
             kind: sut.kind,
+            about: sut.about.clone(),
             command,
             env: sut.env.clone(),
             contract,
@@ -152,6 +155,7 @@ impl Deployment {
             name: self.name.clone(),
             kind: self.kind.as_str().to_string(),
             command: self.proc.command.clone(),
+            about: self.about.clone(),
         }
     }
 
