@@ -580,7 +580,26 @@ fn a_framework_stack_adds_the_comparison_with_cpu_per_thousand_messages() {
     assert_eq!(g.idle_cpu_pct, Some(2.0));
     assert_eq!(g.rss_peak_mb, Some(70.0));
     assert_eq!((g.replied, g.lost, g.bots), (300, 0, 100));
-    assert_eq!(g.max_bots, None);
+    assert_eq!(g.capacity, None, "no capacity search of grammY ran");
+
+    // With --stack-capacity, the stack's capacity search fills the column (curves found by
+    // their SUT's name, in a results file of their own).
+    let mut cap = fixtures::results("capacity", vec![]);
+    cap.capacity = vec![fixtures::capacity_curve(
+        "grammy-polling",
+        "polling",
+        Some(2000),
+        false,
+    )];
+    inputs.push(Input::new("grammy-capacity", cap));
+    let t = claims_table(&inputs, &Prices::default());
+    let g = t.frameworks.as_ref().unwrap().last().unwrap().clone();
+    assert_eq!(g.config, "grammy-polling");
+    assert_eq!(g.capacity.as_deref(), Some("2,000"));
+    assert!(
+        (g.cpu_s_per_1000.unwrap() - 10.0).abs() < 1e-9,
+        "phases still read"
+    );
 
     let dir = tempfile::tempdir().unwrap();
     let w = write_reports(&inputs, dir.path(), Some(&t)).unwrap();

@@ -109,6 +109,8 @@ pub struct ClaimsOptions {
     pub repeat: Option<u32>,
     /// `--stack`: the frameworks whose columns are added (see [`Stack::frameworks`]).
     pub stack: Vec<Stack>,
+    /// `--stack-capacity`: a capacity search of each framework's servers too.
+    pub stack_capacity: bool,
     /// A price file for the cost rows (default: the embedded prices).
     pub prices: Option<PathBuf>,
     /// Where results and reports go; `run.out_dir` defaults to `results/claims-<time>`.
@@ -188,6 +190,45 @@ impl Plan {
             })
             .collect();
         s
+    }
+
+    /// What `tgbench claims` runs, in order, each with the folder its results go to: the
+    /// claims phases, each framework stack's phases, the reference capacity search, then
+    /// (with `stack_capacity`) the same search on each stack's servers.
+    fn measurements(
+        &self,
+        claims: &Scenario,
+        capacity: &Scenario,
+        stacks: &[(&str, Scenario)],
+        stack_capacity: bool,
+    ) -> Vec<(String, Scenario, Runner)> {
+        let mut m = vec![(
+            "claims".to_owned(),
+            self.phases_scenario(claims),
+            Runner::Phases,
+        )];
+        for (label, scn) in stacks {
+            m.push((
+                (*label).to_owned(),
+                self.phases_scenario(scn),
+                Runner::Phases,
+            ));
+        }
+        m.push((
+            "capacity".to_owned(),
+            self.capacity_scenario(capacity),
+            Runner::Capacity,
+        ));
+        if stack_capacity {
+            for (label, scn) in stacks {
+                m.push((
+                    format!("{label}-capacity"),
+                    self.capacity_scenario(&capacity.with_suts(scn)),
+                    Runner::Capacity,
+                ));
+            }
+        }
+        m
     }
 
     /// The capacity scenario cut to this plan's steps and window.
@@ -284,19 +325,16 @@ pub fn run_claims(opts: &ClaimsOptions) -> Result<ClaimsOutcome, ClaimsError> {
         .clone()
         .unwrap_or_else(|| crate::output::default_dir("claims"));
 
-    let mut measurements: Vec<(&str, Scenario, Runner)> = Vec::new();
-    let claims = builtin("claims-100")?;
-    measurements.push(("claims", plan.phases_scenario(&claims), Runner::Phases));
-    for stack in Stack::frameworks(&opts.stack) {
-        let (label, scn) = stack_scenario(stack)?;
-        measurements.push((label, plan.phases_scenario(&scn), Runner::Phases));
-    }
-    let capacity = builtin("capacity")?;
-    measurements.push((
-        "capacity",
-        plan.capacity_scenario(&capacity),
-        Runner::Capacity,
-    ));
+    let stacks = Stack::frameworks(&opts.stack)
+        .into_iter()
+        .map(stack_scenario)
+        .collect::<Result<Vec<_>, _>>()?;
+    let measurements = plan.measurements(
+        &builtin("claims-100")?,
+        &builtin("capacity")?,
+        &stacks,
+        opts.stack_capacity,
+    );
 
     let mut inputs = Vec::new();
     let mut status = Status::Ok;
@@ -314,7 +352,7 @@ pub fn run_claims(opts: &ClaimsOptions) -> Result<ClaimsOutcome, ClaimsError> {
             }
         );
         let run_opts = Options {
-            out_dir: Some(dir.join(label)),
+            out_dir: Some(dir.join(&label)),
             ..opts.run.clone()
         };
         let outcome: Outcome = match runner {
@@ -352,7 +390,7 @@ pub fn run_claims(opts: &ClaimsOptions) -> Result<ClaimsOutcome, ClaimsError> {
     })
 }
 
-#[derive(Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Runner {
     Phases,
     Capacity,
@@ -428,6 +466,49 @@ fn repo_root() -> Option<PathBuf> {
 mod tests {
     use super::*;
     use tgbench_reports::claims::sut;
+
+    /// `--stack-capacity` adds one capacity search per framework, after the reference one:
+    /// the reference search's load, SLO and steps on the framework's servers, its results
+    /// in `<stack>-capacity/` (where the claims table finds curves by SUT name).
+    #[test]
+    fn stack_capacity_searches_each_frameworks_servers_with_the_reference_slo() {
+        let plan = Plan::new(false);
+        let capacity = builtin("capacity").unwrap();
+        let grammy = scenario::load(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../scenarios/stack-grammy.toml"
+        ))
+        .unwrap();
+        let stacks = [("grammy", grammy.clone())];
+        let claims = builtin("claims-100").unwrap();
+        let labels = |m: &[(String, Scenario, Runner)]| -> Vec<(String, Runner)> {
+            m.iter().map(|(l, _, r)| (l.clone(), *r)).collect()
+        };
+        let without = plan.measurements(&claims, &capacity, &stacks, false);
+        assert_eq!(
+            labels(&without),
+            [
+                ("claims".into(), Runner::Phases),
+                ("grammy".into(), Runner::Phases),
+                ("capacity".into(), Runner::Capacity),
+            ]
+        );
+        let with = plan.measurements(&claims, &capacity, &stacks, true);
+        assert_eq!(
+            labels(&with)[3..],
+            [("grammy-capacity".into(), Runner::Capacity)]
+        );
+        let (_, scn, _) = &with[3];
+        let names: Vec<&str> = scn.suts.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["grammy-polling", "grammy-webhook"]);
+        assert_eq!(scn.capacity.steps, plan.capacity_steps);
+        assert_eq!(scn.slo, capacity.slo, "the reference search's SLO");
+        assert_eq!(scn.load, capacity.load);
+        assert_eq!(
+            scn.suts[0].command, grammy.suts[0].command,
+            "the stack's own command"
+        );
+    }
 
     #[test]
     fn quick_plan_cuts_every_phase_and_keeps_the_suts() {

@@ -157,7 +157,7 @@ carries its margin: the spread of its three runs (--repeat), or the CPU sampler'
 with one run; a verdict whose margin straddles its threshold is \"inconclusive\". About 10-15 \
 minutes on 2 cores; --quick uses one run, 5 s idle and 4 s active, and one capacity step of \
 2,000 bots (about a minute): a check that everything works, not a measurement. The emulated Telegram is 50 ms +- 10 ms away.",
-        after_long_help = format!("Examples:\n  tgbench claims --quick\n  tgbench claims --out results/claims\n  tgbench claims --repeat 5           # tighter margins, about twice as long\n  tgbench claims --stack aiogram      # adds aiogram 3 columns (sets up a Python venv once)\n  tgbench claims --stack aiogram --bots 2000\n  tgbench claims --stack grammy,telegraf\n  tgbench claims --stack all          # every framework of examples/ (Python, Node.js, cargo)\n\n{EXIT_CODES}")
+        after_long_help = format!("Examples:\n  tgbench claims --quick\n  tgbench claims --out results/claims\n  tgbench claims --repeat 5           # tighter margins, about twice as long\n  tgbench claims --stack aiogram      # adds aiogram 3 columns (sets up a Python venv once)\n  tgbench claims --stack aiogram --bots 2000\n  tgbench claims --stack grammy,telegraf\n  tgbench claims --stack all          # every framework of examples/ (Python, Node.js, cargo)\n  tgbench claims --stack grammy --stack-capacity   # and the bots one core holds on grammY\n\n{EXIT_CODES}")
     )]
     Claims {
         /// Fewer bots and short windows: a check that everything works, not a measurement.
@@ -176,6 +176,12 @@ minutes on 2 cores; --quick uses one run, 5 s idle and 4 s active, and one capac
         /// separated, or `all`); each is set up once from its pinned versions.
         #[arg(long, value_enum, value_delimiter = ',', default_value = "rust")]
         stack: Vec<crate::claims::Stack>,
+        /// Also search each framework's capacity (the bots one server core holds under the
+        /// capacity SLO: p99 500 ms, nothing lost, CPU 80 % of the core it is pinned to),
+        /// stepping the bots as the reference servers' search does. Slow: a Python stack
+        /// takes minutes per step at thousands of bots.
+        #[arg(long, requires = "stack")]
+        stack_capacity: bool,
         /// A price file for the cost rows (TOML; see reports/prices.toml for the keys).
         #[arg(long)]
         prices: Option<PathBuf>,
@@ -276,6 +282,7 @@ pub fn run_cli_with(cli: Cli, cancel: Arc<AtomicBool>) -> u8 {
             bots,
             repeat,
             stack,
+            stack_capacity,
             prices,
             out,
             no_progress,
@@ -286,6 +293,7 @@ pub fn run_cli_with(cli: Cli, cancel: Arc<AtomicBool>) -> u8 {
                 bots,
                 repeat,
                 stack,
+                stack_capacity,
                 prices,
                 run: options(out, no_progress, cancel, metrics),
             })

@@ -2,7 +2,7 @@
 //! each framework's polling and webhook servers beside the Rust reference servers, on the same
 //! load — with what the framework is (its `[[sut]] about`: version, runtime, settings) and
 //! what it cost: idle CPU and memory, CPU per 1,000 messages, latency, requests, and the bots
-//! a server held where a capacity search ran.
+//! one core held where a capacity search ran (`--stack-capacity`).
 //!
 //! Figures are as measured at the run's bot count, never scaled (a comparison at 2,000 bots
 //! is a claims run with `--bots 2000`). CPU per 1,000 messages is the active phase's CPU time
@@ -33,8 +33,9 @@ pub struct FrameworkLine {
     pub requests_per_min: Option<f64>,
     pub replied: u64,
     pub lost: u64,
-    /// Largest bot count a capacity search held under the SLO, when one ran.
-    pub max_bots: Option<u64>,
+    /// What a capacity search found, when one ran: "5,000", "≥ 2,000 (every step held)",
+    /// "none met the SLO" (as the claims' max-bots cell reads).
+    pub capacity: Option<String>,
 }
 
 /// The comparison, when the measurement holds a framework stack (an optional
@@ -82,6 +83,12 @@ fn line(c: &'static Config, m: &Measured<'_>) -> FrameworkLine {
         requests_per_min: active.map(|a| a.requests_per_min),
         replied: active.map_or(0, |a| a.replied),
         lost: active.map_or(0, |a| a.lost),
-        max_bots: m.capacity.and_then(|k| k.max_bots),
+        capacity: m.max_bots().map(|r| {
+            if r.detail.is_empty() {
+                r.figure
+            } else {
+                format!("{} ({})", r.figure, r.detail)
+            }
+        }),
     }
 }

@@ -314,7 +314,7 @@ impl Measured<'_> {
         }
     }
 
-    fn max_bots(&self) -> Option<Reading> {
+    pub(super) fn max_bots(&self) -> Option<Reading> {
         let c = self.capacity?;
         let v = c.max_bots.unwrap_or(0);
         if only_a_lower_bound(c) {

@@ -425,7 +425,7 @@ pub fn claims_frameworks(claims: &ClaimsTable) -> Option<Table> {
         "req/min",
         "answered",
         "lost",
-        "max bots (capacity)",
+        "bots one core holds (capacity)",
     ]);
     t.numeric = vec![3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13];
     let or_dash = |v: Option<f64>| v.map_or_else(|| "–".to_owned(), num);
@@ -447,8 +447,9 @@ pub fn claims_frameworks(claims: &ClaimsTable) -> Option<Table> {
                 count(l.lost),
                 if l.lost > 0 { Tone::Bad } else { Tone::Plain },
             ),
-            l.max_bots
-                .map_or_else(|| "not measured".to_owned(), count)
+            l.capacity
+                .clone()
+                .unwrap_or_else(|| "not measured".to_owned())
                 .into(),
         ]);
     }
@@ -456,7 +457,7 @@ pub fn claims_frameworks(claims: &ClaimsTable) -> Option<Table> {
 }
 
 /// Under the framework comparison: what its figures are.
-pub const FRAMEWORKS_NOTE: &str = "Every configuration ran the same bot logic (echo, /start, a button's callback answer) under the same load and seed on a fresh mock, in turn (each pinned to the same core where the machine allows: see the environment). Figures are as measured at the bot count shown, not scaled. CPU per 1,000 messages is the active phase's CPU time above the idle phase's rate, per answered message. \"What it is\" is the scenario's [[sut]] about: the pinned versions and the settings that matter. Max bots is a capacity search's result where one ran for the configuration.";
+pub const FRAMEWORKS_NOTE: &str = "Every configuration ran the same bot logic (echo, /start, a button's callback answer) under the same load and seed on a fresh mock, in turn (each pinned to the same core where the machine allows: see the environment). Figures are as measured at the bot count shown, not scaled. CPU per 1,000 messages is the active phase's CPU time above the idle phase's rate, per answered message. \"What it is\" is the scenario's [[sut]] about: the pinned versions and the settings that matter. The bots one core holds is a capacity search's result (the SUT pinned to one core; SLO p99 500 ms, nothing lost, CPU ≤ 80 %), where one ran: `tgbench claims --stack … --stack-capacity`.";
 
 /// One sentence over the claims table: machine, RTT, bot counts, scaling.
 pub fn claims_context(claims: &ClaimsTable) -> String {

@@ -724,6 +724,14 @@ impl Scenario {
         s.telegram.bots = bots;
         s
     }
+
+    /// The same scenario (load, SLO, capacity steps) run on `other`'s SUTs: a framework's
+    /// servers through the reference capacity search (`tgbench claims --stack-capacity`).
+    pub fn with_suts(&self, other: &Scenario) -> Scenario {
+        let mut s = self.clone();
+        s.suts = other.suts.clone();
+        s
+    }
 }
 
 /// Converts seconds (already validated as finite and ≥ 0) to a Duration.
