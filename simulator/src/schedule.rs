@@ -37,7 +37,11 @@ pub const MAX_SENDS: u64 = 20_000_000;
 
 /// Expected number of sends of a load over `duration` at `bots` bots.
 pub fn expected_sends(load: &Load, bots: u64, duration: Duration) -> f64 {
-    load.mean_rate_per_s(bots) * duration.as_secs_f64()
+    let daily = load
+        .diurnal
+        .as_ref()
+        .map_or(1.0, |d| d.mean_over(duration.as_secs_f64()));
+    load.mean_rate_per_s(bots) * duration.as_secs_f64() * daily
 }
 
 /// The schedule of one segment, sorted by time. Deterministic in (`load`, `bots`,
@@ -52,6 +56,14 @@ pub fn build(load: &Load, bots: u64, duration: Duration, seed: u64) -> Vec<Send>
     let total_rate = active as f64 * load.messages_per_bot_per_min / 60.0;
     let t_end = duration.as_secs_f64();
     let mut times: Vec<(f64, u32)> = Vec::new();
+    // A daily curve thins a process drawn at the day's peak: an instant `t` of it is kept
+    // with probability multiplier(t) ÷ peak, which leaves a Poisson process at the
+    // modulated rate (Lewis and Shedler's thinning).
+    let peak = load.diurnal.as_ref().map_or(1.0, |d| d.max_multiplier());
+    let keep = |rng: &mut StdRng, t: f64| match &load.diurnal {
+        None => true,
+        Some(d) => rng.r#gen::<f64>() * peak < d.multiplier(t),
+    };
 
     match load.model {
         Model::Idle => {}
@@ -72,10 +84,13 @@ pub fn build(load: &Load, bots: u64, duration: Duration, seed: u64) -> Vec<Send>
             }
         }
         Model::Poisson => {
-            let mut t = exp(&mut rng, total_rate);
+            let rate = total_rate * peak;
+            let mut t = exp(&mut rng, rate);
             while t < t_end {
-                times.push((t, weights.pick(&mut rng) as u32));
-                t += exp(&mut rng, total_rate);
+                if keep(&mut rng, t) {
+                    times.push((t, weights.pick(&mut rng) as u32));
+                }
+                t += exp(&mut rng, rate);
             }
         }
         Model::Burst => {
@@ -102,8 +117,8 @@ pub fn build(load: &Load, bots: u64, duration: Duration, seed: u64) -> Vec<Send>
         Model::Ramp => {
             // Non-homogeneous Poisson: rate(t) = r0 + (r1 - r0)·t/T; invert the cumulative
             // rate Λ(t) = r0·t + (r1 - r0)·t²/(2T) at unit-exponential steps.
-            let r0 = active as f64 * load.ramp_from.unwrap_or(0.0) / 60.0;
-            let r1 = total_rate;
+            let r0 = active as f64 * load.ramp_from.unwrap_or(0.0) / 60.0 * peak;
+            let r1 = total_rate * peak;
             let a = (r1 - r0) / (2.0 * t_end);
             let total = r0 * t_end + a * t_end * t_end;
             let mut e = exp(&mut rng, 1.0);
@@ -116,7 +131,9 @@ pub fn build(load: &Load, bots: u64, duration: Duration, seed: u64) -> Vec<Send>
                 if t >= t_end {
                     break;
                 }
-                times.push((t, weights.pick(&mut rng) as u32));
+                if keep(&mut rng, t) {
+                    times.push((t, weights.pick(&mut rng) as u32));
+                }
                 e += exp(&mut rng, 1.0);
             }
         }
@@ -250,6 +267,39 @@ mod tests {
                 assert!((w[1] - w[0] - 10.0).abs() < 1e-6);
             }
         }
+    }
+
+    /// A day compressed into 600 s (hour h at 25 h s), peak at 20:00, trough a tenth of it:
+    /// the day's total is the flat load's, the evening hour gets ~10× the morning's, and the
+    /// same seed gives the same schedule.
+    #[test]
+    fn a_daily_curve_moves_traffic_to_the_evening_and_keeps_the_days_total() {
+        let mut l = load(Model::Poisson, 60.0);
+        l.diurnal = Some(crate::scenario::Diurnal {
+            peak_hour: Some(20.0),
+            trough_ratio: Some(0.1),
+            hours: None,
+            day_s: 600.0,
+            start_hour: 0.0,
+        });
+        let day = Duration::from_secs(600);
+        let s = build(&l, 100, day, 3);
+        // 100/s × 600 s = 60,000 ± 4σ (σ ≈ 245).
+        assert!((59_000..=61_000).contains(&s.len()), "{}", s.len());
+        assert!((expected_sends(&l, 100, day) - 60_000.0).abs() < 60.0);
+        let in_hour = |h: f64| {
+            s.iter()
+                .filter(|x| ((x.at.as_secs_f64() / 25.0) - h).abs() < 0.5)
+                .count() as f64
+        };
+        let ratio = in_hour(20.0) / in_hour(8.0);
+        assert!((7.0..=13.0).contains(&ratio), "evening ÷ morning = {ratio}");
+        assert_eq!(s, build(&l, 100, day, 3));
+        // The first half (00:00-12:00, the trough's side) is the quieter one.
+        let first_half = s.iter().filter(|x| x.at.as_secs_f64() < 300.0).count();
+        assert!(first_half * 2 < s.len(), "{first_half} of {}", s.len());
+        // The peak rate is the curve's peak, for the preflight's sizing.
+        assert!((l.peak_rate_per_s(100) - 100.0 * 2.0 / 1.1).abs() < 1e-6);
     }
 
     #[test]

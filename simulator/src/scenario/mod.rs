@@ -5,6 +5,7 @@
 //! file, the line, the key and what is allowed, e.g.
 //! `scenarios/x.toml:12: [load] model = "posson": expected one of idle, constant, poisson, burst, ramp`.
 
+mod diurnal;
 mod embedded;
 pub(crate) mod locate;
 mod validate;
@@ -17,6 +18,7 @@ use std::time::Duration;
 pub use mock_lambda::{Arch, FrontDoor};
 use serde::{Deserialize, Deserializer, Serialize};
 
+pub use diurnal::Diurnal;
 pub use embedded::{EMBEDDED, embedded};
 use locate::{Locator, Seg};
 
@@ -204,6 +206,9 @@ pub struct Load {
     pub burst_spread_ms: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ramp_from: Option<f64>,
+    /// A daily curve over the rate (`poisson` and `ramp` only): [`Diurnal`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diurnal: Option<Diurnal>,
 }
 
 impl Default for Load {
@@ -218,6 +223,7 @@ impl Default for Load {
             burst_every_s: None,
             burst_spread_ms: None,
             ramp_from: None,
+            diurnal: None,
         }
     }
 }
@@ -246,7 +252,8 @@ impl Load {
             .messages_per_bot_per_min
             .max(self.ramp_from.unwrap_or(0.0))
             / 60.0;
-        active_count(bots, self.active_bots) as f64 * per_bot
+        let daily_peak = self.diurnal.as_ref().map_or(1.0, Diurnal::max_multiplier);
+        active_count(bots, self.active_bots) as f64 * per_bot * daily_peak
     }
 }
 

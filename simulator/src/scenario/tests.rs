@@ -262,3 +262,53 @@ fn serverless_keys_are_checked_with_file_line_and_key() {
         "x.toml:15: [[sut]] #1 memory_mb: only for kind = \"serverless\" (this [[sut]] is kind = \"polling\")"
     );
 }
+
+#[test]
+fn a_daily_curve_parses_and_its_mistakes_name_line_and_key() {
+    let with = |curve: &str| {
+        MINIMAL.replace(
+            "messages_per_bot_per_min = 6",
+            &format!("messages_per_bot_per_min = 6\ndiurnal = {curve}"),
+        )
+    };
+    let s = parse(
+        &with("{ peak_hour = 20, trough_ratio = 0.1, day_s = 600 }"),
+        "x.toml",
+    )
+    .unwrap();
+    let d = s.load.diurnal.as_ref().unwrap();
+    assert_eq!(
+        (d.peak_hour, d.trough_ratio, d.day_s),
+        (Some(20.0), Some(0.1), 600.0)
+    );
+    assert_eq!(d.start_hour, 0.0);
+    let hours = format!("{{ hours = [{}] }}", vec!["1"; 24].join(", "));
+    let s = parse(&with(&hours), "x.toml").unwrap();
+    assert_eq!(
+        s.load.diurnal.unwrap().day_s,
+        86_400.0,
+        "real time by default"
+    );
+
+    assert_eq!(
+        err(&with("{ peak_hour = 25, trough_ratio = 0 }")),
+        "x.toml:11: [load] diurnal.peak_hour = 25: expected an hour ≥ 0 and < 24\n\
+         x.toml:11: [load] diurnal.trough_ratio = 0: expected a share > 0 and ≤ 1 (the quietest \
+         hour's traffic ÷ the busiest's)"
+    );
+    assert!(
+        err(&with("{ hours = [1, 2] }")).contains("diurnal.hours = 2 values: expected 24 weights"),
+        "{}",
+        err(&with("{ hours = [1, 2] }"))
+    );
+    let e = err(&with("{ peak_hour = 20 }"));
+    assert!(e.contains("diurnal.trough_ratio: missing"), "{e}");
+    let e = err(&with("{ peak_hour = 20, trough_ratio = 0.5, day = 600 }"));
+    assert!(e.contains("day"), "{e}");
+    let e = err(&with("{ peak_hour = 20, trough_ratio = 0.5 }")
+        .replace("model = \"poisson\"", "model = \"constant\""));
+    assert!(
+        e.contains("[load] diurnal: only for model = \"poisson\" or \"ramp\""),
+        "{e}"
+    );
+}

@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 
 use super::locate::{Seg, key_path as path};
-use super::{FUNCTION_MEMORY_MB, FaultKind, Function, Kind, Load, Model, Scenario, Sut};
+use super::{Diurnal, FUNCTION_MEMORY_MB, FaultKind, Function, Kind, Load, Model, Scenario, Sut};
 
 /// A problem: the key path, the value as text (if relevant), what is wrong / allowed.
 pub type Found = (Vec<Seg>, Option<String>, String);
@@ -353,6 +353,96 @@ fn check_load(bad: &mut impl FnMut(Vec<Seg>, Option<String>, &str), l: &Load, ba
         ),
         (m, Some(_)) if m != Model::Ramp => bad(at("ramp_from"), None, "only for model = \"ramp\""),
         _ => {}
+    }
+    if let Some(d) = &l.diurnal {
+        check_diurnal(bad, l.model, d, at("diurnal"));
+    }
+}
+
+/// `[load] diurnal`: on a Poisson-based model, one shape (cosine or 24 weights), sane hours.
+fn check_diurnal(
+    bad: &mut impl FnMut(Vec<Seg>, Option<String>, &str),
+    model: Model,
+    d: &Diurnal,
+    base: Vec<Seg>,
+) {
+    let at = |k: &str| {
+        let mut p = base.clone();
+        p.push(Seg::Key(k.to_string()));
+        p
+    };
+    if !matches!(model, Model::Poisson | Model::Ramp) {
+        bad(
+            base.clone(),
+            None,
+            "only for model = \"poisson\" or \"ramp\" (a daily curve modulates a Poisson process)",
+        );
+    }
+    match (&d.hours, d.peak_hour.is_some() || d.trough_ratio.is_some()) {
+        (Some(_), true) => bad(
+            at("hours"),
+            None,
+            "give either hours (24 weights) or peak_hour and trough_ratio, not both",
+        ),
+        (Some(h), false) => {
+            if h.len() != 24 {
+                bad(
+                    at("hours"),
+                    Some(format!("{} values", h.len())),
+                    "expected 24 weights, hour 0 first",
+                );
+            } else if h.iter().any(|v| !(v.is_finite() && *v >= 0.0))
+                || h.iter().sum::<f64>() <= 0.0
+            {
+                bad(
+                    at("hours"),
+                    None,
+                    "expected numbers ≥ 0, not all 0 (they are scaled to a mean of 1)",
+                );
+            }
+        }
+        (None, _) => {
+            match d.peak_hour {
+                Some(v) if !(0.0..24.0).contains(&v) => bad(
+                    at("peak_hour"),
+                    Some(num(v)),
+                    "expected an hour ≥ 0 and < 24",
+                ),
+                None => bad(
+                    at("peak_hour"),
+                    None,
+                    "missing: the hour with the most traffic (or give hours = [24 weights])",
+                ),
+                _ => {}
+            }
+            match d.trough_ratio {
+                Some(v) if !(v > 0.0 && v <= 1.0) => bad(
+                    at("trough_ratio"),
+                    Some(num(v)),
+                    "expected a share > 0 and ≤ 1 (the quietest hour's traffic ÷ the busiest's)",
+                ),
+                None => bad(
+                    at("trough_ratio"),
+                    None,
+                    "missing: the quietest hour's traffic ÷ the busiest's, e.g. 0.1",
+                ),
+                _ => {}
+            }
+        }
+    }
+    if !(d.day_s > 0.0 && d.day_s <= 7.0 * super::diurnal::REAL_DAY_S) {
+        bad(
+            at("day_s"),
+            Some(num(d.day_s)),
+            "expected seconds > 0 and ≤ 604800 (86400 = real time, 600 = a day in 10 minutes)",
+        );
+    }
+    if !(0.0..24.0).contains(&d.start_hour) {
+        bad(
+            at("start_hour"),
+            Some(num(d.start_hour)),
+            "expected an hour ≥ 0 and < 24",
+        );
     }
 }
 
