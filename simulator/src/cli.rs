@@ -233,8 +233,14 @@ pub fn run_cli_with(cli: Cli, cancel: Arc<AtomicBool>) -> u8 {
     match cli.command {
         Command::Validate { scenario } => match scenario::load(&scenario) {
             Ok(s) => {
+                let messages: f64 = s
+                    .segments()
+                    .iter()
+                    .filter(|g| g.measured)
+                    .map(|g| crate::schedule::expected_sends(&g.load, s.telegram.bots, g.duration))
+                    .sum();
                 println!(
-                    "{}: ok ({} SUT{}, {} bots, {} s measured{})",
+                    "{}: ok ({} SUT{}, {} bots, {} s measured{}, ~{} messages per SUT)",
                     s.source,
                     s.suts.len(),
                     if s.suts.len() == 1 { "" } else { "s" },
@@ -244,7 +250,8 @@ pub fn run_cli_with(cli: Cli, cancel: Arc<AtomicBool>) -> u8 {
                         String::new()
                     } else {
                         format!(" in {} phases", s.phases.len())
-                    }
+                    },
+                    tgbench_reports::text::count(messages.round() as u64)
                 );
                 exit::OK
             }
