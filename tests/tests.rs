@@ -6,6 +6,7 @@ mod claims_quick;
 mod faults;
 mod interrupt;
 mod metrics;
+mod replay;
 mod run_smoke;
 mod sampler_truth;
 mod scenario_errors;

@@ -210,6 +210,10 @@ minutes on 2 cores; --quick uses one run, 5 s idle and 4 s active, and one capac
         #[arg(long, requires = "claims")]
         prices: Option<PathBuf>,
     },
+    /// Traces of real traffic: what one holds, one made from a platform's log, or an
+    /// example generated here (replay one with `[load] model = "replay"`).
+    #[command(subcommand)]
+    Trace(TraceCommand),
     /// Compare two results files; exit 1 when CURRENT regressed beyond the thresholds.
     Compare {
         baseline: PathBuf,
@@ -220,6 +224,55 @@ minutes on 2 cores; --quick uses one run, 5 s idle and 4 s active, and one capac
         /// markdown, or github (workflow annotations, then the table).
         #[arg(long, default_value = "markdown")]
         format: String,
+    },
+}
+
+/// `tgbench trace …`. A trace is CSV (`t,bot,chat,kind`) or JSON Lines, one message per
+/// row in time order; scenarios/README.md documents the columns.
+#[derive(Debug, Subcommand)]
+pub enum TraceCommand {
+    /// What a trace holds: rows, span, rate by hour, how skewed the bots are, the gaps
+    /// between one bot's messages; every row checked (file, line, column).
+    Stats { file: PathBuf },
+    /// A platform's log (CSV with a header) to a trace: rows sorted by time, offsets from the
+    /// first, bot and chat keys anonymised (hashed), so the trace can leave the platform.
+    #[command(
+        after_help = "Example:\n  tgbench trace from-log updates.csv --time received_at --bot bot_id --chat chat_id --kind update_type --out trace.csv\n\nTimes: Unix seconds or milliseconds, or RFC 3339 (2026-12-06T20:15:03Z). A kind of `callback` or `callback_query` is a button press; anything else a message."
+    )]
+    FromLog {
+        /// The log: CSV with a header row.
+        log: PathBuf,
+        /// The column with each update's time.
+        #[arg(long)]
+        time: String,
+        /// The column with the bot (any id or name).
+        #[arg(long)]
+        bot: String,
+        /// The column with the chat or user.
+        #[arg(long)]
+        chat: String,
+        /// The column with the update's type, if any.
+        #[arg(long)]
+        kind: Option<String>,
+        /// Where the trace goes.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// An example trace made by tgbench itself (no data from anywhere): a day of a few bots'
+    /// traffic with an evening peak, quiet nights and Zipf-skewed bots.
+    Generate {
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=20_000))]
+        bots: u64,
+        /// Hours of traffic.
+        #[arg(long, default_value_t = 24.0)]
+        hours: f64,
+        /// Mean messages per bot per minute over the day.
+        #[arg(long, default_value_t = 0.25)]
+        rate: f64,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
     },
 }
 
@@ -337,6 +390,16 @@ pub fn run_cli_with(cli: Cli, cancel: Arc<AtomicBool>) -> u8 {
                 }
             }
         }
+        Command::Trace(t) => match crate::trace::run_command(t) {
+            Ok(text) => {
+                print!("{text}");
+                exit::OK
+            }
+            Err(e) => {
+                eprintln!("tgbench trace: {e}");
+                exit::BAD_INPUT
+            }
+        },
         Command::Compare {
             baseline,
             current,

@@ -13,7 +13,10 @@
 //! - [`cli`]: clap types, [`cli::run_cli`], exit codes ([`cli::exit`]).
 //! - [`scenario`]: TOML scenario files, strict parsing, errors that name file, line and key;
 //!   the shipped scenarios, built in.
-//! - [`schedule`]: arrival models as pure functions (seed + load → send instants).
+//! - [`schedule`]: arrival models as pure functions (seed + load → send instants), and
+//!   the stream the injector reads ([`schedule::sends`]).
+//! - [`trace`]: traces of real traffic: read and checked row by row (file, line, column),
+//!   replayed as a stream, described (`tgbench trace stats`), made from a platform's log.
 //! - [`preflight`]: what a scenario needs (open files, ports, memory) against the machine;
 //!   [`placement`]: which CPUs the SUT and the harness get.
 //! - [`sut`]: the system under test. The run talks to a [`sut::Deployment`] (start, ready,
@@ -49,5 +52,6 @@ pub mod sampler;
 pub mod scenario;
 pub mod schedule;
 pub mod sut;
+pub mod trace;
 
 pub use cli::{Cli, run_cli};

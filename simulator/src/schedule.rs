@@ -37,6 +37,17 @@ pub const MAX_SENDS: u64 = 20_000_000;
 
 /// Expected number of sends of a load over `duration` at `bots` bots.
 pub fn expected_sends(load: &Load, bots: u64, duration: Duration) -> f64 {
+    if let (Model::Replay, Some(r)) = (load.model, &load.replay) {
+        // The rows of trace time the segment covers: all of it at most, unless looped.
+        let covered = duration.as_secs_f64() * load.speed.unwrap_or(1.0);
+        let left = (r.summary.period_s() - load.start_s.unwrap_or(0.0)).max(0.0);
+        let span = if load.looped == Some(true) {
+            covered
+        } else {
+            covered.min(left)
+        };
+        return r.summary.mean_per_s() * span;
+    }
     let daily = load
         .diurnal
         .as_ref()
@@ -44,11 +55,27 @@ pub fn expected_sends(load: &Load, bots: u64, duration: Duration) -> f64 {
     load.mean_rate_per_s(bots) * duration.as_secs_f64() * daily
 }
 
+/// The sends of one segment in time order, as the injector reads them: a trace replay
+/// streams from its file ([`crate::trace::Replay`]); every other model is [`build`]'s list.
+pub fn sends(
+    load: &Load,
+    bots: u64,
+    duration: Duration,
+    seed: u64,
+) -> Box<dyn Iterator<Item = Send> + std::marker::Send> {
+    match load.replay_plan() {
+        Some(plan) if load.model == Model::Replay => {
+            Box::new(crate::trace::Replay::new(plan, duration))
+        }
+        _ => Box::new(build(load, bots, duration, seed).into_iter()),
+    }
+}
+
 /// The schedule of one segment, sorted by time. Deterministic in (`load`, `bots`,
-/// `duration`, `seed`).
+/// `duration`, `seed`). A `replay` load gives its sends by [`sends`], not here.
 pub fn build(load: &Load, bots: u64, duration: Duration, seed: u64) -> Vec<Send> {
     let active = active_count(bots, load.active_bots) as usize;
-    if load.model == Model::Idle || active == 0 || duration.is_zero() {
+    if matches!(load.model, Model::Idle | Model::Replay) || active == 0 || duration.is_zero() {
         return Vec::new();
     }
     let mut rng = StdRng::seed_from_u64(seed);
@@ -66,7 +93,7 @@ pub fn build(load: &Load, bots: u64, duration: Duration, seed: u64) -> Vec<Send>
     };
 
     match load.model {
-        Model::Idle => {}
+        Model::Idle | Model::Replay => {}
         Model::Constant => {
             // Each bot its own evenly spaced stream at its share of the total rate, with a
             // random phase so bots do not all send at the same instant.

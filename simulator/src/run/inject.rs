@@ -39,17 +39,18 @@ pub struct Injector {
 const SLICE: Duration = Duration::from_millis(20);
 
 impl Injector {
-    /// Starts sending `schedule` (offsets from `start`) to the bots `bot_ids[send.bot]`.
+    /// Starts sending `schedule` (offsets from `start`, in time order; a list, or a trace
+    /// read as it plays) to the bots `bot_ids[send.bot]`.
     pub fn spawn(
         mock: Arc<Mock>,
         bot_ids: Arc<Vec<i64>>,
-        schedule: Vec<Send>,
+        schedule: Box<dyn Iterator<Item = Send> + std::marker::Send>,
         start: Instant,
         stop: Arc<AtomicBool>,
     ) -> Injector {
         let handle = std::thread::Builder::new()
             .name("tgbench-inject".into())
-            .spawn(move || inject(&mock, &bot_ids, &schedule, start, &stop))
+            .spawn(move || inject(&mock, &bot_ids, schedule, start, &stop))
             .expect("spawning the injector thread");
         Injector { handle }
     }
@@ -62,7 +63,7 @@ impl Injector {
 fn inject(
     mock: &Mock,
     bot_ids: &[i64],
-    schedule: &[Send],
+    schedule: impl Iterator<Item = Send>,
     start: Instant,
     stop: &AtomicBool,
 ) -> InjectReport {
@@ -74,7 +75,7 @@ fn inject(
         stopped_early: false,
         slowest_inject: Duration::ZERO,
     };
-    for (seq, s) in schedule.iter().enumerate() {
+    for (seq, s) in schedule.enumerate() {
         let due = start + s.at;
         loop {
             if stop.load(Ordering::Relaxed) {

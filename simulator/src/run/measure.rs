@@ -275,7 +275,7 @@ impl Measurement<'_> {
             *l = label.clone();
         }
         let bots = self.scn.telegram.bots;
-        let plan = schedule::build(
+        let plan = schedule::sends(
             &seg.load,
             bots,
             seg.duration,

@@ -3,7 +3,7 @@
 //!
 //! Parsing is strict: an unknown key or a bad value is a [`ScenarioError`] that names the
 //! file, the line, the key and what is allowed, e.g.
-//! `scenarios/x.toml:12: [load] model = "posson": expected one of idle, constant, poisson, burst, ramp`.
+//! `scenarios/x.toml:12: [load] model = "posson": expected one of idle, constant, poisson, burst, ramp, replay`.
 
 mod diurnal;
 mod embedded;
@@ -13,6 +13,7 @@ mod validate;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 pub use mock_lambda::{Arch, FrontDoor};
@@ -165,6 +166,9 @@ pub enum Model {
     /// A Poisson process whose rate grows linearly from `ramp_from` to
     /// `messages_per_bot_per_min` over the window.
     Ramp,
+    /// The messages of a trace file (`trace`), at their own times (`speed`, `loop`,
+    /// `start_s`): [`crate::trace`].
+    Replay,
 }
 
 impl Model {
@@ -175,6 +179,7 @@ impl Model {
             Model::Poisson => "poisson",
             Model::Burst => "burst",
             Model::Ramp => "ramp",
+            Model::Replay => "replay",
         }
     }
 }
@@ -209,6 +214,42 @@ pub struct Load {
     /// A daily curve over the rate (`poisson` and `ramp` only): [`Diurnal`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub diurnal: Option<Diurnal>,
+    /// `replay` only: the trace file (CSV or JSON Lines), relative to the scenario file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace: Option<String>,
+    /// `replay` only: time compression (60 plays an hour of the trace in a minute).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub speed: Option<f64>,
+    /// `replay` only: start the trace again when it ends.
+    #[serde(default, rename = "loop", skip_serializing_if = "Option::is_none")]
+    pub looped: Option<bool>,
+    /// `replay` only: the trace second each phase starts at.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_s: Option<f64>,
+    /// The trace as read when the scenario was loaded: its path and what it holds.
+    #[serde(skip)]
+    pub replay: Option<Arc<Replayed>>,
+}
+
+/// A `replay` load's trace, found and scanned when the scenario is read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Replayed {
+    pub path: std::path::PathBuf,
+    pub summary: crate::trace::Summary,
+}
+
+impl Load {
+    /// How a phase of this load replays its trace (None for the other models, or before
+    /// the scenario was read from a file).
+    pub fn replay_plan(&self) -> Option<crate::trace::ReplayPlan> {
+        let r = self.replay.as_ref()?;
+        Some(crate::trace::ReplayPlan {
+            path: r.path.clone(),
+            speed: self.speed.unwrap_or(1.0),
+            start_s: self.start_s.unwrap_or(0.0),
+            looped: self.looped.unwrap_or(false).then(|| r.summary.period_s()),
+        })
+    }
 }
 
 impl Default for Load {
@@ -224,6 +265,11 @@ impl Default for Load {
             burst_spread_ms: None,
             ramp_from: None,
             diurnal: None,
+            trace: None,
+            speed: None,
+            looped: None,
+            start_s: None,
+            replay: None,
         }
     }
 }
@@ -233,6 +279,12 @@ impl Load {
     pub fn mean_rate_per_s(&self, bots: u64) -> f64 {
         if self.model == Model::Idle {
             return 0.0;
+        }
+        if self.model == Model::Replay {
+            return self
+                .replay
+                .as_ref()
+                .map_or(0.0, |r| r.summary.mean_per_s() * self.speed.unwrap_or(1.0));
         }
         let per_bot = match self.model {
             Model::Ramp => {
@@ -247,6 +299,12 @@ impl Load {
     pub fn peak_rate_per_s(&self, bots: u64) -> f64 {
         if self.model == Model::Idle {
             return 0.0;
+        }
+        if self.model == Model::Replay {
+            return self
+                .replay
+                .as_ref()
+                .map_or(0.0, |r| r.summary.peak_per_s * self.speed.unwrap_or(1.0));
         }
         let per_bot = self
             .messages_per_bot_per_min
@@ -854,11 +912,62 @@ pub fn parse(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
             message,
         })
         .collect::<Vec<_>>();
+    if !problems.is_empty() {
+        return Err(ScenarioError { problems });
+    }
+    let problems = attach_traces(&mut scenario, file, &loc);
     if problems.is_empty() {
         Ok(scenario)
     } else {
         Err(ScenarioError { problems })
     }
+}
+
+/// Finds and scans the trace of every `replay` load (`[load]` and each `[phase.load]`),
+/// relative to the scenario file's folder (or the current one, for an embedded scenario):
+/// every row checked, the bots it needs against `[telegram] bots`.
+fn attach_traces(s: &mut Scenario, file: &str, loc: &Locator<'_>) -> Vec<Problem> {
+    let bots = s.telegram.bots;
+    let base = Path::new(file)
+        .is_file()
+        .then(|| Path::new(file).parent().map(Path::to_path_buf))
+        .flatten()
+        .unwrap_or_default();
+    let mut problems = Vec::new();
+    let mut loads: Vec<(Vec<Seg>, &mut Load)> = vec![(locate::key_path!["load"], &mut s.load)];
+    for (i, p) in s.phases.iter_mut().enumerate() {
+        if let Some(l) = p.load.as_mut() {
+            loads.push((locate::key_path!["phase", i, "load"], l));
+        }
+    }
+    for (at, load) in loads {
+        let (Model::Replay, Some(trace)) = (load.model, load.trace.clone()) else {
+            continue;
+        };
+        let mut key = at.clone();
+        key.push(Seg::Key("trace".into()));
+        let problem = |message: String| Problem {
+            file: file.to_string(),
+            line: loc.line_of_path(&key),
+            key: locate::render(&key),
+            value: Some(format!("{trace:?}")),
+            message,
+        };
+        let path = base.join(&trace);
+        match crate::trace::scan(&path) {
+            Err(e) => problems.push(problem(e.to_string())),
+            Ok(summary) if summary.per_bot.len() as u64 > bots => problems.push(problem(format!(
+                "the trace has {} distinct bots; set [telegram] bots = {} or more (it is {bots})",
+                summary.per_bot.len(),
+                summary.per_bot.len()
+            ))),
+            Ok(summary) if summary.rows == 0 => {
+                problems.push(problem("the trace has no rows".into()))
+            }
+            Ok(summary) => load.replay = Some(Arc::new(Replayed { path, summary })),
+        }
+    }
+    problems
 }
 
 /// Turns a toml/serde error into a problem naming line and key, in plain words.

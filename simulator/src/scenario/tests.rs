@@ -48,7 +48,7 @@ fn bad_model_names_line_key_value_and_choices() {
     let text = MINIMAL.replace("\"poisson\"", "\"posson\"");
     assert_eq!(
         err(&text),
-        "x.toml:9: [load] model = \"posson\": expected one of idle, constant, poisson, burst, ramp"
+        "x.toml:9: [load] model = \"posson\": expected one of idle, constant, poisson, burst, ramp, replay"
     );
 }
 

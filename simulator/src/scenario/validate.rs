@@ -284,7 +284,7 @@ fn check_load(bad: &mut impl FnMut(Vec<Seg>, Option<String>, &str), l: &Load, ba
             Some(num(rate)),
             "expected a number ≥ 0 and ≤ 60000",
         );
-    } else if l.model != Model::Idle && rate == 0.0 && l.model != Model::Ramp {
+    } else if !matches!(l.model, Model::Idle | Model::Ramp | Model::Replay) && rate == 0.0 {
         bad(
             at("messages_per_bot_per_min"),
             Some(num(rate)),
@@ -356,6 +356,54 @@ fn check_load(bad: &mut impl FnMut(Vec<Seg>, Option<String>, &str), l: &Load, ba
     }
     if let Some(d) = &l.diurnal {
         check_diurnal(bad, l.model, d, at("diurnal"));
+    }
+    check_replay(bad, l, &at);
+}
+
+/// `replay`'s keys: a trace, a speed > 0, a start ≥ 0; and none of them on another model.
+/// The trace's rows are read when the scenario is loaded from its file (`attach_traces`).
+fn check_replay(
+    bad: &mut impl FnMut(Vec<Seg>, Option<String>, &str),
+    l: &Load,
+    at: &impl Fn(&str) -> Vec<Seg>,
+) {
+    if l.model != Model::Replay {
+        for (key, given) in [
+            ("trace", l.trace.is_some()),
+            ("speed", l.speed.is_some()),
+            ("loop", l.looped.is_some()),
+            ("start_s", l.start_s.is_some()),
+        ] {
+            if given {
+                bad(at(key), None, "only for model = \"replay\"");
+            }
+        }
+        return;
+    }
+    if l.trace.as_deref().is_none_or(str::is_empty) {
+        bad(
+            at("trace"),
+            None,
+            "missing: model = \"replay\" plays a trace file (CSV or JSON Lines, see scenarios/README.md)",
+        );
+    }
+    if let Some(v) = l.speed
+        && !(v > 0.0 && v <= 1_000_000.0)
+    {
+        bad(
+            at("speed"),
+            Some(num(v)),
+            "expected a number > 0 (1 = real time, 60 = an hour of the trace in a minute)",
+        );
+    }
+    if let Some(v) = l.start_s
+        && !(v.is_finite() && v >= 0.0)
+    {
+        bad(
+            at("start_s"),
+            Some(num(v)),
+            "expected seconds ≥ 0 into the trace",
+        );
     }
 }
 

@@ -1,0 +1,123 @@
+//! `[load] model = "replay"` end to end: a trace file written here, replayed by `tgbench run`
+//! through the real mock to both reference transports, time-compressed: every row of the
+//! window injected once (bots mapped from the trace's keys onto the mock's bots, none
+//! dropped), every one answered, and a malformed row refused before anything starts, naming
+//! the trace's file, line and column.
+
+use clap::Parser;
+
+use crate::sim_support::{binaries, read_results, scenario_file};
+
+/// 40 messages of three bots over 600 s of trace time, every fifth a button press.
+fn trace() -> String {
+    let mut s = String::from("t,bot,chat,kind\n");
+    for i in 0..40u32 {
+        let bot = ["alpha", "beta", "gamma"][(i % 3) as usize];
+        let kind = if i % 5 == 4 { "callback" } else { "message" };
+        s.push_str(&format!("{},{bot},user-{},{kind}\n", i * 15, i % 7));
+    }
+    s
+}
+
+fn scenario(trace_file: &str) -> String {
+    format!(
+        r#"
+name = "replay-test"
+duration_s = 7
+warmup_s = 0
+drain_s = 5
+seed = 1
+
+[telegram]
+bots = 3
+rtt_ms = 5
+
+[load]
+model = "replay"
+trace = "{trace_file}"
+speed = 100
+
+[[sut]]
+name = "polling"
+kind = "polling"
+args = ["--poll-timeout", "30"]
+
+[[sut]]
+name = "webhook"
+kind = "webhook"
+"#
+    )
+}
+
+#[test]
+fn a_trace_replays_every_row_of_its_window_on_both_transports() {
+    binaries();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("trace.csv"), trace()).unwrap();
+    // `trace` is relative to the scenario file's folder.
+    let file = scenario_file(dir.path(), "replay", &scenario("trace.csv"));
+    let out = dir.path().join("out");
+    let code = tgbench::run_cli(tgbench::Cli::parse_from([
+        "tgbench",
+        "run",
+        file.to_str().unwrap(),
+        "--no-progress",
+        "--out",
+        out.to_str().unwrap(),
+    ]));
+    let r = read_results(&out);
+    assert_eq!(code, 0);
+    assert_eq!(r.scenario.load["model"], "replay");
+    let names: Vec<&str> = r.runs.iter().map(|x| x.sut.name.as_str()).collect();
+    assert_eq!(names, ["polling", "webhook"]);
+    for run in &r.runs {
+        let who = &run.sut.name;
+        let u = &run.updates;
+        // Trace seconds 0-585 at 100× fall in the 7 s window: all 40 rows.
+        assert_eq!(
+            u.injected, 40,
+            "{who}: every row of the window, none dropped"
+        );
+        assert_eq!(u.replied, 40, "{who}: every one answered");
+        assert_eq!((u.lost, u.duplicated), (0, 0), "{who}");
+        let callbacks = run.requests.by_method.get("answerCallbackQuery").copied();
+        assert_eq!(callbacks, Some(8), "{who}: the trace's button presses");
+    }
+}
+
+#[test]
+fn a_malformed_trace_row_is_refused_with_file_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = trace();
+    text.push_str("600,alpha,user-1,sticker\n");
+    std::fs::write(dir.path().join("trace.csv"), text).unwrap();
+    let file = scenario_file(dir.path(), "replay", &scenario("trace.csv"));
+    let e = tgbench::scenario::load(file.to_str().unwrap())
+        .unwrap_err()
+        .to_string();
+    // The scenario's line and key, then the trace's file, line (header + 40 rows + 1) and
+    // column (kind is the 4th).
+    assert!(
+        e.contains("replay.toml:14: [load] trace = \"trace.csv\""),
+        "{e}"
+    );
+    assert!(
+        e.contains("trace.csv:42:4: kind \"sticker\": expected message or callback"),
+        "{e}"
+    );
+
+    // More bots in the trace than the scenario has: how many are needed.
+    std::fs::write(dir.path().join("trace.csv"), trace()).unwrap();
+    let file = scenario_file(
+        dir.path(),
+        "replay",
+        &scenario("trace.csv").replace("bots = 3", "bots = 2"),
+    );
+    let e = tgbench::scenario::load(file.to_str().unwrap())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("the trace has 3 distinct bots; set [telegram] bots = 3 or more"),
+        "{e}"
+    );
+}
