@@ -80,7 +80,10 @@ pub fn build(load: &Load, bots: u64, duration: Duration, seed: u64) -> Vec<Send>
     }
     let mut rng = StdRng::seed_from_u64(seed);
     let weights = Weights::new(active, load.zipf_s);
-    let total_rate = active as f64 * load.messages_per_bot_per_min / 60.0;
+    // With conversations, the model's arrivals are conversation starts, each `messages`
+    // messages on average: they come at the rate ÷ `messages`.
+    let per_start = load.conversation.as_ref().map_or(1.0, |c| c.messages);
+    let total_rate = active as f64 * load.messages_per_bot_per_min / 60.0 / per_start;
     let t_end = duration.as_secs_f64();
     let mut times: Vec<(f64, u32)> = Vec::new();
     // A daily curve thins a process drawn at the day's peak: an instant `t` of it is kept
@@ -144,7 +147,7 @@ pub fn build(load: &Load, bots: u64, duration: Duration, seed: u64) -> Vec<Send>
         Model::Ramp => {
             // Non-homogeneous Poisson: rate(t) = r0 + (r1 - r0)·t/T; invert the cumulative
             // rate Λ(t) = r0·t + (r1 - r0)·t²/(2T) at unit-exponential steps.
-            let r0 = active as f64 * load.ramp_from.unwrap_or(0.0) / 60.0 * peak;
+            let r0 = active as f64 * load.ramp_from.unwrap_or(0.0) / 60.0 / per_start * peak;
             let r1 = total_rate * peak;
             let a = (r1 - r0) / (2.0 * t_end);
             let total = r0 * t_end + a * t_end * t_end;
@@ -166,14 +169,39 @@ pub fn build(load: &Load, bots: u64, duration: Duration, seed: u64) -> Vec<Send>
         }
     }
 
-    times.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
     let users = u64::from(load.users_per_bot.max(1));
+    // Each arrival's user: picked with the arrival when it starts a conversation (all its
+    // messages are that user's), else below in time order.
+    let mut times: Vec<(f64, u32, Option<i64>)> = match &load.conversation {
+        None => times.into_iter().map(|(t, b)| (t, b, None)).collect(),
+        Some(c) => {
+            let mut out = Vec::with_capacity((times.len() as f64 * c.messages) as usize);
+            for (start, bot) in times {
+                let chat = FIRST_CHAT_ID + rng.gen_range(0..users) as i64;
+                // A geometric count with mean `messages`: after each message, another
+                // follows with probability 1 - 1/messages.
+                let mut t = start;
+                loop {
+                    out.push((t, bot, Some(chat)));
+                    if rng.r#gen::<f64>() * c.messages < 1.0 {
+                        break;
+                    }
+                    t += exp(&mut rng, 1.0 / c.gap_s);
+                    if t >= t_end {
+                        break;
+                    }
+                }
+            }
+            out
+        }
+    };
+    times.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
     times
         .into_iter()
-        .map(|(t, bot)| Send {
+        .map(|(t, bot, chat)| Send {
             at: Duration::from_secs_f64(t),
             bot,
-            chat_id: FIRST_CHAT_ID + rng.gen_range(0..users) as i64,
+            chat_id: chat.unwrap_or_else(|| FIRST_CHAT_ID + rng.gen_range(0..users) as i64),
             kind: if load.callback_share > 0.0 && rng.r#gen::<f64>() < load.callback_share {
                 SendKind::Callback
             } else {
@@ -294,6 +322,50 @@ mod tests {
                 assert!((w[1] - w[0] - 10.0).abs() < 1e-6);
             }
         }
+    }
+
+    /// Conversations of 4 messages on average, 3 s apart: the same mean rate, most messages
+    /// within seconds of the same user's previous one, each conversation one user's.
+    #[test]
+    fn conversations_keep_the_rate_and_bunch_one_users_messages() {
+        let mut l = load(Model::Poisson, 6.0);
+        l.users_per_bot = 1_000_000;
+        l.conversation = Some(crate::scenario::Conversation {
+            messages: 4.0,
+            gap_s: 3.0,
+        });
+        let window = Duration::from_secs(3600);
+        // 50 bots × 6/min × 60 min = 18,000 on average (conversations make it lumpier).
+        let s = build(&l, 50, window, 9);
+        assert!((16_500..=19_500).contains(&s.len()), "{}", s.len());
+        let mut by_user: std::collections::HashMap<(u32, i64), Vec<f64>> = Default::default();
+        for x in &s {
+            by_user
+                .entry((x.bot, x.chat_id))
+                .or_default()
+                .push(x.at.as_secs_f64());
+        }
+        // With a million users a bot, a user is (almost always) one conversation.
+        let per_user = s.len() as f64 / by_user.len() as f64;
+        assert!(
+            (3.6..=4.4).contains(&per_user),
+            "{per_user} messages per conversation"
+        );
+        let gaps: Vec<f64> = by_user
+            .values()
+            .flat_map(|ts| ts.windows(2).map(|w| w[1] - w[0]))
+            .collect();
+        let mean_gap = gaps.iter().sum::<f64>() / gaps.len() as f64;
+        assert!(
+            (2.7..=3.3).contains(&mean_gap),
+            "{mean_gap} s between a user's messages"
+        );
+        // Without conversations the same rate spreads over users.
+        l.conversation = None;
+        let flat = build(&l, 50, window, 9);
+        let users: std::collections::HashSet<(u32, i64)> =
+            flat.iter().map(|x| (x.bot, x.chat_id)).collect();
+        assert!(users.len() as f64 > flat.len() as f64 * 0.99);
     }
 
     /// A day compressed into 600 s (hour h at 25 h s), peak at 20:00, trough a tenth of it:

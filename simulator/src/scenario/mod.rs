@@ -214,6 +214,9 @@ pub struct Load {
     /// A daily curve over the rate (`poisson` and `ramp` only): [`Diurnal`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub diurnal: Option<Diurnal>,
+    /// Messages come in conversations: a user sends a few, seconds apart, then goes quiet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conversation: Option<Conversation>,
     /// `replay` only: the trace file (CSV or JSON Lines), relative to the scenario file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trace: Option<String>,
@@ -229,6 +232,17 @@ pub struct Load {
     /// The trace as read when the scenario was loaded: its path and what it holds.
     #[serde(skip)]
     pub replay: Option<Arc<Replayed>>,
+}
+
+/// `[load] conversation`: the model's arrivals start conversations instead of single
+/// messages. Each is one user's `messages` messages on average (a geometric count, at least
+/// one), `gap_s` apart on average (exponential gaps); conversations start at the rate ÷
+/// `messages`, so `messages_per_bot_per_min` stays the mean rate.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Conversation {
+    pub messages: f64,
+    pub gap_s: f64,
 }
 
 /// A `replay` load's trace, found and scanned when the scenario is read.
@@ -265,6 +279,7 @@ impl Default for Load {
             burst_spread_ms: None,
             ramp_from: None,
             diurnal: None,
+            conversation: None,
             trace: None,
             speed: None,
             looped: None,

@@ -312,3 +312,22 @@ fn a_daily_curve_parses_and_its_mistakes_name_line_and_key() {
         "{e}"
     );
 }
+
+#[test]
+fn conversations_parse_and_their_mistakes_name_line_and_key() {
+    let with = |conv: &str| {
+        MINIMAL.replace(
+            "messages_per_bot_per_min = 6",
+            &format!("messages_per_bot_per_min = 6\nconversation = {conv}"),
+        )
+    };
+    let s = parse(&with("{ messages = 3, gap_s = 5 }"), "x.toml").unwrap();
+    assert_eq!(s.load.conversation.unwrap().messages, 3.0);
+    assert_eq!(
+        err(&with("{ messages = 0.5, gap_s = 0 }")),
+        "x.toml:11: [load] conversation.messages = 0.5: expected the mean messages per \
+         conversation, ≥ 1 and ≤ 100\nx.toml:11: [load] conversation.gap_s = 0: expected the \
+         mean seconds between one user's messages, > 0 and ≤ 3600"
+    );
+    assert!(err(&with("{ messages = 3 }")).contains("gap_s"));
+}

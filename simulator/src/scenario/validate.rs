@@ -357,6 +357,34 @@ fn check_load(bad: &mut impl FnMut(Vec<Seg>, Option<String>, &str), l: &Load, ba
     if let Some(d) = &l.diurnal {
         check_diurnal(bad, l.model, d, at("diurnal"));
     }
+    if let Some(c) = &l.conversation {
+        if matches!(l.model, Model::Idle | Model::Replay) {
+            bad(
+                at("conversation"),
+                None,
+                "not for model = \"idle\" or \"replay\" (a trace has its own conversations)",
+            );
+        }
+        let key = |k: &str| {
+            let mut p = at("conversation");
+            p.push(Seg::Key(k.to_string()));
+            p
+        };
+        if !(c.messages >= 1.0 && c.messages <= 100.0) {
+            bad(
+                key("messages"),
+                Some(num(c.messages)),
+                "expected the mean messages per conversation, ≥ 1 and ≤ 100",
+            );
+        }
+        if !(c.gap_s > 0.0 && c.gap_s <= 3_600.0) {
+            bad(
+                key("gap_s"),
+                Some(num(c.gap_s)),
+                "expected the mean seconds between one user's messages, > 0 and ≤ 3600",
+            );
+        }
+    }
     check_replay(bad, l, &at);
 }
 
