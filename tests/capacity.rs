@@ -93,3 +93,41 @@ fn a_broken_slo_ends_the_curve_and_names_the_check() {
     assert!(!c.steps[0].passed && !c.steps[0].machine_limit);
     assert!(c.steps[0].p99_ms >= 10.0);
 }
+
+/// `axis = "rate"`: the search steps the messages per bot per minute at the scenario's
+/// bots; each step records its rate and the messages per second it delivered, and the curve
+/// the largest rate that held (no "max bots": that is another question).
+#[test]
+fn a_search_along_the_rate_steps_messages_per_bot_at_fixed_bots() {
+    let (code, r) = capacity(
+        &(BASE
+            .replace("bots = 1\n", "bots = 4\n")
+            .replace("duration_s = 1.5", "duration_s = 3")
+            + "\n[slo]\np99_ms = 5000\nmax_lost = 0\n\n[capacity]\naxis = \"rate\"\nrates = [30, 240]\n"),
+    );
+    assert_eq!(code, 0);
+    let c = &r.capacity[0];
+    assert_eq!(c.max_bots, None);
+    let rate = c.rate.as_ref().expect("a rate curve");
+    assert_eq!(rate.bots, 4);
+    assert_eq!(rate.max_messages_per_bot_per_min, Some(240.0));
+    let steps: Vec<(u64, Option<f64>, bool)> = c
+        .steps
+        .iter()
+        .map(|s| (s.bots, s.messages_per_bot_per_min, s.passed))
+        .collect();
+    assert_eq!(steps, [(4, Some(30.0), true), (4, Some(240.0), true)]);
+    // 4 bots × 30/min = 2/s and × 240/min = 16/s (constant model: exact but for each
+    // bot's random phase at the window's edges).
+    let per_s: Vec<f64> = c.steps.iter().map(|s| s.messages_per_s).collect();
+    assert!((1.0..=3.0).contains(&per_s[0]), "{per_s:?}");
+    assert!((12.0..=20.0).contains(&per_s[1]), "{per_s:?}");
+    assert_eq!(rate.max_messages_per_s, Some(per_s[1]));
+    for run in &r.runs {
+        assert_eq!(run.bots, 4);
+        assert_eq!(
+            (run.updates.lost, run.updates.replied),
+            (0, run.updates.injected)
+        );
+    }
+}

@@ -29,6 +29,16 @@ pub fn num(v: f64) -> String {
     group_thousands(&s)
 }
 
+/// A figure someone chose (a rate in a scenario): whole numbers without decimals (`60`,
+/// `1,000`), others as [`num`] (`0.50`, `2.5`).
+pub fn chosen(v: f64) -> String {
+    if v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v < 1e15 {
+        count(v as u64)
+    } else {
+        num(v)
+    }
+}
+
 /// A count with thousands separators: `12,000`.
 pub fn count(v: u64) -> String {
     group_thousands(&v.to_string())

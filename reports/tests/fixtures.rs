@@ -214,6 +214,7 @@ pub fn capacity_curve(
             requests_per_min: bots as f64 * 2.0,
             reason: None,
             machine_limit: false,
+            ..CapacityStep::default()
         })
         .collect();
     if let Some(last) = steps.iter_mut().rfind(|s| !s.passed) {
@@ -234,6 +235,7 @@ pub fn capacity_curve(
             "slo: p99_ms > 1000".into()
         },
         steps,
+        rate: None,
     }
 }
 

@@ -395,8 +395,8 @@ fn the_console_summary_lists_every_run_with_its_notes() {
 - **Harness bottleneck** in webhook-bot (rep 1) — not the SUT's doing: injector fell 250 ms behind
 - webhook-bot (rep 1) incomplete: SUT crashed
 - Harness: injection lag p99 ≤ 250.00 ms; mock + harness CPU ≤ 1.0 % of a core (overhead, not in the SUT's figures).
-- Capacity of polling-bot: **1000** bots held; stopped by slo: p99_ms > 1000 (steps: 100 ✓, 500 ✓, 1000 ✓, 2000 ✗, 4000 ✗, 8000 ✗).
-- Capacity of webhook-bot: **2000** bots held; stopped by machine: open files (20000) (steps: 100 ✓, 500 ✓, 1000 ✓, 2000 ✓, 4000 ✗, 8000 (machine limit)).
+- Capacity of polling-bot: **1,000** bots held; stopped by slo: p99_ms > 1000 (steps: 100 ✓, 500 ✓, 1,000 ✓, 2,000 ✗, 4,000 ✗, 8,000 ✗).
+- Capacity of webhook-bot: **2,000** bots held; stopped by machine: open files (20000) (steps: 100 ✓, 500 ✓, 1,000 ✓, 2,000 ✓, 4,000 ✗, 8,000 (machine limit)).
 
 **Incomplete run**: interrupted
 
@@ -468,4 +468,55 @@ fn a_decision_summary_tops_reports_that_compare_transports() {
     let (_d, _w, md, html) = render(&[Input::new("polling-only", one)]);
     assert!(!md.contains("Decision summary"));
     assert!(!html.contains(r#"id="decision""#));
+}
+
+/// A search along the message rate reads as rates and messages per second — in the step
+/// table, the summary, its own chart (x = messages per second) and the console — while a
+/// search along the bots keeps its "bots" chart.
+#[test]
+fn a_capacity_along_the_rate_reads_as_messages_per_second() {
+    use tgbench_reports::results::{CapacityStep, RateCurve};
+    let mut r = fixtures::smoke();
+    let mut rate = fixtures::capacity_curve("webhook-rate", "webhook", None, false);
+    rate.steps = [
+        (6.0, 100.0, true),
+        (60.0, 1000.0, true),
+        (600.0, 9500.0, false),
+    ]
+    .iter()
+    .map(|&(per_bot, per_s, passed)| CapacityStep {
+        bots: 1000,
+        passed,
+        p99_ms: if passed { 120.0 } else { 2500.0 },
+        messages_per_bot_per_min: Some(per_bot),
+        messages_per_s: per_s,
+        ..CapacityStep::default()
+    })
+    .collect();
+    rate.rate = Some(RateCurve {
+        bots: 1000,
+        max_messages_per_bot_per_min: Some(60.0),
+        max_messages_per_s: Some(1000.0),
+    });
+    r.capacity.push(rate);
+    let (_d, _w, md, html) = render(&[Input::new("cap", r.clone())]);
+    for text in [&md, &html] {
+        assert!(text.contains("60/bot/min = 1,000 msg/s"), "step table");
+        assert!(
+            text.contains("1,000 msg/s (60/bot/min at 1,000 bots)"),
+            "summary"
+        );
+    }
+    let svg = chart_svg(&html, "chart-capacity-rate").expect("a chart along the rate");
+    assert!(svg.contains("messages per second"));
+    assert!(
+        chart_svg(&html, "chart-capacity").is_some(),
+        "the bots curves keep theirs"
+    );
+    let console = tgbench_reports::report::console::summary(&r, "x/results.json");
+    assert!(
+        console
+            .contains("Capacity of webhook-rate: **1,000 msg/s (60/bot/min at 1,000 bots)** held"),
+        "{console}"
+    );
 }

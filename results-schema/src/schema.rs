@@ -346,6 +346,31 @@ pub struct CapacityCurve {
     /// "end of steps".
     pub stopped_by: String,
     pub steps: Vec<CapacityStep>,
+    /// A search along the message rate (`[capacity] axis = "rate"`) at a fixed bot count;
+    /// absent for a search along the bots (`max_bots` is then the figure).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate: Option<RateCurve>,
+}
+
+/// The figure of a capacity search along the message rate.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct RateCurve {
+    /// The fixed bot count of every step.
+    pub bots: u64,
+    /// Largest rate per bot whose step met the SLO, messages per minute, if any did.
+    pub max_messages_per_bot_per_min: Option<f64>,
+    /// The messages per second that step delivered (over every bot).
+    pub max_messages_per_s: Option<f64>,
+}
+
+impl CapacityStep {
+    /// The step's place on its curve: messages per second on a rate curve, else bots.
+    pub fn x(&self) -> f64 {
+        match self.messages_per_bot_per_min {
+            Some(_) => self.messages_per_s,
+            None => self.bots as f64,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -364,6 +389,16 @@ pub struct CapacityStep {
     /// True when the step ended on a limit of this machine (open files, ports, memory).
     #[serde(default)]
     pub machine_limit: bool,
+    /// On a rate curve: the step's rate per bot, messages per minute.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub messages_per_bot_per_min: Option<f64>,
+    /// On a rate curve: the messages per second injected over the step's window.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub messages_per_s: f64,
+}
+
+fn is_zero(v: &f64) -> bool {
+    *v == 0.0
 }
 
 impl Results {

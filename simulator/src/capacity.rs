@@ -1,24 +1,22 @@
 //! `tgbench capacity`: how many bots does one server hold? Steps the bot count through
 //! `[capacity] steps` at the scenario's per-bot load until the SLO breaks (p99, lost, CPU
 //! budget, memory budget), per SUT, and records the whole curve and the largest count that
-//! held. A step this machine cannot host (open files, ports, memory — see
+//! held. With `axis = "rate"` it steps the messages per bot per minute through `rates` at
+//! `[telegram] bots` instead ("how many messages a second does one server hold for my
+//! bots?"), and records the largest rate that held. A step this machine cannot host (open files, ports, memory — see
 //! [`crate::preflight`]) ends the curve with `machine_limit = true` and the limit named, not
 //! "SUT failed"; so does a step where the harness, not the SUT, was the bottleneck.
 
-use tgbench_reports::results::{CapacityCurve, CapacityStep, Results, Run};
+use tgbench_reports::results::{CapacityCurve, CapacityStep, RateCurve, Results, Run};
+use tgbench_reports::text::chosen;
 
 use crate::run::{Options, Outcome, RunError, Session, Status, Stop};
-use crate::scenario::{Scenario, Sut};
+use crate::scenario::{Axis, Scenario, Sut};
 
 /// Runs the capacity search of every SUT of `scn` (its `repeat` is not used: one run per
 /// step). Results hold every step's runs and one curve per SUT.
 pub fn run_capacity(scn: &Scenario, opts: &Options) -> Result<Outcome, RunError> {
-    let first = scn
-        .capacity
-        .steps
-        .first()
-        .copied()
-        .unwrap_or(scn.telegram.bots);
+    let first = points(scn).first().map_or(scn.telegram.bots, |p| p.0);
     let name = format!("{}-capacity", scn.name);
     let session = Session::new(&scn.with_bots(first), opts, first, &name)?;
     let mut results = session.begin(scn)?;
@@ -62,37 +60,55 @@ fn search(
         max_bots: None,
         stopped_by: "end of steps".into(),
         steps: Vec::new(),
+        rate: (scn.capacity.axis == Axis::Rate).then(|| RateCurve {
+            bots: scn.telegram.bots,
+            ..RateCurve::default()
+        }),
     };
-    for &bots in &scn.capacity.steps {
+    for (bots, rate) in points(scn) {
         if session.interrupted() {
             curve.stopped_by = "interrupted".into();
             return Ok((curve, Some(Stop::Interrupted)));
         }
         // This SUT alone at this size (another SUT's needs must not stop its curve).
         let mut at = scn.with_bots(bots);
+        if let Some(r) = rate {
+            at = at.with_rate(r);
+        }
         at.suts = vec![sut.clone()];
+        let what = match rate {
+            Some(r) => format!("{} messages per bot per minute ({bots} bots)", chosen(r)),
+            None => format!("{bots} bots"),
+        };
         if let Err(refusal) = session.check(&at, bots) {
-            session.note(&format!(
-                "■ {} at {bots} bots: {}",
-                sut.name,
-                refusal.short()
-            ));
+            session.note(&format!("■ {} at {what}: {}", sut.name, refusal.short()));
             curve.steps.push(CapacityStep {
                 bots,
                 passed: false,
                 reason: Some(refusal.message.clone()),
                 machine_limit: true,
+                messages_per_bot_per_min: rate,
                 ..CapacityStep::default()
             });
             curve.stopped_by = refusal.short();
             break;
         }
-        session.note(&format!("■ {} at {bots} bots", sut.name));
+        session.note(&format!("■ {} at {what}", sut.name));
         let r = session.measure(&at, sut, 0);
-        let (step, stopped_by) = judge(bots, &r.runs, r.stop.as_ref());
+        let (mut step, stopped_by) = judge(bots, &r.runs, r.stop.as_ref());
+        if let Some(rate) = rate {
+            step.messages_per_bot_per_min = Some(rate);
+            step.messages_per_s = injected_per_s(&r.runs);
+        }
         results.runs.extend(r.runs);
         if step.passed {
-            curve.max_bots = Some(bots);
+            match (&mut curve.rate, rate) {
+                (Some(rc), Some(per_bot)) => {
+                    rc.max_messages_per_bot_per_min = Some(per_bot);
+                    rc.max_messages_per_s = Some(step.messages_per_s);
+                }
+                _ => curve.max_bots = Some(bots),
+            }
         }
         curve.steps.push(step);
         let stop = match r.stop {
@@ -114,6 +130,31 @@ fn search(
     Ok((curve, None))
 }
 
+/// The search's steps as (bots, rate per bot): the bot counts at the load's rate, or the
+/// rates at `[telegram] bots`.
+fn points(scn: &Scenario) -> Vec<(u64, Option<f64>)> {
+    match scn.capacity.axis {
+        Axis::Bots => scn.capacity.steps.iter().map(|&b| (b, None)).collect(),
+        Axis::Rate => scn
+            .capacity
+            .rates
+            .iter()
+            .map(|&r| (scn.telegram.bots, Some(r)))
+            .collect(),
+    }
+}
+
+/// Messages injected per second over a step's measured runs.
+fn injected_per_s(runs: &[Run]) -> f64 {
+    let seconds: f64 = runs.iter().map(|r| r.duration_s).sum();
+    let injected: u64 = runs.iter().map(|r| r.updates.injected).sum();
+    if seconds > 0.0 {
+        injected as f64 / seconds
+    } else {
+        0.0
+    }
+}
+
 /// The step's figures from its runs (all phases), and what ended the search, if it ended.
 pub(crate) fn judge(
     bots: u64,
@@ -133,6 +174,7 @@ pub(crate) fn judge(
         requests_per_min: runs.iter().map(|r| r.requests.per_min).fold(0.0, f64::max),
         reason: None,
         machine_limit: false,
+        ..CapacityStep::default()
     };
     if let Some(stop) = stop {
         let reason = match stop {

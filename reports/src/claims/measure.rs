@@ -3,7 +3,7 @@
 //!
 //! Runs are found by `run.sut.name` (the configuration's name) and `run.phase`
 //! ([`phase::IDLE`], [`phase::ACTIVE`]; without an active run, a run with no phase counts as
-//! active). Capacity curves are found by `capacity[].sut`; the runs of a file that holds
+//! active). Capacity curves (along the bots) are found by `capacity[].sut`; the runs of a file that holds
 //! capacity curves are the search's steps and are not used as phases. When several files
 //! hold the same configuration and phase, the last file wins. Figures that grow with the
 //! number of bots (CPU %, requests per minute, always-on cost) are scaled linearly to
@@ -130,7 +130,8 @@ pub(super) fn measure_configs(inputs: &[Input]) -> Vec<(&'static Config, Measure
             let capacity = inputs
                 .iter()
                 .flat_map(|i| i.results.capacity.iter())
-                .rfind(|k| k.sut == c.name);
+                // A search along the rate answers another question than "max bots".
+                .rfind(|k| k.sut == c.name && k.rate.is_none());
             let rtt_ms = active
                 .as_ref()
                 .or(idle.as_ref())
@@ -412,6 +413,7 @@ mod tests {
                     ..CapacityStep::default()
                 })
                 .collect(),
+            rate: None,
         }
     }
 

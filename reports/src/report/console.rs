@@ -9,6 +9,7 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use super::tables::{capacity_figure, capacity_step_text};
 use super::{Report, ReportData};
 use crate::Error;
 use crate::results::{Results, Run};
@@ -203,15 +204,14 @@ impl Report for Console {
                     } else {
                         " ✗"
                     };
-                    format!("{}{mark}", st.bots)
+                    format!("{}{mark}", capacity_step_text(st))
                 })
                 .collect();
+            let held = if c.rate.is_some() { "" } else { " bots" };
             self.notes.push(format!(
-                "Capacity of {}: **{}** bots held; stopped by {} (steps: {}).",
+                "Capacity of {}: **{}**{held} held; stopped by {} (steps: {}).",
                 c.sut,
-                c.max_bots
-                    .map(|b| b.to_string())
-                    .unwrap_or_else(|| "none".into()),
+                capacity_figure(c),
                 c.stopped_by,
                 steps.join(", ")
             ));

@@ -484,46 +484,70 @@ impl Report for Html {
             return;
         }
         self.section("capacity", "Capacity");
-        let series = |f: fn(&CapacityStep) -> f64| -> Vec<Series> {
-            curves
-                .iter()
-                .enumerate()
-                .map(|(i, (label, c))| Series {
-                    name: label.clone(),
-                    points: measured(c).map(|s| (s.bots as f64, f(s))).collect(),
-                    failed: measured(c).map(|s| !s.passed).collect(),
-                    markers: true,
-                    color: i,
-                    ..Default::default()
-                })
-                .collect()
-        };
-        let p99 = LineChart {
-            id: "chart-capacity".into(),
-            title: "Capacity: p99 latency as bots grow".into(),
-            x_label: "bots on one server (log scale)".into(),
-            y_label: "p99 latency (ms, log scale)".into(),
-            log_y: true,
-            log_x: true,
-            series: series(|s| s.p99_ms),
-            ..Default::default()
-        };
-        let cpu = LineChart {
-            id: "chart-capacity-cpu".into(),
-            title: "Capacity: CPU as bots grow".into(),
-            x_label: "bots on one server (log scale)".into(),
-            y_label: "CPU mean (% of one core)".into(),
-            log_y: false,
-            log_x: true,
-            series: series(|s| s.cpu_mean_pct),
-            ..Default::default()
-        };
         self.body.push_str(r#"<div class="charts">"#);
-        self.figure(
-            &p99.to_svg(),
-            "Dots: steps that met the SLO; crosses: steps that failed.",
-        );
-        self.figure(&cpu.to_svg(), "");
+        // Searches along the bots and along the message rate answer different questions:
+        // each gets its own pair of charts, x the bots or the messages per second.
+        for (along_rate, id, x_label, grows) in [
+            (
+                false,
+                "chart-capacity",
+                "bots on one server (log scale)",
+                "bots grow",
+            ),
+            (
+                true,
+                "chart-capacity-rate",
+                "messages per second, all bots (log scale)",
+                "the message rate grows",
+            ),
+        ] {
+            let these: Vec<&(String, &CapacityCurve)> = curves
+                .iter()
+                .filter(|(_, c)| c.rate.is_some() == along_rate)
+                .collect();
+            if these.is_empty() {
+                continue;
+            }
+            let series = |f: fn(&CapacityStep) -> f64| -> Vec<Series> {
+                these
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (label, c))| Series {
+                        name: label.clone(),
+                        points: measured(c).map(|s| (s.x(), f(s))).collect(),
+                        failed: measured(c).map(|s| !s.passed).collect(),
+                        markers: true,
+                        color: i,
+                        ..Default::default()
+                    })
+                    .collect()
+            };
+            let p99 = LineChart {
+                id: id.into(),
+                title: format!("Capacity: p99 latency as {grows}"),
+                x_label: x_label.into(),
+                y_label: "p99 latency (ms, log scale)".into(),
+                log_y: true,
+                log_x: true,
+                series: series(|s| s.p99_ms),
+                ..Default::default()
+            };
+            let cpu = LineChart {
+                id: format!("{id}-cpu"),
+                title: format!("Capacity: CPU as {grows}"),
+                x_label: x_label.into(),
+                y_label: "CPU mean (% of one core)".into(),
+                log_y: false,
+                log_x: true,
+                series: series(|s| s.cpu_mean_pct),
+                ..Default::default()
+            };
+            self.figure(
+                &p99.to_svg(),
+                "Dots: steps that met the SLO; crosses: steps that failed.",
+            );
+            self.figure(&cpu.to_svg(), "");
+        }
         self.body.push_str("</div>");
         self.body
             .push_str(&capacity_summary(data).to_html("capacity-summary"));

@@ -8,10 +8,10 @@ use std::fmt::Write as _;
 use super::ReportData;
 use crate::claims::{CLAIM_BOTS, ClaimsTable, Outcome, Verdict, spec::config};
 use crate::compare::{Comparison, Noise, Status};
-use crate::results::Serverless;
+use crate::results::{CapacityCurve, CapacityStep, Serverless};
 use crate::rows::Input;
 use crate::table::{Cell, Table, Tone};
-use crate::text::{count, num, pct_change, usd};
+use crate::text::{chosen, count, num, pct_change, usd};
 
 /// The summary table: one row per SUT (per file and phase), the figures people compare.
 pub fn summary_table(data: &ReportData<'_>) -> Table {
@@ -202,10 +202,36 @@ pub fn methods_table(data: &ReportData<'_>) -> Table {
 }
 
 /// Capacity: one row per step of every curve.
+/// A capacity step as its curve's axis names it: `2,000` (bots), or `60/bot/min = 1,000
+/// msg/s` on a search along the rate.
+pub fn capacity_step_text(s: &CapacityStep) -> String {
+    match s.messages_per_bot_per_min {
+        Some(r) => format!("{}/bot/min = {} msg/s", chosen(r), num(s.messages_per_s)),
+        None => count(s.bots),
+    }
+}
+
+/// A curve's figure: the largest bot count that held, or on a rate curve the largest rate
+/// ("1,000 msg/s (60/bot/min at 1,000 bots)"); "none" when no step held.
+pub fn capacity_figure(c: &CapacityCurve) -> String {
+    match &c.rate {
+        Some(r) => match (r.max_messages_per_s, r.max_messages_per_bot_per_min) {
+            (Some(per_s), Some(per_bot)) => format!(
+                "{} msg/s ({}/bot/min at {} bots)",
+                num(per_s),
+                chosen(per_bot),
+                count(r.bots)
+            ),
+            _ => "none".to_owned(),
+        },
+        None => c.max_bots.map_or_else(|| "none".to_owned(), count),
+    }
+}
+
 pub fn capacity_table(data: &ReportData<'_>) -> Table {
     let mut t = Table::new([
         "SUT",
-        "bots",
+        "step",
         "passed",
         "p99 ms",
         "lost",
@@ -226,7 +252,7 @@ pub fn capacity_table(data: &ReportData<'_>) -> Table {
             };
             t.push(vec![
                 label.clone().into(),
-                count(s.bots).into(),
+                capacity_step_text(s).into(),
                 passed,
                 num(s.p99_ms).into(),
                 count(s.lost).into(),
@@ -240,13 +266,16 @@ pub fn capacity_table(data: &ReportData<'_>) -> Table {
     t
 }
 
-/// The largest bot count per curve and what stopped the search.
+/// The largest bot count (or rate) per curve and what stopped the search.
 pub fn capacity_summary(data: &ReportData<'_>) -> Table {
-    let mut t = Table::new(["SUT", "max bots meeting the SLO", "search stopped by"]);
+    let mut t = Table::new(["SUT", "most meeting the SLO", "search stopped by"]);
     t.numeric = vec![1];
     for (label, c) in data.capacity() {
-        let max = c.max_bots.map_or_else(|| "none".to_owned(), count);
-        t.push(vec![label.into(), max.into(), c.stopped_by.clone().into()]);
+        t.push(vec![
+            label.into(),
+            capacity_figure(c).into(),
+            c.stopped_by.clone().into(),
+        ]);
     }
     t
 }

@@ -667,8 +667,27 @@ pub struct Slo {
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Capacity {
+    /// Bot counts to step through (axis `bots`).
     #[serde(default = "default_steps")]
     pub steps: Vec<u64>,
+    /// What the search steps: the bots (at the load's rate per bot), or the rate per bot
+    /// (at `[telegram] bots`).
+    #[serde(default)]
+    pub axis: Axis,
+    /// Messages per bot per minute to step through (axis `rate`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rates: Vec<f64>,
+}
+
+/// `[capacity] axis`.
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Axis {
+    /// "How many bots does one server hold?"
+    #[default]
+    Bots,
+    /// "How many messages a second does one server hold for these bots?"
+    Rate,
 }
 
 /// 100, 200, 500, 1,000, 2,000, 5,000, 10,000, 20,000, 50,000, 100,000: far enough that a
@@ -684,6 +703,8 @@ impl Default for Capacity {
     fn default() -> Self {
         Capacity {
             steps: default_steps(),
+            axis: Axis::Bots,
+            rates: Vec::new(),
         }
     }
 }
@@ -802,6 +823,18 @@ impl Scenario {
     pub fn with_bots(&self, bots: u64) -> Scenario {
         let mut s = self.clone();
         s.telegram.bots = bots;
+        s
+    }
+
+    /// The same scenario at another rate per bot: `[load]` and every phase that sends.
+    pub fn with_rate(&self, messages_per_bot_per_min: f64) -> Scenario {
+        let mut s = self.clone();
+        s.load.messages_per_bot_per_min = messages_per_bot_per_min;
+        for p in &mut s.phases {
+            if let Some(l) = p.load.as_mut().filter(|l| l.model != Model::Idle) {
+                l.messages_per_bot_per_min = messages_per_bot_per_min;
+            }
+        }
         s
     }
 

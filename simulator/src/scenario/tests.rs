@@ -331,3 +331,21 @@ fn conversations_parse_and_their_mistakes_name_line_and_key() {
     );
     assert!(err(&with("{ messages = 3 }")).contains("gap_s"));
 }
+
+#[test]
+fn a_capacity_along_the_rate_needs_rates_and_no_bot_steps() {
+    let base = MINIMAL.to_owned() + "\n[capacity]\naxis = \"rate\"\n";
+    let s = parse(&(base.clone() + "rates = [1, 6, 60]\n"), "x.toml").unwrap();
+    assert_eq!(s.capacity.axis, Axis::Rate);
+    assert_eq!(s.with_rate(60.0).load.messages_per_bot_per_min, 60.0);
+    let e = err(&base);
+    assert!(e.contains("[capacity] rates: missing"), "{e}");
+    let e = err(&(base.clone() + "rates = [6, 1]\nsteps = [1, 2]\n"));
+    assert!(e.contains("[capacity] steps: steps are bot counts"), "{e}");
+    assert!(e.contains("[capacity] rates: expected rates > 0"), "{e}");
+    let e = err(&(MINIMAL.to_owned() + "\n[capacity]\nrates = [1]\n"));
+    assert!(
+        e.contains("[capacity] rates: only with axis = \"rate\""),
+        "{e}"
+    );
+}

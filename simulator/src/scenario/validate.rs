@@ -207,6 +207,46 @@ pub fn check(s: &Scenario) -> Vec<Found> {
     }
 
     let steps = &s.capacity.steps;
+    let rates = &s.capacity.rates;
+    match s.capacity.axis {
+        super::Axis::Rate => {
+            if *steps != super::default_steps() {
+                bad(
+                    path!["capacity", "steps"],
+                    None,
+                    "steps are bot counts: with axis = \"rate\" give rates (messages per bot per minute) and [telegram] bots",
+                );
+            }
+            if rates.is_empty() {
+                bad(
+                    path!["capacity", "rates"],
+                    None,
+                    "missing: axis = \"rate\" steps through rates = [messages per bot per minute, …], e.g. [1, 6, 30, 60]",
+                );
+            } else if rates.iter().any(|r| !(*r > 0.0 && *r <= 60_000.0))
+                || rates.windows(2).any(|w| w[0] >= w[1])
+            {
+                bad(
+                    path!["capacity", "rates"],
+                    None,
+                    "expected rates > 0 and ≤ 60000 in increasing order, e.g. [1, 6, 30, 60]",
+                );
+            }
+            if matches!(s.load.model, Model::Idle | Model::Replay) {
+                bad(
+                    path!["load", "model"],
+                    Some(s.load.model.as_str().into()),
+                    "a search along the rate needs a load with a rate (poisson, constant, burst, ramp)",
+                );
+            }
+        }
+        super::Axis::Bots if !rates.is_empty() => bad(
+            path!["capacity", "rates"],
+            None,
+            "only with axis = \"rate\" (the default axis steps the bots through steps)",
+        ),
+        super::Axis::Bots => {}
+    }
     if steps.is_empty() {
         bad(
             path!["capacity", "steps"],
