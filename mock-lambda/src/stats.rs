@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
-use crate::billing::{Bill, Prices, Usage, billed_ms};
+use crate::billing::{Bill, Usage, billed_ms};
 use crate::config::{Arch, FrontDoor, FunctionConfig};
 use crate::invocation::ErrorKind;
 use crate::resources::{Enforcement, EnvUsage};
@@ -39,8 +39,8 @@ pub struct Stats {
     pub concurrency_peak: usize,
     pub environments_started: u64,
     pub environments_alive: usize,
+    /// Usage as AWS bills it (no prices: tgbench prices it from its price file).
     pub billing: Bill,
-    pub prices: Prices,
     pub concurrency_series: Series,
     pub cold_start_marks: Vec<ColdStart>,
     pub environments: Vec<EnvironmentRecord>,
@@ -412,14 +412,7 @@ impl Recorder {
                 concurrency_peak: i.peak,
                 environments_started: i.envs.len() as u64,
                 environments_alive: i.alive,
-                billing: Bill::compute(
-                    usage,
-                    config.memory_mb,
-                    config.arch,
-                    config.front_door,
-                    &config.prices,
-                ),
-                prices: config.prices.clone(),
+                billing: Bill::compute(usage, config.memory_mb),
                 concurrency_series: Series {
                     period_ms: self.period.as_millis() as u64,
                     points: i.points.clone(),

@@ -9,7 +9,11 @@
 //! - **always-on** (any transport): vCPUs = measured p95 CPU ÷ `target_cpu_utilization`,
 //!   memory = peak RSS ÷ `target_memory_utilization`, each rounded up to its step and at
 //!   least the minimum size; cost = vCPU × `vcpu_hour` + GB × `gb_hour`, times hours;
-//! - **serverless** (webhooks only: a function cannot hold a long poll): one invocation per
+//! - **serverless, measured** (a `kind = "serverless"` run on the emulated platform):
+//!   [`serverless_cost`] prices the usage the platform counted — invocations × `per_request`,
+//!   billed GB-seconds (init included when `init_billed`) × the architecture's rate, and
+//!   front-door requests × the front door's fee; the platform holds no prices;
+//! - **serverless, on paper** (a long-running webhook server's figures): one invocation per
 //!   delivered update, billed `per_request` plus GB-seconds of `memory_gb` for a duration of
 //!   (CPU seconds per delivery + outbound API calls per delivery × RTT), at least
 //!   `min_billed_ms`;
@@ -20,6 +24,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use crate::Error;
+use crate::results::{self, Arch, FrontDoor};
 use crate::rows::Row;
 
 /// The default price file, embedded.
@@ -64,13 +69,78 @@ pub struct Server {
     pub memory_gb: f64,
 }
 
+/// AWS Lambda's prices (`[serverless]`): the one copy of them; the emulated platform
+/// counts usage and tgbench prices it here ([`serverless_cost`]).
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Serverless {
+    /// Per invocation.
     pub per_request: f64,
+    /// Per GB-second, x86_64.
     pub gb_second: f64,
+    /// Per GB-second, arm64.
+    pub gb_second_arm64: f64,
+    /// The front door's fee per request it serves: a function URL's, an API Gateway HTTP
+    /// API's.
+    pub function_url_per_request: f64,
+    pub api_gateway_http_per_request: f64,
+    /// Whether a cold start's init phase is billed like invocation time.
+    pub init_billed: bool,
+    /// The paper model's function memory (SUTs that did not run on the platform).
     pub memory_gb: f64,
+    /// The paper model's shortest billed duration.
     pub min_billed_ms: f64,
+}
+
+impl Serverless {
+    /// Per GB-second for `arch`.
+    pub fn gb_second_for(&self, arch: Arch) -> f64 {
+        match arch {
+            Arch::X86_64 => self.gb_second,
+            Arch::Arm64 => self.gb_second_arm64,
+        }
+    }
+
+    /// The fee per request of `front_door`.
+    pub fn front_door_per_request(&self, front_door: FrontDoor) -> f64 {
+        match front_door {
+            FrontDoor::FunctionUrl => self.function_url_per_request,
+            FrontDoor::ApiGatewayHttp => self.api_gateway_http_per_request,
+        }
+    }
+}
+
+/// A measured serverless window's money, USD.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ServerlessCost {
+    pub requests: f64,
+    /// GB-seconds billed (init included when `init_billed`).
+    pub gb_s: f64,
+    pub duration: f64,
+    pub front_door: f64,
+    pub total: f64,
+}
+
+/// What a serverless window's usage ([`results::Serverless`]: invocations, billed ms with
+/// init, memory, architecture, front-door requests) costs at `prices`.
+pub fn serverless_cost(usage: &results::Serverless, prices: &Prices) -> ServerlessCost {
+    let sl = &prices.serverless;
+    let ms = if sl.init_billed {
+        usage.billed_ms
+    } else {
+        usage.billed_ms.saturating_sub(usage.init_billed_ms)
+    };
+    let gb_s = ms as f64 / 1000.0 * f64::from(usage.memory_mb) / 1024.0;
+    let requests = usage.invocations as f64 * sl.per_request;
+    let duration = gb_s * sl.gb_second_for(usage.arch);
+    let front_door = usage.requests as f64 * sl.front_door_per_request(usage.front_door);
+    ServerlessCost {
+        requests,
+        gb_s,
+        duration,
+        front_door,
+        total: requests + duration + front_door,
+    }
 }
 
 impl Default for Prices {
@@ -313,6 +383,40 @@ mod tests {
         let inv = 100.0 * 60.0 * 730.0;
         let expect = inv * (0.0000002 + 0.1 * 0.128 * 0.0000166667);
         assert!((c - expect).abs() < 1e-6, "{c} vs {expect}");
+    }
+
+    fn usage(arch: Arch, front_door: FrontDoor) -> results::Serverless {
+        results::Serverless {
+            invocations: 1_000_000,
+            requests: 1_000_100,
+            billed_ms: 1_000_000_000 + 2_000,
+            init_billed_ms: 2_000,
+            memory_mb: 1024,
+            arch,
+            front_door,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_measured_serverless_window_is_priced_from_its_usage() {
+        let p = Prices::default();
+        // A million 1 s invocations at 1 GB (+ 2 s of init): 1,000,002 GB-s.
+        let x86 = serverless_cost(&usage(Arch::X86_64, FrontDoor::FunctionUrl), &p);
+        assert!((x86.gb_s - 1_000_002.0).abs() < 1e-6, "{x86:?}");
+        assert!((x86.requests - 0.20).abs() < 1e-9);
+        assert!((x86.duration - 1_000_002.0 * 0.0000166667).abs() < 1e-9);
+        assert_eq!(x86.front_door, 0.0);
+        let arm = serverless_cost(&usage(Arch::Arm64, FrontDoor::ApiGatewayHttp), &p);
+        assert!((arm.duration - 1_000_002.0 * 0.0000133334).abs() < 1e-9);
+        // The gateway bills every request it served, throttled ones too.
+        assert!((arm.front_door - 1.0001).abs() < 1e-9, "{arm:?}");
+        assert!((arm.total - (arm.requests + arm.duration + arm.front_door)).abs() < 1e-12);
+        // Without init billing, the 2 s of init are free.
+        let mut old_rule = p.clone();
+        old_rule.serverless.init_billed = false;
+        let c = serverless_cost(&usage(Arch::X86_64, FrontDoor::FunctionUrl), &old_rule);
+        assert!((c.gb_s - 1_000_000.0).abs() < 1e-6, "{c:?}");
     }
 
     #[test]

@@ -281,7 +281,7 @@ fn serverless_runs_get_the_platforms_figures_and_other_runs_no_section() {
         .expect("a serverless row for the serverless run only");
     assert_eq!(
         row,
-        "| webhook-bot | 40 | 3 | 31.5 | 44.2 | 44.2 | 2 | 1/0/0 | 4 | 3 | 612 | 0.15 | 0.000021 | $0.52 | 0.12 | cgroup-v1 |"
+        "| webhook-bot | 40 | 3 | 31.5 | 44.2 | 44.2 | 2 | 1/0/0 | 4 | 3 | 612 | 0.15 | 0.000011 | $0.26 | 0.12 | cgroup-v1 |"
     );
     assert!(
         !md.lines()
@@ -290,7 +290,12 @@ fn serverless_runs_get_the_platforms_figures_and_other_runs_no_section() {
             .any(|l| l.starts_with("| polling-bot |")),
         "{md}"
     );
-    assert!(html.contains(r#"id="serverless""#) && html.contains("0.000021"));
+    // Priced again from the usage at the report's prices, not the cost written in the run.
+    assert!(html.contains(r#"id="serverless""#) && html.contains("0.000011"));
+    assert!(
+        !md.contains("0.000021") && !html.contains("0.000021"),
+        "{md}"
+    );
 }
 
 #[test]

@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 use super::ReportData;
 use crate::claims::{CLAIM_BOTS, ClaimsTable, Outcome, Verdict, spec::config};
 use crate::compare::{Comparison, Noise, Status};
+use crate::cost::{Prices, serverless_cost};
 use crate::results::Serverless;
 use crate::rows::Input;
 use crate::table::{Cell, Table, Tone};
@@ -86,7 +87,7 @@ pub fn summary_table(data: &ReportData<'_>) -> Table {
 }
 
 /// What the serverless table shows, said once for every format.
-pub const SERVERLESS_NOTE: &str = "Figures of the emulated AWS Lambda for each serverless SUT, over the window and its drain: cold starts (init = spawn to the runtime's first request for an event), billed duration with init, and cost at the assumed prices (mock-lambda/src/billing.rs); the platform's own CPU is overhead, not in the SUT's CPU.";
+pub const SERVERLESS_NOTE: &str = "Figures of the emulated AWS Lambda for each serverless SUT, over the window and its drain: cold starts (init = spawn to the runtime's first request for an event), billed duration with init, and cost: that usage (invocations, billed GB-s with init, front-door requests) at the assumed prices of reports/prices.toml [serverless]; the platform's own CPU is overhead, not in the SUT's CPU.";
 
 /// The serverless platform's figures: one row per serverless SUT (per file and phase),
 /// counts summed over repetitions, init times the worst repetition's. None when no row
@@ -129,7 +130,11 @@ pub fn serverless_table(data: &ReportData<'_>) -> Option<Table> {
             sum(|s| s.errors.oom),
             sum(|s| s.errors.function),
         );
-        let cost = sum_f(|s| s.cost);
+        let prices = Prices::default();
+        let cost: f64 = figures
+            .iter()
+            .map(|s| serverless_cost(s, &prices).total)
+            .sum();
         let mut limits: Vec<&str> = figures.iter().map(|s| s.resources.as_str()).collect();
         limits.dedup();
         t.push(vec![

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 use mock_telegram::{Mock, MockConfig, MockServer, RetrySchedule, Stats};
+use tgbench_reports::Prices;
 use tgbench_reports::results::{Run, SutInfo};
 
 use super::faults::{self, FaultRunner};
@@ -392,7 +393,7 @@ impl Measurement<'_> {
         run.serverless = rec
             .platform_drained
             .as_ref()
-            .map(|end| serverless::window(rec.platform_start.as_ref(), end));
+            .map(|end| serverless::window(rec.platform_start.as_ref(), end, &Prices::default()));
         run.harness.notes.extend(fault_notes);
         self.s.progress.note(&format!(
             "  {} {}: injected {} replied {} lost {} | p99 {:.1} ms | CPU {:.1} % | RSS {:.1} MiB",

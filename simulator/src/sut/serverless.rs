@@ -23,7 +23,8 @@ use mock_lambda::Stats;
 use mock_telegram::BotInfo;
 use rand::Rng;
 use rand::distributions::Alphanumeric;
-use tgbench_reports::results::{InitMs, Serverless, ServerlessErrors};
+use tgbench_reports::cost::{Prices, serverless_cost};
+use tgbench_reports::results::{Arch, FrontDoor, InitMs, Serverless, ServerlessErrors};
 use tokio::runtime::Handle;
 
 use super::SutError;
@@ -233,8 +234,9 @@ fn value_name<T: clap::ValueEnum>(v: &T) -> String {
 }
 
 /// A window's figures: what the platform counted between two snapshots of the same
-/// platform (`start` None: since it started, e.g. after a restart in the window).
-pub fn window(start: Option<&Stats>, end: &Stats) -> Serverless {
+/// platform (`start` None: since it started, e.g. after a restart in the window), its cost
+/// at `prices`.
+pub fn window(start: Option<&Stats>, end: &Stats, prices: &Prices) -> Serverless {
     // A platform restarted in the window counts from its start.
     let start = start.filter(|s| s.elapsed_s <= end.elapsed_s);
     let zero = |f: fn(&Stats) -> u64| f(end).saturating_sub(start.map_or(0, f));
@@ -265,13 +267,13 @@ pub fn window(start: Option<&Stats>, end: &Stats) -> Serverless {
     let bill = |s: &Stats| {
         (
             s.billing.billed_ms + s.billing.init_billed_ms,
+            s.billing.init_billed_ms,
             s.billing.gb_s,
-            s.billing.cost.total,
         )
     };
-    let (ms, gb_s, cost) = bill(end);
-    let (ms0, gb_s0, cost0) = start.map_or((0, 0.0, 0.0), bill);
-    Serverless {
+    let (ms, init_ms, gb_s) = bill(end);
+    let (ms0, init_ms0, gb_s0) = start.map_or((0, 0, 0.0), bill);
+    let mut window = Serverless {
         invocations: zero(|s| s.invocations),
         cold_starts: zero(|s| s.cold_starts),
         init_ms: InitMs {
@@ -288,11 +290,25 @@ pub fn window(start: Option<&Stats>, end: &Stats) -> Serverless {
         concurrency_peak: peak,
         environments_started: zero(|s| s.environments_started),
         billed_ms: ms.saturating_sub(ms0),
+        init_billed_ms: init_ms.saturating_sub(init_ms0),
         billed_gb_s: (gb_s - gb_s0).max(0.0),
-        cost: (cost - cost0).max(0.0),
+        requests: zero(|s| s.requests),
+        memory_mb: end.function.memory_mb,
+        arch: match end.function.arch {
+            mock_lambda::Arch::X86_64 => Arch::X86_64,
+            mock_lambda::Arch::Arm64 => Arch::Arm64,
+        },
+        front_door: match end.function.front_door {
+            mock_lambda::FrontDoor::FunctionUrl => FrontDoor::FunctionUrl,
+            mock_lambda::FrontDoor::ApiGatewayHttp => FrontDoor::ApiGatewayHttp,
+        },
+        cost: 0.0,
         environments_cpu_s: (end.environments_cpu_s - start.map_or(0.0, |s| s.environments_cpu_s))
             .max(0.0),
         platform_cpu_s: (end.overhead.cpu_s - start.map_or(0.0, |s| s.overhead.cpu_s)).max(0.0),
         resources: end.resources.mechanism.clone(),
-    }
+        ..Serverless::default()
+    };
+    window.cost = serverless_cost(&window, prices).total;
+    window
 }
