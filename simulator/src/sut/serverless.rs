@@ -21,10 +21,14 @@ use std::time::Duration;
 
 use mock_lambda::Stats;
 use mock_telegram::BotInfo;
+use mock_telegram::ReplySample;
 use rand::Rng;
 use rand::distributions::Alphanumeric;
 use tgbench_reports::cost::{Prices, serverless_cost};
-use tgbench_reports::results::{Arch, FrontDoor, InitMs, Serverless, ServerlessErrors};
+use tgbench_reports::histogram::new_latency_histogram;
+use tgbench_reports::results::{
+    Arch, ColdWarm, FrontDoor, InitMs, Latency, Serverless, ServerlessErrors, ServerlessPoint,
+};
 use tokio::runtime::Handle;
 
 use super::SutError;
@@ -310,5 +314,55 @@ pub fn window(start: Option<&Stats>, end: &Stats, prices: &Prices) -> Serverless
         ..Serverless::default()
     };
     window.cost = serverless_cost(&window, prices).total;
+    window.timeline = timeline(from_s, end);
     window
+}
+
+/// The platform's series from the window's start (`from_s`, platform time) on, its times
+/// made seconds since the window started (a period that began before it is negative).
+fn timeline(from_s: f64, end: &Stats) -> Vec<ServerlessPoint> {
+    let period_s = end.concurrency_series.period_ms as f64 / 1000.0;
+    end.concurrency_series
+        .points
+        .iter()
+        .filter(|p| p.t_s + period_s > from_s)
+        .map(|p| ServerlessPoint {
+            t_s: p.t_s - from_s,
+            busy: p.peak as u64,
+            alive: p.alive as u64,
+            cold_starts: p.cold_starts,
+            invocations: p.invocations,
+            throttled: p.throttled,
+        })
+        .collect()
+}
+
+/// The window's replies split into those whose update met a cold start (a delivery of it
+/// was the first event of a new environment, per the platform's `cold_requests` of every
+/// snapshot given) and the rest: each reply lands in exactly one.
+pub fn cold_warm<'a>(
+    replies: &[ReplySample],
+    snapshots: impl IntoIterator<Item = &'a Stats>,
+) -> ColdWarm {
+    let cold: std::collections::HashSet<(i64, i64)> = snapshots
+        .into_iter()
+        .flat_map(|s| &s.cold_requests)
+        .filter_map(|c| {
+            let bot = c.path.strip_prefix("/webhook/")?.parse().ok()?;
+            Some((bot, c.update_id?))
+        })
+        .collect();
+    let (mut hot, mut warm) = (new_latency_histogram(), new_latency_histogram());
+    for r in replies {
+        let h = if cold.contains(&(r.bot_id, r.update_id)) {
+            &mut hot
+        } else {
+            &mut warm
+        };
+        let _ = h.record(r.latency_us);
+    }
+    ColdWarm {
+        cold: Latency::from_histogram(&hot),
+        warm: Latency::from_histogram(&warm),
+    }
 }
