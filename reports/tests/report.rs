@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use tgbench_reports::results::{ColdWarm, Latency, Serverless, ServerlessPoint};
 use tgbench_reports::{Input, Written, write_reports};
 
 use crate::fixtures::{self, Figures};
@@ -296,6 +297,72 @@ fn serverless_runs_get_the_platforms_figures_and_other_runs_no_section() {
         !md.contains("0.000021") && !html.contains("0.000021"),
         "{md}"
     );
+    // No split, no timeline (files written before them): neither table nor chart.
+    assert!(!md.contains("### Latency, cold and warm"), "{md}");
+    assert!(!html.contains("chart-serverless-concurrency"));
+}
+
+#[test]
+fn serverless_runs_show_cold_and_warm_latency_and_environments_over_time() {
+    let mut r = fixtures::smoke();
+    r.runs[1].sut.kind = "serverless".into();
+    let latency = |count, p50, p99, max| Latency {
+        count,
+        p50,
+        p90: p99,
+        p99,
+        p999: max,
+        max,
+        mean: p50,
+    };
+    let point = |t_s, busy, alive, cold_starts| ServerlessPoint {
+        t_s,
+        busy,
+        alive,
+        cold_starts,
+        invocations: busy,
+        throttled: 0,
+    };
+    r.runs[1].serverless = Some(Serverless {
+        latency: Some(ColdWarm {
+            cold: latency(3, 120.0, 180.0, 180.0),
+            warm: latency(37, 6.5, 12.0, 14.0),
+        }),
+        timeline: vec![
+            point(0.0, 2, 2, 2),
+            point(1.0, 1, 2, 0),
+            point(2.0, 3, 3, 1),
+            point(3.0, 0, 3, 0),
+        ],
+        ..fixtures::serverless()
+    });
+    let (_d, _w, md, html) = render(&[Input::new("x", r)]);
+    assert!(md.contains("### Latency, cold and warm"), "{md}");
+    assert!(
+        md.contains("| webhook-bot | 3 | 120 | 180 | 180 | 37 | 6.50 | 12.0 | 14.0 |"),
+        "{md}"
+    );
+    assert!(
+        md.contains(
+            "- webhook-bot: at most 3 environments busy at once (first at 2.00 s), 3 alive; 3 cold starts, in 2 seconds from 0 s to 2.00 s."
+        ),
+        "{md}"
+    );
+    let chart = html
+        .split(r#"id="chart-serverless-concurrency""#)
+        .nth(1)
+        .expect("the concurrency chart")
+        .split("</svg>")
+        .next()
+        .unwrap();
+    // Busy and alive are lines; the two seconds with cold starts are dots.
+    assert_eq!(
+        chart.matches(r#"<path class="series""#).count(),
+        2,
+        "{chart}"
+    );
+    assert_eq!(chart.matches("<circle").count(), 2, "{chart}");
+    assert!(html.contains(r#"id="chart-serverless-p99""#));
 }
 
 #[test]

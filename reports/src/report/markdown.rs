@@ -5,9 +5,10 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use super::tables::{
-    CLAIMS_COST_NOTE, CLAIMS_RULES, SERVERLESS_NOTE, capacity_summary, capacity_table,
-    claims_context, claims_costs, claims_verdicts, comparison_table, environment_table,
-    methods_table, serverless_table, summary_table,
+    CLAIMS_COST_NOTE, CLAIMS_RULES, SERVERLESS_LATENCY_NOTE, SERVERLESS_NOTE, capacity_summary,
+    capacity_table, claims_context, claims_costs, claims_verdicts, comparison_table,
+    environment_table, methods_table, serverless_latency_table, serverless_table,
+    serverless_timeline_sentences, summary_table,
 };
 use super::{Report, ReportData, write_file};
 use crate::Error;
@@ -126,6 +127,23 @@ impl Report for Markdown {
         self.out.push_str("\n\n");
         self.out.push_str(&table.to_markdown());
         self.out.push('\n');
+        if let Some(latency) = serverless_latency_table(data) {
+            self.out.push_str("### Latency, cold and warm\n\n");
+            self.out.push_str(SERVERLESS_LATENCY_NOTE);
+            self.out.push_str("\n\n");
+            self.out.push_str(&latency.to_markdown());
+            self.out.push('\n');
+        }
+        let sentences = serverless_timeline_sentences(data);
+        if !sentences.is_empty() {
+            self.out.push_str(
+                "Environments over time (report.html charts them, cold starts marked):\n\n",
+            );
+            for s in sentences {
+                let _ = writeln!(self.out, "- {s}");
+            }
+            self.out.push('\n');
+        }
     }
 
     fn capacity(&mut self, data: &ReportData<'_>) {

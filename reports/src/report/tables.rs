@@ -9,7 +9,7 @@ use super::ReportData;
 use crate::claims::{CLAIM_BOTS, ClaimsTable, Outcome, Verdict, spec::config};
 use crate::compare::{Comparison, Noise, Status};
 use crate::cost::{Prices, serverless_cost};
-use crate::results::Serverless;
+use crate::results::{ColdWarm, Latency, Serverless, ServerlessPoint};
 use crate::rows::Input;
 use crate::table::{Cell, Table, Tone};
 use crate::text::{count, num, pct_change, usd};
@@ -175,6 +175,86 @@ pub fn serverless_table(data: &ReportData<'_>) -> Option<Table> {
         ]);
     }
     (!t.rows.is_empty()).then_some(t)
+}
+
+/// What the cold/warm table and the concurrency chart show, said once for every format.
+pub const SERVERLESS_LATENCY_NOTE: &str = "Latency as everywhere in this report: from a simulated user's scheduled send to the bot's reply. Cold: updates a delivery of which was the first event of a new execution environment (it waited for the environment's init); warm: every other reply. Each reply is in exactly one; counts are summed over repetitions, percentiles the worst repetition's.";
+
+/// Serverless rows with a cold/warm latency split: per row, the runs' splits.
+fn serverless_splits<'a>(
+    data: &'a ReportData<'_>,
+) -> impl Iterator<Item = (String, Vec<&'a ColdWarm>)> + 'a {
+    data.rows.iter().filter_map(|r| {
+        let splits: Vec<&ColdWarm> = r
+            .runs
+            .iter()
+            .filter_map(|x| x.serverless.as_ref()?.latency.as_ref())
+            .collect();
+        (!splits.is_empty()).then(|| (r.label(data.several_files), splits))
+    })
+}
+
+/// Latency of cold and warm updates, one row per serverless SUT (per file and phase).
+/// None when no row has the split.
+pub fn serverless_latency_table(data: &ReportData<'_>) -> Option<Table> {
+    let mut t = Table::new([
+        "SUT",
+        "cold replies",
+        "cold p50 ms",
+        "cold p99 ms",
+        "cold max ms",
+        "warm replies",
+        "warm p50 ms",
+        "warm p99 ms",
+        "warm max ms",
+    ]);
+    t.numeric = (1..9).collect();
+    for (label, splits) in serverless_splits(data) {
+        let half = |pick: fn(&ColdWarm) -> &Latency| {
+            let replies: u64 = splits.iter().map(|s| pick(s).count).sum();
+            let worst =
+                |f: fn(&Latency) -> f64| splits.iter().map(|s| f(pick(s))).fold(0.0, f64::max);
+            let (p50, p99, max) = (worst(|l| l.p50), worst(|l| l.p99), worst(|l| l.max));
+            [count(replies), num(p50), num(p99), num(max)]
+        };
+        let mut row = vec![Cell::from(label)];
+        row.extend(half(|s| &s.cold).into_iter().map(Cell::from));
+        row.extend(half(|s| &s.warm).into_iter().map(Cell::from));
+        t.push(row);
+    }
+    (!t.rows.is_empty()).then_some(t)
+}
+
+/// One sentence per serverless row with a timeline (its first run): how many environments
+/// were busy at most and when, and how many cold starts there were and when.
+pub fn serverless_timeline_sentences(data: &ReportData<'_>) -> Vec<String> {
+    data.rows
+        .iter()
+        .filter_map(|r| {
+            let s = r.runs.first()?.serverless.as_ref()?;
+            // The first second at the peak (max_by_key keeps the last of equals).
+            let peak = s.timeline.iter().rev().max_by_key(|p| p.busy)?;
+            let colds: Vec<&ServerlessPoint> =
+                s.timeline.iter().filter(|p| p.cold_starts > 0).collect();
+            let alive = s.timeline.iter().map(|p| p.alive).max().unwrap_or(0);
+            let when = match (colds.first(), colds.last()) {
+                (Some(a), Some(b)) if colds.len() > 1 => {
+                    format!(", in {} seconds from {} s to {} s", colds.len(), num(a.t_s), num(b.t_s))
+                }
+                (Some(a), _) => format!(", at {} s", num(a.t_s)),
+                _ => String::new(),
+            };
+            Some(format!(
+                "{}: at most {} environments busy at once (first at {} s), {} alive; {} cold starts{}.",
+                r.label(data.several_files),
+                count(peak.busy),
+                num(peak.t_s),
+                count(alive),
+                count(colds.iter().map(|p| p.cold_starts).sum()),
+                when,
+            ))
+        })
+        .collect()
 }
 
 /// Every Bot API method any row used, sorted.
