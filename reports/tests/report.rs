@@ -336,7 +336,9 @@ fn serverless_runs_show_cold_and_warm_latency_and_environments_over_time() {
         ],
         ..fixtures::serverless()
     });
-    let (_d, _w, md, html) = render(&[Input::new("x", r)]);
+    // The platform's 40 invocations answered 40 messages: $0.00001055 / 40 a message.
+    r.runs[1].updates.replied = 40;
+    let (_d, _w, md, html) = render(&[Input::new("x", r.clone())]);
     assert!(md.contains("### Latency, cold and warm"), "{md}");
     assert!(
         md.contains("| webhook-bot | 3 | 120 | 180 | 180 | 37 | 6.50 | 12.0 | 14.0 |"),
@@ -363,6 +365,49 @@ fn serverless_runs_show_cold_and_warm_latency_and_environments_over_time() {
     );
     assert_eq!(chart.matches("<circle").count(), 2, "{chart}");
     assert!(html.contains(r#"id="chart-serverless-p99""#));
+
+    // Cost versus traffic: the polling row always on against the serverless row measured.
+    let section: String = md
+        .lines()
+        .skip_while(|l| !l.starts_with("### Cost versus traffic"))
+        .take_while(|l| !l.starts_with("## "))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        section.contains("- serverless webhook-bot is cheaper than always-on polling-bot across 1 to 10,000,000 messages a month ($0.26 per million messages)."),
+        "{section}"
+    );
+    let chart = html
+        .split(r#"id="chart-cost-traffic""#)
+        .nth(1)
+        .expect("the cost chart")
+        .split("</svg>")
+        .next()
+        .unwrap();
+    assert_eq!(
+        chart.matches(r#"<path class="series""#).count(),
+        2,
+        "{chart}"
+    );
+    assert!(
+        chart.contains("polling-bot (always on)") && chart.contains("webhook-bot (serverless)")
+    );
+
+    // At 10,240 MB the same billed time costs 40 times as much: the lines cross in range.
+    r.runs[1].serverless.as_mut().unwrap().memory_mb = 10_240;
+    let (_d, _w, md, _html) = render(&[Input::new("x", r)]);
+    let line = md
+        .lines()
+        .find(|l| {
+            l.starts_with("- serverless webhook-bot is cheaper than always-on polling-bot below ~")
+        })
+        .unwrap_or_else(|| panic!("{md}"));
+    // 40 × $0.0000002 + 6.12 GB-s × $0.0000166667 = $0.00011, $2.75e-6 a message; the
+    // polling row's smallest deployment, $9.01 a month, is reached at 3.28 million.
+    assert_eq!(
+        line,
+        "- serverless webhook-bot is cheaper than always-on polling-bot below ~3,300,000 messages a month ($9.01 a month there; $2.75 per million messages at 0.07 cold starts per message)."
+    );
 }
 
 #[test]

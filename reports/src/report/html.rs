@@ -5,9 +5,10 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use super::tables::{
-    CLAIMS_COST_NOTE, CLAIMS_RULES, SERVERLESS_LATENCY_NOTE, SERVERLESS_NOTE, capacity_summary,
-    capacity_table, claims_context, claims_costs, claims_verdicts, environment_table, methods,
-    methods_table, serverless_latency_table, serverless_table, summary_table,
+    CLAIMS_COST_NOTE, CLAIMS_RULES, COST_VS_TRAFFIC_NOTE, CostVsTraffic, SERVERLESS_LATENCY_NOTE,
+    SERVERLESS_NOTE, capacity_summary, capacity_table, claims_context, claims_costs,
+    claims_verdicts, cost_vs_traffic, environment_table, methods, methods_table,
+    serverless_latency_table, serverless_table, summary_table,
 };
 use super::{Report, ReportData, write_file};
 use crate::Error;
@@ -15,6 +16,7 @@ use crate::chart::{
     Band, LineChart, Reduce, SMALL_W, Series, StackedBars, downsample, percentile_ticks,
 };
 use crate::claims::ClaimsTable;
+use crate::cost::{Prices, TRAFFIC_RANGE};
 use crate::decision::Decision;
 use crate::results::{CapacityCurve, CapacityStep, Run, ServerlessPoint};
 use crate::rows::latency_distribution;
@@ -175,6 +177,43 @@ fn serverless_charts(data: &ReportData<'_>) -> (LineChart, LineChart) {
         ..Default::default()
     };
     (concurrency, latency)
+}
+
+/// Monthly cost against messages a month, 1 to 10 million, ten points a decade.
+fn cost_chart(c: &CostVsTraffic) -> LineChart {
+    let (lo, hi) = TRAFFIC_RANGE;
+    let decades = (hi / lo).log10().round() as i32;
+    let grid: Vec<f64> = (0..=decades * 10)
+        .map(|k| lo * 10f64.powf(f64::from(k) / 10.0))
+        .collect();
+    let line = |name: &str, color: usize, dashed: bool, f: &dyn Fn(f64) -> f64| Series {
+        name: name.to_owned(),
+        points: grid.iter().map(|&m| (m, f(m))).collect(),
+        color,
+        dashed,
+        ..Default::default()
+    };
+    let mut series: Vec<Series> = c
+        .always_on
+        .iter()
+        .enumerate()
+        .map(|(i, (name, curve))| line(&format!("{name} (always on)"), i, false, &|m| curve.at(m)))
+        .collect();
+    let n = series.len();
+    series.extend(c.serverless.iter().enumerate().map(|(i, (name, per))| {
+        line(&format!("{name} (serverless)"), n + i, true, &|m| per.at(m))
+    }));
+    LineChart {
+        id: "chart-cost-traffic".into(),
+        title: "Monthly cost versus traffic".into(),
+        x_label: "messages a month (log scale)".into(),
+        y_label: "USD a month (log scale)".into(),
+        log_x: true,
+        log_y: true,
+        x_range: Some(TRAFFIC_RANGE),
+        series,
+        ..Default::default()
+    }
 }
 
 /// Steps that measured something: a step the machine could not host is in the table only.
@@ -549,6 +588,22 @@ impl Report for Html {
             self.figure(
                 &p99.to_svg(),
                 "The same runs' p99 latency over time: a climb at a cold-start dot is the init paid by the updates that waited for it.",
+            );
+            self.body.push_str("</div>");
+        }
+        if let Some(c) = cost_vs_traffic(data, &Prices::default()) {
+            let _ = write!(
+                self.body,
+                r#"<h3>Cost versus traffic</h3><p class="note">{}</p><ul>"#,
+                escape(COST_VS_TRAFFIC_NOTE)
+            );
+            for sentence in &c.sentences {
+                let _ = write!(self.body, "<li>{}.</li>", escape(sentence));
+            }
+            self.body.push_str(r#"</ul><div class="charts">"#);
+            self.figure(
+                &cost_chart(&c).to_svg(),
+                "Solid: always on; dashed: serverless. Both axes are logarithmic.",
             );
             self.body.push_str("</div>");
         }

@@ -8,7 +8,10 @@ use std::fmt::Write as _;
 use super::ReportData;
 use crate::claims::{CLAIM_BOTS, ClaimsTable, Outcome, Verdict, spec::config};
 use crate::compare::{Comparison, Noise, Status};
-use crate::cost::{Prices, serverless_cost};
+use crate::cost::{
+    AlwaysOnCurve, BreakEven, Prices, ServerlessPerMessage, TRAFFIC_RANGE, Usage, break_even,
+    serverless_cost,
+};
 use crate::results::{ColdWarm, Latency, Serverless, ServerlessPoint};
 use crate::rows::Input;
 use crate::table::{Cell, Table, Tone};
@@ -255,6 +258,81 @@ pub fn serverless_timeline_sentences(data: &ReportData<'_>) -> Vec<String> {
             ))
         })
         .collect()
+}
+
+/// The cost-versus-traffic comparison of a report: one curve per always-on row and per
+/// measured serverless row, and where each serverless curve meets each always-on one.
+#[derive(Debug, Clone, Default)]
+pub struct CostVsTraffic {
+    /// Label and monthly cost at each traffic level (messages a month).
+    pub always_on: Vec<(String, AlwaysOnCurve)>,
+    pub serverless: Vec<(String, ServerlessPerMessage)>,
+    /// The break-even findings, one sentence each.
+    pub sentences: Vec<String>,
+}
+
+/// What the cost-versus-traffic chart assumes, said once for every format.
+pub const COST_VS_TRAFFIC_NOTE: &str = "Monthly cost at the assumed prices of reports/prices.toml against messages a month (log scale), from this report's runs. Always on (polling or webhook): the measured run's right-sized deployment, flat in traffic until its CPU target fills (CPU taken as proportional to traffic), then one more deployment per such capacity. Serverless: the measured cost per message (requests, billed duration, front door) plus init billed at the run's cold-start rate. That rate is the run's own: at lower traffic more messages find no warm environment, so serverless costs somewhat more there than drawn.";
+
+/// Cost versus traffic for a report's rows at `prices`: None without a measured serverless
+/// row (one with platform figures and replies) and an always-on row to compare it with.
+pub fn cost_vs_traffic(data: &ReportData<'_>, prices: &Prices) -> Option<CostVsTraffic> {
+    let mut c = CostVsTraffic::default();
+    for r in &data.rows {
+        if r.replied == 0 || r.duration_s <= 0.0 {
+            continue;
+        }
+        let label = r.label(data.several_files);
+        let windows: Vec<&Serverless> = r
+            .runs
+            .iter()
+            .filter_map(|x| x.serverless.as_ref())
+            .collect();
+        if windows.is_empty() {
+            let per_month = r.injected as f64 / r.duration_s * 3600.0 * prices.hours_per_month;
+            let usage = Usage::of_row(r, 0.0, 1.0);
+            c.always_on
+                .push((label, AlwaysOnCurve::of(&usage, per_month, prices)));
+        } else if let Some(per) = ServerlessPerMessage::of(&windows, r.replied, prices) {
+            c.serverless.push((label, per));
+        }
+    }
+    if c.always_on.is_empty() || c.serverless.is_empty() {
+        return None;
+    }
+    for (s, per) in &c.serverless {
+        for (o, curve) in &c.always_on {
+            let sentence = match break_even(per, curve, TRAFFIC_RANGE) {
+                BreakEven::Below(m) => format!(
+                    "serverless {s} is cheaper than always-on {o} below ~{} messages a month ({} a month there; {} per million messages at {} cold starts per message)",
+                    count(two_figures(m)),
+                    usd(curve.at(m)),
+                    usd(per.total() * 1e6),
+                    num(per.cold_start_rate),
+                ),
+                BreakEven::Throughout => format!(
+                    "serverless {s} is cheaper than always-on {o} across 1 to {} messages a month ({} per million messages)",
+                    count(TRAFFIC_RANGE.1 as u64),
+                    usd(per.total() * 1e6),
+                ),
+                BreakEven::Never => format!(
+                    "serverless {s} costs more than always-on {o} ({} a month) even at 1 message a month",
+                    usd(curve.monthly),
+                ),
+            };
+            c.sentences.push(sentence);
+        }
+    }
+    Some(c)
+}
+
+/// `v` rounded to two significant figures (a break-even is an estimate, not a count).
+fn two_figures(v: f64) -> u64 {
+    if v < 1.0 {
+        return v.round() as u64;
+    }
+    let scale = 10f64.powi(v.log10().floor() as i32 - 1);
+    ((v / scale).round() * scale) as u64
 }
 
 /// Every Bot API method any row used, sorted.
