@@ -298,6 +298,8 @@ pub fn serverless() -> Serverless {
         billed_gb_s: 0.153,
         requests: 42,
         memory_mb: 256,
+        concurrency_limit: 20,
+        keep_warm_s: 5.0,
         arch: Arch::X86_64,
         front_door: FrontDoor::FunctionUrl,
         cost: 0.000021,

@@ -178,6 +178,12 @@ pub struct Serverless {
     /// The function's configured memory, MB (what GB-seconds are counted at).
     #[serde(default)]
     pub memory_mb: u32,
+    /// Most environments the function may have at once (reserved concurrency).
+    #[serde(default)]
+    pub concurrency_limit: u64,
+    /// Seconds an idle environment was kept before it was shut down.
+    #[serde(default)]
+    pub keep_warm_s: f64,
     /// The instruction set the function is priced for.
     #[serde(default)]
     pub arch: Arch,

@@ -554,8 +554,16 @@ pub fn claims_costs(claims: &ClaimsTable) -> Table {
         let bound = if c.scaling_upper_bound { "≤ " } else { "" };
         t.push(vec![
             config(c.config).label.into(),
-            format!("{} vCPU, {} GB", num(c.vcpu), num(c.memory_gb)).into(),
-            usd(c.always_on).into(),
+            if c.vcpu.is_finite() {
+                format!("{} vCPU, {} GB", num(c.vcpu), num(c.memory_gb)).into()
+            } else {
+                "–".into()
+            },
+            if c.always_on.is_finite() {
+                usd(c.always_on).into()
+            } else {
+                "–".into()
+            },
             c.serverless.map_or_else(|| "–".into(), usd).into(),
             c.max_bots.map_or_else(|| "–".into(), count).into(),
             c.servers_for_scaling
@@ -605,7 +613,7 @@ pub fn claims_context(claims: &ClaimsTable) -> String {
 pub const CLAIMS_RULES: &str = "A claimed range holds within ±10 %, a round figure (\"800 MB\", \"~100\", \"$20\") within ±50 %, \"0.5 %\" CPU within ±0.5 points, \"0 %\" up to 0.25 %. A row holds when every configuration of the side a figure speaks about meets it; it does not hold when no configuration of a side does; otherwise it holds only when the configurations that met it are used. Each figure carries its margin (the spread of its runs from three, else the sampler's resolution): a cell holds or fails only when its whole margin does, and is inconclusive (?) when the margin straddles the threshold, as is capacity cut short by a limit of the test machine. Latency is the p50 of the active phase; \"constant CPU\" means at least 1 % of a core in at least 80 % of the idle phase's 5 s windows.";
 
 /// What the cost table assumes.
-pub const CLAIMS_COST_NOTE: &str = "Prices are assumptions (reports/prices.toml: on-demand vCPU-hour and GB-hour, serverless per request and per GB-second), not quotes. Always-on: right-sized to the measured p95 CPU and peak RSS with headroom, smallest size 0.25 vCPU / 0.5 GB. Serverless: one invocation per webhook delivery.";
+pub const CLAIMS_COST_NOTE: &str = "Prices are assumptions (reports/prices.toml: on-demand vCPU-hour and GB-hour, serverless per request and per GB-second), not quotes. Always-on: right-sized to the measured p95 CPU and peak RSS with headroom, smallest size 0.25 vCPU / 0.5 GB. Serverless: the serverless configuration's measured bill per message (requests, billed GB-seconds with init, front door) at its traffic; for the always-on webhooks, one invocation per webhook delivery billed for its CPU time and API waits (on paper).";
 
 /// The deltas of a comparison: one row per SUT and metric.
 pub fn comparison_table(c: &Comparison) -> Table {

@@ -298,6 +298,8 @@ pub fn window(start: Option<&Stats>, end: &Stats, prices: &Prices) -> Serverless
         billed_gb_s: (gb_s - gb_s0).max(0.0),
         requests: zero(|s| s.requests),
         memory_mb: end.function.memory_mb,
+        concurrency_limit: end.function.concurrency as u64,
+        keep_warm_s: end.function.keep_warm_s,
         arch: match end.function.arch {
             mock_lambda::Arch::X86_64 => Arch::X86_64,
             mock_lambda::Arch::Arm64 => Arch::Arm64,
