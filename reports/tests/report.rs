@@ -302,6 +302,16 @@ fn serverless_runs_get_the_platforms_figures_and_other_runs_no_section() {
     assert!(!html.contains("chart-serverless-concurrency"));
 }
 
+/// The SVG of the chart with id `id` in `html`.
+fn svg_of<'a>(html: &'a str, id: &str) -> &'a str {
+    html.split(&format!(r#"id="{id}""#))
+        .nth(1)
+        .unwrap_or_else(|| panic!("no chart {id}"))
+        .split("</svg>")
+        .next()
+        .unwrap()
+}
+
 #[test]
 fn serverless_runs_show_cold_and_warm_latency_and_environments_over_time() {
     let mut r = fixtures::smoke();
@@ -350,13 +360,7 @@ fn serverless_runs_show_cold_and_warm_latency_and_environments_over_time() {
         ),
         "{md}"
     );
-    let chart = html
-        .split(r#"id="chart-serverless-concurrency""#)
-        .nth(1)
-        .expect("the concurrency chart")
-        .split("</svg>")
-        .next()
-        .unwrap();
+    let chart = svg_of(&html, "chart-serverless-concurrency");
     // Busy and alive are lines; the two seconds with cold starts are dots.
     assert_eq!(
         chart.matches(r#"<path class="series""#).count(),
@@ -377,13 +381,7 @@ fn serverless_runs_show_cold_and_warm_latency_and_environments_over_time() {
         section.contains("- serverless webhook-bot is cheaper than always-on polling-bot across 1 to 10,000,000 messages a month ($0.26 per million messages)."),
         "{section}"
     );
-    let chart = html
-        .split(r#"id="chart-cost-traffic""#)
-        .nth(1)
-        .expect("the cost chart")
-        .split("</svg>")
-        .next()
-        .unwrap();
+    let chart = svg_of(&html, "chart-cost-traffic");
     assert_eq!(
         chart.matches(r#"<path class="series""#).count(),
         2,
