@@ -288,6 +288,10 @@ pub fn monthly_cost(usage: &Usage, prices: &Prices) -> MonthlyCost {
     }
 }
 
+/// How long AWS keeps an idle execution environment, as observed (AWS does not document
+/// it): what a serverless run with a shorter `keep_warm_s` is read against.
+pub const AWS_KEEP_WARM_S: f64 = 600.0;
+
 /// Messages a month on the cost-versus-traffic axis: 1 to 10,000,000.
 pub const TRAFFIC_RANGE: (f64, f64) = (1.0, 1e7);
 

@@ -15,8 +15,8 @@ use super::spec::{
 };
 use super::verdict::Bound;
 use crate::cost::{
-    AlwaysOnCurve, BreakEven, Prices, ServerlessPerMessage, TRAFFIC_RANGE, Usage, break_even,
-    monthly_cost, servers_for,
+    AWS_KEEP_WARM_S, AlwaysOnCurve, BreakEven, Prices, ServerlessPerMessage, TRAFFIC_RANGE, Usage,
+    break_even, monthly_cost, servers_for,
 };
 use crate::results::{CapacityCurve, Sample, Serverless};
 use crate::rows::{Input, Row, rows};
@@ -464,10 +464,11 @@ impl Measured<'_> {
         let keep_warm = w.iter().map(|s| s.keep_warm_s).fold(0.0, f64::max);
         let warm_traffic = if keep_warm > 0.0 {
             format!(
-                "; environments stay warm only with a message every {} s (keep-warm): ≥ ~{} messages/mo, AWS's ~600 s: ≥ ~{}",
+                "; environments stay warm only with a message every {} s (keep-warm): ≥ ~{} messages/mo, AWS's ~{} s: ≥ ~{}",
                 num(keep_warm),
                 count((3600.0 * prices.hours_per_month / keep_warm).round() as u64),
-                count((3600.0 * prices.hours_per_month / 600.0).round() as u64)
+                num(AWS_KEEP_WARM_S),
+                count((3600.0 * prices.hours_per_month / AWS_KEEP_WARM_S).round() as u64)
             )
         } else {
             String::new()

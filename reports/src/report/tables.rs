@@ -9,8 +9,8 @@ use super::ReportData;
 use crate::claims::{CLAIM_BOTS, ClaimsTable, Outcome, Verdict, spec::config};
 use crate::compare::{Comparison, Noise, Status};
 use crate::cost::{
-    AlwaysOnCurve, BreakEven, Prices, ServerlessPerMessage, TRAFFIC_RANGE, Usage, break_even,
-    serverless_cost,
+    AWS_KEEP_WARM_S, AlwaysOnCurve, BreakEven, Prices, ServerlessPerMessage, TRAFFIC_RANGE, Usage,
+    break_even, serverless_cost,
 };
 use crate::results::{ColdWarm, Latency, Serverless, ServerlessPoint};
 use crate::rows::Input;
@@ -247,8 +247,19 @@ pub fn serverless_timeline_sentences(data: &ReportData<'_>) -> Vec<String> {
                 (Some(a), _) => format!(", at {} s", num(a.t_s)),
                 _ => String::new(),
             };
+            // What AWS's keep-warm would change, when the run used a shorter one.
+            let keep_warm = if s.keep_warm_s > 0.0 && s.keep_warm_s < AWS_KEEP_WARM_S {
+                format!(
+                    " Keep-warm was {} s here, AWS keeps an idle environment ~{} s: there, an environment idle for less than that stays warm, so this traffic would meet these cold starts at most, and fewer after quiet spells shorter than {} s.",
+                    num(s.keep_warm_s),
+                    num(AWS_KEEP_WARM_S),
+                    num(AWS_KEEP_WARM_S)
+                )
+            } else {
+                String::new()
+            };
             Some(format!(
-                "{}: at most {} environments busy at once (first at {} s), {} alive; {} cold starts{}.",
+                "{}: at most {} environments busy at once (first at {} s), {} alive; {} cold starts{}.{keep_warm}",
                 r.label(data.several_files),
                 count(peak.busy),
                 num(peak.t_s),
