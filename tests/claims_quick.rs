@@ -49,6 +49,7 @@ fn claims_quick_builds_the_verdict_table_from_a_real_run() {
         sut::SHORT_POLLING_500MS_NO_ANTISPIN,
         sut::WEBHOOK,
         sut::WEBHOOK_REPLY_IN_RESPONSE,
+        sut::SERVERLESS,
     ];
     for name in configs {
         for phase in [phase::IDLE, phase::ACTIVE] {
@@ -79,6 +80,24 @@ fn claims_quick_builds_the_verdict_table_from_a_real_run() {
         capacity.capacity.len(),
         2,
         "long polling and webhook curves"
+    );
+
+    // The serverless configuration ran on the emulated Lambda: one invocation per answered
+    // message at least, and every reply cold or warm.
+    let serverless = claims
+        .runs
+        .iter()
+        .find(|r| r.sut.name == sut::SERVERLESS && r.phase.as_deref() == Some(phase::ACTIVE))
+        .unwrap();
+    let figures = serverless.serverless.as_ref().expect("platform figures");
+    assert!(
+        figures.invocations >= serverless.updates.replied,
+        "{figures:?}"
+    );
+    let split = figures.latency.as_ref().expect("a cold/warm split");
+    assert_eq!(
+        split.cold.count + split.warm.count,
+        serverless.updates.replied
     );
 
     // Physics the verdicts rest on: idle webhooks make no Bot API requests, short polling
@@ -166,6 +185,9 @@ fn claims_quick_builds_the_verdict_table_from_a_real_run() {
         "1-30 s delay",
         "0 % CPU when idle",
         "need horizontal scaling",
+        "Serverless: pay-per-request",
+        "Serverless: scaling",
+        "Serverless: response",
     ] {
         let row = md
             .lines()
@@ -181,6 +203,35 @@ fn claims_quick_builds_the_verdict_table_from_a_real_run() {
             .iter()
             .any(|v| row.contains(v)),
             "{claim}: no verdict in {row}"
+        );
+    }
+    // The serverless claims are judged on the serverless column's measured figures.
+    for claim in [
+        "Serverless: pay-per-request",
+        "Serverless: scaling",
+        "Serverless: response",
+    ] {
+        let row = table
+            .rows
+            .iter()
+            .find(|r| r.claim.starts_with(claim))
+            .unwrap();
+        let cell = row
+            .cells
+            .iter()
+            .find(|c| c.config == sut::SERVERLESS)
+            .unwrap();
+        assert!(
+            matches!(
+                cell.outcome,
+                tgbench_reports::claims::Outcome::Holds | tgbench_reports::claims::Outcome::Fails
+            ),
+            "{claim}: {cell:?}"
+        );
+        assert!(cell.value.is_some_and(f64::is_finite), "{claim}: {cell:?}");
+        assert!(
+            md.lines().any(|l| l.starts_with('|') && l.contains(claim)),
+            "{claim}"
         );
     }
     let html = std::fs::read_to_string(out.path().join("report.html")).unwrap();

@@ -108,6 +108,34 @@ fn every_message_is_answered_once_through_the_serverless_platform() {
     assert!(s.cost > 0.0, "{s:?}");
     assert!(!s.resources.is_empty());
 
+    // Latency split by cold start: every reply in exactly one half; with no failure each
+    // cold start served exactly one update first; a cold update waited for its init.
+    let split = s.latency.as_ref().expect("a cold/warm latency split");
+    assert_eq!(
+        split.cold.count + split.warm.count,
+        u.replied,
+        "every reply cold or warm: {split:?}"
+    );
+    assert_eq!(split.cold.count + split.warm.count, run.latency_ms.count);
+    assert_eq!(split.cold.count, s.cold_starts, "{split:?} {s:?}");
+    assert!(
+        split.cold.max >= s.init_ms.max * 0.99,
+        "the slowest init is inside a cold update's latency: {split:?} {s:?}"
+    );
+
+    // The timeline: one point a second, its busy peak the run's, its cold starts the run's
+    // (and any of the period it began in).
+    assert!(!s.timeline.is_empty(), "{s:?}");
+    let peak = s.timeline.iter().map(|p| p.busy).max().unwrap();
+    assert_eq!(peak, s.concurrency_peak, "{:?}", s.timeline);
+    let colds: u64 = s.timeline.iter().map(|p| p.cold_starts).sum();
+    assert!(colds >= s.cold_starts, "{:?}", s.timeline);
+    assert!(
+        s.timeline.iter().all(|p| p.alive >= p.busy),
+        "{:?}",
+        s.timeline
+    );
+
     // The platform's last words (its final stats on stderr, kept in the SUT's log with an
     // `[err] ` prefix): every environment ended, and none of their processes is alive.
     // The log is copied from the platform's stderr by a reader thread that may still be

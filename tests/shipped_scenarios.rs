@@ -87,7 +87,9 @@ fn pinned(file: &Path, package: &str) -> String {
 #[test]
 fn every_stack_sut_says_what_it_is_with_the_pinned_versions() {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let pins: &[(&str, &str, &[(&str, &str)])] = &[
+    // (scenario, pin file, [(package as pinned, as `about` writes it)])
+    type Pins<'a> = &'a [(&'a str, &'a str, &'a [(&'a str, &'a str)])];
+    let pins: Pins<'_> = &[
         (
             "claims-aiogram",
             "examples/aiogram/requirements.txt",

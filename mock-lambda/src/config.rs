@@ -6,8 +6,6 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::billing::Prices;
-
 /// AWS's documented memory range, in MB.
 pub const MEMORY_MB: std::ops::RangeInclusive<u32> = 128..=10_240;
 /// AWS's documented timeout range, in seconds.
@@ -97,7 +95,6 @@ pub struct FunctionConfig {
     pub logs: Logs,
     /// Width of one point of the concurrency-over-time series.
     pub series_period: Duration,
-    pub prices: Prices,
 }
 
 impl FunctionConfig {
@@ -122,7 +119,6 @@ impl FunctionConfig {
             resources: ResourceMode::default(),
             logs: Logs::default(),
             series_period: Duration::from_secs(1),
-            prices: Prices::default(),
         }
     }
 

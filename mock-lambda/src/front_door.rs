@@ -95,6 +95,9 @@ pub async fn handle(State(platform): State<Arc<Platform>>, request: Request) -> 
         ..inv
     };
     let invoked = platform.invoke_as(inv, outcome).await;
+    if invoked.cold {
+        platform.recorder().cold_request(parts.uri.path(), &body);
+    }
     let response = match invoked.outcome {
         Outcome::Throttled => throttled(),
         Outcome::Error(_) => internal_error(),

@@ -14,7 +14,8 @@
 //! `timeout` or above `memory_mb`, the invocation failing with AWS's error. Memory and CPU
 //! (1,769 MB = one vCPU) are enforced by control groups where the machine allows it, else
 //! approximated with signals and `/proc` sampling, and [`Enforcement`] records which.
-//! Billing follows AWS's rules at assumed list prices ([`billing`]).
+//! Billing follows AWS's rules, in usage ([`billing`]): billed ms and GB-seconds, never
+//! money (tgbench prices usage from its price file, `reports/prices.toml`).
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
@@ -32,7 +33,7 @@
 //! ```
 //!
 //! # Layout
-//! - [`config`]: [`FunctionConfig`] and AWS's limits; [`billing`]: [`Prices`], [`Bill`].
+//! - [`config`]: [`FunctionConfig`] and AWS's limits; [`billing`]: [`Bill`] (usage).
 //! - [`platform`]: [`Platform`]: scheduling (warm, cold, throttled), freezing, reaping,
 //!   [`Platform::invoke`], [`Platform::stats`], [`Platform::shutdown`].
 //! - [`environment`]: one environment's state machine; [`driver`]: its process from spawn
@@ -61,7 +62,7 @@ pub mod runtime_api;
 pub mod server;
 pub mod stats;
 
-pub use billing::{Bill, Prices};
+pub use billing::Bill;
 pub use config::{Arch, FrontDoor, FunctionConfig, Logs, ResourceMode};
 pub use invocation::{FunctionError, Outcome};
 pub use platform::{Invoked, Platform, PlatformError};

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
-use crate::billing::{Bill, Prices, Usage, billed_ms};
+use crate::billing::{Bill, Usage, billed_ms};
 use crate::config::{Arch, FrontDoor, FunctionConfig};
 use crate::invocation::ErrorKind;
 use crate::resources::{Enforcement, EnvUsage};
@@ -39,10 +39,13 @@ pub struct Stats {
     pub concurrency_peak: usize,
     pub environments_started: u64,
     pub environments_alive: usize,
+    /// Usage as AWS bills it (no prices: tgbench prices it from its price file).
     pub billing: Bill,
-    pub prices: Prices,
     pub concurrency_series: Series,
     pub cold_start_marks: Vec<ColdStart>,
+    /// Front-door requests whose invocation started an environment, in order.
+    #[serde(default)]
+    pub cold_requests: Vec<ColdRequest>,
     pub environments: Vec<EnvironmentRecord>,
     /// CPU of every environment, live and ended.
     pub environments_cpu_s: f64,
@@ -120,6 +123,18 @@ pub struct ColdStart {
     pub init_ms: Option<f64>,
 }
 
+/// A front-door request whose invocation met a cold start: a harness joins these with its
+/// own per-message figures (tgbench splits latency into cold and warm by them).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ColdRequest {
+    pub t_s: f64,
+    /// The request's path (`/webhook/{bot_id}` for tgbench's bots).
+    pub path: String,
+    /// The body's top-level `update_id`, when it is a JSON object with one (a Telegram
+    /// update).
+    pub update_id: Option<i64>,
+}
+
 /// One environment's life.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EnvironmentRecord {
@@ -175,6 +190,7 @@ struct Inner {
     peak: usize,
     points: Vec<SeriesPoint>,
     cold: Vec<ColdStart>,
+    cold_requests: Vec<ColdRequest>,
     envs: BTreeMap<u64, EnvironmentRecord>,
 }
 
@@ -198,6 +214,7 @@ impl Recorder {
                 peak: 0,
                 points: Vec::new(),
                 cold: Vec::new(),
+                cold_requests: Vec::new(),
                 envs: BTreeMap::new(),
             }),
         }
@@ -227,6 +244,25 @@ impl Recorder {
 
     pub fn invalid_response(&self) {
         self.with(|i, _| i.errors.invalid_response += 1);
+    }
+
+    /// A front-door request to `path` with `body` was invoked on a new environment.
+    pub fn cold_request(&self, path: &str, body: &[u8]) {
+        #[derive(Deserialize)]
+        struct Update {
+            update_id: i64,
+        }
+        let t_s = self.elapsed_s();
+        let update_id = serde_json::from_slice::<Update>(body)
+            .ok()
+            .map(|u| u.update_id);
+        self.with(|i, _| {
+            i.cold_requests.push(ColdRequest {
+                t_s,
+                path: path.to_owned(),
+                update_id,
+            });
+        });
     }
 
     /// Environment `id` is being spawned (a cold start), in `cgroup` if any.
@@ -412,19 +448,13 @@ impl Recorder {
                 concurrency_peak: i.peak,
                 environments_started: i.envs.len() as u64,
                 environments_alive: i.alive,
-                billing: Bill::compute(
-                    usage,
-                    config.memory_mb,
-                    config.arch,
-                    config.front_door,
-                    &config.prices,
-                ),
-                prices: config.prices.clone(),
+                billing: Bill::compute(usage, config.memory_mb),
                 concurrency_series: Series {
                     period_ms: self.period.as_millis() as u64,
                     points: i.points.clone(),
                 },
                 cold_start_marks: i.cold.clone(),
+                cold_requests: i.cold_requests.clone(),
                 environments_cpu_s: environments.iter().map(|e| e.cpu_s).sum(),
                 environments_memory_mb: environments
                     .iter()

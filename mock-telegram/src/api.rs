@@ -175,7 +175,7 @@ fn send_message(mock: &Arc<Mock>, bot: usize, params: &Params) -> Result<Vec<u8>
     let message_id = chat.next_message_id();
     chat.last_bot_message = Some(message_id);
     let target = reply_to.map_or(ReplyTarget::Oldest, ReplyTarget::Message);
-    let update_id = mock.record_reply(chat, target);
+    let update_id = mock.record_reply(bot, chat, target);
     st.record_sent(SentMessage {
         chat_id,
         text: text.clone(),
@@ -211,7 +211,7 @@ fn edit_message_text(mock: &Arc<Mock>, bot: usize, params: &Params) -> Result<Ve
     }
     rate_limit(mock, &mut st, chat_id, now)?;
     let chat = chat_of(&mut st, chat_id)?;
-    let update_id = mock.record_reply(chat, ReplyTarget::Oldest);
+    let update_id = mock.record_reply(bot, chat, ReplyTarget::Oldest);
     st.record_sent(SentMessage {
         chat_id,
         text: text.clone(),
@@ -242,7 +242,7 @@ fn answer_callback_query(
     if !chat.samples.iter().any(|s| s.update_id == update_id) {
         return Err(invalid());
     }
-    let closed = mock.record_reply(chat, ReplyTarget::Update(update_id));
+    let closed = mock.record_reply(bot, chat, ReplyTarget::Update(update_id));
     st.record_sent(SentMessage {
         chat_id,
         text: params.str("text").unwrap_or_default(),

@@ -78,7 +78,7 @@ pub mod webhook_client;
 pub use bot::SentMessage;
 pub use config::{MockConfig, RetrySchedule};
 pub use error::{ApiError, MockError};
-pub use mock::{Mock, NewUpdate};
+pub use mock::{Mock, NewUpdate, ReplySample};
 pub use network::Fault;
 pub use server::{MockServer, router, run};
 pub use stats::{Readiness, Stats};

@@ -60,6 +60,15 @@ impl NewUpdate {
     }
 }
 
+/// One first reply, as [`Mock::reply_log`] keeps it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReplySample {
+    pub bot_id: i64,
+    pub update_id: i64,
+    /// Due → reply, µs (the value the latency histogram recorded).
+    pub latency_us: u64,
+}
+
 /// All state of the emulator; share it as `Arc<Mock>`.
 #[derive(Debug)]
 pub struct Mock {
@@ -67,6 +76,9 @@ pub struct Mock {
     pub(crate) bots: Vec<Bot>,
     pub(crate) counters: Counters,
     histogram: Mutex<Histogram<u64>>,
+    /// Every first reply in order, once [`Mock::keep_reply_log`] is called; written under
+    /// the histogram's lock, so a histogram and a log length read together agree.
+    reply_log: Mutex<Option<Vec<ReplySample>>>,
     fault: RwLock<Fault>,
     pub(crate) distance: Distance,
     /// Cancelled when the server serving this mock shuts down (ends webhook workers);
@@ -94,6 +106,7 @@ impl Mock {
             bots,
             counters: Counters::default(),
             histogram: Mutex::new(new_histogram()),
+            reply_log: Mutex::new(None),
             fault: RwLock::new(Fault::None),
             stopping: RwLock::new(CancellationToken::new()),
             webhook_client: WebhookClient::default(),
@@ -259,15 +272,33 @@ impl Mock {
         self.counters.dropped.fetch_add(n as u64, Relaxed);
     }
 
-    /// A reply from bot `index` to `chat_id` arrived: closes a latency sample. Returns the
-    /// update it answered.
-    pub(crate) fn record_reply(&self, chat: &mut ChatState, target: ReplyTarget) -> Option<i64> {
+    /// A reply from bot `bot` (index) in `chat` arrived: closes a latency sample. Returns
+    /// the update it answered.
+    pub(crate) fn record_reply(
+        &self,
+        bot: usize,
+        chat: &mut ChatState,
+        target: ReplyTarget,
+    ) -> Option<i64> {
         let (update_id, due, first) = chat.close_sample(target)?;
         if first {
             self.counters.replied.fetch_add(1, Relaxed);
             let us = Instant::now().saturating_duration_since(due).as_micros() as u64;
+            let latency_us = us.clamp(1, LATENCY_MAX_US);
             let mut h = self.histogram.lock().unwrap_or_else(|e| e.into_inner());
-            let _ = h.record(us.clamp(1, LATENCY_MAX_US));
+            let _ = h.record(latency_us);
+            if let Some(log) = self
+                .reply_log
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .as_mut()
+            {
+                log.push(ReplySample {
+                    bot_id: self.bots[bot].info.id,
+                    update_id,
+                    latency_us,
+                });
+            }
         } else {
             self.counters.duplicated.fetch_add(1, Relaxed);
         }
@@ -288,6 +319,32 @@ impl Mock {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
+    }
+
+    /// From now on, keeps every first reply's bot, update and latency (memory grows with
+    /// the replies: for harnesses that split latency by something only they know, e.g.
+    /// which deliveries met a serverless cold start).
+    pub fn keep_reply_log(&self) {
+        let mut log = self.reply_log.lock().unwrap_or_else(|e| e.into_inner());
+        log.get_or_insert_with(Vec::new);
+    }
+
+    /// The reply latencies (as [`Mock::latency_histogram`]) and, read at the same instant,
+    /// how many replies the log holds (0 when it is not kept).
+    pub fn latency_histogram_and_log_len(&self) -> (Histogram<u64>, usize) {
+        let h = self.histogram.lock().unwrap_or_else(|e| e.into_inner());
+        let log = self.reply_log.lock().unwrap_or_else(|e| e.into_inner());
+        (h.clone(), log.as_ref().map_or(0, Vec::len))
+    }
+
+    /// The logged replies from index `from` to `to` (as [`Mock::latency_histogram_and_log_len`]
+    /// counts them), in order; empty when the log is not kept.
+    pub fn reply_log(&self, from: usize, to: usize) -> Vec<ReplySample> {
+        let log = self.reply_log.lock().unwrap_or_else(|e| e.into_inner());
+        log.as_ref()
+            .and_then(|l| l.get(from.min(to)..to.min(l.len())))
+            .map(<[ReplySample]>::to_vec)
+            .unwrap_or_default()
     }
 
     /// Runs `f` on the reply latencies in µs, under the histogram's lock (no copy: a
@@ -365,7 +422,17 @@ impl Mock {
         self.counters.reset();
         let pending: usize = self.bots.iter().map(|b| b.lock().queue.len()).sum();
         self.counters.pending.store(pending as u64, Relaxed);
-        *self.histogram.lock().unwrap_or_else(|e| e.into_inner()) = new_histogram();
+        let mut h = self.histogram.lock().unwrap_or_else(|e| e.into_inner());
+        *h = new_histogram();
+        if let Some(log) = self
+            .reply_log
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_mut()
+        {
+            log.clear();
+        }
+        drop(h);
     }
 
     /// The token webhook workers stop on.

@@ -146,6 +146,8 @@ pub struct Series {
     /// Draw a dot at each point; a point whose flag in `failed` is true is drawn as a cross.
     pub markers: bool,
     pub failed: Vec<bool>,
+    /// Dots only, no line: marks of events (cold starts) rather than a level.
+    pub marks_only: bool,
     /// Palette index.
     pub color: usize,
 }
@@ -453,7 +455,7 @@ impl LineChart {
                 .enumerate()
                 .filter(|(_, (_, y))| !self.log_y || *y > 0.0)
                 .collect();
-            if visible.len() > 1 {
+            if visible.len() > 1 && !s.marks_only {
                 let mut d = String::new();
                 for (k, (_, (x, y))) in visible.iter().enumerate() {
                     let _ = write!(
@@ -475,7 +477,7 @@ impl LineChart {
                     n = escape(&s.name)
                 );
             }
-            if s.markers || visible.len() == 1 {
+            if s.markers || s.marks_only || visible.len() == 1 {
                 for (i, (x, y)) in visible {
                     let (cx, cy) = (px(x), py(y));
                     let tip = format!("{}: {} → {}", s.name, num(x), num(y));
@@ -731,5 +733,21 @@ mod tests {
         assert!(!svg.contains("no data"));
         let empty = LineChart::default().to_svg();
         assert!(empty.contains("no data"));
+    }
+
+    #[test]
+    fn marks_are_dots_without_a_line() {
+        let c = LineChart {
+            series: vec![Series {
+                name: "cold starts".into(),
+                points: vec![(1.0, 2.0), (4.0, 1.0), (9.0, 3.0)],
+                marks_only: true,
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let svg = c.to_svg();
+        assert!(!svg.contains("<path class=\"series\""), "{svg}");
+        assert_eq!(svg.matches("<circle").count(), 3, "{svg}");
     }
 }

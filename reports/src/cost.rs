@@ -9,7 +9,11 @@
 //! - **always-on** (any transport): vCPUs = measured p95 CPU ÷ `target_cpu_utilization`,
 //!   memory = peak RSS ÷ `target_memory_utilization`, each rounded up to its step and at
 //!   least the minimum size; cost = vCPU × `vcpu_hour` + GB × `gb_hour`, times hours;
-//! - **serverless** (webhooks only: a function cannot hold a long poll): one invocation per
+//! - **serverless, measured** (a `kind = "serverless"` run on the emulated platform):
+//!   [`serverless_cost`] prices the usage the platform counted — invocations × `per_request`,
+//!   billed GB-seconds (init included when `init_billed`) × the architecture's rate, and
+//!   front-door requests × the front door's fee; the platform holds no prices;
+//! - **serverless, on paper** (a long-running webhook server's figures): one invocation per
 //!   delivered update, billed `per_request` plus GB-seconds of `memory_gb` for a duration of
 //!   (CPU seconds per delivery + outbound API calls per delivery × RTT), at least
 //!   `min_billed_ms`;
@@ -20,6 +24,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use crate::Error;
+use crate::results::{self, Arch, FrontDoor};
 use crate::rows::Row;
 
 /// The default price file, embedded.
@@ -64,13 +69,88 @@ pub struct Server {
     pub memory_gb: f64,
 }
 
+/// AWS Lambda's prices (`[serverless]`): the one copy of them; the emulated platform
+/// counts usage and tgbench prices it here ([`serverless_cost`]).
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Serverless {
+    /// Per invocation.
     pub per_request: f64,
+    /// Per GB-second, x86_64.
     pub gb_second: f64,
+    /// Per GB-second, arm64.
+    pub gb_second_arm64: f64,
+    /// The front door's fee per request it serves: a function URL's, an API Gateway HTTP
+    /// API's.
+    pub function_url_per_request: f64,
+    pub api_gateway_http_per_request: f64,
+    /// Whether a cold start's init phase is billed like invocation time.
+    pub init_billed: bool,
+    /// The paper model's function memory (SUTs that did not run on the platform).
     pub memory_gb: f64,
+    /// The paper model's shortest billed duration.
     pub min_billed_ms: f64,
+}
+
+impl Serverless {
+    /// Per GB-second for `arch`.
+    pub fn gb_second_for(&self, arch: Arch) -> f64 {
+        match arch {
+            Arch::X86_64 => self.gb_second,
+            Arch::Arm64 => self.gb_second_arm64,
+        }
+    }
+
+    /// The fee per request of `front_door`.
+    pub fn front_door_per_request(&self, front_door: FrontDoor) -> f64 {
+        match front_door {
+            FrontDoor::FunctionUrl => self.function_url_per_request,
+            FrontDoor::ApiGatewayHttp => self.api_gateway_http_per_request,
+        }
+    }
+}
+
+/// A measured serverless window's money, USD.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ServerlessCost {
+    pub requests: f64,
+    /// GB-seconds billed (init included when `init_billed`).
+    pub gb_s: f64,
+    /// The GB-seconds' price, init included.
+    pub duration: f64,
+    /// Init's share of `duration` (0 when init is not billed).
+    pub init: f64,
+    pub front_door: f64,
+    pub total: f64,
+}
+
+/// What a serverless window's usage ([`results::Serverless`]: invocations, billed ms with
+/// init, memory, architecture, front-door requests) costs at `prices`.
+pub fn serverless_cost(usage: &results::Serverless, prices: &Prices) -> ServerlessCost {
+    let sl = &prices.serverless;
+    let ms = if sl.init_billed {
+        usage.billed_ms
+    } else {
+        usage.billed_ms.saturating_sub(usage.init_billed_ms)
+    };
+    let gb_per_ms = f64::from(usage.memory_mb) / 1024.0 / 1000.0;
+    let gb_s = ms as f64 * gb_per_ms;
+    let requests = usage.invocations as f64 * sl.per_request;
+    let duration = gb_s * sl.gb_second_for(usage.arch);
+    let init = if sl.init_billed {
+        usage.init_billed_ms as f64 * gb_per_ms * sl.gb_second_for(usage.arch)
+    } else {
+        0.0
+    };
+    let front_door = usage.requests as f64 * sl.front_door_per_request(usage.front_door);
+    ServerlessCost {
+        requests,
+        gb_s,
+        duration,
+        init,
+        front_door,
+        total: requests + duration + front_door,
+    }
 }
 
 impl Default for Prices {
@@ -208,6 +288,128 @@ pub fn monthly_cost(usage: &Usage, prices: &Prices) -> MonthlyCost {
     }
 }
 
+/// How long AWS keeps an idle execution environment, as observed (AWS does not document
+/// it): what a serverless run with a shorter `keep_warm_s` is read against.
+pub const AWS_KEEP_WARM_S: f64 = 600.0;
+
+/// Messages a month on the cost-versus-traffic axis: 1 to 10,000,000.
+pub const TRAFFIC_RANGE: (f64, f64) = (1.0, 1e7);
+
+/// Monthly cost of an always-on deployment against traffic: the right-sized deployment of
+/// a measured row ([`monthly_cost`]) costs the same at any traffic until its CPU target is
+/// full, then one more of it for each capacity's worth of messages.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AlwaysOnCurve {
+    /// One deployment's monthly cost.
+    pub monthly: f64,
+    /// Messages a month one deployment carries at `target_cpu_utilization`, CPU taken as
+    /// proportional to traffic from the measured rate; None when the run used no measurable
+    /// CPU (flat across the axis).
+    pub capacity: Option<f64>,
+}
+
+impl AlwaysOnCurve {
+    /// The curve of a row measured at `messages_per_month` with `usage`.
+    pub fn of(usage: &Usage, messages_per_month: f64, prices: &Prices) -> Self {
+        let m = monthly_cost(usage, prices);
+        let full_pct = m.vcpu * 100.0 * prices.on_demand.target_cpu_utilization;
+        let capacity = (usage.cpu_p95_pct > 0.0 && messages_per_month > 0.0)
+            .then(|| messages_per_month * full_pct / usage.cpu_p95_pct);
+        Self {
+            monthly: m.always_on,
+            capacity,
+        }
+    }
+
+    /// Cost at `messages` a month.
+    pub fn at(&self, messages: f64) -> f64 {
+        let deployments = match self.capacity {
+            Some(c) if c > 0.0 => (messages / c).ceil().max(1.0),
+            _ => 1.0,
+        };
+        self.monthly * deployments
+    }
+}
+
+/// A measured serverless run's cost per message, USD: invocations and front-door
+/// requests per message, billed duration per message, and init billing at the run's
+/// cold-start rate (cold starts per message × init billed per cold start).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ServerlessPerMessage {
+    pub requests: f64,
+    pub front_door: f64,
+    pub duration: f64,
+    pub init: f64,
+    /// Cold starts per message in the run.
+    pub cold_start_rate: f64,
+}
+
+impl ServerlessPerMessage {
+    /// Per message of `messages` answered in the windows `usage`, at `prices`.
+    pub fn of(usage: &[&results::Serverless], messages: u64, prices: &Prices) -> Option<Self> {
+        if messages == 0 || usage.is_empty() {
+            return None;
+        }
+        let n = messages as f64;
+        let (mut per, mut cold) = (Self::default(), 0u64);
+        for u in usage {
+            let c = serverless_cost(u, prices);
+            per.requests += c.requests / n;
+            per.front_door += c.front_door / n;
+            per.duration += (c.duration - c.init) / n;
+            per.init += c.init / n;
+            cold += u.cold_starts;
+        }
+        per.cold_start_rate = cold as f64 / n;
+        Some(per)
+    }
+
+    pub fn total(&self) -> f64 {
+        self.requests + self.front_door + self.duration + self.init
+    }
+
+    /// Cost at `messages` a month.
+    pub fn at(&self, messages: f64) -> f64 {
+        self.total() * messages
+    }
+}
+
+/// Where serverless stops being the cheaper choice against one always-on curve.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum BreakEven {
+    /// Serverless is cheaper below this many messages a month.
+    Below(f64),
+    /// Serverless is cheaper across the whole range up to `max` messages a month.
+    Throughout,
+    /// Serverless costs more even at the range's lowest traffic.
+    Never,
+}
+
+/// The traffic at which `serverless` (linear in messages) meets `always_on` (flat, then
+/// stepping up a deployment per capacity), within `range` messages a month.
+///
+/// Serverless at `a` a message meets the first step, `C`, at `C / a`. If that is past the
+/// first deployment's capacity, the line never catches the steps (each step costs `k × C`
+/// from `(k-1) × capacity`, and `a × k × capacity < k × C`): serverless stays cheaper.
+pub fn break_even(
+    serverless: &ServerlessPerMessage,
+    always_on: &AlwaysOnCurve,
+    range: (f64, f64),
+) -> BreakEven {
+    let a = serverless.total();
+    if a <= 0.0 {
+        return BreakEven::Throughout;
+    }
+    let m = always_on.monthly / a;
+    if always_on.capacity.is_some_and(|c| m > c) || m > range.1 {
+        BreakEven::Throughout
+    } else if m <= range.0 {
+        BreakEven::Never
+    } else {
+        BreakEven::Below(m)
+    }
+}
+
 /// Servers of the `[server]` size for `bots`, given how many one server held.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServerPlan {
@@ -313,6 +515,132 @@ mod tests {
         let inv = 100.0 * 60.0 * 730.0;
         let expect = inv * (0.0000002 + 0.1 * 0.128 * 0.0000166667);
         assert!((c - expect).abs() < 1e-6, "{c} vs {expect}");
+    }
+
+    fn usage(arch: Arch, front_door: FrontDoor) -> results::Serverless {
+        results::Serverless {
+            invocations: 1_000_000,
+            requests: 1_000_100,
+            billed_ms: 1_000_000_000 + 2_000,
+            init_billed_ms: 2_000,
+            memory_mb: 1024,
+            arch,
+            front_door,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_measured_serverless_window_is_priced_from_its_usage() {
+        let p = Prices::default();
+        // A million 1 s invocations at 1 GB (+ 2 s of init): 1,000,002 GB-s.
+        let x86 = serverless_cost(&usage(Arch::X86_64, FrontDoor::FunctionUrl), &p);
+        assert!((x86.gb_s - 1_000_002.0).abs() < 1e-6, "{x86:?}");
+        assert!((x86.requests - 0.20).abs() < 1e-9);
+        assert!((x86.duration - 1_000_002.0 * 0.0000166667).abs() < 1e-9);
+        assert_eq!(x86.front_door, 0.0);
+        let arm = serverless_cost(&usage(Arch::Arm64, FrontDoor::ApiGatewayHttp), &p);
+        assert!((arm.duration - 1_000_002.0 * 0.0000133334).abs() < 1e-9);
+        // The gateway bills every request it served, throttled ones too.
+        assert!((arm.front_door - 1.0001).abs() < 1e-9, "{arm:?}");
+        assert!((arm.total - (arm.requests + arm.duration + arm.front_door)).abs() < 1e-12);
+        // Without init billing, the 2 s of init are free.
+        let mut old_rule = p.clone();
+        old_rule.serverless.init_billed = false;
+        let c = serverless_cost(&usage(Arch::X86_64, FrontDoor::FunctionUrl), &old_rule);
+        assert!((c.gb_s - 1_000_000.0).abs() < 1e-6, "{c:?}");
+    }
+
+    #[test]
+    fn per_message_serverless_cost_adds_init_at_the_cold_start_rate() {
+        let p = Prices::default();
+        // 100 messages: 100 invocations of 10 ms and 4 cold starts of 250 ms at 1024 MB.
+        let u = results::Serverless {
+            invocations: 100,
+            requests: 100,
+            cold_starts: 4,
+            billed_ms: 1000 + 1000,
+            init_billed_ms: 1000,
+            memory_mb: 1024,
+            ..Default::default()
+        };
+        let per = ServerlessPerMessage::of(&[&u], 100, &p).unwrap();
+        assert!((per.requests - 0.0000002).abs() < 1e-15);
+        assert!(
+            (per.duration - 0.01 * 0.0000166667).abs() < 1e-15,
+            "{per:?}"
+        );
+        // 4 % of messages pay a 250 ms init: 10 ms a message on average.
+        assert!((per.cold_start_rate - 0.04).abs() < 1e-12);
+        assert!(
+            (per.init - 0.04 * 0.25 * 0.0000166667).abs() < 1e-15,
+            "{per:?}"
+        );
+        assert_eq!(per.front_door, 0.0);
+        assert!((per.at(1e6) - per.total() * 1e6).abs() < 1e-9);
+        assert_eq!(ServerlessPerMessage::of(&[&u], 0, &p), None);
+    }
+
+    #[test]
+    fn always_on_is_flat_until_its_capacity_then_steps() {
+        let p = Prices::default();
+        // 10 % of a core at p95 for 1,000,000 messages a month on 0.25 vCPU (70 % target):
+        // one deployment carries 1.75 million.
+        let usage = Usage {
+            cpu_p95_pct: 10.0,
+            ..Default::default()
+        };
+        let c = AlwaysOnCurve::of(&usage, 1e6, &p);
+        let one = monthly_cost(&usage, &p).always_on;
+        assert_eq!(c.monthly, one);
+        assert!((c.capacity.unwrap() - 1.75e6).abs() < 1e-3, "{c:?}");
+        assert_eq!(c.at(1.0), one);
+        assert_eq!(c.at(1.75e6), one);
+        assert_eq!(c.at(1.75e6 + 1.0), 2.0 * one);
+        assert_eq!(c.at(1e7), 6.0 * one);
+        let idle = AlwaysOnCurve::of(&Usage::default(), 1e6, &p);
+        assert_eq!((idle.capacity, idle.at(1e7)), (None, idle.monthly));
+    }
+
+    #[test]
+    fn break_even_is_where_the_line_meets_the_first_step() {
+        let per = |total: f64| ServerlessPerMessage {
+            requests: total,
+            ..Default::default()
+        };
+        let flat = AlwaysOnCurve {
+            monthly: 10.0,
+            capacity: None,
+        };
+        // $10 a month against $0.00001 a message: equal at 1,000,000 messages.
+        let at = break_even(&per(0.00001), &flat, TRAFFIC_RANGE);
+        let BreakEven::Below(m) = at else {
+            panic!("{at:?}")
+        };
+        assert!((m - 1e6).abs() < 1e-3);
+        assert!(per(0.00001).at(m) >= flat.at(m) - 1e-9);
+        assert!(per(0.00001).at(m * 0.99) < flat.at(m * 0.99));
+        // Cheaper than the first step's capacity: the line never catches the steps.
+        let stepping = AlwaysOnCurve {
+            capacity: Some(500_000.0),
+            ..flat
+        };
+        assert_eq!(
+            break_even(&per(0.00001), &stepping, TRAFFIC_RANGE),
+            BreakEven::Throughout
+        );
+        for m in [1.0, 4.9e5, 5.1e5, 9.9e6] {
+            assert!(per(0.00001).at(m) < stepping.at(m), "at {m}");
+        }
+        // Past the range's end, and dearer than the server even at one message.
+        assert_eq!(
+            break_even(&per(1e-7), &flat, TRAFFIC_RANGE),
+            BreakEven::Throughout
+        );
+        assert_eq!(
+            break_even(&per(20.0), &flat, TRAFFIC_RANGE),
+            BreakEven::Never
+        );
     }
 
     #[test]

@@ -35,7 +35,9 @@
 //!   the verdict table.
 //! - [`decision`]: the decision summary on top of a report (cheapest, fastest, which need
 //!   no public endpoint, what would change the answer), sentences from measured figures.
-//! - [`cost`]: the price file (`reports/prices.toml`, embedded) and the cost model.
+//! - [`cost`]: the price file (`reports/prices.toml`, embedded, Lambda's prices included) and
+//!   the cost model: always-on right-sizing, a measured serverless window's bill, cost versus
+//!   traffic and its break-even.
 //! - [`compare`]: thresholds, deltas, noise test, outcome and exit codes.
 //! - [`stats`]: median, quantiles, the seeded bootstrap.
 //!

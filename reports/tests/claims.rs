@@ -2,7 +2,7 @@
 
 use tgbench_reports::claims::{ClaimsTable, Outcome, Verdict, claims_table};
 use tgbench_reports::report::tables::claims_context;
-use tgbench_reports::results::{Results, Run};
+use tgbench_reports::results::{ColdWarm, Latency, Results, Run, Serverless};
 use tgbench_reports::{Input, Prices, write_reports};
 
 use crate::fixtures::{self, Figures};
@@ -47,6 +47,48 @@ fn cfg_run(
     if phase == "idle" {
         r.latency_ms.count = 0;
     }
+    r
+}
+
+/// The serverless configuration's run in `phase`: in the active phase the fixture's 300
+/// messages in 60 s (13.14 million a month), 300 invocations of 60 ms and 4 cold starts of
+/// 150 ms at 512 MB, `throttled` requests, cold p99 `cold_p99` ms, warm p99 70 ms.
+fn serverless_run(phase: &str, bots: u64, throttled: u64, cold_p99: f64) -> Run {
+    let active = phase == "active";
+    let by_method = if active {
+        vec![("webhook", 300), ("sendMessage", 300)]
+    } else {
+        vec![]
+    };
+    let mut r = cfg_run("serverless", phase, bots, 0.02, 30.0, by_method, 60.0);
+    r.sut.kind = "serverless".into();
+    let n = if active { 300 } else { 0 };
+    let latency = |count, p99| Latency {
+        count,
+        p50: p99 / 2.0,
+        p90: p99,
+        p99,
+        p999: p99,
+        max: p99,
+        mean: p99 / 2.0,
+    };
+    r.serverless = Some(Serverless {
+        invocations: n,
+        requests: n + throttled,
+        cold_starts: if active { 4 } else { 0 },
+        throttled,
+        concurrency_peak: if active { 3 } else { 0 },
+        concurrency_limit: 100,
+        keep_warm_s: 5.0,
+        billed_ms: if active { 300 * 60 + 4 * 150 } else { 0 },
+        init_billed_ms: if active { 4 * 150 } else { 0 },
+        memory_mb: 512,
+        latency: active.then(|| ColdWarm {
+            cold: latency(4, cold_p99),
+            warm: latency(296, 70.0),
+        }),
+        ..Serverless::default()
+    });
     r
 }
 
@@ -140,6 +182,9 @@ pub fn claims_results(bots: u64) -> Vec<Input> {
             105.0,
         ),
     ];
+    let (mut idle, mut active) = (idle, active);
+    idle.push(serverless_run("idle", bots, 0, 0.0));
+    active.push(serverless_run("active", bots, 0, 240.0));
     let mut idle_r = fixtures::results("claims-idle", idle);
     let mut active_r = fixtures::results("claims-active", active);
     for r in [&mut idle_r, &mut active_r] {
@@ -215,10 +260,10 @@ const ANTISPIN: &str = "polling is short polling (500 ms) with Telegram's anti-s
 #[test]
 fn every_verdict_on_hand_built_results() {
     let t = claims_table(&claims_results(100), &Prices::default());
-    assert_eq!(t.rows.len(), 10);
+    assert_eq!(t.rows.len(), 13);
     assert_eq!(
         t.columns.len(),
-        5,
+        6,
         "no aiogram columns without aiogram runs"
     );
 
@@ -359,7 +404,7 @@ fn aiogram_runs_become_extra_columns_that_count() {
     ));
     let t = claims_table(&inputs, &Prices::default());
     let names: Vec<&str> = t.columns.iter().map(|c| c.name).collect();
-    assert_eq!(&names[5..], ["aiogram-polling", "aiogram-webhook"]);
+    assert_eq!(&names[6..], ["aiogram-polling", "aiogram-webhook"]);
     assert_eq!(
         row(&t, "Memory").verdict,
         Verdict::HoldsOnlyWhen(
@@ -419,9 +464,9 @@ fn framework_stacks_become_columns_and_a_verdict_names_the_stack_it_holds_on() {
     ));
     let t = claims_table(&inputs, &Prices::default());
     let names: Vec<&str> = t.columns.iter().map(|c| c.name).collect();
-    assert_eq!(&names[5..], ["ptb-gunicorn-sync-2", "grammy-polling"]);
+    assert_eq!(&names[6..], ["ptb-gunicorn-sync-2", "grammy-polling"]);
     let labels: Vec<&str> = t.columns.iter().map(|c| c.label).collect();
-    assert_eq!(labels[5], "Flask + Gunicorn, 2 sync workers");
+    assert_eq!(labels[6], "Flask + Gunicorn, 2 sync workers");
     let memory = row(&t, "Memory");
     assert_eq!(
         memory.verdict,
@@ -432,6 +477,84 @@ fn framework_stacks_become_columns_and_a_verdict_names_the_stack_it_holds_on() {
         ),
         "{}",
         memory.reason
+    );
+}
+
+#[test]
+fn the_serverless_column_is_judged_on_the_plans_three_claims_with_the_traffic_they_hold_at() {
+    let t = claims_table(&claims_results(100), &Prices::default());
+    let cell = |claim: &str| {
+        row(&t, claim)
+            .cells
+            .iter()
+            .find(|c| c.config == "serverless")
+            .unwrap()
+            .clone()
+    };
+    // Only the serverless column speaks to these claims, and it is not judged on the
+    // always-on ones.
+    assert_eq!(
+        outcome(&t, "Serverless: pay-per-request", "webhook"),
+        Outcome::NotApplicable
+    );
+    assert_eq!(
+        outcome(&t, "Server cost", "serverless"),
+        Outcome::NotApplicable
+    );
+
+    // Cost: (300 × $0.0000002 + 9.3 GB-s × $0.0000166667) / 300 = $0.000000717 a message;
+    // at 13.14 million messages a month that is $9.42 against long polling's $9.01 (its
+    // smallest size, far from full): dearer, meeting it at ~12.6 million.
+    let cost = cell("Serverless: pay-per-request");
+    assert_eq!(cost.outcome, Outcome::Fails, "{}", cost.text);
+    assert!(
+        cost.text.starts_with(
+            "1.05 × long polling ($9.42/mo vs $9.01/mo at 13,140,000 messages/mo; cheaper below ~12,5"
+        ),
+        "{}",
+        cost.text
+    );
+    assert_eq!(
+        row(&t, "Serverless: pay-per-request").verdict,
+        Verdict::DoesNotHold
+    );
+
+    // Scaling: nothing throttled, 3 of 100 environments at 300 messages a minute.
+    let scaling = cell("Serverless: scaling");
+    assert_eq!(scaling.outcome, Outcome::Holds);
+    assert_eq!(
+        scaling.text,
+        "0 throttled (peak 3 environments at 300 messages/min, 0 lost; the limit of 100 would be reached at ~10,000 messages/min)"
+    );
+
+    // Instant: the cold p99 of 240 ms is within 0.3 s (+10 %).
+    let instant = cell("Serverless: response");
+    assert_eq!(instant.outcome, Outcome::Holds, "{}", instant.text);
+    assert!(
+        instant.text.starts_with(
+            "p99 240 ms (cold p99 240 ms (4 of 300 messages cold), warm p99 70.0 ms; environments stay warm only with a message every 5.00 s (keep-warm): ≥ ~525,600 messages/mo, AWS's ~600 s: ≥ ~4,380"
+        ),
+        "{}",
+        instant.text
+    );
+
+    // Throttled requests and slow cold starts turn the same claims over.
+    let mut inputs = claims_results(100);
+    let active = &mut inputs[1].results.runs;
+    active.retain(|r| r.sut.name != "serverless");
+    active.push(serverless_run("active", 100, 7, 900.0));
+    let t = claims_table(&inputs, &Prices::default());
+    assert_eq!(row(&t, "Serverless: scaling").verdict, Verdict::DoesNotHold);
+    assert!(
+        row(&t, "Serverless: scaling")
+            .reason
+            .contains("7 throttled"),
+        "{}",
+        row(&t, "Serverless: scaling").reason
+    );
+    assert_eq!(
+        row(&t, "Serverless: response").verdict,
+        Verdict::DoesNotHold
     );
 }
 

@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use tgbench_reports::results::{ColdWarm, Latency, Serverless, ServerlessPoint};
 use tgbench_reports::{Input, Written, write_reports};
 
 use crate::fixtures::{self, Figures};
@@ -281,7 +282,7 @@ fn serverless_runs_get_the_platforms_figures_and_other_runs_no_section() {
         .expect("a serverless row for the serverless run only");
     assert_eq!(
         row,
-        "| webhook-bot | 40 | 3 | 31.5 | 44.2 | 44.2 | 2 | 1/0/0 | 4 | 3 | 612 | 0.15 | 0.000021 | $0.52 | 0.12 | cgroup-v1 |"
+        "| webhook-bot | 40 | 3 | 31.5 | 44.2 | 44.2 | 2 | 1/0/0 | 4 | 3 | 612 | 0.15 | 0.000011 | $0.26 | 0.12 | cgroup-v1 |"
     );
     assert!(
         !md.lines()
@@ -290,7 +291,121 @@ fn serverless_runs_get_the_platforms_figures_and_other_runs_no_section() {
             .any(|l| l.starts_with("| polling-bot |")),
         "{md}"
     );
-    assert!(html.contains(r#"id="serverless""#) && html.contains("0.000021"));
+    // Priced again from the usage at the report's prices, not the cost written in the run.
+    assert!(html.contains(r#"id="serverless""#) && html.contains("0.000011"));
+    assert!(
+        !md.contains("0.000021") && !html.contains("0.000021"),
+        "{md}"
+    );
+    // No split, no timeline (files written before them): neither table nor chart.
+    assert!(!md.contains("### Latency, cold and warm"), "{md}");
+    assert!(!html.contains("chart-serverless-concurrency"));
+}
+
+/// The SVG of the chart with id `id` in `html`.
+fn svg_of<'a>(html: &'a str, id: &str) -> &'a str {
+    html.split(&format!(r#"id="{id}""#))
+        .nth(1)
+        .unwrap_or_else(|| panic!("no chart {id}"))
+        .split("</svg>")
+        .next()
+        .unwrap()
+}
+
+#[test]
+fn serverless_runs_show_cold_and_warm_latency_and_environments_over_time() {
+    let mut r = fixtures::smoke();
+    r.runs[1].sut.kind = "serverless".into();
+    let latency = |count, p50, p99, max| Latency {
+        count,
+        p50,
+        p90: p99,
+        p99,
+        p999: max,
+        max,
+        mean: p50,
+    };
+    let point = |t_s, busy, alive, cold_starts| ServerlessPoint {
+        t_s,
+        busy,
+        alive,
+        cold_starts,
+        invocations: busy,
+        throttled: 0,
+    };
+    r.runs[1].serverless = Some(Serverless {
+        latency: Some(ColdWarm {
+            cold: latency(3, 120.0, 180.0, 180.0),
+            warm: latency(37, 6.5, 12.0, 14.0),
+        }),
+        timeline: vec![
+            point(0.0, 2, 2, 2),
+            point(1.0, 1, 2, 0),
+            point(2.0, 3, 3, 1),
+            point(3.0, 0, 3, 0),
+        ],
+        ..fixtures::serverless()
+    });
+    // The platform's 40 invocations answered 40 messages: $0.00001055 / 40 a message.
+    r.runs[1].updates.replied = 40;
+    let (_d, _w, md, html) = render(&[Input::new("x", r.clone())]);
+    assert!(md.contains("### Latency, cold and warm"), "{md}");
+    assert!(
+        md.contains("| webhook-bot | 3 | 120 | 180 | 180 | 37 | 6.50 | 12.0 | 14.0 |"),
+        "{md}"
+    );
+    assert!(
+        md.contains(
+            "- webhook-bot: at most 3 environments busy at once (first at 2.00 s), 3 alive; 3 cold starts, in 2 seconds from 0 s to 2.00 s. Keep-warm was 5.00 s here, AWS keeps an idle environment ~600 s"
+        ),
+        "{md}"
+    );
+    let chart = svg_of(&html, "chart-serverless-concurrency");
+    // Busy and alive are lines; the two seconds with cold starts are dots.
+    assert_eq!(
+        chart.matches(r#"<path class="series""#).count(),
+        2,
+        "{chart}"
+    );
+    assert_eq!(chart.matches("<circle").count(), 2, "{chart}");
+    assert!(html.contains(r#"id="chart-serverless-p99""#));
+
+    // Cost versus traffic: the polling row always on against the serverless row measured.
+    let section: String = md
+        .lines()
+        .skip_while(|l| !l.starts_with("### Cost versus traffic"))
+        .take_while(|l| !l.starts_with("## "))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        section.contains("- serverless webhook-bot is cheaper than always-on polling-bot across 1 to 10,000,000 messages a month ($0.26 per million messages)."),
+        "{section}"
+    );
+    let chart = svg_of(&html, "chart-cost-traffic");
+    assert_eq!(
+        chart.matches(r#"<path class="series""#).count(),
+        2,
+        "{chart}"
+    );
+    assert!(
+        chart.contains("polling-bot (always on)") && chart.contains("webhook-bot (serverless)")
+    );
+
+    // At 10,240 MB the same billed time costs 40 times as much: the lines cross in range.
+    r.runs[1].serverless.as_mut().unwrap().memory_mb = 10_240;
+    let (_d, _w, md, _html) = render(&[Input::new("x", r)]);
+    let line = md
+        .lines()
+        .find(|l| {
+            l.starts_with("- serverless webhook-bot is cheaper than always-on polling-bot below ~")
+        })
+        .unwrap_or_else(|| panic!("{md}"));
+    // 40 × $0.0000002 + 6.12 GB-s × $0.0000166667 = $0.00011, $2.75e-6 a message; the
+    // polling row's smallest deployment, $9.01 a month, is reached at 3.28 million.
+    assert_eq!(
+        line,
+        "- serverless webhook-bot is cheaper than always-on polling-bot below ~3,300,000 messages a month ($9.01 a month there; $2.75 per million messages at 0.07 cold starts per message)."
+    );
 }
 
 #[test]

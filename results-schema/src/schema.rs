@@ -169,7 +169,30 @@ pub struct Serverless {
     pub billed_ms: u64,
     /// GB-seconds billed at the configured memory.
     pub billed_gb_s: f64,
-    /// USD at the assumed list prices: requests, duration (with init) and front door.
+    /// Init phases' share of `billed_ms`.
+    #[serde(default)]
+    pub init_billed_ms: u64,
+    /// Requests the front door served (throttled ones too): what an API Gateway bills.
+    #[serde(default)]
+    pub requests: u64,
+    /// The function's configured memory, MB (what GB-seconds are counted at).
+    #[serde(default)]
+    pub memory_mb: u32,
+    /// Most environments the function may have at once (reserved concurrency).
+    #[serde(default)]
+    pub concurrency_limit: u64,
+    /// Seconds an idle environment was kept before it was shut down.
+    #[serde(default)]
+    pub keep_warm_s: f64,
+    /// The instruction set the function is priced for.
+    #[serde(default)]
+    pub arch: Arch,
+    /// What stands in front of the function, for its fee.
+    #[serde(default)]
+    pub front_door: FrontDoor,
+    /// USD at the assumed prices of `reports/prices.toml` when the run was written:
+    /// requests, duration (with init) and front door. Reports price the usage above again
+    /// with their own price file.
     pub cost: f64,
     /// CPU seconds the environments were charged (control groups or /proc).
     #[serde(default)]
@@ -180,6 +203,58 @@ pub struct Serverless {
     /// How limits and freezing were enforced: `cgroup-v1`, `cgroup-v2` or `signals`.
     #[serde(default)]
     pub resources: String,
+    /// The run's latency (due → reply, as `latency_ms`) split by whether the update's
+    /// delivery started an environment. Absent in files written before the split.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency: Option<ColdWarm>,
+    /// Environments over time, one point per platform period (1 s), from the window's
+    /// start through its drain.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub timeline: Vec<ServerlessPoint>,
+}
+
+/// Latency of the updates whose delivery met a cold start, and of the rest: every reply
+/// is in exactly one (`cold.count + warm.count` = the run's replies).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct ColdWarm {
+    pub cold: Latency,
+    pub warm: Latency,
+}
+
+/// One period of a serverless run's timeline.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct ServerlessPoint {
+    /// Start of the period, seconds since the window started.
+    pub t_s: f64,
+    /// Most environments initializing or invoking at once in the period.
+    pub busy: u64,
+    /// Most environments alive (idle and frozen ones too).
+    pub alive: u64,
+    /// Environments started (cold starts) in the period.
+    pub cold_starts: u64,
+    pub invocations: u64,
+    pub throttled: u64,
+}
+
+/// The instruction set a serverless function is priced for.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub enum Arch {
+    #[default]
+    #[serde(rename = "x86_64")]
+    X86_64,
+    #[serde(rename = "arm64")]
+    Arm64,
+}
+
+/// What stands in front of a serverless function: its fee per request.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum FrontDoor {
+    /// A Lambda function URL (no fee of its own).
+    #[default]
+    FunctionUrl,
+    /// An API Gateway HTTP API.
+    ApiGatewayHttp,
 }
 
 /// Init durations of cold starts, ms (0 when there were none).

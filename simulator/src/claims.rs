@@ -2,9 +2,10 @@
 //! and the reference servers, and write a report with a verdict per claim.
 //!
 //! Two measurements feed the verdicts (see `tgbench_reports::claims` for the rules):
-//! - the built-in `claims-100` scenario: five configurations (long polling 30 s, short
+//! - the built-in `claims-100` scenario: six configurations (long polling 30 s, short
 //!   polling 500 ms with and without Telegram's anti-spin rule, webhook, webhook with the
-//!   reply in the response), an idle phase then an active phase;
+//!   reply in the response, and the webhook as a function on the emulated Lambda), an idle
+//!   phase then an active phase;
 //! - a capacity search of long polling and webhook at the bot counts the claims name
 //!   (200, 2,000 and 10,000 bots) and on to 100,000, from the built-in `capacity` scenario,
 //!   so each curve ends at the SUT's limit or at a named limit of the machine.
@@ -516,7 +517,7 @@ mod tests {
         let s = plan.phases_scenario(&builtin("claims-100").unwrap());
         assert_eq!(s.telegram.bots, 100);
         assert_eq!(s.repeat, 1);
-        assert_eq!(s.suts.len(), 5);
+        assert_eq!(s.suts.len(), 6);
         let phases: Vec<(&str, f64)> = s
             .phases
             .iter()

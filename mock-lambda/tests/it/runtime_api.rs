@@ -213,6 +213,13 @@ async fn the_runtime_api_contract_holds() {
         .await
         .unwrap();
     assert_eq!((stats.invocations, stats.cold_starts), (4, 1));
+    // Only the first request met the cold start: its path and update_id are kept.
+    let cold: Vec<_> = stats
+        .cold_requests
+        .iter()
+        .map(|c| (c.path.as_str(), c.update_id))
+        .collect();
+    assert_eq!(cold, [("/webhook/7000000001", Some(1))]);
     assert_eq!(stats.errors.function, 1);
     assert_eq!(stats.errors.response_too_large, 1);
     assert_eq!(stats.init_ms.count, 1);

@@ -60,6 +60,56 @@ async fn every_update_is_accounted_for_exactly() {
 }
 
 #[tokio::test]
+async fn the_reply_log_keeps_each_first_reply_with_its_bot_update_and_latency() {
+    let h = Harness::start(MockConfig {
+        bots: 2,
+        ..no_limits()
+    })
+    .await;
+    h.say(0, 1, "before the log");
+    h.ok(0, "sendMessage", json!({"chat_id": 1, "text": "a"}))
+        .await;
+    assert_eq!(
+        h.mock().latency_histogram_and_log_len().1,
+        0,
+        "not kept yet"
+    );
+    h.mock().keep_reply_log();
+    let past = std::time::Instant::now() - Duration::from_millis(300);
+    let (a, b) = (h.bots[0].id, h.bots[1].id);
+    let ua = h
+        .mock()
+        .inject(NewUpdate {
+            due: Some(past),
+            ..NewUpdate::message(a, 2, "late")
+        })
+        .unwrap();
+    let ub = h.mock().inject(NewUpdate::message(b, 3, "b")).unwrap();
+    h.ok(1, "sendMessage", json!({"chat_id": 3, "text": "b"}))
+        .await;
+    h.ok(0, "sendMessage", json!({"chat_id": 2, "text": "a"}))
+        .await;
+    // A second reply is a duplicate, not logged.
+    h.ok(0, "sendMessage", json!({"chat_id": 2, "text": "again"}))
+        .await;
+    let (hist, len) = h.mock().latency_histogram_and_log_len();
+    assert_eq!(
+        (hist.len(), len),
+        (3, 2),
+        "the histogram counts the reply before the log"
+    );
+    let log = h.mock().reply_log(0, len);
+    assert_eq!(
+        log.iter()
+            .map(|r| (r.bot_id, r.update_id))
+            .collect::<Vec<_>>(),
+        [(b, ub), (a, ua)]
+    );
+    assert!(log[1].latency_us >= 300_000, "{log:?}");
+    assert_eq!(h.mock().reply_log(1, len), log[1..]);
+}
+
+#[tokio::test]
 async fn a_reply_naming_a_message_closes_that_sample_and_callbacks_close_theirs() {
     let h = Harness::start(no_limits()).await;
     let bot = h.bots[0].id;

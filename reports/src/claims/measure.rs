@@ -11,11 +11,14 @@
 
 use super::spec::{
     CLAIM_BOTS, CONFIGS, CONSTANT_CPU_MIN_PCT, CONSTANT_CPU_WINDOW_S, Config, Metric, SCALING_BOTS,
-    phase,
+    Side, phase,
 };
 use super::verdict::Bound;
-use crate::cost::{Prices, Usage, monthly_cost, servers_for};
-use crate::results::{CapacityCurve, Sample};
+use crate::cost::{
+    AWS_KEEP_WARM_S, AlwaysOnCurve, BreakEven, Prices, ServerlessPerMessage, TRAFFIC_RANGE, Usage,
+    break_even, monthly_cost, servers_for,
+};
+use crate::results::{CapacityCurve, Sample, Serverless};
 use crate::rows::{Input, Row, rows};
 use crate::stats::bootstrap_median;
 use crate::text::{count, num, usd};
@@ -27,6 +30,9 @@ pub(super) struct Measured<'a> {
     pub capacity: Option<&'a CapacityCurve>,
     /// Emulated round trip of the run the cost model reads, ms.
     pub rtt_ms: f64,
+    /// Every always-on configuration's cost against traffic (scaled to [`CLAIM_BOTS`]),
+    /// with its short name: what a serverless configuration's cost is judged against.
+    pub always_on: Vec<(&'static str, AlwaysOnCurve)>,
 }
 
 /// One measured figure of one configuration.
@@ -143,10 +149,54 @@ pub(super) fn measure_configs(inputs: &[Input]) -> Vec<(&'static Config, Measure
                     active,
                     capacity,
                     rtt_ms,
+                    always_on: Vec::new(),
                 },
             )
         })
         .filter(|(c, m)| !c.optional || !m.is_empty())
+        .collect()
+}
+
+/// Messages a month at an active row's rate, scaled to [`CLAIM_BOTS`].
+fn messages_per_month(r: &Row<'_>, prices: &Prices) -> f64 {
+    if r.duration_s <= 0.0 {
+        return 0.0;
+    }
+    r.injected as f64 / r.duration_s * scale(r.bots) * 3600.0 * prices.hours_per_month
+}
+
+/// The always-on configurations' cost curves (those with an active run), scaled to
+/// [`CLAIM_BOTS`] as their cost cells are.
+pub(super) fn always_on_curves(
+    measured: &[(&'static Config, Measured<'_>)],
+    prices: &Prices,
+) -> Vec<(&'static str, AlwaysOnCurve)> {
+    measured
+        .iter()
+        .filter(|(c, _)| c.side != Side::Serverless)
+        .filter_map(|(c, m)| {
+            let r = m.active.as_ref().filter(|r| r.replied > 0)?;
+            let usage = Usage::of_row(r, m.rtt_ms, scale(r.bots));
+            Some((
+                c.short,
+                AlwaysOnCurve::of(&usage, messages_per_month(r, prices), prices),
+            ))
+        })
+        .collect()
+}
+
+/// A serverless active row's measured cost a month at its traffic, scaled to
+/// [`CLAIM_BOTS`]: what it costs per message, times the messages.
+pub(super) fn serverless_monthly(r: &Row<'_>, prices: &Prices) -> Option<f64> {
+    let per = ServerlessPerMessage::of(&serverless_windows(r), r.replied, prices)?;
+    Some(per.at(messages_per_month(r, prices)))
+}
+
+/// The serverless figures of a row's runs.
+fn serverless_windows<'r>(r: &'r Row<'_>) -> Vec<&'r Serverless> {
+    r.runs
+        .iter()
+        .filter_map(|x| x.serverless.as_ref())
         .collect()
 }
 
@@ -312,7 +362,130 @@ impl Measured<'_> {
             }
             Metric::ConstantCpu => self.constant_cpu(),
             Metric::ServersForScaling => self.servers_for_scaling(prices),
+            Metric::PayPerRequest => self.pay_per_request(prices),
+            Metric::AutoScaling => self.auto_scaling(),
+            Metric::ResponseInstant => self.response_instant(prices),
         }
+    }
+
+    /// Serverless at the active phase's traffic against the cheapest always-on
+    /// configuration there, and the traffic where the two meet.
+    fn pay_per_request(&self, prices: &Prices) -> Option<Reading> {
+        let r = self.active.as_ref()?;
+        let per = ServerlessPerMessage::of(&serverless_windows(r), r.replied, prices)?;
+        let m = messages_per_month(r, prices);
+        let (name, curve) = self
+            .always_on
+            .iter()
+            .min_by(|a, b| a.1.at(m).total_cmp(&b.1.at(m)))?;
+        let (serverless, always_on) = (per.at(m), curve.at(m));
+        let ratio = serverless / always_on;
+        // Any traffic, not the chart's range: the claim is judged where it is measured.
+        let meets = match break_even(&per, curve, (TRAFFIC_RANGE.0, f64::INFINITY)) {
+            BreakEven::Below(n) => {
+                format!("cheaper below ~{} messages/mo", count(n.round() as u64))
+            }
+            BreakEven::Throughout => {
+                "cheaper at any traffic (the always-on deployment fills up first)".into()
+            }
+            BreakEven::Never => "dearer even at 1 message/mo".into(),
+        };
+        Some(Reading::new(
+            ratio,
+            Bound::Exact,
+            format!("{} × {name}", num(ratio)),
+            format!(
+                "{}/mo vs {}/mo at {} messages/mo; {meets}",
+                usd(serverless),
+                usd(always_on),
+                count(m.round() as u64)
+            ),
+        ))
+    }
+
+    /// Requests throttled in the active phase, the peak concurrency against the limit, and
+    /// the traffic that would reach the limit (concurrency taken as proportional to it).
+    fn auto_scaling(&self) -> Option<Reading> {
+        let r = self.active.as_ref()?;
+        let w = serverless_windows(r);
+        if w.is_empty() {
+            return None;
+        }
+        let throttled: u64 = w.iter().map(|s| s.throttled).sum();
+        let peak = w.iter().map(|s| s.concurrency_peak).max().unwrap_or(0);
+        let limit = w.iter().map(|s| s.concurrency_limit).max().unwrap_or(0);
+        let per_min = if r.duration_s > 0.0 {
+            r.injected as f64 / r.duration_s * 60.0
+        } else {
+            0.0
+        };
+        let reach = if throttled > 0 {
+            format!(
+                "the limit of {} was reached at {} messages/min",
+                count(limit),
+                num(per_min)
+            )
+        } else if peak > 0 {
+            format!(
+                "the limit of {} would be reached at ~{} messages/min",
+                count(limit),
+                num(per_min * limit as f64 / peak as f64)
+            )
+        } else {
+            String::new()
+        };
+        Some(Reading::new(
+            throttled as f64,
+            Bound::Exact,
+            format!("{} throttled", count(throttled)),
+            format!(
+                "peak {} environments at {} messages/min, {} lost; {reach}",
+                count(peak),
+                num(per_min),
+                count(r.lost)
+            ),
+        ))
+    }
+
+    /// The active phase's p99 of cold updates (or of all, when none was cold), with the
+    /// warm p99 and the traffic that keeps an environment warm.
+    fn response_instant(&self, prices: &Prices) -> Option<Reading> {
+        let r = self.active.as_ref()?;
+        let w = serverless_windows(r);
+        let splits: Vec<_> = w.iter().filter_map(|s| s.latency.as_ref()).collect();
+        if splits.is_empty() || r.latency.count == 0 {
+            return None;
+        }
+        let cold: u64 = splits.iter().map(|s| s.cold.count).sum();
+        let worst = |f: fn(&crate::results::ColdWarm) -> f64| {
+            splits.iter().map(|s| f(s)).fold(0.0, f64::max)
+        };
+        let (cold_p99, warm_p99) = (worst(|s| s.cold.p99), worst(|s| s.warm.p99));
+        let value = if cold > 0 { cold_p99 } else { r.latency.p99 };
+        let keep_warm = w.iter().map(|s| s.keep_warm_s).fold(0.0, f64::max);
+        let warm_traffic = if keep_warm > 0.0 {
+            format!(
+                "; environments stay warm only with a message every {} s (keep-warm): ≥ ~{} messages/mo, AWS's ~{} s: ≥ ~{}",
+                num(keep_warm),
+                count((3600.0 * prices.hours_per_month / keep_warm).round() as u64),
+                num(AWS_KEEP_WARM_S),
+                count((3600.0 * prices.hours_per_month / AWS_KEEP_WARM_S).round() as u64)
+            )
+        } else {
+            String::new()
+        };
+        Some(Reading::new(
+            value,
+            Bound::Exact,
+            format!("p99 {}", ms_text(value)),
+            format!(
+                "cold p99 {} ({} of {} messages cold), warm p99 {}{warm_traffic}",
+                ms_text(cold_p99),
+                count(cold),
+                count(r.replied),
+                ms_text(warm_p99)
+            ),
+        ))
     }
 
     pub(super) fn max_bots(&self) -> Option<Reading> {
@@ -448,6 +621,7 @@ mod tests {
                 active: None,
                 capacity: Some(c),
                 rtt_ms: 0.0,
+                always_on: Vec::new(),
             }
             .measure(Metric::MaxBots, &Prices::default())
         };

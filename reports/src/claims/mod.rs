@@ -31,7 +31,9 @@ use crate::cost::{Prices, Usage, monthly_cost, servers_for};
 use crate::decision::{Candidate, Decision, decide};
 use crate::rows::Input;
 use crate::text::{count, num};
-use measure::{Measured, measure_configs, only_a_lower_bound, scale};
+use measure::{
+    Measured, always_on_curves, measure_configs, only_a_lower_bound, scale, serverless_monthly,
+};
 
 /// One configuration's measured figure on one claim.
 #[derive(Debug, Clone, PartialEq)]
@@ -97,7 +99,11 @@ pub struct ClaimsTable {
 /// Builds the verdict table from the claims scenarios' results (runs identified as in
 /// [`measure`]) and a price file.
 pub fn claims_table(inputs: &[Input], prices: &Prices) -> ClaimsTable {
-    let measured = measure_configs(inputs);
+    let mut measured = measure_configs(inputs);
+    let curves = always_on_curves(&measured, prices);
+    for (_, m) in &mut measured {
+        m.always_on = curves.clone();
+    }
     let rows = CLAIMS
         .iter()
         .map(|spec| {
@@ -145,7 +151,7 @@ fn decision(
                 .fold(0.0, f64::max);
             Some(Candidate {
                 label: c.label.to_owned(),
-                needs_endpoint: c.side == Side::Webhook,
+                needs_endpoint: c.side != Side::Polling,
                 p50_ms: active.latency.p50,
                 p99_ms: active.latency.p99,
                 rss_peak_mb,
@@ -153,7 +159,13 @@ fn decision(
                 monthly: costs
                     .iter()
                     .find(|l| l.config == c.name)
-                    .map(|l| l.always_on)
+                    .and_then(|l| {
+                        if c.side == Side::Serverless {
+                            l.serverless
+                        } else {
+                            Some(l.always_on)
+                        }
+                    })
                     .filter(|v| v.is_finite()),
             })
         })
@@ -175,6 +187,23 @@ fn costs(measured: &[(&'static Config, Measured<'_>)], prices: &Prices) -> Vec<C
         .iter()
         .filter(|(_, m)| m.active.is_some() || m.capacity.is_some())
         .map(|(c, m)| {
+            // A serverless configuration has no always-on size: its measured bill instead.
+            if c.side == Side::Serverless {
+                return CostLine {
+                    config: c.name,
+                    vcpu: f64::NAN,
+                    memory_gb: f64::NAN,
+                    always_on: f64::NAN,
+                    serverless: m
+                        .active
+                        .as_ref()
+                        .and_then(|r| serverless_monthly(r, prices)),
+                    max_bots: None,
+                    servers_for_scaling: None,
+                    scaling_monthly: None,
+                    scaling_upper_bound: false,
+                };
+            }
             let mc = m
                 .active
                 .as_ref()

@@ -7,7 +7,10 @@
 //! minute, latency 1-2 s vs 0.1-0.3 s, max 200 vs 2,000+ bots per server, $100 vs $20 a
 //! month; and in its text: polling costs "constant CPU" and has a "1-30 s delay", a webhook
 //! is "0 % CPU when idle", 10,000 bots "need horizontal scaling". The README's "The claims,
-//! measured" shows the table tgbench gives.
+//! measured" shows the table tgbench gives. A second plan moves the webhook bot to AWS
+//! Lambda for "pay-per-request" pricing, "automatic" scaling and "instant" response, for
+//! "low-frequency usage patterns": those three are judged on the serverless configuration
+//! (the reference function on the emulated Lambda), each with the traffic at which it holds.
 //!
 //! The names in [`sut`] and [`phase`] are a contract with the shipped scenarios
 //! (`scenarios/claims-100.toml`, `scenarios/capacity.toml`, and the framework stacks'
@@ -56,6 +59,9 @@ pub mod sut {
     pub const TELOXIDE_POLLING: &str = "teloxide-polling";
     /// teloxide's webhook (`scenarios/stack-teloxide.toml`).
     pub const TELOXIDE_WEBHOOK: &str = "teloxide-webhook";
+    /// The reference function (`webhook-lambda`) on the emulated AWS Lambda, with a short
+    /// keep-warm so that cold starts show in a short run.
+    pub const SERVERLESS: &str = "serverless";
 }
 
 /// The phases of the claims scenarios: `[[phase]] name`, `run.phase` in their results.
@@ -82,6 +88,8 @@ pub const CONSTANT_CPU_MIN_PCT: f64 = 1.0;
 pub enum Side {
     Polling,
     Webhook,
+    /// A webhook function on a (emulated) serverless platform.
+    Serverless,
 }
 
 impl fmt::Display for Side {
@@ -89,6 +97,7 @@ impl fmt::Display for Side {
         f.write_str(match self {
             Side::Polling => "polling",
             Side::Webhook => "webhook",
+            Side::Serverless => "serverless",
         })
     }
 }
@@ -149,6 +158,14 @@ pub const CONFIGS: &[Config] = &[
         label: "webhook, reply in response",
         short: "webhook, reply in response",
         when: "the webhook replies in the HTTP response",
+        optional: false,
+    },
+    Config {
+        name: sut::SERVERLESS,
+        side: Side::Serverless,
+        label: "serverless webhook (emulated Lambda)",
+        short: "serverless",
+        when: "the webhook runs as a function on the emulated Lambda",
         optional: false,
     },
     Config {
@@ -319,6 +336,15 @@ pub enum Metric {
     ConstantCpu,
     /// Servers of the price file's size needed for [`SCALING_BOTS`] bots.
     ServersForScaling,
+    /// Serverless monthly cost ÷ the cheapest always-on configuration's, at the active
+    /// phase's traffic (scaled); the traffic where they meet in the detail.
+    PayPerRequest,
+    /// Requests throttled at the concurrency limit in the active phase; the peak
+    /// concurrency and the traffic that would reach the limit in the detail.
+    AutoScaling,
+    /// p99 latency of the active phase's cold updates (all updates when none was cold), ms;
+    /// the warm p99 and the traffic below which most messages are cold in the detail.
+    ResponseInstant,
 }
 
 /// One claim of the design document.
@@ -328,6 +354,7 @@ pub struct ClaimSpec {
     pub metric: Metric,
     pub polling: Option<Figure>,
     pub webhook: Option<Figure>,
+    pub serverless: Option<Figure>,
     /// A figure judged on every configuration, whatever its side.
     pub any: Option<Figure>,
 }
@@ -343,6 +370,7 @@ pub const CLAIMS: &[ClaimSpec] = &[
         metric: Metric::IdleCpu,
         polling: Some(Figure::new(Range(15.0, 20.0), 0.10, 0.0, "15-20 %")),
         webhook: Some(Figure::new(About(0.5), 0.0, 0.5, "0.5 %")),
+        serverless: None,
         any: None,
     },
     ClaimSpec {
@@ -350,6 +378,7 @@ pub const CLAIMS: &[ClaimSpec] = &[
         metric: Metric::Memory,
         polling: Some(Figure::new(About(800.0), 0.5, 0.0, "800 MB")),
         webhook: Some(Figure::new(About(200.0), 0.5, 0.0, "200 MB")),
+        serverless: None,
         any: None,
     },
     ClaimSpec {
@@ -357,6 +386,7 @@ pub const CLAIMS: &[ClaimSpec] = &[
         metric: Metric::RequestsPerMin,
         polling: Some(Figure::new(About(12_000.0), 0.10, 0.0, "12,000/min")),
         webhook: Some(Figure::new(About(100.0), 0.5, 0.0, "~100/min")),
+        serverless: None,
         any: None,
     },
     ClaimSpec {
@@ -364,6 +394,7 @@ pub const CLAIMS: &[ClaimSpec] = &[
         metric: Metric::LatencyP50,
         polling: Some(Figure::new(Range(1000.0, 2000.0), 0.10, 0.0, "1-2 s")),
         webhook: Some(Figure::new(Range(100.0, 300.0), 0.10, 0.0, "0.1-0.3 s")),
+        serverless: None,
         any: None,
     },
     ClaimSpec {
@@ -371,6 +402,7 @@ pub const CLAIMS: &[ClaimSpec] = &[
         metric: Metric::MaxBots,
         polling: Some(Figure::new(About(200.0), 0.5, 0.0, "200")),
         webhook: Some(Figure::new(AtLeast(2000.0), 0.0, 0.0, "2,000+")),
+        serverless: None,
         any: None,
     },
     ClaimSpec {
@@ -378,6 +410,7 @@ pub const CLAIMS: &[ClaimSpec] = &[
         metric: Metric::MonthlyCost,
         polling: Some(Figure::new(About(100.0), 0.5, 0.0, "$100/mo")),
         webhook: Some(Figure::new(About(20.0), 0.5, 0.0, "$20/mo")),
+        serverless: None,
         any: None,
     },
     ClaimSpec {
@@ -390,6 +423,7 @@ pub const CLAIMS: &[ClaimSpec] = &[
             "≥ 1 % CPU in ≥ 80 % of 5 s idle windows",
         )),
         webhook: None,
+        serverless: None,
         any: None,
     },
     ClaimSpec {
@@ -397,6 +431,7 @@ pub const CLAIMS: &[ClaimSpec] = &[
         metric: Metric::LatencyP50,
         polling: Some(Figure::new(Range(1000.0, 30_000.0), 0.10, 0.0, "1-30 s")),
         webhook: None,
+        serverless: None,
         any: None,
     },
     ClaimSpec {
@@ -404,6 +439,7 @@ pub const CLAIMS: &[ClaimSpec] = &[
         metric: Metric::IdleCpu,
         polling: None,
         webhook: Some(Figure::new(AtMost(0.0), 0.0, 0.25, "0 %")),
+        serverless: None,
         any: None,
     },
     ClaimSpec {
@@ -411,7 +447,42 @@ pub const CLAIMS: &[ClaimSpec] = &[
         metric: Metric::ServersForScaling,
         polling: None,
         webhook: None,
+        serverless: None,
         any: Some(Figure::new(AtLeast(2.0), 0.0, 0.0, "≥ 2 servers")),
+    },
+    ClaimSpec {
+        claim: "Serverless: pay-per-request costs less",
+        metric: Metric::PayPerRequest,
+        polling: None,
+        webhook: None,
+        serverless: Some(Figure::new(
+            AtMost(1.0),
+            0.0,
+            0.0,
+            "≤ 1 × the cheapest always-on cost",
+        )),
+        any: None,
+    },
+    ClaimSpec {
+        claim: "Serverless: scaling is automatic",
+        metric: Metric::AutoScaling,
+        polling: None,
+        webhook: None,
+        serverless: Some(Figure::new(AtMost(0.0), 0.0, 0.0, "no request throttled")),
+        any: None,
+    },
+    ClaimSpec {
+        claim: "Serverless: response is instant",
+        metric: Metric::ResponseInstant,
+        polling: None,
+        webhook: None,
+        serverless: Some(Figure::new(
+            AtMost(300.0),
+            0.10,
+            0.0,
+            "p99 ≤ 0.3 s, cold starts included",
+        )),
+        any: None,
     },
 ];
 
@@ -421,6 +492,7 @@ impl ClaimSpec {
         self.any.or(match side {
             Side::Polling => self.polling,
             Side::Webhook => self.webhook,
+            Side::Serverless => self.serverless,
         })
     }
 }
@@ -431,9 +503,14 @@ mod tests {
 
     #[test]
     fn every_claim_of_the_design_document_has_a_row() {
-        assert_eq!(CLAIMS.len(), 10);
+        assert_eq!(CLAIMS.len(), 13);
         for c in CLAIMS {
-            assert!(c.polling.is_some() || c.webhook.is_some() || c.any.is_some());
+            assert!(
+                c.polling.is_some()
+                    || c.webhook.is_some()
+                    || c.serverless.is_some()
+                    || c.any.is_some()
+            );
         }
         for (i, c) in CONFIGS.iter().enumerate() {
             assert!(

@@ -268,10 +268,14 @@ fn judged<'c>(spec: &ClaimSpec, cells: &'c [ClaimCell]) -> Vec<Judged<'c>> {
     };
     match spec.any {
         Some(f) => vec![Judged::new("every transport".into(), f, on(None))],
-        None => [(Side::Polling, spec.polling), (Side::Webhook, spec.webhook)]
-            .into_iter()
-            .filter_map(|(side, f)| Some(Judged::new(side.to_string(), f?, on(Some(side)))))
-            .collect(),
+        None => [
+            (Side::Polling, spec.polling),
+            (Side::Webhook, spec.webhook),
+            (Side::Serverless, spec.serverless),
+        ]
+        .into_iter()
+        .filter_map(|(side, f)| Some(Judged::new(side.to_string(), f?, on(Some(side)))))
+        .collect(),
     }
 }
 

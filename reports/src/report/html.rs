@@ -5,9 +5,10 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use super::tables::{
-    CLAIMS_COST_NOTE, CLAIMS_RULES, FRAMEWORKS_NOTE, SERVERLESS_NOTE, capacity_summary,
-    capacity_table, claims_context, claims_costs, claims_frameworks, claims_verdicts,
-    environment_table, methods, methods_table, serverless_table, summary_table,
+    CLAIMS_COST_NOTE, CLAIMS_RULES, COST_VS_TRAFFIC_NOTE, CostVsTraffic, FRAMEWORKS_NOTE,
+    SERVERLESS_LATENCY_NOTE, SERVERLESS_NOTE, capacity_summary, capacity_table, claims_context,
+    claims_costs, claims_frameworks, claims_verdicts, cost_vs_traffic, environment_table, methods,
+    methods_table, serverless_latency_table, serverless_table, summary_table,
 };
 use super::{Report, ReportData, write_file};
 use crate::Error;
@@ -15,8 +16,9 @@ use crate::chart::{
     Band, LineChart, Reduce, SMALL_W, Series, StackedBars, downsample, percentile_ticks,
 };
 use crate::claims::ClaimsTable;
+use crate::cost::{Prices, TRAFFIC_RANGE};
 use crate::decision::Decision;
-use crate::results::{CapacityCurve, CapacityStep, Run};
+use crate::results::{CapacityCurve, CapacityStep, Run, ServerlessPoint};
 use crate::rows::latency_distribution;
 use crate::text::escape;
 
@@ -108,6 +110,110 @@ impl Html {
             let _ = write!(self.body, "<figcaption>{}</figcaption>", escape(caption));
         }
         self.body.push_str("</figure>");
+    }
+}
+
+/// The serverless rows' environments over time (busy, alive, cold-start marks) and, to
+/// read beside it, their p99 latency over time; first repetition of each row.
+fn serverless_charts(data: &ReportData<'_>) -> (LineChart, LineChart) {
+    let mut envs = Vec::new();
+    let mut p99 = Vec::new();
+    for (i, r) in data.rows.iter().enumerate() {
+        let Some(run) = r.runs.first() else { continue };
+        let Some(s) = run.serverless.as_ref().filter(|s| !s.timeline.is_empty()) else {
+            continue;
+        };
+        let name = r.label(data.several_files);
+        let points = |f: fn(&ServerlessPoint) -> f64| s.timeline.iter().map(move |p| (p.t_s, f(p)));
+        envs.push(Series {
+            name: format!("{name}: busy"),
+            points: points(|p| p.busy as f64).collect(),
+            color: i,
+            ..Default::default()
+        });
+        envs.push(Series {
+            name: format!("{name}: alive"),
+            points: points(|p| p.alive as f64).collect(),
+            color: i,
+            dashed: true,
+            ..Default::default()
+        });
+        envs.push(Series {
+            name: format!("{name}: cold starts"),
+            points: points(|p| p.cold_starts as f64)
+                .filter(|(_, n)| *n > 0.0)
+                .collect(),
+            color: i,
+            marks_only: true,
+            ..Default::default()
+        });
+        p99.push(Series {
+            name,
+            points: downsample(
+                run.timeseries
+                    .iter()
+                    .filter(|x| x.p99_ms > 0.0)
+                    .map(|x| (x.t_s, x.p99_ms)),
+                Reduce::Max,
+            ),
+            color: i,
+            ..Default::default()
+        });
+    }
+    let concurrency = LineChart {
+        id: "chart-serverless-concurrency".into(),
+        title: "Execution environments over time, cold starts marked".into(),
+        x_label: "time since the window started (s)".into(),
+        y_label: "environments".into(),
+        series: envs,
+        ..Default::default()
+    };
+    let latency = LineChart {
+        id: "chart-serverless-p99".into(),
+        title: "p99 latency over time".into(),
+        x_label: "time since the window started (s)".into(),
+        y_label: "p99 latency (ms, log scale)".into(),
+        log_y: true,
+        series: p99,
+        ..Default::default()
+    };
+    (concurrency, latency)
+}
+
+/// Monthly cost against messages a month, 1 to 10 million, ten points a decade.
+fn cost_chart(c: &CostVsTraffic) -> LineChart {
+    let (lo, hi) = TRAFFIC_RANGE;
+    let decades = (hi / lo).log10().round() as i32;
+    let grid: Vec<f64> = (0..=decades * 10)
+        .map(|k| lo * 10f64.powf(f64::from(k) / 10.0))
+        .collect();
+    let line = |name: &str, color: usize, dashed: bool, f: &dyn Fn(f64) -> f64| Series {
+        name: name.to_owned(),
+        points: grid.iter().map(|&m| (m, f(m))).collect(),
+        color,
+        dashed,
+        ..Default::default()
+    };
+    let mut series: Vec<Series> = c
+        .always_on
+        .iter()
+        .enumerate()
+        .map(|(i, (name, curve))| line(&format!("{name} (always on)"), i, false, &|m| curve.at(m)))
+        .collect();
+    let n = series.len();
+    series.extend(c.serverless.iter().enumerate().map(|(i, (name, per))| {
+        line(&format!("{name} (serverless)"), n + i, true, &|m| per.at(m))
+    }));
+    LineChart {
+        id: "chart-cost-traffic".into(),
+        title: "Monthly cost versus traffic".into(),
+        x_label: "messages a month (log scale)".into(),
+        y_label: "USD a month (log scale)".into(),
+        log_x: true,
+        log_y: true,
+        x_range: Some(TRAFFIC_RANGE),
+        series,
+        ..Default::default()
     }
 }
 
@@ -475,6 +581,43 @@ impl Report for Html {
             escape(SERVERLESS_NOTE)
         );
         self.body.push_str(&table.to_html("serverless"));
+        if let Some(latency) = serverless_latency_table(data) {
+            let _ = write!(
+                self.body,
+                r#"<h3>Latency, cold and warm</h3><p class="note">{}</p>"#,
+                escape(SERVERLESS_LATENCY_NOTE)
+            );
+            self.body.push_str(&latency.to_html("serverless-latency"));
+        }
+        let (concurrency, p99) = serverless_charts(data);
+        if !concurrency.series.is_empty() {
+            self.body.push_str(r#"<div class="charts">"#);
+            self.figure(
+                &concurrency.to_svg(),
+                "Solid: environments initializing or invoking (most in each second); dashed: environments alive, idle and frozen ones too; dots: cold starts in that second. First repetition of each SUT.",
+            );
+            self.figure(
+                &p99.to_svg(),
+                "The same runs' p99 latency over time: a climb at a cold-start dot is the init paid by the updates that waited for it.",
+            );
+            self.body.push_str("</div>");
+        }
+        if let Some(c) = cost_vs_traffic(data, &Prices::default()) {
+            let _ = write!(
+                self.body,
+                r#"<h3>Cost versus traffic</h3><p class="note">{}</p><ul>"#,
+                escape(COST_VS_TRAFFIC_NOTE)
+            );
+            for sentence in &c.sentences {
+                let _ = write!(self.body, "<li>{}.</li>", escape(sentence));
+            }
+            self.body.push_str(r#"</ul><div class="charts">"#);
+            self.figure(
+                &cost_chart(&c).to_svg(),
+                "Solid: always on; dashed: serverless. Both axes are logarithmic.",
+            );
+            self.body.push_str("</div>");
+        }
         self.body.push_str("</section>");
     }
 

@@ -5,14 +5,17 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use super::tables::{
-    CLAIMS_COST_NOTE, CLAIMS_RULES, FRAMEWORKS_NOTE, SERVERLESS_NOTE, capacity_summary,
-    capacity_table, claims_context, claims_costs, claims_frameworks, claims_verdicts,
-    comparison_table, environment_table, methods_table, serverless_table, summary_table,
+    CLAIMS_COST_NOTE, CLAIMS_RULES, COST_VS_TRAFFIC_NOTE, FRAMEWORKS_NOTE, SERVERLESS_LATENCY_NOTE,
+    SERVERLESS_NOTE, capacity_summary, capacity_table, claims_context, claims_costs,
+    claims_frameworks, claims_verdicts, comparison_table, cost_vs_traffic, environment_table,
+    methods_table, serverless_latency_table, serverless_table, serverless_timeline_sentences,
+    summary_table,
 };
 use super::{Report, ReportData, write_file};
 use crate::Error;
 use crate::claims::ClaimsTable;
 use crate::compare::Comparison;
+use crate::cost::Prices;
 use crate::decision::Decision;
 
 pub const FILE_NAME: &str = "report.md";
@@ -131,6 +134,32 @@ impl Report for Markdown {
         self.out.push_str("\n\n");
         self.out.push_str(&table.to_markdown());
         self.out.push('\n');
+        if let Some(latency) = serverless_latency_table(data) {
+            self.out.push_str("### Latency, cold and warm\n\n");
+            self.out.push_str(SERVERLESS_LATENCY_NOTE);
+            self.out.push_str("\n\n");
+            self.out.push_str(&latency.to_markdown());
+            self.out.push('\n');
+        }
+        let sentences = serverless_timeline_sentences(data);
+        if !sentences.is_empty() {
+            self.out.push_str(
+                "Environments over time (report.html charts them, cold starts marked):\n\n",
+            );
+            for s in sentences {
+                let _ = writeln!(self.out, "- {s}");
+            }
+            self.out.push('\n');
+        }
+        if let Some(c) = cost_vs_traffic(data, &Prices::default()) {
+            self.out.push_str("### Cost versus traffic\n\n");
+            self.out.push_str(COST_VS_TRAFFIC_NOTE);
+            self.out.push_str(" report.html draws it.\n\n");
+            for sentence in &c.sentences {
+                let _ = writeln!(self.out, "- {sentence}.");
+            }
+            self.out.push('\n');
+        }
     }
 
     fn capacity(&mut self, data: &ReportData<'_>) {

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 use mock_telegram::{Mock, MockConfig, MockServer, RetrySchedule, Stats};
+use tgbench_reports::Prices;
 use tgbench_reports::results::{Run, SutInfo};
 
 use super::faults::{self, FaultRunner};
@@ -15,7 +16,7 @@ use super::inject::{InjectReport, Injector};
 use super::monitor::{Monitor, Tick};
 use super::watch::{Live, Until, watch};
 use super::{Session, Stop, SutRun, assemble};
-use crate::scenario::{Scenario, Segment, Sut, Telegram, secs};
+use crate::scenario::{Kind, Scenario, Segment, Sut, Telegram, secs};
 use crate::schedule;
 use crate::sut::{Deployment, ResourceSource, Setup, serverless};
 
@@ -24,6 +25,10 @@ impl Session {
     pub(crate) fn measure(&self, scn: &Scenario, sut: &Sut, rep: u32) -> SutRun {
         let tg = scn.telegram.with(sut.telegram.as_ref());
         let mock = Mock::new(mock_config(&tg, scn.seed));
+        if sut.kind == Kind::Serverless {
+            // Each reply's update, to split latency by the platform's cold starts.
+            mock.keep_reply_log();
+        }
         let server = match self.serve(&mock) {
             Ok(server) => server,
             Err(stop) => {
@@ -133,6 +138,9 @@ struct Recording {
     drained: Stats,
     hist_start: Histogram<u64>,
     hist_drained: Histogram<u64>,
+    /// The mock's reply log's length with each histogram (0 when it keeps none).
+    log_start: usize,
+    log_drained: usize,
     /// The SUT's platform figures at its start and after its drain (serverless shape).
     platform_start: Option<mock_lambda::Stats>,
     platform_drained: Option<mock_lambda::Stats>,
@@ -287,7 +295,7 @@ impl Measurement<'_> {
             live.begin_segment(&self.sut.name, &phase, &self.mock, bots);
         }
         let start = self.mock.stats();
-        let hist_start = self.mock.latency_histogram();
+        let (hist_start, log_start) = self.mock.latency_histogram_and_log_len();
         let t0 = Instant::now();
         r.faults.enter_segment(offset_s, t0);
         let stop_inject = Arc::new(AtomicBool::new(false));
@@ -322,7 +330,7 @@ impl Measurement<'_> {
             Duration::from_millis(self.scn.sample_ms.saturating_mul(2)),
         );
         let drained = self.mock.stats();
-        let hist_drained = self.mock.latency_histogram();
+        let (hist_drained, log_drained) = self.mock.latency_histogram_and_log_len();
         if let Some(live) = &self.s.metrics {
             live.end_segment();
         }
@@ -334,6 +342,8 @@ impl Measurement<'_> {
             end,
             drained,
             hist_drained,
+            log_start,
+            log_drained,
             platform_drained: r.live.sut.platform_stats(),
             platform_start,
             start,
@@ -389,10 +399,13 @@ impl Measurement<'_> {
         let (windows, mut fault_notes) = r.faults.windows(rec.t0, rec.t_drained);
         fault_notes.extend(faults::rate_notes(&run.timeseries, &windows, bots));
         run.faults = windows;
-        run.serverless = rec
-            .platform_drained
-            .as_ref()
-            .map(|end| serverless::window(rec.platform_start.as_ref(), end));
+        run.serverless = rec.platform_drained.as_ref().map(|end| {
+            let mut s = serverless::window(rec.platform_start.as_ref(), end, &Prices::default());
+            let replies = self.mock.reply_log(rec.log_start, rec.log_drained);
+            let snapshots = rec.platform_start.iter().chain([end]);
+            s.latency = Some(serverless::cold_warm(&replies, snapshots));
+            s
+        });
         run.harness.notes.extend(fault_notes);
         self.s.progress.note(&format!(
             "  {} {}: injected {} replied {} lost {} | p99 {:.1} ms | CPU {:.1} % | RSS {:.1} MiB",

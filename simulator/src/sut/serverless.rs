@@ -21,9 +21,14 @@ use std::time::Duration;
 
 use mock_lambda::Stats;
 use mock_telegram::BotInfo;
+use mock_telegram::ReplySample;
 use rand::Rng;
 use rand::distributions::Alphanumeric;
-use tgbench_reports::results::{InitMs, Serverless, ServerlessErrors};
+use tgbench_reports::cost::{Prices, serverless_cost};
+use tgbench_reports::histogram::new_latency_histogram;
+use tgbench_reports::results::{
+    Arch, ColdWarm, FrontDoor, InitMs, Latency, Serverless, ServerlessErrors, ServerlessPoint,
+};
 use tokio::runtime::Handle;
 
 use super::SutError;
@@ -233,8 +238,9 @@ fn value_name<T: clap::ValueEnum>(v: &T) -> String {
 }
 
 /// A window's figures: what the platform counted between two snapshots of the same
-/// platform (`start` None: since it started, e.g. after a restart in the window).
-pub fn window(start: Option<&Stats>, end: &Stats) -> Serverless {
+/// platform (`start` None: since it started, e.g. after a restart in the window), its cost
+/// at `prices`.
+pub fn window(start: Option<&Stats>, end: &Stats, prices: &Prices) -> Serverless {
     // A platform restarted in the window counts from its start.
     let start = start.filter(|s| s.elapsed_s <= end.elapsed_s);
     let zero = |f: fn(&Stats) -> u64| f(end).saturating_sub(start.map_or(0, f));
@@ -265,13 +271,13 @@ pub fn window(start: Option<&Stats>, end: &Stats) -> Serverless {
     let bill = |s: &Stats| {
         (
             s.billing.billed_ms + s.billing.init_billed_ms,
+            s.billing.init_billed_ms,
             s.billing.gb_s,
-            s.billing.cost.total,
         )
     };
-    let (ms, gb_s, cost) = bill(end);
-    let (ms0, gb_s0, cost0) = start.map_or((0, 0.0, 0.0), bill);
-    Serverless {
+    let (ms, init_ms, gb_s) = bill(end);
+    let (ms0, init_ms0, gb_s0) = start.map_or((0, 0, 0.0), bill);
+    let mut window = Serverless {
         invocations: zero(|s| s.invocations),
         cold_starts: zero(|s| s.cold_starts),
         init_ms: InitMs {
@@ -288,11 +294,77 @@ pub fn window(start: Option<&Stats>, end: &Stats) -> Serverless {
         concurrency_peak: peak,
         environments_started: zero(|s| s.environments_started),
         billed_ms: ms.saturating_sub(ms0),
+        init_billed_ms: init_ms.saturating_sub(init_ms0),
         billed_gb_s: (gb_s - gb_s0).max(0.0),
-        cost: (cost - cost0).max(0.0),
+        requests: zero(|s| s.requests),
+        memory_mb: end.function.memory_mb,
+        concurrency_limit: end.function.concurrency as u64,
+        keep_warm_s: end.function.keep_warm_s,
+        arch: match end.function.arch {
+            mock_lambda::Arch::X86_64 => Arch::X86_64,
+            mock_lambda::Arch::Arm64 => Arch::Arm64,
+        },
+        front_door: match end.function.front_door {
+            mock_lambda::FrontDoor::FunctionUrl => FrontDoor::FunctionUrl,
+            mock_lambda::FrontDoor::ApiGatewayHttp => FrontDoor::ApiGatewayHttp,
+        },
+        cost: 0.0,
         environments_cpu_s: (end.environments_cpu_s - start.map_or(0.0, |s| s.environments_cpu_s))
             .max(0.0),
         platform_cpu_s: (end.overhead.cpu_s - start.map_or(0.0, |s| s.overhead.cpu_s)).max(0.0),
         resources: end.resources.mechanism.clone(),
+        ..Serverless::default()
+    };
+    window.cost = serverless_cost(&window, prices).total;
+    window.timeline = timeline(from_s, end);
+    window
+}
+
+/// The platform's series from the window's start (`from_s`, platform time) on, its times
+/// made seconds since the window started (a period that began before it is negative).
+fn timeline(from_s: f64, end: &Stats) -> Vec<ServerlessPoint> {
+    let period_s = end.concurrency_series.period_ms as f64 / 1000.0;
+    end.concurrency_series
+        .points
+        .iter()
+        .filter(|p| p.t_s + period_s > from_s)
+        .map(|p| ServerlessPoint {
+            t_s: p.t_s - from_s,
+            busy: p.peak as u64,
+            alive: p.alive as u64,
+            cold_starts: p.cold_starts,
+            invocations: p.invocations,
+            throttled: p.throttled,
+        })
+        .collect()
+}
+
+/// The window's replies split into those whose update met a cold start (a delivery of it
+/// was the first event of a new environment, per the platform's `cold_requests` of every
+/// snapshot given) and the rest: each reply lands in exactly one.
+pub fn cold_warm<'a>(
+    replies: &[ReplySample],
+    snapshots: impl IntoIterator<Item = &'a Stats>,
+) -> ColdWarm {
+    let cold: std::collections::HashSet<(i64, i64)> = snapshots
+        .into_iter()
+        .flat_map(|s| &s.cold_requests)
+        .filter_map(|c| {
+            let bot = c.path.strip_prefix("/webhook/")?.parse().ok()?;
+            Some((bot, c.update_id?))
+        })
+        .collect();
+    let (mut hot, mut warm) = (new_latency_histogram(), new_latency_histogram());
+    for r in replies {
+        let h = if cold.contains(&(r.bot_id, r.update_id)) {
+            &mut hot
+        } else {
+            &mut warm
+        };
+        let _ = h.record(r.latency_us);
+    }
+    ColdWarm {
+        cold: Latency::from_histogram(&hot),
+        warm: Latency::from_histogram(&warm),
     }
 }
