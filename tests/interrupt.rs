@@ -298,3 +298,60 @@ kind = "polling"
         assert!(!alive(*p), "SUT process {p} outlived a SIGKILLed tgbench");
     }
 }
+
+/// `keep_going` (what `tgbench claims` runs with): a SUT that exits before it is ready is
+/// recorded and the next SUT still runs; the run ends "SUT failed", its results naming the
+/// SUT and why, and the failed SUT's processes are gone.
+#[test]
+fn keep_going_measures_the_next_sut_after_one_fails() {
+    binaries();
+    let dir = tempfile::tempdir().unwrap();
+    let s = tgbench::scenario::parse(
+        r#"name = "keepgoing"
+duration_s = 2
+warmup_s = 0
+drain_s = 3
+
+[telegram]
+bots = 2
+rtt_ms = 5
+
+[load]
+model = "constant"
+messages_per_bot_per_min = 60
+
+[[sut]]
+name = "crashes"
+kind = "command"
+command = ["sh", "-c", "echo 'TimedOut: cannot start 2 bots' >&2; exit 1"]
+ready = "polling"
+
+[[sut]]
+name = "polling"
+kind = "polling"
+"#,
+        "keepgoing.toml",
+    )
+    .unwrap();
+    let opts = tgbench::run::Options {
+        out_dir: Some(dir.path().join("out")),
+        progress: false,
+        impls_dir: Some(binaries().to_path_buf()),
+        keep_going: true,
+        ..tgbench::run::Options::default()
+    };
+    let outcome = tgbench::run::run_scenario(&s, &opts).unwrap();
+    assert!(
+        matches!(&outcome.status, tgbench::run::Status::SutFailed(why) if why.contains("TimedOut")),
+        "{:?}",
+        outcome.status
+    );
+    let r = read_results(&dir.path().join("out"));
+    assert!(!r.complete);
+    let reason = r.incomplete_reason.unwrap();
+    assert!(reason.starts_with("SUTs failed: crashes: "), "{reason}");
+    let names: Vec<&str> = r.runs.iter().map(|x| x.sut.name.as_str()).collect();
+    assert_eq!(names, ["polling"], "the next SUT ran");
+    let u = &r.runs[0].updates;
+    assert!(u.injected > 0 && u.replied == u.injected, "{u:?}");
+}

@@ -352,15 +352,23 @@ pub fn run_claims(opts: &ClaimsOptions) -> Result<ClaimsOutcome, ClaimsError> {
                 Runner::Capacity => format!("bots {:?}", scn.capacity.steps),
             }
         );
+        // A framework that cannot host the bots (not ready, crashed) is a finding, not the
+        // end of the comparison: its columns say not measured, the others run.
         let run_opts = Options {
             out_dir: Some(dir.join(&label)),
+            keep_going: true,
             ..opts.run.clone()
         };
         let outcome: Outcome = match runner {
             Runner::Phases => crate::run::run_scenario(&scn, &run_opts)?,
             Runner::Capacity => crate::capacity::run_capacity(&scn, &run_opts)?,
         };
-        let stop = matches!(outcome.status, Status::Interrupted | Status::SutFailed(_));
+        let stop = outcome.status == Status::Interrupted;
+        if let Status::SutFailed(_) = &outcome.status
+            && let Some(why) = &outcome.results.incomplete_reason
+        {
+            eprintln!("tgbench claims: {label}: {why}; going on with the rest");
+        }
         if outcome.status != Status::Ok && status == Status::Ok || stop {
             status = outcome.status.clone();
         }

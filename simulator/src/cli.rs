@@ -484,6 +484,7 @@ fn options(
         impls_dir: None,
         cancel,
         metrics,
+        keep_going: false,
     }
 }
 

@@ -51,6 +51,11 @@ pub struct Options {
     pub cancel: Arc<AtomicBool>,
     /// Live figures for `--metrics-listen` (see [`crate::metrics`]); None: not kept.
     pub metrics: Option<Arc<crate::metrics::Live>>,
+    /// After a SUT fails (not ready, died), go on with the next SUT instead of ending the
+    /// run; the run still ends "SUT failed", and the results say which SUTs failed and why
+    /// (`tgbench claims`, where one framework that cannot host the bots must not hide the
+    /// others' figures).
+    pub keep_going: bool,
 }
 
 impl Default for Options {
@@ -61,6 +66,7 @@ impl Default for Options {
             impls_dir: None,
             cancel: Arc::new(AtomicBool::new(false)),
             metrics: None,
+            keep_going: false,
         }
     }
 }
@@ -331,14 +337,29 @@ pub fn run_scenario(scn: &Scenario, opts: &Options) -> Result<Outcome, RunError>
     let session = Session::new(scn, opts, scn.telegram.bots, &scn.name)?;
     let mut results = session.begin(scn)?;
     let mut status = Status::Ok;
+    // With `keep_going`, the SUTs that failed: "<name>: <why>".
+    let mut failed: Vec<String> = Vec::new();
     'suts: for s in &scn.suts {
         for rep in 0..scn.repeat {
             let r = session.measure(scn, s, rep);
             results.runs.extend(r.runs);
-            if let Some(stop) = r.stop {
-                results.incomplete_reason = Some(stop.reason());
-                status = stop.status();
-                break 'suts;
+            match r.stop {
+                Some(Stop::SutFailed(why)) if opts.keep_going => {
+                    let first_line = why.lines().next().unwrap_or_default().to_owned();
+                    failed.push(format!("{}: {first_line}", s.name));
+                    results.incomplete_reason = Some(format!("SUTs failed: {}", failed.join("; ")));
+                    if status == Status::Ok {
+                        status = Status::SutFailed(why);
+                    }
+                    session.write(&results)?;
+                    continue 'suts;
+                }
+                Some(stop) => {
+                    results.incomplete_reason = Some(stop.reason());
+                    status = stop.status();
+                    break 'suts;
+                }
+                None => {}
             }
             session.write(&results)?;
         }
