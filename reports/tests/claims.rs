@@ -724,10 +724,36 @@ fn a_framework_stack_adds_the_comparison_with_cpu_per_thousand_messages() {
         "phases still read"
     );
 
+    // A framework server that failed (here: not ready) is in the comparison, marked, even
+    // without a single run; the others keep their figures.
+    let mut ptb = fixtures::results("stack-python-telegram-bot", vec![]);
+    ptb.failed_suts = vec![tgbench_reports::results::SutFailure {
+        sut: "ptb-polling".into(),
+        reason: "SUT ptb-polling exited (exit code 1) before it was ready\ntraceback…".into(),
+    }];
+    inputs.push(Input::new("python-telegram-bot", ptb));
+    let t = claims_table(&inputs, &Prices::default());
+    let lines = t.frameworks.as_ref().unwrap();
+    let failed = lines
+        .iter()
+        .find(|l| l.config == "ptb-polling")
+        .expect("listed");
+    assert_eq!(
+        failed.failed.as_deref(),
+        Some("SUT ptb-polling exited (exit code 1) before it was ready")
+    );
+    assert_eq!((failed.replied, failed.p99_ms), (0, None));
+
     let dir = tempfile::tempdir().unwrap();
     let w = write_reports(&inputs, dir.path(), Some(&t)).unwrap();
     let md = std::fs::read_to_string(w.markdown).unwrap();
     let html = std::fs::read_to_string(w.html).unwrap();
+    assert!(
+        md.contains(
+            "| polling | FAILED: SUT ptb-polling exited (exit code 1) before it was ready | 0 |"
+        ),
+        "{md}"
+    );
     let at = md.find("### Framework comparison").expect("the section");
     assert!(at > md.find("### Cost per transport").unwrap());
     assert!(md[at..].contains(&format!("| grammY polling | polling | {about} | 100 |")));

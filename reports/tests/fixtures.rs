@@ -193,6 +193,7 @@ pub fn results(scenario: &str, runs: Vec<Run>) -> Results {
         incomplete_reason: None,
         runs,
         capacity: vec![],
+        failed_suts: vec![],
     }
 }
 

@@ -30,6 +30,17 @@ pub struct Results {
     /// Present for `tgbench capacity`: one curve per SUT.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub capacity: Vec<CapacityCurve>,
+    /// SUTs that failed (not ready, exited) in a run that went on with the next SUT
+    /// (`tgbench claims`); their runs are missing or cut short.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failed_suts: Vec<SutFailure>,
+}
+
+/// A SUT that failed and why, as tgbench said it (first line: readiness, exit, stderr).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct SutFailure {
+    pub sut: String,
+    pub reason: String,
 }
 
 fn yes() -> bool {

@@ -19,6 +19,9 @@ pub struct FrameworkLine {
     pub side: Side,
     /// The scenario's `[[sut]] about`, when it gave one.
     pub about: Option<String>,
+    /// Why its server failed (not ready, exited), when it did: its figures are then
+    /// missing or partial.
+    pub failed: Option<String>,
     /// Bots of the active run (else of the idle run).
     pub bots: u64,
     pub idle_cpu_pct: Option<f64>,
@@ -69,6 +72,9 @@ fn line(c: &'static Config, m: &Measured<'_>) -> FrameworkLine {
         label: c.label,
         side: c.side,
         about,
+        failed: m
+            .failed
+            .map(|why| why.lines().next().unwrap_or(why).to_owned()),
         bots: active.or(idle).map_or(0, |r| r.bots),
         idle_cpu_pct: idle.map(|i| i.cpu.mean_pct),
         idle_rss_mb: idle.map(|i| i.memory.rss_mean_mb),

@@ -33,6 +33,9 @@ pub(super) struct Measured<'a> {
     /// Every always-on configuration's cost against traffic (scaled to [`CLAIM_BOTS`]),
     /// with its short name: what a serverless configuration's cost is judged against.
     pub always_on: Vec<(&'static str, AlwaysOnCurve)>,
+    /// Why its server failed, when a run that went on without it says so
+    /// (`results.failed_suts`): a framework that could not host the bots.
+    pub failed: Option<&'a str>,
 }
 
 /// One measured figure of one configuration.
@@ -142,6 +145,11 @@ pub(super) fn measure_configs(inputs: &[Input]) -> Vec<(&'static Config, Measure
                 .as_ref()
                 .or(idle.as_ref())
                 .map_or(0.0, |r| rtt_of(r.input));
+            let failed = inputs
+                .iter()
+                .flat_map(|i| i.results.failed_suts.iter())
+                .rfind(|f| f.sut == c.name)
+                .map(|f| f.reason.as_str());
             (
                 c,
                 Measured {
@@ -150,10 +158,11 @@ pub(super) fn measure_configs(inputs: &[Input]) -> Vec<(&'static Config, Measure
                     capacity,
                     rtt_ms,
                     always_on: Vec::new(),
+                    failed,
                 },
             )
         })
-        .filter(|(c, m)| !c.optional || !m.is_empty())
+        .filter(|(c, m)| !c.optional || !m.is_empty() || m.failed.is_some())
         .collect()
 }
 
@@ -622,6 +631,7 @@ mod tests {
                 capacity: Some(c),
                 rtt_ms: 0.0,
                 always_on: Vec::new(),
+                failed: None,
             }
             .measure(Metric::MaxBots, &Prices::default())
         };

@@ -644,7 +644,16 @@ pub fn claims_frameworks(claims: &ClaimsTable) -> Option<Table> {
         t.push(vec![
             l.label.into(),
             l.side.to_string().into(),
-            l.about.clone().unwrap_or_else(|| "–".into()).into(),
+            match &l.failed {
+                Some(why) => Cell::new(
+                    match &l.about {
+                        Some(about) => format!("{about} — FAILED: {why}"),
+                        None => format!("FAILED: {why}"),
+                    },
+                    Tone::Bad,
+                ),
+                None => l.about.clone().unwrap_or_else(|| "–".into()).into(),
+            },
             count(l.bots).into(),
             or_dash(l.idle_cpu_pct).into(),
             or_dash(l.idle_rss_mb).into(),

@@ -27,7 +27,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use tgbench_reports::results::{self, Results, Run, ScenarioInfo, TelegramInfo};
+use tgbench_reports::results::{self, Results, Run, ScenarioInfo, SutFailure, TelegramInfo};
 
 pub use measure::mock_config;
 
@@ -240,6 +240,7 @@ impl Session {
             incomplete_reason: Some("in progress".into()),
             runs: Vec::new(),
             capacity: Vec::new(),
+            failed_suts: Vec::new(),
         };
         self.write(&results)?;
         Ok(results)
@@ -348,6 +349,10 @@ pub fn run_scenario(scn: &Scenario, opts: &Options) -> Result<Outcome, RunError>
                     let first_line = why.lines().next().unwrap_or_default().to_owned();
                     failed.push(format!("{}: {first_line}", s.name));
                     results.incomplete_reason = Some(format!("SUTs failed: {}", failed.join("; ")));
+                    results.failed_suts.push(SutFailure {
+                        sut: s.name.clone(),
+                        reason: why.clone(),
+                    });
                     if status == Status::Ok {
                         status = Status::SutFailed(why);
                     }
