@@ -28,7 +28,7 @@ fn example_dir() -> PathBuf {
 
 /// The venv's python, set up once per test binary; `None` (after saying why) when Python is
 /// unavailable and `CI` is not set.
-fn venv_python() -> Option<PathBuf> {
+pub(crate) fn venv_python() -> Option<PathBuf> {
     static VENV: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     let result = VENV.get_or_init(|| {
         let script = example_dir().join("setup-venv.sh");
@@ -204,6 +204,24 @@ async fn fixture(listen: Option<String>) -> Fixture {
 /// bot 1; every one must be answered exactly once: each reply in the right chat, with the
 /// right method and text, and every message answered as a reply to itself.
 async fn every_message_is_answered_once(sut: &mut Sut, mock: &Arc<Mock>, deadline: Instant) {
+    let expected = inject_messages(mock);
+    wait_for(sut, deadline, "every update to be replied", || {
+        mock.stats().updates.replied >= expected.injected
+    })
+    .await;
+    assert_answered_once(mock, expected).await;
+}
+
+/// What the bots must send for the updates [`inject_messages`] injected.
+pub(crate) struct Expected {
+    pub injected: u64,
+    /// bot id -> (method, chat id, text) it must send, in any order.
+    sends: BTreeMap<i64, Vec<(String, i64, String)>>,
+}
+
+/// Injects one text message to every bot of `mock` (chat 1000 + i), a `/start` to bot 0 and
+/// a button press to bot 1 (the mock needs at least two bots); what each bot must answer.
+pub(crate) fn inject_messages(mock: &Mock) -> Expected {
     let bots = mock.bots();
     // bot id -> (method, chat id, text) it must send, in any order.
     let mut expected: BTreeMap<i64, Vec<(String, i64, String)>> = BTreeMap::new();
@@ -231,19 +249,27 @@ async fn every_message_is_answered_once(sut: &mut Sut, mock: &Arc<Mock>, deadlin
         6000,
         "You pressed yes".into(),
     );
-    let injected = BOTS as u64 + 2;
+    Expected {
+        injected: bots.len() as u64 + 2,
+        sends: expected,
+    }
+}
 
-    wait_for(sut, deadline, "every update to be replied", || {
-        mock.stats().updates.replied >= injected
-    })
-    .await;
+/// Once `expected.injected` updates are replied: no more than that, none twice, and each
+/// bot sent exactly what it had to, each message answered as a reply to itself.
+pub(crate) async fn assert_answered_once(mock: &Mock, expected: Expected) {
+    let Expected {
+        injected,
+        sends: mut expected,
+    } = expected;
+    let bots = mock.bots();
     // Time for a duplicate to show up, were the SUT to answer twice.
     sleep(Duration::from_millis(300)).await;
     let stats = mock.stats();
     assert_eq!(stats.updates.injected, injected);
     assert_eq!(stats.updates.replied, injected);
     assert_eq!(stats.updates.duplicated, 0);
-    assert_eq!(stats.requests.get("sendMessage"), Some(&(BOTS as u64 + 1)));
+    assert_eq!(stats.requests.get("sendMessage"), Some(&(injected - 1)));
     assert_eq!(stats.requests.get("answerCallbackQuery"), Some(&1));
     for bot in &bots {
         let sent = mock.sent(bot.id);

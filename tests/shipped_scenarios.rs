@@ -1,7 +1,8 @@
 //! Every scenario file shipped in `scenarios/` is valid, as `tgbench validate` checks it —
 //! the built-in ones and those only read from disk (`claims-aiogram`, the example stacks'
-//! `stack-*`) alike, and the scripts their command SUTs run are in the repository. The folder is
-//! listed, so a file added later is covered without touching this test.
+//! `stack-*`) alike, and the scripts their command SUTs and serverless functions run are in
+//! the repository. The folder is listed, so a file added later is covered without touching
+//! this test.
 
 use std::path::{Path, PathBuf};
 
@@ -31,6 +32,7 @@ fn every_shipped_scenario_file_is_valid_and_named_for_its_file() {
         "stack-grammy.toml",
         "stack-telegraf.toml",
         "stack-teloxide.toml",
+        "serverless-cold-start.toml",
     ] {
         assert!(files.iter().any(|p| p.ends_with(name)), "{name}: {files:?}");
     }
@@ -43,9 +45,14 @@ fn every_shipped_scenario_file_is_valid_and_named_for_its_file() {
         if let Some(text) = scenario::embedded(stem) {
             assert_eq!(text, std::fs::read_to_string(path).unwrap(), "{stem}");
         }
-        // A command SUT's scripts (run from the repository root) exist.
+        // A command SUT's or a serverless function's scripts (run from the repository
+        // root) exist.
         for sut in &s.suts {
-            for part in sut.command.iter().flatten() {
+            let function = match sut.serverless().map(|spec| spec.function) {
+                Some(scenario::Function::Command(c)) => c,
+                _ => Vec::new(),
+            };
+            for part in sut.command.iter().flatten().chain(&function) {
                 if part.starts_with("examples/") {
                     assert!(
                         repo.join(part).is_file(),

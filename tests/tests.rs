@@ -12,6 +12,7 @@ mod sampler_truth;
 mod scenario_errors;
 mod security;
 mod serverless;
+mod serverless_aiogram;
 mod shipped_scenarios;
 mod sim_support;
 mod stacks;

@@ -17,4 +17,4 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 venv="${1:-${TGBENCH_AIOGRAM_VENV:-}}"
 exec bash "$here/../common/setup-env.sh" python aiogram "$here/requirements.txt" \
-    --python-range 3.10-3.14 --imports "aiogram aiohttp" ${venv:+--env-dir "$venv"}
+    --python-range 3.10-3.14 --imports "aiogram aiohttp awslambdaric" ${venv:+--env-dir "$venv"}

@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 /// CPU time and resident memory of some processes at one instant.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct ProcUsage {
-    /// User + system time, children that were waited for included.
+    /// User + system time, children that were waited for included (except in
+    /// [`self_usage`]).
     pub cpu: Duration,
     pub rss_bytes: u64,
     /// How many processes were counted.
@@ -22,6 +23,8 @@ struct Stat {
     state: char,
     /// utime + stime + cutime + cstime, in clock ticks.
     ticks: u64,
+    /// cutime + cstime: the children it waited for.
+    child_ticks: u64,
     rss_pages: u64,
 }
 
@@ -35,10 +38,15 @@ fn parse_stat(text: &str) -> Option<Stat> {
         .iter()
         .map(|&f| num(f).map(|v| v.max(0) as u64))
         .sum::<Option<u64>>()?;
+    let child_ticks = [16, 17]
+        .iter()
+        .map(|&f| num(f).map(|v| v.max(0) as u64))
+        .sum::<Option<u64>>()?;
     Some(Stat {
         state: fields.first()?.chars().next()?,
         pgrp: num(5)? as i32,
         ticks,
+        child_ticks,
         rss_pages: num(24)?.max(0) as u64,
     })
 }
@@ -91,12 +99,22 @@ pub fn group_usage(pgid: i32) -> ProcUsage {
     to_usage(stats)
 }
 
-/// This process: the platform's own cost (the whole process when it is embedded).
+/// This process: the platform's own cost (the whole process when it is embedded), without
+/// the children it waited for: those are the environments' runtimes, counted as theirs.
 pub fn self_usage() -> ProcUsage {
     let stat = std::fs::read_to_string("/proc/self/stat")
         .ok()
         .and_then(|t| parse_stat(&t));
-    to_usage(stat.into_iter())
+    to_usage(stat.into_iter().map(without_children))
+}
+
+/// `stat` without the CPU time of the children it waited for.
+fn without_children(stat: Stat) -> Stat {
+    Stat {
+        ticks: stat.ticks - stat.child_ticks,
+        child_ticks: 0,
+        ..stat
+    }
 }
 
 /// Whether `pid` has exited: a zombie waiting to be reaped, or gone.
@@ -130,9 +148,12 @@ mod tests {
                 pgrp: 4242,
                 state: 'S',
                 ticks: 13,
+                child_ticks: 3,
                 rss_pages: 250
             }
         );
+        // The platform's own figure leaves out its waited-for children (the runtimes).
+        assert_eq!(without_children(s).ticks, 10);
     }
 
     #[test]
