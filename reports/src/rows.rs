@@ -361,6 +361,7 @@ mod tests {
                 name: name.into(),
                 kind: "webhook".into(),
                 command: vec![],
+                cpu_quota: None,
             },
             repetition: rep,
             bots: 10,

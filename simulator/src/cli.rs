@@ -576,6 +576,7 @@ mod tests {
                     name: name.into(),
                     kind: kind.into(),
                     command: vec![],
+                    cpu_quota: None,
                 },
                 phase: Some("idle".into()),
                 bots: 100,

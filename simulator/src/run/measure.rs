@@ -395,7 +395,7 @@ impl Measurement<'_> {
             .map(|end| serverless::window(rec.platform_start.as_ref(), end));
         run.harness.notes.extend(fault_notes);
         self.s.progress.note(&format!(
-            "  {} {}: injected {} replied {} lost {} | p99 {:.1} ms | CPU {:.1} % | RSS {:.1} MiB",
+            "  {} {}: injected {} replied {} lost {} | p99 {:.1} ms | CPU {:.1} % | RSS {:.1} MiB | harness CPU {:.1} %{}",
             self.who,
             rec.label,
             run.updates.injected,
@@ -403,7 +403,12 @@ impl Measurement<'_> {
             run.updates.lost,
             run.latency_ms.p99,
             run.cpu.mean_pct,
-            run.memory.rss_peak_mb
+            run.memory.rss_peak_mb,
+            run.overhead.cpu.mean_pct,
+            run.harness
+                .cpu_us_per_message
+                .map(|us| format!(", {us:.1} µs per message"))
+                .unwrap_or_default()
         ));
         run
     }
