@@ -14,8 +14,8 @@
 //! reply before the next round. At the end the mock's counters must show every message
 //! replied exactly once and recorded in the latency histogram, or the bench panics.
 //!
-//! The mock runs like inside `tgbench` (a multi-thread runtime, `BENCH_MOCK_THREADS` workers,
-//! default 2), or on one current-thread runtime with `BENCH_MOCK_THREADS=1`.
+//! The mock runs as inside `tgbench` with the harness on one core: a multi-thread runtime
+//! with one worker (`BENCH_MOCK_THREADS` sets another count; tgbench used 2 before issue 17).
 //!
 //! `cargo bench -p mock-telegram --bench echo_path` (`-- --quick` for a short run; under
 //! callgrind: `valgrind --tool=callgrind target/release/deps/echo_path-* --bench --profile-time 5`).
@@ -98,21 +98,12 @@ fn mock_runtime() -> tokio::runtime::Runtime {
     let threads: usize = std::env::var("BENCH_MOCK_THREADS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(2);
-    let mut b = if threads <= 1 {
-        tokio::runtime::Builder::new_current_thread()
-    } else {
-        let mut b = tokio::runtime::Builder::new_multi_thread();
-        b.worker_threads(threads);
-        b
-    };
-    let rt = b.enable_all().build().unwrap();
-    if threads <= 1 {
-        // A current-thread runtime runs only inside block_on: give it a thread of its own.
-        let handle = rt.handle().clone();
-        std::thread::spawn(move || handle.block_on(std::future::pending::<()>()));
-    }
-    rt
+        .unwrap_or(1);
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads.max(1))
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 impl Rig {
