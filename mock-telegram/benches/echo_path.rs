@@ -70,7 +70,11 @@ impl Echoed {
         let mut held = self.lock.lock().unwrap();
         while self.n.load(SeqCst) < target {
             let left = deadline.saturating_duration_since(Instant::now());
-            assert!(!left.is_zero(), "replies stopped at {} of {target}", self.n.load(SeqCst));
+            assert!(
+                !left.is_zero(),
+                "replies stopped at {} of {target}",
+                self.n.load(SeqCst)
+            );
             held = self.bell.wait_timeout(held, left).unwrap().0;
         }
     }

@@ -288,8 +288,8 @@ pub fn harness_of(
     }
     // What the harness spent per message: its CPU seconds in the window over the messages
     // injected in it.
-    let us_per_message = (inject.injected > 0 && cpu.cpu_s > 0.0)
-        .then(|| cpu.cpu_s * 1e6 / inject.injected as f64);
+    let us_per_message =
+        (inject.injected > 0 && cpu.cpu_s > 0.0).then(|| cpu.cpu_s * 1e6 / inject.injected as f64);
     let per_message = us_per_message
         .map(|us| format!(", {us:.0} µs per message"))
         .unwrap_or_default();

@@ -57,7 +57,8 @@ impl Injector {
         start: Instant,
         stop: Arc<AtomicBool>,
     ) -> Injector {
-        let handle = rt.spawn(async move { inject(&mock, &bot_ids, &schedule, start, &stop).await });
+        let handle =
+            rt.spawn(async move { inject(&mock, &bot_ids, &schedule, start, &stop).await });
         Injector {
             handle,
             rt: rt.clone(),

@@ -265,10 +265,20 @@ fn serverless_keys_are_checked_with_file_line_and_key() {
 
 #[test]
 fn cpu_quota_is_a_share_of_the_cores_the_sut_may_use() {
-    let with = |extra: &str| MINIMAL.replace("kind = \"polling\"", &format!("kind = \"polling\"\n{extra}"));
+    let with = |extra: &str| {
+        MINIMAL.replace(
+            "kind = \"polling\"",
+            &format!("kind = \"polling\"\n{extra}"),
+        )
+    };
     let ok = parse(&with("cpu_quota = 0.25"), "x.toml").unwrap();
     assert_eq!(ok.suts[0].cpu_quota, Some(0.25));
-    for bad in ["cpu_quota = 0", "cpu_quota = -1", "cpu_quota = 0.001", "cpu_quota = nan"] {
+    for bad in [
+        "cpu_quota = 0",
+        "cpu_quota = -1",
+        "cpu_quota = 0.001",
+        "cpu_quota = nan",
+    ] {
         let e = err(&with(bad));
         assert!(
             e.starts_with(&format!("x.toml:15: [[sut]] #1 cpu_quota = ")),

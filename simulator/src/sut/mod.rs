@@ -17,8 +17,8 @@
 //! - [`serverless`]: the serverless shape: the emulated Lambda platform (`mock-lambda`),
 //!   the deploy step (webhooks with per-bot secrets), the platform's figures per window.
 
-pub mod deployment;
 pub mod budget;
+pub mod deployment;
 pub mod env;
 pub mod process;
 pub mod ready;
@@ -90,7 +90,6 @@ pub enum SutError {
         source: tgbench_cgroup::CgroupError,
     },
 }
-
 
 /// The end of a failure message: the last lines of the SUT's stderr, or that it wrote none.
 pub fn tail_text(tail: &[String]) -> String {

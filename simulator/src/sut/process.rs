@@ -424,18 +424,16 @@ mod tests {
         let record = budget.record();
         assert_eq!(record.cores, 0.25);
         assert!(
-            record.mechanism.ends_with("cpu.cfs_quota_us = 25000, cpu.cfs_period_us = 100000")
+            record
+                .mechanism
+                .ends_with("cpu.cfs_quota_us = 25000, cpu.cfs_period_us = 100000")
                 || record.mechanism.ends_with("cpu.max = 25000 100000"),
             "{}",
             record.mechanism
         );
         let contract = SutEnv::prepare("http://127.0.0.1:9", &[]).unwrap();
         let env = BTreeMap::new();
-        let mut l = launch_sh(
-            "while :; do :; done & echo $! >&2; wait",
-            &env,
-            &contract,
-        );
+        let mut l = launch_sh("while :; do :; done & echo $! >&2; wait", &env, &contract);
         l.budget = Some(&budget);
         let mut p = SutProcess::start(l).unwrap();
         let child = first_line_pid(&p);
