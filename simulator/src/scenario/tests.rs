@@ -281,7 +281,7 @@ fn cpu_quota_is_a_share_of_the_cores_the_sut_may_use() {
     ] {
         let e = err(&with(bad));
         assert!(
-            e.starts_with(&format!("x.toml:15: [[sut]] #1 cpu_quota = ")),
+            e.starts_with("x.toml:15: [[sut]] #1 cpu_quota = "),
             "{bad}: {e}"
         );
         assert!(e.contains("expected cores > 0"), "{bad}: {e}");
