@@ -40,6 +40,12 @@ use serde_json::{Value, json};
 use support::Conn;
 use tokio::net::TcpListener;
 
+/// The allocator of the `tgbench` and `mock-telegram` binaries (jemalloc), so the figure is
+/// theirs.
+#[cfg(feature = "jemalloc")]
+#[global_allocator]
+static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// Bots, each with its own connection (and webhook) on the bots' side.
 const BOTS: usize = 200;
 /// Chats per bot the rounds cycle through.
