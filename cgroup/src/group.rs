@@ -100,18 +100,27 @@ impl Group {
             .collect()
     }
 
-    /// `command` (program and arguments) started inside the group from its first
-    /// instruction: a `/bin/sh` launcher writes its own pid into every `cgroup.procs` file of
-    /// the group, then execs the command (same pid), so nothing runs outside the group, not
-    /// even a child forked at once. Prefix it with what must stay outside (e.g. `setpriv`).
-    pub fn launcher(&self, command: &[String]) -> Vec<String> {
+    /// The `sh -c` script that starts a command inside the group from its first instruction:
+    /// it writes its own pid into every `cgroup.procs` file of the group, then execs `"$0"
+    /// "$@"` (the program and its arguments, given after the script; same pid), so nothing
+    /// runs outside the group, not even a child forked at once.
+    pub fn launcher_script(&self) -> String {
         let moves: Vec<String> = self
             .procs_files()
             .iter()
             .map(|f| format!("echo $$ > {}", shell_quote(&f.to_string_lossy())))
             .collect();
-        let script = format!("{} && exec \"$0\" \"$@\"", moves.join(" && "));
-        let mut line = vec!["/bin/sh".to_string(), "-c".to_string(), script];
+        format!("{} && exec \"$0\" \"$@\"", moves.join(" && "))
+    }
+
+    /// `command` (program and arguments) as a command line that starts it inside the group
+    /// ([`Group::launcher_script`]). Prefix it with what must stay outside (e.g. `setpriv`).
+    pub fn launcher(&self, command: &[String]) -> Vec<String> {
+        let mut line = vec![
+            "/bin/sh".to_string(),
+            "-c".to_string(),
+            self.launcher_script(),
+        ];
         line.extend(command.iter().cloned());
         line
     }
@@ -416,6 +425,11 @@ fn keyed(path: &Path, text: &str, key: &str) -> Result<u64, CgroupError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quoting_survives_quotes() {
+        assert_eq!(shell_quote("/a b/c'd"), r"'/a b/c'\''d'");
+    }
 
     #[test]
     fn keyed_files_are_read_by_key() {
