@@ -315,7 +315,7 @@ pub fn harness_of(
     if p99 > LAG_P99_LIMIT_MS || inject.slowest_inject > Duration::from_millis(10) {
         notes.push(format!(
             "slowest Mock::inject call {:.1} ms (time inside the mock; the rest of the lag is \
-             the injector thread waking late, e.g. a busy core)",
+             the injector waking late, e.g. a busy core)",
             inject.slowest_inject.as_secs_f64() * 1000.0
         ));
     }

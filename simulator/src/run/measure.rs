@@ -305,7 +305,6 @@ impl Measurement<'_> {
         r.faults.enter_segment(offset_s, t0);
         let stop_inject = Arc::new(AtomicBool::new(false));
         let injector = Injector::spawn(
-            self.s.rt.handle(),
             self.mock.clone(),
             self.bot_ids.clone(),
             plan,
