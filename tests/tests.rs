@@ -3,6 +3,7 @@
 mod aiogram;
 mod capacity;
 mod claims_quick;
+mod cpu_budget;
 mod faults;
 mod interrupt;
 mod metrics;

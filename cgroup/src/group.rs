@@ -100,6 +100,31 @@ impl Group {
             .collect()
     }
 
+    /// The `sh -c` script that starts a command inside the group from its first instruction:
+    /// it writes its own pid into every `cgroup.procs` file of the group, then execs `"$0"
+    /// "$@"` (the program and its arguments, given after the script; same pid), so nothing
+    /// runs outside the group, not even a child forked at once.
+    pub fn launcher_script(&self) -> String {
+        let moves: Vec<String> = self
+            .procs_files()
+            .iter()
+            .map(|f| format!("echo $$ > {}", shell_quote(&f.to_string_lossy())))
+            .collect();
+        format!("{} && exec \"$0\" \"$@\"", moves.join(" && "))
+    }
+
+    /// `command` (program and arguments) as a command line that starts it inside the group
+    /// ([`Group::launcher_script`]). Prefix it with what must stay outside (e.g. `setpriv`).
+    pub fn launcher(&self, command: &[String]) -> Vec<String> {
+        let mut line = vec![
+            "/bin/sh".to_string(),
+            "-c".to_string(),
+            self.launcher_script(),
+        ];
+        line.extend(command.iter().cloned());
+        line
+    }
+
     /// Moves process `pid` into the group.
     pub fn add_process(&self, pid: u32) -> Result<(), CgroupError> {
         for file in self.procs_files() {
@@ -155,6 +180,19 @@ impl Group {
                 write(&cpu.join("cpu.cfs_quota_us"), &quota.to_string())
             }
             Dirs::V2 { dir } => write(&dir.join("cpu.max"), &format!("{quota} {CPU_PERIOD_US}")),
+        }
+    }
+
+    /// The CPU limit in force, as the kernel shows it: "cpu.cfs_quota_us = 25000,
+    /// cpu.cfs_period_us = 100000" (v1) or "cpu.max = 25000 100000" (v2).
+    pub fn cpu_limit(&self) -> Result<String, CgroupError> {
+        match &self.dirs {
+            Dirs::V1 { cpu, .. } => Ok(format!(
+                "cpu.cfs_quota_us = {}, cpu.cfs_period_us = {}",
+                read(&cpu.join("cpu.cfs_quota_us"))?.trim(),
+                read(&cpu.join("cpu.cfs_period_us"))?.trim()
+            )),
+            Dirs::V2 { dir } => Ok(format!("cpu.max = {}", read(&dir.join("cpu.max"))?.trim())),
         }
     }
 
@@ -296,6 +334,11 @@ impl Group {
     }
 }
 
+/// `text` as one single-quoted `sh` word.
+pub(crate) fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
+
 impl Drop for Group {
     fn drop(&mut self) {
         let _ = self.remove_dirs();
@@ -382,6 +425,11 @@ fn keyed(path: &Path, text: &str, key: &str) -> Result<u64, CgroupError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quoting_survives_quotes() {
+        assert_eq!(shell_quote("/a b/c'd"), r"'/a b/c'\''d'");
+    }
 
     #[test]
     fn keyed_files_are_read_by_key() {

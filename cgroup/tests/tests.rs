@@ -82,6 +82,12 @@ fn a_cpu_limit_caps_a_busy_loop() {
     let Some(cgroups) = cgroups() else { return };
     let group = group(&cgroups, "cpu");
     group.set_cpu_limit(0.05).expect("cpu limit");
+    let setting = group.cpu_limit().expect("read the limit back");
+    assert!(
+        setting == "cpu.cfs_quota_us = 5000, cpu.cfs_period_us = 100000"
+            || setting == "cpu.max = 5000 100000",
+        "{setting}"
+    );
     let mut child = busy_loop(&group);
     let from = group.cpu_usage().unwrap();
     sleep(Duration::from_secs(2));
@@ -173,4 +179,37 @@ fn names_that_climb_out_are_refused() {
     let Some(cgroups) = cgroups() else { return };
     let err = cgroups.create("../escape").unwrap_err();
     assert!(matches!(err, CgroupError::BadName { .. }), "{err}");
+}
+
+/// The launcher puts the command in the group before it runs: the process started through it
+/// (the same pid as the launcher) is listed in the group, and so is a child it forks at once.
+#[test]
+fn a_command_started_through_the_launcher_runs_inside_the_group() {
+    let Some(cgroups) = cgroups() else { return };
+    let group = group(&cgroups, "launcher");
+    let line = group.launcher(&[
+        "sh".to_string(),
+        "-c".to_string(),
+        "sleep 30 & wait".to_string(),
+    ]);
+    let mut child = Command::new(&line[0])
+        .args(&line[1..])
+        .stdin(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let pid = child.id() as i32;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let procs = group.processes().unwrap();
+        if procs.contains(&pid) && procs.len() >= 2 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "pid {pid} and its child not in the group: {procs:?}"
+        );
+        sleep(Duration::from_millis(10));
+    }
+    group.remove().expect("remove");
+    let _ = child.wait();
 }

@@ -224,14 +224,12 @@ impl EnvResources {
     pub fn command(&self, program: &PathBuf, args: &[String]) -> Command {
         match self {
             EnvResources::Cgroup(group) => {
-                let moves: Vec<String> = group
-                    .procs_files()
-                    .iter()
-                    .map(|f| format!("echo $$ > {}", shell_quote(&f.to_string_lossy())))
-                    .collect();
-                let script = format!("{} && exec \"$0\" \"$@\"", moves.join(" && "));
                 let mut command = Command::new("/bin/sh");
-                command.arg("-c").arg(script).arg(program).args(args);
+                command
+                    .arg("-c")
+                    .arg(group.launcher_script())
+                    .arg(program)
+                    .args(args);
                 command
             }
             EnvResources::Signals { .. } => {
@@ -338,11 +336,6 @@ fn signal_group(pgid: Option<i32>, signal: Signal) {
     }
 }
 
-/// `'text'` for sh, with embedded quotes escaped.
-fn shell_quote(text: &str) -> String {
-    format!("'{}'", text.replace('\'', r"'\''"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -352,11 +345,6 @@ mod tests {
         assert!(!owner_is_gone(&format!("f-{}-0", std::process::id())));
         assert!(owner_is_gone("f-4294967295-0"));
         assert!(!owner_is_gone("no-pid-here"));
-    }
-
-    #[test]
-    fn quoting_survives_quotes() {
-        assert_eq!(shell_quote("/a b/c'd"), r"'/a b/c'\''d'");
     }
 
     #[test]

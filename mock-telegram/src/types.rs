@@ -5,9 +5,16 @@
 use serde::Serialize;
 use serde_json::{Value, json};
 
-/// `{"ok":true,"result":<result>}`.
+/// `{"ok":true,"result":<result>}`, written straight from `result` (no JSON tree between).
 pub fn ok<T: Serialize>(result: T) -> Vec<u8> {
-    serde_json::to_vec(&json!({"ok": true, "result": result})).unwrap_or_default()
+    #[derive(Serialize)]
+    struct Envelope<T> {
+        ok: bool,
+        result: T,
+    }
+    let mut out = Vec::with_capacity(256);
+    let _ = serde_json::to_writer(&mut out, &Envelope { ok: true, result });
+    out
 }
 
 /// `{"ok":true,"result":true,"description":<d>}` (setWebhook and deleteWebhook say what they did).
@@ -16,14 +23,47 @@ pub fn ok_described(description: &str) -> Vec<u8> {
         .unwrap_or_default()
 }
 
+/// A name in a user, bot or chat: its text, or made from an id as it is written (no
+/// string built per message for the names every update and reply carry).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Name {
+    Text(String),
+    /// `User <id>`
+    UserFirst(i64),
+    /// `user<id>`
+    UserHandle(i64),
+    /// `tgbench bot <id>`
+    BotFirst(i64),
+}
+
+impl std::fmt::Display for Name {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Name::Text(t) => f.write_str(t),
+            Name::UserFirst(id) => write!(f, "User {id}"),
+            Name::UserHandle(id) => write!(f, "user{id}"),
+            Name::BotFirst(id) => write!(f, "tgbench bot {id}"),
+        }
+    }
+}
+
+impl Serialize for Name {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Name::Text(t) => s.serialize_str(t),
+            other => s.collect_str(other),
+        }
+    }
+}
+
 /// A user or a bot.
 #[derive(Clone, Debug, Serialize)]
 pub struct User {
     pub id: i64,
     pub is_bot: bool,
-    pub first_name: String,
+    pub first_name: Name,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub username: Option<String>,
+    pub username: Option<Name>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub language_code: Option<&'static str>,
 }
@@ -34,8 +74,8 @@ pub struct Chat {
     pub id: i64,
     #[serde(rename = "type")]
     pub kind: &'static str,
-    pub first_name: String,
-    pub username: String,
+    pub first_name: Name,
+    pub username: Name,
 }
 
 /// A text entity (the mock marks a leading `/command`, which PTB's CommandHandler needs).
@@ -90,8 +130,8 @@ pub fn user(chat_id: i64) -> User {
     User {
         id: chat_id,
         is_bot: false,
-        first_name: format!("User {chat_id}"),
-        username: Some(format!("user{chat_id}")),
+        first_name: Name::UserFirst(chat_id),
+        username: Some(Name::UserHandle(chat_id)),
         language_code: Some("en"),
     }
 }
@@ -101,8 +141,8 @@ pub fn private_chat(chat_id: i64) -> Chat {
     Chat {
         id: chat_id,
         kind: "private",
-        first_name: format!("User {chat_id}"),
-        username: format!("user{chat_id}"),
+        first_name: Name::UserFirst(chat_id),
+        username: Name::UserHandle(chat_id),
     }
 }
 
@@ -111,8 +151,8 @@ pub fn bot_user(id: i64, username: &str) -> User {
     User {
         id,
         is_bot: true,
-        first_name: format!("tgbench bot {id}"),
-        username: Some(username.to_string()),
+        first_name: Name::BotFirst(id),
+        username: Some(Name::Text(username.to_string())),
         language_code: None,
     }
 }

@@ -22,6 +22,12 @@ fn full() -> Results {
     r.runs[0].latency_histogram = fixtures::histogram_around(5.0, 10);
     r.capacity[0].steps[0].reason = Some("slo".into());
     r.runs[1].serverless = Some(fixtures::serverless());
+    r.runs[0].sut.cpu_quota = Some(tgbench_reports::results::CpuQuota {
+        cores: 0.25,
+        mechanism: "cgroup v1 cpu controller: cpu.cfs_quota_us = 25000, cpu.cfs_period_us = 100000"
+            .into(),
+    });
+    r.runs[0].harness.cpu_us_per_message = Some(18.5);
     r.capacity
         .push(fixtures::capacity_curve("x", "polling", None, false));
     r

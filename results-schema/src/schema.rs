@@ -300,6 +300,19 @@ pub struct SutInfo {
     /// runtime, the settings that matter ("grammY 1.46.0 on Node.js; bot.start() per bot").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub about: Option<String>,
+    /// The CPU budget the SUT was held to (`cpu_quota`), and how; absent when it had none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_quota: Option<CpuQuota>,
+}
+
+/// A SUT held to a share of the CPU by the kernel.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct CpuQuota {
+    /// The budget, in cores (0.25 = a quarter of one core).
+    pub cores: f64,
+    /// What enforced it, as read back from the kernel, e.g. "cgroup v1 cpu controller:
+    /// cpu.cfs_quota_us = 25000, cpu.cfs_period_us = 100000".
+    pub mechanism: String,
 }
 
 /// Latency from a simulated user's scheduled send to the bot's reply, milliseconds.
@@ -409,6 +422,10 @@ pub struct Harness {
     pub injection_lag_max_ms: f64,
     /// True when the harness, not the SUT, was the bottleneck; `notes` says why.
     pub bottleneck: bool,
+    /// The harness's CPU time per injected message, µs (its CPU seconds over the window
+    /// divided by the messages injected in it); absent when none were injected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_us_per_message: Option<f64>,
     #[serde(default)]
     pub notes: Vec<String>,
 }

@@ -22,7 +22,8 @@
 //! - [`sut`]: the system under test. The run talks to a [`sut::Deployment`] (start, ready,
 //!   signal, restart, stop) and samples it through a [`sut::ResourceSource`]; underneath:
 //!   the process group guard (`sut::process`), readiness (`sut::ready`), the environment
-//!   contract (`sut::env`), the reference servers (`sut::reference`).
+//!   contract (`sut::env`), the reference servers (`sut::reference`), the CPU budget of a
+//!   `cpu_quota` (`sut::budget`).
 //! - [`sampler`]: CPU and RSS of the SUT's process tree and of the harness (sysinfo).
 //! - [`run`]: one scenario run. `run` itself holds the `Session` (preflight, placement,
 //!   runtime, signals, the results file) that a run and a capacity search share;

@@ -286,11 +286,27 @@ pub fn harness_of(
              isolated stalls, e.g. a busy machine; not counted as a harness bottleneck"
         ));
     }
+    // What the harness spent per message: its CPU seconds in the window over the messages
+    // injected in it.
+    let us_per_message =
+        (inject.injected > 0 && cpu.cpu_s > 0.0).then(|| cpu.cpu_s * 1e6 / inject.injected as f64);
+    let per_message = us_per_message
+        .map(|us| format!(", {us:.0} µs per message"))
+        .unwrap_or_default();
+    if bottleneck {
+        // The lag note above: say what each message cost the harness beside it.
+        if let Some(note) = notes.last_mut() {
+            note.push_str(&format!(
+                " (harness CPU {:.0} % of one core{per_message})",
+                cpu.mean_pct
+            ));
+        }
+    }
     let share = cpu.mean_pct / 100.0 / harness_cores.max(1) as f64;
     if share >= HARNESS_CPU_LIMIT {
         bottleneck = true;
         notes.push(format!(
-            "harness (mock + load) CPU {:.0} % of its {} core{}: the harness may have been the limit",
+            "harness (mock + load) CPU {:.0} % of its {} core{}{per_message}: the harness may have been the limit",
             share * 100.0,
             harness_cores,
             plural(harness_cores)
@@ -299,7 +315,7 @@ pub fn harness_of(
     if p99 > LAG_P99_LIMIT_MS || inject.slowest_inject > Duration::from_millis(10) {
         notes.push(format!(
             "slowest Mock::inject call {:.1} ms (time inside the mock; the rest of the lag is \
-             the injector thread waking late, e.g. a busy core)",
+             the injector waking late, e.g. a busy core)",
             inject.slowest_inject.as_secs_f64() * 1000.0
         ));
     }
@@ -315,6 +331,7 @@ pub fn harness_of(
         injection_lag_p99_ms: round3(p99),
         injection_lag_max_ms: round3(max),
         bottleneck,
+        cpu_us_per_message: us_per_message.map(round2),
         notes,
     }
 }
@@ -496,6 +513,39 @@ mod tests {
         assert!(h.bottleneck);
         let h = harness_of(&report(&[100]), &busy, 2, vec![]);
         assert!(!h.bottleneck, "95 % of two cores is 47 %");
+    }
+
+    #[test]
+    fn the_harness_says_what_each_message_cost_it() {
+        // 95 % of one core for 10 s (9.5 CPU seconds) over 100,000 messages: 95 µs each.
+        let busy = CpuSummary {
+            mean_pct: 95.0,
+            cpu_s: 9.5,
+            ..Default::default()
+        };
+        let mut inject = report(&[100]);
+        inject.injected = 100_000;
+        let h = harness_of(&inject, &busy, 1, vec![]);
+        assert_eq!(h.cpu_us_per_message, Some(95.0));
+        assert!(h.bottleneck);
+        assert!(
+            h.notes[0].contains("CPU 95 % of its 1 core, 95 µs per message: the harness may"),
+            "{:?}",
+            h.notes
+        );
+        // Late injections too: the lag note carries the cost beside it.
+        let mut late = report(&[80_000; 100]);
+        late.injected = 100;
+        let h = harness_of(&late, &busy, 2, vec![]);
+        assert!(h.bottleneck);
+        assert!(
+            h.notes[0].ends_with("(harness CPU 95 % of one core, 95000 µs per message)"),
+            "{:?}",
+            h.notes
+        );
+        // Nothing injected: no figure.
+        let h = harness_of(&report(&[100]), &CpuSummary::default(), 1, vec![]);
+        assert_eq!(h.cpu_us_per_message, None);
     }
 
     #[test]

@@ -98,6 +98,13 @@ pub fn mock_config(t: &Telegram, seed: u64) -> MockConfig {
     c
 }
 
+/// What a figure measured under a CPU quota does and does not say (printed where one was in
+/// force).
+pub const QUOTA_CAVEAT: &str = "a quota-held figure is the SUT's capacity in CFS slices of \
+     that share of a core (100 ms periods: bursts past the quota wait for the next period, \
+     adding up to ~100 ms to latency), not a whole core divided; per-core figures from it \
+     extrapolate only as far as the README's 0.25 / 0.5 / 1 core measurements show";
+
 /// The seed of segment `i`: the same for every SUT and repetition.
 fn segment_seed(seed: u64, i: usize) -> u64 {
     seed ^ (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15)
@@ -222,6 +229,12 @@ impl Measurement<'_> {
             self.who,
             sut.ready_condition()
         ));
+        if let Some(q) = sut.info().cpu_quota {
+            s.progress.note(&format!(
+                "  {}: held to {} core ({}); {QUOTA_CAVEAT}",
+                self.who, q.cores, q.mechanism
+            ));
+        }
         let took = sut.wait_ready(&s.cancel, |state| {
             s.progress
                 .set(format!("{}: waiting until ready: {state}", self.who))
@@ -408,7 +421,7 @@ impl Measurement<'_> {
         });
         run.harness.notes.extend(fault_notes);
         self.s.progress.note(&format!(
-            "  {} {}: injected {} replied {} lost {} | p99 {:.1} ms | CPU {:.1} % | RSS {:.1} MiB",
+            "  {} {}: injected {} replied {} lost {} | p99 {:.1} ms | CPU {:.1} % | RSS {:.1} MiB | harness CPU {:.1} %{}",
             self.who,
             rec.label,
             run.updates.injected,
@@ -416,7 +429,12 @@ impl Measurement<'_> {
             run.updates.lost,
             run.latency_ms.p99,
             run.cpu.mean_pct,
-            run.memory.rss_peak_mb
+            run.memory.rss_peak_mb,
+            run.overhead.cpu.mean_pct,
+            run.harness
+                .cpu_us_per_message
+                .map(|us| format!(", {us:.1} µs per message"))
+                .unwrap_or_default()
         ));
         run
     }

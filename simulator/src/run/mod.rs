@@ -187,8 +187,10 @@ impl Session {
         let placement = Placement::for_scenario(scn, machine.cores);
         let pinned = placement.pin_harness();
         let harness_cores = placement.harness_cores(machine.cores);
+        // One worker per harness core: a second worker on the same core was woken per
+        // hand-off between the mock's tasks (context switches, ~3-5 µs per echo).
         let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(harness_cores.max(2))
+            .worker_threads(harness_cores.max(1))
             .thread_name("tgbench-mock")
             .enable_all()
             .build()

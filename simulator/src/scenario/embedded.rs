@@ -19,6 +19,10 @@ pub const EMBEDDED: &[(&str, &str)] = &[
     ),
     ("capacity", include_str!("../../../scenarios/capacity.toml")),
     (
+        "harness-cost",
+        include_str!("../../../scenarios/harness-cost.toml"),
+    ),
+    (
         "faults-sut-kill",
         include_str!("../../../scenarios/faults-sut-kill.toml"),
     ),

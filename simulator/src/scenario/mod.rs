@@ -565,6 +565,10 @@ pub struct Sut {
     /// CPUs to pin the SUT to, where the machine allows.
     #[serde(default)]
     pub cpus: Option<CpuList>,
+    /// CPU budget in cores (0.25 = a quarter of one core), enforced by the cgroup CPU
+    /// controller; the run is refused where there is none.
+    #[serde(default)]
+    pub cpu_quota: Option<f64>,
     /// Default: polling → polling, webhook → webhook, hybrid and command → any.
     #[serde(default)]
     pub ready: Option<Ready>,

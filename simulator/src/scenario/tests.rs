@@ -349,3 +349,39 @@ fn a_capacity_along_the_rate_needs_rates_and_no_bot_steps() {
         "{e}"
     );
 }
+
+#[test]
+fn cpu_quota_is_a_share_of_the_cores_the_sut_may_use() {
+    let with = |extra: &str| {
+        MINIMAL.replace(
+            "kind = \"polling\"",
+            &format!("kind = \"polling\"\n{extra}"),
+        )
+    };
+    let ok = parse(&with("cpu_quota = 0.25"), "x.toml").unwrap();
+    assert_eq!(ok.suts[0].cpu_quota, Some(0.25));
+    for bad in [
+        "cpu_quota = 0",
+        "cpu_quota = -1",
+        "cpu_quota = 0.001",
+        "cpu_quota = nan",
+    ] {
+        let e = err(&with(bad));
+        assert!(
+            e.starts_with("x.toml:15: [[sut]] #1 cpu_quota = "),
+            "{bad}: {e}"
+        );
+        assert!(e.contains("expected cores > 0"), "{bad}: {e}");
+    }
+    // More than the cores it is pinned to.
+    let e = err(&with("cpus = \"0\"\ncpu_quota = 1.5"));
+    assert!(
+        e.starts_with("x.toml:16: [[sut]] #1 cpu_quota = 1.5: expected cores > 0 (at least 0.01) and ≤ 1 (the cores of its cpus)"),
+        "{e}"
+    );
+    // More than the machine has.
+    let e = err(&with("cpu_quota = 100000"));
+    assert!(e.contains("(the cores of this machine)"), "{e}");
+    let e = err(&with("cpu_quota = \"half\""));
+    assert!(e.starts_with("x.toml:15: [[sut]] #1 cpu_quota"), "{e}");
+}

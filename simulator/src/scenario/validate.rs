@@ -122,6 +122,9 @@ pub fn check(s: &Scenario) -> Vec<Found> {
             _ => {}
         }
         check_serverless(&mut bad, sut, i);
+        if let Some(q) = sut.cpu_quota {
+            check_cpu_quota(&mut bad, sut, i, q);
+        }
         if !(sut.ready_timeout_s > 0.0 && sut.ready_timeout_s <= 3_600.0) {
             bad(
                 at("ready_timeout_s"),
@@ -692,6 +695,42 @@ fn valid_name(name: &str) -> bool {
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+}
+
+/// `cpu_quota` of `[[sut]]` #`i`: a share of the cores it may run on (its `cpus`, else
+/// this machine's), not for the serverless shape (its functions have their own sizes).
+fn check_cpu_quota(
+    bad: &mut impl FnMut(Vec<Seg>, Option<String>, &str),
+    sut: &Sut,
+    i: usize,
+    quota: f64,
+) {
+    let at = path!["sut", i, "cpu_quota"];
+    if sut.kind == Kind::Serverless {
+        bad(
+            at,
+            Some(num(quota)),
+            "not for kind = \"serverless\" (its functions get CPU by memory_mb, as on AWS Lambda)",
+        );
+        return;
+    }
+    let (cores, of) = match &sut.cpus {
+        Some(list) => (list.0.len(), "its cpus"),
+        None => (
+            std::thread::available_parallelism().map_or(1, |n| n.get()),
+            "this machine",
+        ),
+    };
+    // The kernel's smallest quota is 1 ms per 100 ms period.
+    if !(quota.is_finite() && quota >= 0.01 && quota <= cores as f64) {
+        bad(
+            at,
+            Some(num(quota)),
+            &format!(
+                "expected cores > 0 (at least 0.01) and ≤ {cores} (the cores of {of}), e.g. 0.25 for a quarter of one core"
+            ),
+        );
+    }
 }
 
 fn num(v: f64) -> String {

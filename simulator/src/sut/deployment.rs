@@ -22,6 +22,7 @@ use tgbench_reports::results::SutInfo;
 use tokio::runtime::Handle;
 
 use super::SutError;
+use super::budget::CpuBudget;
 use super::env::SutEnv;
 use super::process::{Exit, Launch, SutProcess};
 use super::ready::{Probe, Readiness, wait_ready};
@@ -75,6 +76,8 @@ pub struct Deployment {
     at_restart: Option<Stats>,
     /// The serverless shape's platform (None for a process tree).
     platform: Option<Platform>,
+    /// Its CPU budget's control group (after `proc`: the SUT dies before its group goes).
+    budget: Option<CpuBudget>,
 }
 
 impl Deployment {
@@ -112,6 +115,10 @@ impl Deployment {
             contract.listen,
             setup.rt,
         );
+        let budget = match sut.cpu_quota {
+            Some(cores) => Some(CpuBudget::new(&sut.name, cores)?),
+            None => None,
+        };
         let log = setup.logs.join(format!("{}.log", setup.log_stem));
         let proc = SutProcess::start(Launch {
             name: &sut.name,
@@ -120,6 +127,7 @@ impl Deployment {
             contract: &contract,
             cpus: setup.cpus,
             log: Some(&log),
+            budget: budget.as_ref(),
         })?;
         Ok(Deployment {
             name: sut.name.clone(),
@@ -142,6 +150,7 @@ impl Deployment {
             restarts: 0,
             at_restart: None,
             platform,
+            budget,
         })
     }
 
@@ -149,13 +158,15 @@ impl Deployment {
         &self.name
     }
 
-    /// The SUT as results describe it: the command as started (pinning included).
+    /// The SUT as results describe it: the command as started (pinning and budget
+    /// included), and its CPU budget.
     pub fn info(&self) -> SutInfo {
         SutInfo {
             name: self.name.clone(),
             kind: self.kind.as_str().to_string(),
             command: self.proc.command.clone(),
             about: self.about.clone(),
+            cpu_quota: self.budget.as_ref().map(CpuBudget::record),
         }
     }
 
@@ -236,6 +247,7 @@ impl Deployment {
             contract: &self.contract,
             cpus: self.cpus.as_deref(),
             log: Some(&log),
+            budget: self.budget.as_ref(),
         })?;
         self.resources.set_root(self.proc.pid());
         if let Some(p) = &self.platform {

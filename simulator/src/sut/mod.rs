@@ -9,6 +9,7 @@
 //!   behind.
 //! - [`ready`]: when a SUT counts as ready (the mock's view, or a health URL), and waiting
 //!   for it.
+//! - [`budget`]: a SUT's CPU budget (`cpu_quota`): a control group with a CFS quota.
 //! - [`env`](mod@env): the SUT environment contract (`TGBENCH_*`).
 //! - [`reference`](mod@reference): the reference servers: where they are, building them with cargo, the
 //!   command line a `[[sut]]` starts.
@@ -16,6 +17,7 @@
 //! - [`serverless`]: the serverless shape: the emulated Lambda platform (`mock-lambda`),
 //!   the deploy step (webhooks with per-bot secrets), the platform's figures per window.
 
+pub mod budget;
 pub mod deployment;
 pub mod env;
 pub mod process;
@@ -26,6 +28,7 @@ pub mod serverless;
 
 use std::path::PathBuf;
 
+pub use budget::CpuBudget;
 pub use deployment::{Deployment, Setup};
 pub use env::{SutEnv, free_loopback_port};
 pub use process::{Exit, Launch, SutProcess, TAIL_LINES, have_setpriv};
@@ -76,6 +79,16 @@ pub enum SutError {
     },
     #[error("interrupted while waiting for SUT {sut} to be ready")]
     Interrupted { sut: String },
+    #[error(
+        "SUT {sut}: cpu_quota = {cores} cannot be enforced here: no usable cgroup CPU controller \
+         ({}); run tgbench as root on a machine with cgroups, or remove cpu_quota",
+        mock_lambda::resources::error_chain(source)
+    )]
+    CpuQuota {
+        sut: String,
+        cores: f64,
+        source: tgbench_cgroup::CgroupError,
+    },
 }
 
 /// The end of a failure message: the last lines of the SUT's stderr, or that it wrote none.

@@ -1,5 +1,5 @@
 //! A SUT as a process: started with the environment contract in a process group of its
-//! own (optionally pinned with `taskset`, and under `setpriv --pdeathsig KILL` so it dies
+//! own (optionally pinned with `taskset`, optionally inside its CPU budget's control group, and under `setpriv --pdeathsig KILL` so it dies
 //! with tgbench), its output copied to a log with the last lines of stderr kept, and
 //! stopped with SIGTERM then SIGKILL to the whole group. [`SutProcess`] is a guard:
 //! dropping it kills the group, so nothing is left behind even on an early return or a
@@ -18,6 +18,7 @@ use nix::sys::wait::{Id, WaitPidFlag, WaitStatus, waitid};
 use nix::unistd::Pid;
 
 use super::SutError;
+use super::budget::CpuBudget;
 use super::env::SutEnv;
 
 /// Lines of the SUT's stderr kept for failure messages.
@@ -34,6 +35,8 @@ pub struct Launch<'a> {
     pub cpus: Option<&'a [usize]>,
     /// Copy of everything the SUT writes (stdout and stderr), if given.
     pub log: Option<&'a Path>,
+    /// The CPU budget to start it in (None: no budget).
+    pub budget: Option<&'a CpuBudget>,
 }
 
 /// How a SUT process ended.
@@ -65,6 +68,9 @@ impl SutProcess {
             let mut pinned = vec!["taskset".to_string(), "-c".to_string(), list.join(",")];
             pinned.append(&mut command);
             command = pinned;
+        }
+        if let Some(budget) = l.budget {
+            command = budget.launcher(&command);
         }
         // If tgbench itself dies (even by SIGKILL, which no handler sees), the kernel kills
         // the SUT: `setpriv --pdeathsig` sets PR_SET_PDEATHSIG and execs the command (same
@@ -278,6 +284,7 @@ mod tests {
             contract,
             cpus: None,
             log: None,
+            budget: None,
         }
     }
 
@@ -397,6 +404,52 @@ mod tests {
         assert_eq!(finished(&p).tail, ["Cpus_allowed_list:\t1"]);
         let at = usize::from(have_setpriv()) * 4;
         assert_eq!(p.command[at..at + 3], ["taskset", "-c", "1"]);
+        p.stop(Duration::from_millis(10));
+    }
+
+    /// `cpu_quota = 0.25`: a busy loop started in its budget is in the budget's group from
+    /// the start (its first pid and a child it forks), the kernel holds the quota that was
+    /// asked, and over two seconds the loop gets about a quarter of a core (unlimited it
+    /// would take a whole one): bounded at 0.6 core, far from either outcome.
+    #[test]
+    fn a_sut_with_a_cpu_quota_runs_in_its_group_held_to_it() {
+        let budget = match CpuBudget::new("busy", 0.25) {
+            Ok(b) => b,
+            Err(e) if std::env::var_os("CI").is_none() => {
+                eprintln!("SKIPPED a_sut_with_a_cpu_quota_runs_in_its_group_held_to_it: {e}");
+                return;
+            }
+            Err(e) => panic!("CI has cgroups: {e}"),
+        };
+        let record = budget.record();
+        assert_eq!(record.cores, 0.25);
+        assert!(
+            record
+                .mechanism
+                .ends_with("cpu.cfs_quota_us = 25000, cpu.cfs_period_us = 100000")
+                || record.mechanism.ends_with("cpu.max = 25000 100000"),
+            "{}",
+            record.mechanism
+        );
+        let contract = SutEnv::prepare("http://127.0.0.1:9", &[]).unwrap();
+        let env = BTreeMap::new();
+        let mut l = launch_sh("while :; do :; done & echo $! >&2; wait", &env, &contract);
+        l.budget = Some(&budget);
+        let mut p = SutProcess::start(l).unwrap();
+        let child = first_line_pid(&p);
+        let procs = budget.group().processes().unwrap();
+        assert!(
+            procs.contains(&(p.pid() as i32)) && procs.contains(&child),
+            "pid {} and its child {child} not both in the group: {procs:?}",
+            p.pid()
+        );
+        let from = budget.group().cpu_usage().unwrap();
+        let t0 = Instant::now();
+        std::thread::sleep(Duration::from_secs(2));
+        let used = budget.group().cpu_usage().unwrap() - from;
+        let cores = used.as_secs_f64() / t0.elapsed().as_secs_f64();
+        assert!(cores < 0.6, "held to 0.25 core, used {cores:.2}");
+        assert!(cores > 0.0);
         p.stop(Duration::from_millis(10));
     }
 }

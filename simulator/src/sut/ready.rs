@@ -181,6 +181,7 @@ mod tests {
             contract: &contract,
             cpus: None,
             log: None,
+            budget: None,
         })
         .unwrap()
     }
