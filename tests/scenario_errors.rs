@@ -43,7 +43,7 @@ fn a_bad_value_names_file_line_key_and_what_is_allowed() {
     assert_eq!(
         stderr,
         format!(
-            "{p}:8: [load] model = \"posson\": expected one of idle, constant, poisson, burst, ramp\n"
+            "{p}:8: [load] model = \"posson\": expected one of idle, constant, poisson, burst, ramp, replay\n"
         )
     );
     // `run` refuses the same file the same way, before starting anything.
@@ -72,7 +72,7 @@ fn an_unknown_key_names_line_and_the_allowed_keys() {
     assert_eq!(code, 2);
     assert!(
         stderr.starts_with(&format!(
-            "{p}:14: [[sut]] #1 cpu: unknown key; expected one of name, kind, args, command, env, cpus,"
+            "{p}:14: [[sut]] #1 cpu: unknown key; expected one of name, kind, about, args, command, env, cpus,"
         )),
         "{stderr}"
     );
