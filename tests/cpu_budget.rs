@@ -4,9 +4,7 @@
 //! can be used the run is refused with that said (SKIPPED outside CI; CI runs as root on a
 //! machine with cgroups, so there it fails).
 
-use clap::Parser;
-
-use crate::sim_support::{binaries, read_results, scenario_file};
+use crate::sim_support::{binaries, read_results, run_in_process, scenario_file};
 
 #[test]
 fn a_sut_with_a_cpu_quota_runs_held_to_it_and_results_say_how() {
@@ -41,14 +39,7 @@ max_lost = 0
 "#,
     );
     let out = dir.path().join("out");
-    let code = tgbench::run_cli(tgbench::Cli::parse_from([
-        "tgbench",
-        "run",
-        file.to_str().unwrap(),
-        "--no-progress",
-        "--out",
-        out.to_str().unwrap(),
-    ]));
+    let code = run_in_process(&file, &out);
     let r = read_results(&out);
     let refused = r
         .incomplete_reason

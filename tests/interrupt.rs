@@ -5,20 +5,9 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use clap::Parser;
-
-use crate::sim_support::{alive, binaries, descendants, read_results, scenario_file};
-
-fn run_in_process(scenario: &std::path::Path, out: &std::path::Path) -> u8 {
-    tgbench::run_cli(tgbench::Cli::parse_from([
-        "tgbench",
-        "run",
-        scenario.to_str().unwrap(),
-        "--no-progress",
-        "--out",
-        out.to_str().unwrap(),
-    ]))
-}
+use crate::sim_support::{
+    alive, binaries, descendants, read_results, run_in_process, scenario_file,
+};
 
 /// Starts `tgbench run SCENARIO --out OUT` as a subprocess (stderr as given) and waits,
 /// up to 30 s, until its SUT `polling` runs and has written to its log (messages are being

@@ -4,9 +4,7 @@
 //! dropped), every one answered, and a malformed row refused before anything starts, naming
 //! the trace's file, line and column.
 
-use clap::Parser;
-
-use crate::sim_support::{binaries, read_results, scenario_file};
+use crate::sim_support::{binaries, read_results, run_in_process, scenario_file};
 
 /// 40 messages of three bots over 600 s of trace time, every fifth a button press.
 fn trace() -> String {
@@ -57,14 +55,7 @@ fn a_trace_replays_every_row_of_its_window_on_both_transports() {
     // `trace` is relative to the scenario file's folder.
     let file = scenario_file(dir.path(), "replay", &scenario("trace.csv"));
     let out = dir.path().join("out");
-    let code = tgbench::run_cli(tgbench::Cli::parse_from([
-        "tgbench",
-        "run",
-        file.to_str().unwrap(),
-        "--no-progress",
-        "--out",
-        out.to_str().unwrap(),
-    ]));
+    let code = run_in_process(&file, &out);
     let r = read_results(&out);
     assert_eq!(code, 0);
     assert_eq!(r.scenario.load["model"], "replay");

@@ -86,6 +86,18 @@ pub fn scenario_file(dir: &Path, name: &str, text: &str) -> PathBuf {
     path
 }
 
+/// `tgbench run SCENARIO --no-progress --out OUT` in this process; its exit code.
+pub fn run_in_process(scenario: &Path, out: &Path) -> u8 {
+    tgbench::run_cli(<tgbench::Cli as clap::Parser>::parse_from([
+        "tgbench",
+        "run",
+        scenario.to_str().unwrap(),
+        "--no-progress",
+        "--out",
+        out.to_str().unwrap(),
+    ]))
+}
+
 /// Reads `<dir>/results.json`.
 pub fn read_results(dir: &Path) -> Results {
     let text = std::fs::read_to_string(dir.join("results.json")).expect("results.json exists");
