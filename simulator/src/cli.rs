@@ -52,7 +52,9 @@ The SUT environment contract (for `kind = \"command\"`, any bot server in any la
   TGBENCH_PUBLIC_URL   the URL base it registers with setWebhook
 
 Shipped scenarios are built in; SCENARIO is a path or one of their names:
-  smoke, idle-100, steady-100, burst-100, claims-100, capacity
+  smoke, idle-100, steady-100, burst-100, claims-100, capacity, harness-cost,
+  faults-sut-kill, faults-sut-stop, faults-telegram-outage, faults-telegram-errors,
+  faults-telegram-slow, serverless-low-frequency
 Every scenario key is documented in scenarios/README.md.";
 
 const EXAMPLES: &str = "\
@@ -61,6 +63,7 @@ Examples:
   tgbench run smoke                         # ≤ 20 s: both reference transports, exact counts
   tgbench run scenarios/steady-100.toml --out results/steady
   tgbench validate my-scenario.toml         # check a file without running anything
+  tgbench trace stats my-trace.csv          # what a trace of real traffic holds ([load] model = \"replay\")
   tgbench capacity capacity                 # max bots per server, 100 → 100,000
   tgbench report results/*/results.json --out report/
   tgbench report --claims results/claims-*/*/results.json   # judge saved claims runs again
@@ -582,6 +585,18 @@ fn finish(outcome: Result<Outcome, RunError>) -> u8 {
 
 #[cfg(test)]
 mod tests {
+    /// `--help` names every built-in scenario (a scenario added later must be added there).
+    #[test]
+    fn the_long_help_names_every_built_in_scenario() {
+        for (name, _) in crate::scenario::EMBEDDED {
+            assert!(
+                LONG_ABOUT.contains(&format!(" {name},"))
+                    || LONG_ABOUT.contains(&format!(" {name}\n")),
+                "{name} is built in but not in tgbench --help"
+            );
+        }
+    }
+
     use super::*;
 
     #[test]
