@@ -64,10 +64,8 @@ pub fn sends(
     seed: u64,
 ) -> Box<dyn Iterator<Item = Send> + std::marker::Send> {
     match load.replay_plan() {
-        Some(plan) if load.model == Model::Replay => {
-            Box::new(crate::trace::Replay::new(plan, duration))
-        }
-        _ => Box::new(build(load, bots, duration, seed).into_iter()),
+        Some(plan) => Box::new(crate::trace::Replay::new(plan, duration)),
+        None => Box::new(build(load, bots, duration, seed).into_iter()),
     }
 }
 

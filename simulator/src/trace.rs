@@ -428,7 +428,7 @@ pub fn scan(path: &Path) -> Result<Summary, TraceError> {
             let _ = gaps.record(gap_ms.clamp(1, tgbench_reports::histogram::MAX_LATENCY_US));
         }
         entry.1 = row.t_s;
-        chats.insert((entry.0, chat_hash(&row.chat)));
+        chats.insert((entry.0, key_hash(&row.chat)));
         if row.kind == SendKind::Callback {
             callbacks += 1;
         }
@@ -462,9 +462,9 @@ pub fn scan(path: &Path) -> Result<Summary, TraceError> {
     })
 }
 
-/// A stable hash of a chat key (FNV-1a, 64 bits): the same key is the same simulated user
+/// A stable hash of a trace key (FNV-1a, 64 bits): the same chat key is the same simulated user
 /// in every replay and on every machine.
-fn chat_hash(key: &str) -> u64 {
+fn key_hash(key: &str) -> u64 {
     key.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
     })
@@ -556,7 +556,7 @@ impl Iterator for Replay {
             return Some(Send {
                 at: Duration::from_secs_f64((t - self.plan.start_s) / self.plan.speed),
                 bot,
-                chat_id: FIRST_CHAT_ID + (chat_hash(&row.chat) % CHAT_IDS) as i64,
+                chat_id: FIRST_CHAT_ID + (key_hash(&row.chat) % CHAT_IDS) as i64,
                 kind: row.kind,
             });
         }
@@ -580,7 +580,7 @@ pub fn write_csv(out: &mut impl Write, sends: impl Iterator<Item = Row>) -> std:
 
 /// A key as a trace shows it: 12 hex digits of its hash, so a platform's ids do not leave it.
 pub fn anonymise(key: &str) -> String {
-    format!("{:012x}", chat_hash(key) & 0xffff_ffff_ffff)
+    format!("{:012x}", key_hash(key) & 0xffff_ffff_ffff)
 }
 
 /// `tgbench trace from-log`: a platform's log (CSV with a header) to a trace, keys

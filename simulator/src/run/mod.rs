@@ -340,21 +340,23 @@ pub fn run_scenario(scn: &Scenario, opts: &Options) -> Result<Outcome, RunError>
     let session = Session::new(scn, opts, scn.telegram.bots, &scn.name)?;
     let mut results = session.begin(scn)?;
     let mut status = Status::Ok;
-    // With `keep_going`, the SUTs that failed: "<name>: <why>".
-    let mut failed: Vec<String> = Vec::new();
     'suts: for s in &scn.suts {
         for rep in 0..scn.repeat {
             let r = session.measure(scn, s, rep);
             results.runs.extend(r.runs);
             match r.stop {
                 Some(Stop::SutFailed(why)) if opts.keep_going => {
-                    let first_line = why.lines().next().unwrap_or_default().to_owned();
-                    failed.push(format!("{}: {first_line}", s.name));
-                    results.incomplete_reason = Some(format!("SUTs failed: {}", failed.join("; ")));
                     results.failed_suts.push(SutFailure {
                         sut: s.name.clone(),
                         reason: why.clone(),
                     });
+                    // Every failure so far, first line each: "SUTs failed: a: …; b: …".
+                    let each: Vec<String> = results
+                        .failed_suts
+                        .iter()
+                        .map(|f| format!("{}: {}", f.sut, f.reason.lines().next().unwrap_or("")))
+                        .collect();
+                    results.incomplete_reason = Some(format!("SUTs failed: {}", each.join("; ")));
                     if status == Status::Ok {
                         status = Status::SutFailed(why);
                     }

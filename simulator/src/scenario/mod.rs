@@ -256,7 +256,10 @@ impl Load {
     /// How a phase of this load replays its trace (None for the other models, or before
     /// the scenario was read from a file).
     pub fn replay_plan(&self) -> Option<crate::trace::ReplayPlan> {
-        let r = self.replay.as_ref()?;
+        let r = self
+            .replay
+            .as_ref()
+            .filter(|_| self.model == Model::Replay)?;
         Some(crate::trace::ReplayPlan {
             path: r.path.clone(),
             speed: self.speed.unwrap_or(1.0),
