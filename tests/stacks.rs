@@ -21,11 +21,7 @@ use clap::Parser;
 use mock_telegram::{Mock, MockConfig, MockServer, NewUpdate};
 use tgbench::scenario;
 
-use crate::sim_support::{profile_dir, read_results};
-
-fn repo() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
+use crate::sim_support::{profile_dir, read_results, repo};
 
 /// How a stack's environment is prepared.
 #[derive(Clone, Copy)]
