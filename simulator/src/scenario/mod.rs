@@ -7,6 +7,7 @@
 
 mod diurnal;
 mod embedded;
+mod fleet;
 pub(crate) mod locate;
 mod validate;
 
@@ -598,9 +599,17 @@ pub struct Sut {
     pub arch: Option<Arch>,
     #[serde(default)]
     pub front_door: Option<FrontDoor>,
+    /// Processes of the SUT started side by side, each told `TGBENCH_SHARD=i/N` (default 1).
+    #[serde(default)]
+    pub replicas: Option<u32>,
 }
 
 impl Sut {
+    /// How many processes of it run side by side (`replicas`, default 1).
+    pub fn replica_count(&self) -> u32 {
+        self.replicas.unwrap_or(1)
+    }
+
     pub fn ready(&self) -> Ready {
         self.ready.clone().unwrap_or(match self.kind {
             Kind::Polling => Ready::Polling,
