@@ -135,8 +135,11 @@ pub struct Run {
     /// [`Latency::from_histogram`] for its summary.
     #[serde(default)]
     pub latency_histogram: String,
-    pub cpu: Cpu,
-    pub memory: Memory,
+    /// The SUT's CPU over the window; null when it was not measured (an external SUT
+    /// without `[sut.metrics]`: `resources.source = "none"`), never 0 for unknown.
+    pub cpu: Option<Cpu>,
+    /// The SUT's memory over the window; null when it was not measured.
+    pub memory: Option<Memory>,
     pub requests: Requests,
     pub updates: Updates,
     pub slo: Slo,

@@ -176,6 +176,19 @@ pub struct CpuSummary {
     pub cpu_s: f64,
 }
 
+impl From<&tgbench_reports::results::Cpu> for CpuSummary {
+    /// The summary a results `cpu` entry was written from (to judge an SLO on figures that
+    /// came from elsewhere, e.g. Prometheus).
+    fn from(c: &tgbench_reports::results::Cpu) -> Self {
+        CpuSummary {
+            mean_pct: c.mean_pct,
+            p95_pct: c.p95_pct,
+            max_pct: c.max_pct,
+            cpu_s: c.cpu_s,
+        }
+    }
+}
+
 /// Time-weighted mean, p95 and max of `(cpu_pct, period_s)` readings, and CPU seconds.
 pub fn summarize_cpu(readings: &[(f64, f64)]) -> CpuSummary {
     if readings.is_empty() {

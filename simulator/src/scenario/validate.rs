@@ -196,6 +196,7 @@ pub fn check(s: &Scenario) -> Vec<Found> {
     }
 
     check_faults(&mut bad, s);
+    super::fleet::check_scenario(&mut bad, s);
 
     let slo = &s.slo;
     for (key, v) in [

@@ -16,8 +16,10 @@
 //! Lambda (`kind = "serverless"`, [`super::serverless`]): the process is the platform,
 //! ready once it answers and the deploy step has set every webhook, sampled as the
 //! environments below it, with its own figures per window ([`Deployment::platform_stats`]).
-//! Other shapes (replicas, a proxy in front, a SUT tgbench does not start) belong here,
-//! behind the same methods.
+//! A SUT tgbench does not start (`kind = "external"`): no process at all; its tokens are
+//! written to its `tokens_file`, it is ready as the mock sees it (or by its health URL),
+//! never signalled, and sampled by nothing here (`[sut.metrics]` or "not measured").
+//! Other shapes (a proxy in front) belong here, behind the same methods.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -31,7 +33,7 @@ use tokio::runtime::Handle;
 
 use super::SutError;
 use super::budget::CpuBudget;
-use super::env::SutEnv;
+use super::env::{SutEnv, write_tokens};
 use super::process::{Exit, Launch, SutProcess};
 use super::ready::{Probe, Readiness, wait_ready};
 use super::reference::command_line;
@@ -130,7 +132,18 @@ impl Deployment {
             Some(cores) => Some(CpuBudget::new(&sut.name, cores)?),
             None => None,
         };
-        let n = sut.replica_count();
+        if let (Kind::External, Some(path)) = (sut.kind, &sut.tokens_file) {
+            write_tokens(path, &tokens).map_err(|source| SutError::TokensFile {
+                sut: sut.name.clone(),
+                path: path.clone(),
+                source,
+            })?;
+        }
+        // An external SUT: nothing to start.
+        let n = match sut.kind {
+            Kind::External => 0,
+            _ => sut.replica_count(),
+        };
         let envs: Vec<BTreeMap<String, String>> = (0..n)
             .map(|i| {
                 let mut env = sut.env.clone();
@@ -192,10 +205,14 @@ impl Deployment {
         SutInfo {
             name: self.name.clone(),
             kind: self.kind.as_str().to_string(),
-            command: self.procs[0].command.clone(),
+            command: self
+                .procs
+                .first()
+                .map(|p| p.command.clone())
+                .unwrap_or_default(),
             about: self.about.clone(),
             cpu_quota: self.budget.as_ref().map(CpuBudget::record),
-            replicas: Some(self.procs.len() as u32),
+            replicas: (!self.procs.is_empty()).then_some(self.procs.len() as u32),
         }
     }
 
@@ -258,9 +275,12 @@ impl Deployment {
     }
 
     /// SIGTERM (`kill = false`) or SIGKILL to the whole SUT, without waiting (faults); in a
-    /// fleet, to replica 0 only.
+    /// fleet, to replica 0 only; nothing to an external SUT (validation refuses the faults
+    /// that would ask).
     pub fn signal(&self, kill: bool) {
-        self.procs[0].signal(kill);
+        if let Some(p) = self.procs.first() {
+            p.signal(kill);
+        }
     }
 
     /// Reaps what is left of every replica that exited and starts it again with the same
