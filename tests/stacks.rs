@@ -286,7 +286,7 @@ fn every_update_answered_once(file: &str, suts: &[&str], extra_env: &[(&str, Str
         assert_eq!(u.duplicated, 0, "{who}: no update answered twice");
         assert_eq!(run.latency_ms.count, u.replied, "{who}");
         assert!(
-            run.memory.rss_peak_mb > 1.0,
+            run.memory.as_ref().unwrap().rss_peak_mb > 1.0,
             "{who}: the SUT's memory was sampled"
         );
     }

@@ -730,7 +730,10 @@ mod tests {
                 complete: true,
                 ..Default::default()
             };
-            r.memory.rss_peak_mb = rss;
+            r.memory = Some(tgbench_reports::results::Memory {
+                rss_peak_mb: rss,
+                ..Default::default()
+            });
             results.runs.push(r);
         }
         let file = dir.path().join("claims").join("results.json");

@@ -122,6 +122,7 @@ pub fn check(s: &Scenario) -> Vec<Found> {
             _ => {}
         }
         check_serverless(&mut bad, sut, i);
+        super::fleet::check_sut(&mut bad, sut, i);
         if let Some(q) = sut.cpu_quota {
             check_cpu_quota(&mut bad, sut, i, q);
         }
@@ -195,6 +196,7 @@ pub fn check(s: &Scenario) -> Vec<Found> {
     }
 
     check_faults(&mut bad, s);
+    super::fleet::check_scenario(&mut bad, s);
 
     let slo = &s.slo;
     for (key, v) in [

@@ -9,7 +9,7 @@
 
 use std::io::Write;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// The SUT environment contract, and the temporary folder holding the tokens file.
 pub struct SutEnv {
@@ -25,11 +25,7 @@ impl SutEnv {
     pub fn prepare(api_url: &str, tokens: &[String]) -> std::io::Result<SutEnv> {
         let dir = tempfile::Builder::new().prefix("tgbench-sut-").tempdir()?;
         let tokens_file = dir.path().join("tokens.txt");
-        let mut f = std::fs::File::create(&tokens_file)?;
-        for t in tokens {
-            writeln!(f, "{t}")?;
-        }
-        f.sync_all()?;
+        write_tokens(&tokens_file, tokens)?;
         let listen = free_loopback_port()?;
         Ok(SutEnv {
             api_url: api_url.to_string(),
@@ -52,6 +48,21 @@ impl SutEnv {
             ("TGBENCH_PUBLIC_URL".into(), self.public_url.clone()),
         ]
     }
+}
+
+/// Writes `tokens`, one a line, to `path` (the contract's TGBENCH_TOKENS_FILE format),
+/// through a temporary file beside it renamed into place: a SUT watching the path never
+/// reads half a file.
+pub fn write_tokens(path: &Path, tokens: &[String]) -> std::io::Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tgbench-tmp");
+    let tmp = PathBuf::from(tmp);
+    let mut f = std::fs::File::create(&tmp)?;
+    for t in tokens {
+        writeln!(f, "{t}")?;
+    }
+    f.sync_all()?;
+    std::fs::rename(&tmp, path)
 }
 
 /// A loopback port free right now (bound, read, released).
