@@ -8,6 +8,7 @@ mod external;
 mod faults;
 mod fleet;
 mod interrupt;
+mod kubernetes;
 mod metrics;
 mod prometheus;
 mod replay;
