@@ -123,7 +123,9 @@ pub fn check(s: &Scenario) -> Vec<Found> {
         }
         check_serverless(&mut bad, sut, i);
         super::fleet::check_sut(&mut bad, sut, i);
-        if sut.proxy.is_some() && matches!(sut.kind, Kind::Polling | Kind::Serverless | Kind::External) {
+        if sut.proxy.is_some()
+            && matches!(sut.kind, Kind::Polling | Kind::Serverless | Kind::External)
+        {
             bad(
                 at("proxy"),
                 Some("\"nginx\"".into()),

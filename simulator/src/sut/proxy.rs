@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use super::SutError;
 use super::env::SutEnv;
-use super::process::{Launch, SutProcess};
+use super::process::{Exit, Launch, SutProcess};
 
 /// The certificate and key nginx presents on its public port.
 #[derive(Debug, Clone)]
@@ -151,6 +151,14 @@ impl Nginx {
     /// Whether nginx has exited.
     pub fn exited(&self) -> bool {
         self.proc.exited().is_some()
+    }
+
+    /// How nginx ended, if it has (named as nginx in the message).
+    pub fn exit(&self) -> Option<Exit> {
+        self.proc.exit().map(|e| Exit {
+            status: format!("its nginx: {}", e.status),
+            tail: e.tail,
+        })
     }
 
     /// SIGTERM to nginx (a fast shutdown), up to `grace`, then SIGKILL to its group.
@@ -324,15 +332,23 @@ mod tests {
                 std::env::var_os("CI").is_none(),
                 "CI is set, so nginx must be installed (.ci/setup installs it)"
             );
-            eprintln!("SKIPPED nginx proxy test: no nginx (apt-get install nginx; set CI to make this fatal)");
+            eprintln!(
+                "SKIPPED nginx proxy test: no nginx (apt-get install nginx; set CI to make this fatal)"
+            );
             return;
         }
         let logs = tempfile::tempdir().unwrap();
         let mut contract = SutEnv::prepare("http://127.0.0.1:1", &[]).unwrap();
         contract.listen = app();
         let app_url = contract.public_url.clone();
-        let nginx = Nginx::start("t", &mut contract, None, &logs.path().join("nginx.log"), None)
-            .unwrap();
+        let nginx = Nginx::start(
+            "t",
+            &mut contract,
+            None,
+            &logs.path().join("nginx.log"),
+            None,
+        )
+        .unwrap();
         // The SUT now registers nginx's address, not its own.
         assert_ne!(contract.public_url, app_url);
         assert_eq!(contract.public_url, format!("http://{}", nginx.public()));
