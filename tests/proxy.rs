@@ -7,7 +7,7 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::sim_support::{alive, binaries, run_ok, scenario_file, with_marker};
+use crate::sim_support::{alive, binaries, descendants, run_ok, scenario_file, with_marker};
 
 /// nginx's command line names its prefix, a temporary folder with this prefix.
 const NGINX_MARKER: &str = "tgbench-nginx-";
@@ -109,16 +109,29 @@ fn an_interrupted_run_leaves_no_nginx_behind() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    // This run's nginx: the processes below tgbench that nginx named (its worker's command
+    // line is nginx's own title, "nginx: worker process").
+    let nginx_of_run = || -> Vec<u32> {
+        descendants(child.id())
+            .into_iter()
+            .filter(|p| {
+                let cmd = std::fs::read(format!("/proc/{p}/cmdline")).unwrap_or_default();
+                String::from_utf8_lossy(&cmd).starts_with("nginx:")
+            })
+            .collect()
+    };
     // Wait until nginx runs and the run is under way (the app's log has lines).
     let deadline = Instant::now() + Duration::from_secs(60);
     let log = dir.path().join("out/logs/webhook-nginx-rep0.log");
-    while (with_marker(NGINX_MARKER).is_empty()
-        || std::fs::read_to_string(&log).unwrap_or_default().is_empty())
+    while (nginx_of_run().len() < 2 || std::fs::read_to_string(&log).unwrap_or_default().is_empty())
         && Instant::now() < deadline
     {
         std::thread::sleep(Duration::from_millis(100));
     }
-    let nginx = with_marker(NGINX_MARKER);
+    let nginx = nginx_of_run();
+    if nginx.len() < 2 {
+        let _ = child.kill();
+    }
     assert!(
         nginx.len() >= 2,
         "nginx master and worker expected: {nginx:?}"
