@@ -7,11 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use tgbench::run::{self, Options, Status};
-use tgbench::scenario;
 use tgbench_reports::results::Results;
 
-use crate::sim_support::{binaries, scenario_file};
+use crate::sim_support::{binaries, run_ok};
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -47,21 +45,7 @@ fn start_when_tokens_appear(
 }
 
 fn run(dir: &Path, text: &str) -> Results {
-    let s = scenario::load(scenario_file(dir, "external", text).to_str().unwrap()).unwrap();
-    let opts = Options {
-        out_dir: Some(dir.join("out")),
-        progress: false,
-        impls_dir: Some(binaries().to_path_buf()),
-        ..Options::default()
-    };
-    let outcome = run::run_scenario(&s, &opts).expect("the run starts");
-    assert_eq!(
-        outcome.status,
-        Status::Ok,
-        "{:?}",
-        outcome.results.incomplete_reason
-    );
-    outcome.results
+    run_ok(dir, "external", text)
 }
 
 fn external_run(kind: &str, bin: &'static str) {

@@ -6,28 +6,12 @@
 
 use std::path::Path;
 
-use tgbench::run::{self, Options, Status};
-use tgbench::scenario;
 use tgbench_reports::results::Results;
 
-use crate::sim_support::{binaries, scenario_file};
+use crate::sim_support::run_ok;
 
 fn run(dir: &Path, text: &str) -> Results {
-    let s = scenario::load(scenario_file(dir, "fleet", text).to_str().unwrap()).unwrap();
-    let opts = Options {
-        out_dir: Some(dir.join("out")),
-        progress: false,
-        impls_dir: Some(binaries().to_path_buf()),
-        ..Options::default()
-    };
-    let outcome = run::run_scenario(&s, &opts).expect("the run starts");
-    assert_eq!(
-        outcome.status,
-        Status::Ok,
-        "{:?}",
-        outcome.results.incomplete_reason
-    );
-    outcome.results
+    run_ok(dir, "fleet", text)
 }
 
 #[test]
@@ -58,23 +42,23 @@ fn two_replicas_of_each_reference_transport_answer_every_message_once() {
         assert_eq!(res.source, "proc", "{who}");
         if who == "single" {
             assert_eq!(run.sut.replicas, Some(1));
-            assert!(res.replicas.is_empty(), "{who}: {res:?}");
+            assert!(res.parts.is_empty(), "{who}: {res:?}");
             continue;
         }
         assert_eq!(run.sut.replicas, Some(2), "{who}");
-        assert_eq!(res.replicas.len(), 2, "{who}: {res:?}");
-        for (i, rep) in res.replicas.iter().enumerate() {
-            assert_eq!(rep.replica, i.to_string());
+        assert_eq!(res.parts.len(), 2, "{who}: {res:?}");
+        for (i, rep) in res.parts.iter().enumerate() {
+            assert_eq!(rep.name, i.to_string());
             assert!(rep.memory.rss_peak_mb > 1.0, "{who} replica {i}: {rep:?}");
         }
         // The run's figures are the replicas' summed (each rounded on its own).
-        let rss: f64 = res.replicas.iter().map(|x| x.memory.rss_mean_mb).sum();
+        let rss: f64 = res.parts.iter().map(|x| x.memory.rss_mean_mb).sum();
         assert!(
             (rss - run.memory.as_ref().unwrap().rss_mean_mb).abs() < 0.05,
             "{who}: {rss} vs {:?}",
             run.memory
         );
-        let cpu_s: f64 = res.replicas.iter().map(|x| x.cpu.cpu_s).sum();
+        let cpu_s: f64 = res.parts.iter().map(|x| x.cpu.cpu_s).sum();
         assert!(
             (cpu_s - run.cpu.as_ref().unwrap().cpu_s).abs() < 0.005,
             "{who}: {cpu_s} vs {:?}",

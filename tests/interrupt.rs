@@ -6,7 +6,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::sim_support::{
-    alive, binaries, descendants, read_results, run_in_process, scenario_file,
+    alive, binaries, descendants, read_results, run_in_process, scenario_file, with_marker,
 };
 
 /// Starts `tgbench run SCENARIO --out OUT` as a subprocess (stderr as given) and waits,
@@ -34,21 +34,6 @@ fn spawn_run_until_sut_serves(
         std::thread::sleep(Duration::from_millis(100));
     }
     (child, pid)
-}
-
-/// Processes whose command line contains `marker`.
-fn with_marker(marker: &str) -> Vec<u32> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-        if String::from_utf8_lossy(&cmd).contains(marker) && alive(pid) {
-            out.push(pid);
-        }
-    }
-    out
 }
 
 #[test]

@@ -20,7 +20,9 @@ fn every_overlay_renders_validates_and_carries_a_valid_scenario() {
     match setup.status.code() {
         Some(0) => {}
         Some(2) if std::env::var_os("CI").is_none() => {
-            eprintln!("SKIPPED kubernetes manifests test: a toolchain is missing (set CI to make this fatal)\n{stderr}");
+            eprintln!(
+                "SKIPPED kubernetes manifests test: a toolchain is missing (set CI to make this fatal)\n{stderr}"
+            );
             return;
         }
         _ => panic!("setting up the manifest tools failed:\n{stderr}"),

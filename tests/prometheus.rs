@@ -12,11 +12,10 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::extract::{Query, State};
 use axum::routing::get;
-use tgbench::run::{self, Options, Status};
-use tgbench::scenario::{self, Metrics};
+use tgbench::scenario::Metrics;
 use tgbench::sut::prometheus;
 
-use crate::sim_support::{binaries, scenario_file};
+use crate::sim_support::run_ok;
 
 type Asked = Arc<Mutex<Vec<BTreeMap<String, String>>>>;
 
@@ -73,28 +72,15 @@ fn a_run_takes_cpu_and_memory_from_prometheus_per_replica_and_summed() {
          cpu_query = \"sum by (pod) (rate(container_cpu_usage_seconds_total[30s]))\"\n\
          rss_query = \"sum by (pod) (container_memory_working_set_bytes)\"\nreplica_label = \"pod\"\n"
     );
-    let s = scenario::load(scenario_file(dir.path(), "prom", &text).to_str().unwrap()).unwrap();
-    let opts = Options {
-        out_dir: Some(dir.path().join("out")),
-        progress: false,
-        impls_dir: Some(binaries().to_path_buf()),
-        ..Options::default()
-    };
-    let outcome = run::run_scenario(&s, &opts).expect("the run starts");
-    assert_eq!(
-        outcome.status,
-        Status::Ok,
-        "{:?}",
-        outcome.results.incomplete_reason
-    );
-    let run = &outcome.results.runs[0];
+    let results = run_ok(dir.path(), "prom", &text);
+    let run = &results.runs[0];
     assert_eq!(run.updates.replied, run.updates.injected);
     let res = run.resources.as_ref().unwrap();
     assert_eq!(res.source, "prometheus");
-    let names: Vec<&str> = res.replicas.iter().map(|r| r.replica.as_str()).collect();
+    let names: Vec<&str> = res.parts.iter().map(|r| r.name.as_str()).collect();
     assert_eq!(names, ["a", "b"]);
-    assert_eq!(res.replicas[0].cpu.mean_pct, 25.0);
-    assert_eq!(res.replicas[1].memory.rss_peak_mb, 30.0);
+    assert_eq!(res.parts[0].cpu.mean_pct, 25.0);
+    assert_eq!(res.parts[1].memory.rss_peak_mb, 30.0);
     let (cpu, mem) = (run.cpu.as_ref().unwrap(), run.memory.as_ref().unwrap());
     assert_eq!(
         (cpu.mean_pct, mem.rss_peak_mb),
@@ -250,8 +236,8 @@ fn a_real_prometheus_answers_the_queries_as_proc_sees_its_process() {
         ))
         .unwrap();
     assert_eq!(res.source, "prometheus");
-    assert_eq!(res.replicas.len(), 1);
-    assert_eq!(res.replicas[0].replica, format!("127.0.0.1:{port}"));
+    assert_eq!(res.parts.len(), 1);
+    assert_eq!(res.parts[0].name, format!("127.0.0.1:{port}"));
     let proc_pct = (cpu1 - cpu0) / end.duration_since(start).unwrap().as_secs_f64() * 100.0;
     assert!(
         (total.cpu.mean_pct - proc_pct).abs() <= 5.0,

@@ -103,6 +103,27 @@ pub fn run_in_process(scenario: &Path, out: &Path) -> u8 {
     ]))
 }
 
+/// Runs the scenario `text` (written to `<dir>/<name>.toml`) through the library with the
+/// reference binaries, results in `<dir>/out`; asserts that it completed and returns its
+/// results.
+pub fn run_ok(dir: &Path, name: &str, text: &str) -> Results {
+    let s = tgbench::scenario::load(scenario_file(dir, name, text).to_str().unwrap()).unwrap();
+    let opts = tgbench::run::Options {
+        out_dir: Some(dir.join("out")),
+        progress: false,
+        impls_dir: Some(binaries().to_path_buf()),
+        ..tgbench::run::Options::default()
+    };
+    let outcome = tgbench::run::run_scenario(&s, &opts).expect("the run starts");
+    assert_eq!(
+        outcome.status,
+        tgbench::run::Status::Ok,
+        "{:?}",
+        outcome.results.incomplete_reason
+    );
+    outcome.results
+}
+
 /// Reads `<dir>/results.json`.
 pub fn read_results(dir: &Path) -> Results {
     let text = std::fs::read_to_string(dir.join("results.json")).expect("results.json exists");
@@ -183,4 +204,19 @@ pub fn assert_refused_by_a_machine_limit(message: &str) -> &'static str {
         "{limit}: {message}"
     );
     limit
+}
+
+/// Processes whose command line contains `marker`.
+pub fn with_marker(marker: &str) -> Vec<u32> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        if String::from_utf8_lossy(&cmd).contains(marker) && alive(pid) {
+            out.push(pid);
+        }
+    }
+    out
 }

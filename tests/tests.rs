@@ -11,6 +11,7 @@ mod interrupt;
 mod kubernetes;
 mod metrics;
 mod prometheus;
+mod proxy;
 mod replay;
 mod run_smoke;
 mod sampler_truth;

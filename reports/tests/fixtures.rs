@@ -52,6 +52,7 @@ pub fn run(name: &str, kind: &str, phase: Option<&str>, f: &Figures) -> Run {
             about: None,
             cpu_quota: None,
             replicas: None,
+            proxy: None,
         },
         repetition: 0,
         phase: phase.map(Into::into),

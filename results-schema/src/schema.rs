@@ -167,25 +167,26 @@ pub struct Run {
     pub resources: Option<Resources>,
 }
 
-/// Where a run's CPU and memory figures came from, and each replica's share.
+/// Where a run's CPU and memory figures came from, and each part's share.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct Resources {
     /// `proc` (sampled from /proc by tgbench), `prometheus` (queried over the window from
     /// `[sut.metrics]`), or `none` (not measured: an external SUT without metrics; `cpu`
     /// and `memory` then say nothing).
     pub source: String,
-    /// Each replica's figures (their sum is the run's `cpu` and `memory`); empty for one
-    /// process sampled from /proc.
+    /// Each part's figures (their sum is the run's `cpu` and `memory`): the replicas of a
+    /// fleet, a proxy beside the app; empty for one process sampled from /proc.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub replicas: Vec<ReplicaResources>,
+    pub parts: Vec<PartResources>,
 }
 
-/// One replica's CPU and memory over the window.
+/// One part of a SUT (a replica, the app, its proxy): its CPU and memory over the window.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-pub struct ReplicaResources {
+pub struct PartResources {
     /// Its name: the replica's index for a local fleet (`"0"`, `"1"`), the value of
-    /// `replica_label` for Prometheus (a pod's name).
-    pub replica: String,
+    /// `replica_label` for Prometheus (a pod's name); `"app"` and `"nginx"` for an app
+    /// behind a proxy (`"0"`, `"1"`, `"nginx"` for a fleet behind one).
+    pub name: String,
     pub cpu: Cpu,
     pub memory: Memory,
 }
@@ -337,6 +338,11 @@ pub struct SutInfo {
     /// shard (`TGBENCH_SHARD`); absent in files written before it existed (one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replicas: Option<u32>,
+    /// The proxy Telegram's deliveries passed through (`[[sut]] proxy`: `"nginx"`), whose
+    /// processes count in the SUT's CPU and memory (`resources.parts` has the split);
+    /// absent when there was none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<String>,
 }
 
 /// A SUT held to a share of the CPU by the kernel.

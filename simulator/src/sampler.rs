@@ -32,7 +32,7 @@ pub struct Reading {
     pub period_s: f64,
     pub sut: Option<Usage>,
     /// Each root's tree, in the order of the roots (None: that root is gone).
-    pub replicas: Vec<Option<Usage>>,
+    pub parts: Vec<Option<Usage>>,
     pub harness: Usage,
 }
 
@@ -100,12 +100,12 @@ impl Sampler {
         let before = self.last;
         self.refresh();
         let period_s = self.last.duration_since(before).as_secs_f64();
-        let replicas: Vec<Option<Usage>> = self
+        let parts: Vec<Option<Usage>> = self
             .roots
             .iter()
             .map(|r| r.and_then(|r| self.tree_usage(r)))
             .collect();
-        let sut = replicas.iter().flatten().copied().reduce(|a, b| Usage {
+        let sut = parts.iter().flatten().copied().reduce(|a, b| Usage {
             cpu_pct: a.cpu_pct + b.cpu_pct,
             rss_mb: a.rss_mb + b.rss_mb,
             processes: a.processes + b.processes,
@@ -115,7 +115,7 @@ impl Sampler {
             at: self.last,
             period_s,
             sut,
-            replicas,
+            parts,
             harness,
         }
     }

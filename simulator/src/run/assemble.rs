@@ -8,8 +8,8 @@ use hdrhistogram::Histogram;
 use mock_telegram::Stats;
 use tgbench_reports::histogram;
 use tgbench_reports::results::{
-    Cpu, Harness, Latency, Memory, Overhead, ReplicaResources, Requests, Resources, Run, Sample,
-    Slo, SloCheck, SutInfo, Updates,
+    Cpu, Harness, Latency, Memory, Overhead, PartResources, Requests, Resources, Run, Sample, Slo,
+    SloCheck, SutInfo, Updates,
 };
 
 use super::inject::InjectReport;
@@ -39,6 +39,8 @@ pub struct Window<'a> {
     pub hist_drained: &'a Histogram<u64>,
     /// Ticks inside the window (CPU, memory).
     pub window_ticks: &'a [Tick],
+    /// The names of the SUT's parts, in the order of each tick's `parts`.
+    pub part_names: &'a [String],
     /// Ticks from the start through the drain, with seconds since the start.
     pub series: &'a [(f64, Tick)],
     pub inject: &'a InjectReport,
@@ -145,19 +147,20 @@ pub fn build(w: Window<'_>) -> Run {
         telegram: telegram_of(w.start, w.end, w.drained),
         faults: Vec::new(),
         serverless: None,
-        resources: Some(proc_resources(w.window_ticks)),
+        resources: Some(proc_resources(w.window_ticks, w.part_names)),
     }
 }
 
-/// The /proc source of a window: each replica's CPU and memory when the SUT is a fleet
-/// (none listed for one process: its figures are the run's).
-fn proc_resources(ticks: &[Tick]) -> Resources {
-    let replicas = ticks.iter().map(|t| t.replicas.len()).max().unwrap_or(0);
-    let per_replica = |i: usize| {
+/// The /proc source of a window: each part's CPU and memory when the SUT has several (a
+/// fleet's replicas, an app and its proxy); none listed for one process, whose figures are
+/// the run's.
+fn proc_resources(ticks: &[Tick], names: &[String]) -> Resources {
+    let parts = ticks.iter().map(|t| t.parts.len()).max().unwrap_or(0);
+    let per_part = |i: usize| {
         let cpu: Vec<(f64, f64)> = ticks
             .iter()
             .filter_map(|t| {
-                t.replicas
+                t.parts
                     .get(i)
                     .copied()
                     .flatten()
@@ -166,18 +169,18 @@ fn proc_resources(ticks: &[Tick]) -> Resources {
             .collect();
         let rss: Vec<f64> = ticks
             .iter()
-            .filter_map(|t| t.replicas.get(i).copied().flatten().map(|u| u.rss_mb))
+            .filter_map(|t| t.parts.get(i).copied().flatten().map(|u| u.rss_mb))
             .collect();
-        ReplicaResources {
-            replica: i.to_string(),
+        PartResources {
+            name: names.get(i).cloned().unwrap_or_else(|| i.to_string()),
             cpu: cpu_of(&summarize_cpu(&cpu)),
             memory: memory_of(&rss),
         }
     };
     Resources {
         source: SOURCE_PROC.to_string(),
-        replicas: if replicas > 1 {
-            (0..replicas).map(per_replica).collect()
+        parts: if parts > 1 {
+            (0..parts).map(per_part).collect()
         } else {
             Vec::new()
         },
@@ -502,6 +505,7 @@ mod tests {
             hist_start: &h0,
             hist_drained: &h1,
             window_ticks: &[],
+            part_names: &[],
             series: &[],
             inject: &inject,
             slo: &slo,

@@ -131,6 +131,8 @@ struct Running<'a> {
     faults: FaultRunner,
     monitor: Monitor,
     info: SutInfo,
+    /// The names of the SUT's parts (replicas, app and proxy), in the monitor's order.
+    part_names: Vec<String>,
 }
 
 /// What one segment recorded, from its start through its drain.
@@ -172,6 +174,7 @@ impl Measurement<'_> {
         let sut = self.deploy(api_url)?;
         let mut r = Running {
             info: sut.info(),
+            part_names: sut.resources().names(),
             monitor: self.monitor(sut.resources()),
             faults: FaultRunner::new(
                 self.scn,
@@ -454,6 +457,7 @@ impl Measurement<'_> {
             hist_start: &rec.hist_start,
             hist_drained: &rec.hist_drained,
             window_ticks: &window_ticks,
+            part_names: &r.part_names,
             series: &series,
             inject: &rec.inject,
             slo: &self.scn.slo,
@@ -503,6 +507,6 @@ impl Measurement<'_> {
 fn not_measured() -> Resources {
     Resources {
         source: "none".to_string(),
-        replicas: Vec::new(),
+        parts: Vec::new(),
     }
 }

@@ -22,7 +22,7 @@ pub struct Tick {
     /// The SUT's tree (its replicas' trees summed); None when every root process is gone.
     pub sut: Option<Usage>,
     /// Each replica's tree (one entry for a single process).
-    pub replicas: Vec<Option<Usage>>,
+    pub parts: Vec<Option<Usage>>,
     pub harness: Usage,
     /// The mock's counters at `at` (cumulative).
     pub stats: Stats,
@@ -79,7 +79,7 @@ impl Monitor {
                         at: reading.at,
                         period_s: reading.period_s,
                         sut: reading.sut,
-                        replicas: reading.replicas,
+                        parts: reading.parts,
                         harness: reading.harness,
                         stats,
                         p99_ms,

@@ -652,6 +652,19 @@ pub struct Sut {
     /// CPU and memory from Prometheus instead of /proc (`[sut.metrics]`).
     #[serde(default)]
     pub metrics: Option<Metrics>,
+    /// A reverse proxy tgbench starts in front of a webhook SUT (Telegram delivers to it);
+    /// its processes are measured beside the app's.
+    #[serde(default)]
+    pub proxy: Option<Proxy>,
+}
+
+/// `[[sut]] proxy`.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Proxy {
+    /// Debian's nginx: TLS on the public port when the run is HTTPS, `location /webhook/`
+    /// → `proxy_pass` to the app, `proxy_read_timeout 60s`.
+    Nginx,
 }
 
 impl Sut {

@@ -123,6 +123,19 @@ pub fn check(s: &Scenario) -> Vec<Found> {
         }
         check_serverless(&mut bad, sut, i);
         super::fleet::check_sut(&mut bad, sut, i);
+        if sut.proxy.is_some()
+            && matches!(sut.kind, Kind::Polling | Kind::Serverless | Kind::External)
+        {
+            bad(
+                at("proxy"),
+                Some("\"nginx\"".into()),
+                &format!(
+                    "a proxy fronts a webhook server (kind = \"webhook\", \"hybrid\" or a \"command\" that \
+                     binds TGBENCH_LISTEN); kind = \"{}\" receives no webhooks through one",
+                    sut.kind.as_str()
+                ),
+            );
+        }
         if let Some(q) = sut.cpu_quota {
             check_cpu_quota(&mut bad, sut, i, q);
         }

@@ -35,11 +35,12 @@ use super::SutError;
 use super::budget::CpuBudget;
 use super::env::{SutEnv, write_tokens};
 use super::process::{Exit, Launch, SutProcess};
+use super::proxy::Nginx;
 use super::ready::{Probe, Readiness, wait_ready};
 use super::reference::command_line;
 use super::resources::ResourceSource;
 use super::serverless::Platform;
-use crate::scenario::{Kind, Ready, Sut, secs};
+use crate::scenario::{Kind, Proxy, Ready, Sut, secs};
 
 /// What a deployment is started from.
 pub struct Setup<'a> {
@@ -91,6 +92,8 @@ pub struct Deployment {
     platform: Option<Platform>,
     /// Its CPU budget's control group (after `proc`: the SUT dies before its group goes).
     budget: Option<CpuBudget>,
+    /// The proxy in front of it (`proxy = "nginx"`); after `procs`, so the app stops first.
+    proxy: Option<Nginx>,
 }
 
 impl Deployment {
@@ -99,7 +102,7 @@ impl Deployment {
     pub fn start(setup: Setup<'_>) -> Result<Deployment, SutError> {
         let sut = setup.sut;
         let tokens: Vec<String> = setup.mock.bots().into_iter().map(|b| b.token).collect();
-        let contract =
+        let mut contract =
             SutEnv::prepare(setup.api_url, &tokens).map_err(|source| SutError::Prepare {
                 sut: sut.name.clone(),
                 source,
@@ -139,6 +142,17 @@ impl Deployment {
                 source,
             })?;
         }
+        // A proxy first, listening before the app registers its address as the webhook URL.
+        let proxy = match sut.proxy {
+            Some(Proxy::Nginx) => Some(Nginx::start(
+                &sut.name,
+                &mut contract,
+                setup.cpus,
+                &setup.logs.join(format!("{}-nginx.log", setup.log_stem)),
+                None,
+            )?),
+            None => None,
+        };
         // An external SUT: nothing to start.
         let n = match sut.kind {
             Kind::External => 0,
@@ -183,10 +197,12 @@ impl Deployment {
             log_stem: setup.log_stem,
             stop_timeout: secs(sut.stop_timeout_s),
             ready_timeout: secs(sut.ready_timeout_s),
-            resources: match platform {
-                Some(_) => ResourceSource::below(pids[0]),
-                None => ResourceSource::replicas(&pids),
+            resources: match (&platform, &proxy) {
+                (Some(_), _) => ResourceSource::below(pids[0]),
+                (None, None) => ResourceSource::replicas(&pids),
+                (None, Some(nginx)) => ResourceSource::parts(app_and_proxy(&pids, nginx.pid())),
             },
+            proxy,
             procs,
             readiness,
             at_restart: None,
@@ -213,6 +229,7 @@ impl Deployment {
             about: self.about.clone(),
             cpu_quota: self.budget.as_ref().map(CpuBudget::record),
             replicas: (!self.procs.is_empty()).then_some(self.procs.len() as u32),
+            proxy: self.proxy.as_ref().map(|_| "nginx".to_string()),
         }
     }
 
@@ -267,11 +284,15 @@ impl Deployment {
     /// Whether it has exited (on its own or from a signal): any of its replicas.
     pub fn exited(&self) -> bool {
         self.procs.iter().any(|p| p.exited().is_some())
+            || self.proxy.as_ref().is_some_and(Nginx::exited)
     }
 
-    /// How it ended, if it has (the first replica that exited).
+    /// How it ended, if it has (the first replica that exited, else its proxy).
     pub fn exit(&self) -> Option<Exit> {
-        self.procs.iter().find_map(SutProcess::exit)
+        self.procs
+            .iter()
+            .find_map(SutProcess::exit)
+            .or_else(|| self.proxy.as_ref().and_then(Nginx::exit))
     }
 
     /// SIGTERM (`kill = false`) or SIGKILL to the whole SUT, without waiting (faults); in a
@@ -322,6 +343,9 @@ impl Deployment {
         for p in &mut self.procs {
             p.stop(self.stop_timeout);
         }
+        if let Some(nginx) = &mut self.proxy {
+            nginx.stop(self.stop_timeout);
+        }
     }
 
     /// The serverless platform's figures now (None for other shapes, or when the platform
@@ -356,4 +380,19 @@ fn replica_log(stem: &str, replica: usize, replicas: usize, restarts: u32) -> St
         name.push_str(&format!("-restart{restarts}"));
     }
     name + ".log"
+}
+
+/// The parts of an app behind a proxy: the app (`"app"`, or each replica by index), then
+/// `"nginx"`; the replicas keep their indices, so a restart finds its part.
+fn app_and_proxy(app: &[u32], proxy: u32) -> Vec<(String, u32)> {
+    let mut parts: Vec<(String, u32)> = match app {
+        [one] => vec![("app".to_string(), *one)],
+        many => many
+            .iter()
+            .enumerate()
+            .map(|(i, &p)| (i.to_string(), p))
+            .collect(),
+    };
+    parts.push(("nginx".to_string(), proxy));
+    parts
 }

@@ -7,6 +7,8 @@
 //! - [`process`]: a SUT process — its own process group, optionally pinned, dying with
 //!   tgbench, stopped with SIGTERM then SIGKILL to the group; a guard that leaves nothing
 //!   behind.
+//! - [`proxy`]: nginx in front of a webhook SUT (`proxy = "nginx"`): its configuration, its
+//!   process, its port as the SUT's public URL.
 //! - [`ready`]: when a SUT counts as ready (the mock's view, or a health URL), and waiting
 //!   for it.
 //! - [`budget`]: a SUT's CPU budget (`cpu_quota`): a control group with a CFS quota.
@@ -24,6 +26,7 @@ pub mod deployment;
 pub mod env;
 pub mod process;
 pub mod prometheus;
+pub mod proxy;
 pub mod ready;
 pub mod reference;
 pub mod resources;
@@ -98,6 +101,13 @@ pub enum SutError {
         cores: f64,
         source: tgbench_cgroup::CgroupError,
     },
+    #[error(
+        "SUT {sut}: proxy = \"nginx\" needs nginx, which is not installed: install Debian's \
+         package `nginx` (apt-get install nginx), or set TGBENCH_NGINX to its binary"
+    )]
+    MissingProxy { sut: String },
+    #[error("SUT {sut}: its proxy did not start: {why}")]
+    ProxyFailed { sut: String, why: String },
 }
 
 /// The end of a failure message: the last lines of the SUT's stderr, or that it wrote none.

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Deserialize;
-use tgbench_reports::results::{ReplicaResources, Resources};
+use tgbench_reports::results::{PartResources, Resources};
 
 use crate::run::assemble::{cpu_of, memory_of};
 use crate::sampler::summarize_cpu;
@@ -158,7 +158,7 @@ pub async fn window_resources(
     metrics: &Metrics,
     window: (SystemTime, SystemTime),
     step: Duration,
-) -> Result<(Resources, ReplicaResources), PromError> {
+) -> Result<(Resources, PartResources), PromError> {
     let label = metrics.replica_label.as_deref();
     let url = &metrics.prometheus_url;
     let cpu = query_range(client, url, &metrics.cpu_query, label, window, step).await?;
@@ -167,7 +167,7 @@ pub async fn window_resources(
 }
 
 /// The figures of the series: each replica's, and the total (as a replica named "total").
-pub fn figures(cpu: &[Series], rss: &[Series], step: Duration) -> (Resources, ReplicaResources) {
+pub fn figures(cpu: &[Series], rss: &[Series], step: Duration) -> (Resources, PartResources) {
     let step_s = step.as_secs_f64();
     let cpu_of_points = |points: &[(f64, f64)]| {
         let readings: Vec<(f64, f64)> = points.iter().map(|&(_, v)| (v * 100.0, step_s)).collect();
@@ -188,21 +188,21 @@ pub fn figures(cpu: &[Series], rss: &[Series], step: Duration) -> (Resources, Re
     };
     let replicas = names
         .iter()
-        .map(|name| ReplicaResources {
-            replica: name.to_string(),
+        .map(|name| PartResources {
+            name: name.to_string(),
             cpu: cpu_of_points(&find(cpu, name)),
             memory: mem_of_points(&find(rss, name)),
         })
         .collect();
-    let total = ReplicaResources {
-        replica: "total".into(),
+    let total = PartResources {
+        name: "total".into(),
         cpu: cpu_of_points(&summed(cpu)),
         memory: mem_of_points(&summed(rss)),
     };
     (
         Resources {
             source: SOURCE_PROMETHEUS.to_string(),
-            replicas,
+            parts: replicas,
         },
         total,
     )
@@ -245,9 +245,9 @@ mod tests {
         ];
         let (res, total) = figures(&cpu, &rss, Duration::from_secs(1));
         assert_eq!(res.source, "prometheus");
-        assert_eq!(res.replicas.len(), 2);
-        assert_eq!(res.replicas[0].cpu.mean_pct, 50.0);
-        assert_eq!(res.replicas[1].memory.rss_peak_mb, 30.0);
+        assert_eq!(res.parts.len(), 2);
+        assert_eq!(res.parts[0].cpu.mean_pct, 50.0);
+        assert_eq!(res.parts[1].memory.rss_peak_mb, 30.0);
         assert_eq!(total.cpu.mean_pct, 100.0);
         assert_eq!(total.cpu.cpu_s, 2.0);
         assert_eq!(total.memory.rss_peak_mb, 40.0);

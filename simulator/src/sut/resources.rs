@@ -1,8 +1,10 @@
 //! Where a deployment's CPU and memory figures come from. For the process-tree shape: the
-//! tree under each replica's root process (one for a single SUT), read from /proc by
-//! [`crate::sampler::Sampler`]; a root changes when a fault restarts its replica, and the
-//! source follows it. For the serverless shape: the tree below the platform's process (the
-//! execution environments), without the platform itself, whose cost is overhead.
+//! tree under each part's root process — one for a single SUT, one per replica of a fleet,
+//! and one more for a proxy in front (`nginx`) — read from /proc by
+//! [`crate::sampler::Sampler`], summed, and kept per part; a root changes when a fault
+//! restarts its replica, and the source follows it. For the serverless shape: the tree
+//! below the platform's process (the execution environments), without the platform
+//! itself, whose cost is overhead.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -11,8 +13,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 /// keeps it current.
 #[derive(Clone, Debug, Default)]
 pub struct ResourceSource {
-    /// The root process of each replica's tree (0: none now).
-    roots: Arc<Vec<AtomicU32>>,
+    /// Each part's name and the root process of its tree (0: none now).
+    parts: Arc<Vec<(String, AtomicU32)>>,
     /// Whether a root process itself counts (false: only its descendants).
     root_counts: bool,
 }
@@ -23,10 +25,25 @@ impl ResourceSource {
         ResourceSource::replicas(&[root])
     }
 
-    /// The trees under each of `roots`, one per replica of a fleet.
+    /// The trees under each of `roots`, one per replica of a fleet (named by index).
     pub fn replicas(roots: &[u32]) -> ResourceSource {
+        let named: Vec<(String, u32)> = roots
+            .iter()
+            .enumerate()
+            .map(|(i, &r)| (i.to_string(), r))
+            .collect();
+        ResourceSource::parts(named)
+    }
+
+    /// The trees under each named root.
+    pub fn parts(parts: Vec<(String, u32)>) -> ResourceSource {
         ResourceSource {
-            roots: Arc::new(roots.iter().map(|&r| AtomicU32::new(r)).collect()),
+            parts: Arc::new(
+                parts
+                    .into_iter()
+                    .map(|(n, r)| (n, AtomicU32::new(r)))
+                    .collect(),
+            ),
             root_counts: true,
         }
     }
@@ -44,25 +61,30 @@ impl ResourceSource {
         self.root_counts
     }
 
-    /// The root process to sample now (the first replica's); None when there is none.
+    /// The root process to sample now (the first part's); None when there is none.
     pub fn root(&self) -> Option<u32> {
         self.roots().into_iter().next().flatten()
     }
 
-    /// Each replica's root process now (None: gone or not started again yet).
+    /// Each part's root process now (None: gone or not started again yet).
     pub fn roots(&self) -> Vec<Option<u32>> {
-        self.roots
+        self.parts
             .iter()
-            .map(|r| {
+            .map(|(_, r)| {
                 let pid = r.load(Ordering::Relaxed);
                 (pid != 0).then_some(pid)
             })
             .collect()
     }
 
-    /// From now on replica `replica`'s tree is under `root` (a restarted replica).
-    pub(super) fn set_root(&self, replica: usize, root: u32) {
-        if let Some(r) = self.roots.get(replica) {
+    /// The parts' names, in the order of [`ResourceSource::roots`].
+    pub fn names(&self) -> Vec<String> {
+        self.parts.iter().map(|(n, _)| n.clone()).collect()
+    }
+
+    /// From now on part `part`'s tree is under `root` (a restarted replica).
+    pub(super) fn set_root(&self, part: usize, root: u32) {
+        if let Some((_, r)) = self.parts.get(part) {
             r.store(root, Ordering::Relaxed);
         }
     }
