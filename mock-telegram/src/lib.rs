@@ -39,9 +39,11 @@
 //!   connection pool).
 //! - [`params`]: parameters from query, JSON, form and multipart bodies (uses `error`).
 //! - [`bot`]: one bot's state behind its own mutex (queue, chats, poll, webhook, sent).
+//! - [`split`]: where a reply's latency goes — the total and its two parts (in Telegram,
+//!   delivery to reply) as histograms, and the hand-out stamps (uses `bot`).
 //! - [`stats`]: [`Stats`], [`Readiness`] and the atomic counters behind them (uses `method`,
 //!   and `error` for the statuses calls are counted by).
-//! - [`mock`]: [`Mock`], all state; inject, stats, sent, reset, faults. It imports no
+//! - [`mock`]: [`Mock`], all state; inject, stats, latencies, sent, reset, faults. It imports no
 //!   method implementation.
 //! - [`metrics`]: `GET /metrics`, OpenMetrics (or Prometheus text) read from `stats`'
 //!   counters and `mock`'s histogram at scrape time; the series are encoded here once, for
@@ -69,6 +71,7 @@ pub mod polling;
 pub mod queue;
 pub mod ratelimit;
 pub mod server;
+pub mod split;
 pub mod stats;
 pub mod token;
 pub mod types;
@@ -81,5 +84,6 @@ pub use error::{ApiError, MockError};
 pub use mock::{Mock, NewUpdate, ReplySample};
 pub use network::Fault;
 pub use server::{MockServer, router, run};
-pub use stats::{Readiness, Stats};
+pub use split::Latencies;
+pub use stats::{LatencySplit, Readiness, Stats};
 pub use token::BotInfo;

@@ -1,5 +1,5 @@
 //! What the mock counts, exactly: Bot API calls by method and HTTP status, bytes by method,
-//! the fate of every update, the latency histogram's summary, getUpdates and webhook
+//! the fate of every update, the latency histograms' summaries, getUpdates and webhook
 //! accounting.
 //!
 //! [`Counters`] are the live atomics; [`Stats`] is their snapshot, the JSON of
@@ -29,11 +29,21 @@ pub struct Stats {
     pub bytes_by_method: BTreeMap<String, Bytes>,
     pub updates: Updates,
     pub latency_ms: Latency,
+    /// The same replies' latency in two parts that add up to it ([`crate::split`]).
+    #[serde(default)]
+    pub latency_split: LatencySplit,
     pub get_updates: GetUpdates,
     pub webhook: Webhook,
     /// Calls answered 429 by the rate limits (not by fault injection).
     pub rate_limited: u64,
     pub readiness: Readiness,
+}
+
+/// Reply latency in two parts, ms: due → handed out, handed out → reply.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct LatencySplit {
+    pub in_telegram: Latency,
+    pub delivery_to_reply: Latency,
 }
 
 /// Body bytes in and out.

@@ -296,7 +296,7 @@ async fn worker(mock: Arc<Mock>, bot: usize, execute: Execute) {
             Plan::Stop => return,
             Plan::Send(jobs) => {
                 for job in jobs {
-                    running.push(deliver(mock.clone(), job));
+                    running.push(deliver(mock.clone(), bot, job));
                 }
                 None
             }
@@ -329,8 +329,15 @@ async fn worker(mock: Arc<Mock>, bot: usize, execute: Execute) {
 }
 
 /// POSTs one update and reads the answer.
-async fn deliver(mock: Arc<Mock>, job: Job) -> Outcome {
+async fn deliver(mock: Arc<Mock>, bot: usize, job: Job) -> Outcome {
     pause(mock.distance.half() + mock.fault().extra_delay()).await;
+    let at = Instant::now();
+    crate::split::handed_out(
+        &mut mock.bots[bot].lock().chats,
+        job.chat_id,
+        job.update_id,
+        at,
+    );
     let secret = job.conf.secret.as_deref();
     let timeout = mock.config().webhook_timeout;
     let result = match mock

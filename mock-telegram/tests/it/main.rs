@@ -8,5 +8,6 @@ mod encodings;
 mod errors;
 mod metrics;
 mod polling;
+mod split;
 mod support;
 mod webhook;
