@@ -20,6 +20,11 @@ fn full() -> Results {
     r.runs[0].complete = false;
     r.runs[0].incomplete_reason = Some("SUT crashed".into());
     r.runs[0].latency_histogram = fixtures::histogram_around(5.0, 10);
+    fixtures::with_split(&mut r.runs[0], 2.0, 3.0);
+    if let Some(s) = r.runs[0].latency_split.as_mut() {
+        s.in_telegram_histogram = fixtures::histogram_around(2.0, 10);
+        s.delivery_to_reply_histogram = fixtures::histogram_around(3.0, 10);
+    }
     r.capacity[0].steps[0].reason = Some("slo".into());
     r.runs[1].serverless = Some(fixtures::serverless());
     r.runs[0].sut.cpu_quota = Some(tgbench_reports::results::CpuQuota {

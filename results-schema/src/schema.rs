@@ -135,6 +135,10 @@ pub struct Run {
     /// [`Latency::from_histogram`] for its summary.
     #[serde(default)]
     pub latency_histogram: String,
+    /// Where the same replies' latency went, in two parts that add up to it; absent in
+    /// files written before the split was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_split: Option<LatencySplit>,
     pub cpu: Cpu,
     pub memory: Memory,
     pub requests: Requests,
@@ -158,6 +162,22 @@ pub struct Run {
     /// SUTs; null for every other shape).
     #[serde(default)]
     pub serverless: Option<Serverless>,
+}
+
+/// Each reply's latency (due → reply) in two parts, as the mock splits it: *in Telegram*,
+/// due → handed out (the getUpdates answer that carried the update, or the start of the
+/// webhook POST the bot answered: its latest hand-out before the reply), and *delivery to
+/// reply*, handed out → reply (the trip to the bot, its processing, the reply's trip back).
+/// Per reply the parts add up to the total exactly (µs); the summaries, ms, like `latency_ms`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct LatencySplit {
+    pub in_telegram: Latency,
+    pub delivery_to_reply: Latency,
+    /// The parts' histograms, µs, HdrHistogram V2 serialized, base64 (as `latency_histogram`).
+    #[serde(default)]
+    pub in_telegram_histogram: String,
+    #[serde(default)]
+    pub delivery_to_reply_histogram: String,
 }
 
 /// A serverless SUT's window as its platform (`mock-lambda`) counted it: invocations, cold

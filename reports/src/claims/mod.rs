@@ -111,7 +111,12 @@ pub fn claims_table(inputs: &[Input], prices: &Prices) -> ClaimsTable {
                 .iter()
                 .map(|(c, m)| verdict::judge_cell(spec, c, m.measure(spec.metric, prices)))
                 .collect();
-            let (verdict, reason) = verdict(spec, &cells);
+            let (verdict, mut reason) = verdict(spec, &cells);
+            if spec.metric == Metric::LatencyP50
+                && let Some(why) = latency_split_why(&measured)
+            {
+                reason.push_str(&why);
+            }
             ClaimRow {
                 claim: spec.claim,
                 cells,
@@ -131,6 +136,17 @@ pub fn claims_table(inputs: &[Input], prices: &Prices) -> ClaimsTable {
         costs,
         currency: prices.currency.clone(),
     }
+}
+
+/// The latency verdict's "why" goes on with where each configuration's latency went
+/// (the mock's split, means per reply): ". Where it goes (mean per reply): long polling …;
+/// webhook …". None when no configuration has the split.
+fn latency_split_why(measured: &[(&'static Config, Measured<'_>)]) -> Option<String> {
+    let parts: Vec<String> = measured
+        .iter()
+        .filter_map(|(c, m)| m.latency_split_text(c.short))
+        .collect();
+    (!parts.is_empty()).then(|| format!(". Where it goes (mean per reply): {}", parts.join("; ")))
 }
 
 /// The decision summary over the configurations that answered messages in an active run,

@@ -6,8 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use hdrhistogram::Histogram;
-use mock_telegram::{Mock, MockConfig, MockServer, RetrySchedule, Stats};
+use mock_telegram::{Latencies, Mock, MockConfig, MockServer, RetrySchedule, Stats};
 use tgbench_reports::Prices;
 use tgbench_reports::results::{Run, SutInfo};
 
@@ -143,8 +142,8 @@ struct Recording {
     start: Stats,
     end: Stats,
     drained: Stats,
-    hist_start: Histogram<u64>,
-    hist_drained: Histogram<u64>,
+    hist_start: Latencies,
+    hist_drained: Latencies,
     /// The mock's reply log's length with each histogram (0 when it keeps none).
     log_start: usize,
     log_drained: usize,
@@ -308,7 +307,7 @@ impl Measurement<'_> {
             live.begin_segment(&self.sut.name, &phase, &self.mock, bots);
         }
         let start = self.mock.stats();
-        let (hist_start, log_start) = self.mock.latency_histogram_and_log_len();
+        let (hist_start, log_start) = self.mock.latencies_and_log_len();
         let t0 = Instant::now();
         r.faults.enter_segment(offset_s, t0);
         let stop_inject = Arc::new(AtomicBool::new(false));
@@ -343,7 +342,7 @@ impl Measurement<'_> {
             Duration::from_millis(self.scn.sample_ms.saturating_mul(2)),
         );
         let drained = self.mock.stats();
-        let (hist_drained, log_drained) = self.mock.latency_histogram_and_log_len();
+        let (hist_drained, log_drained) = self.mock.latencies_and_log_len();
         if let Some(live) = &self.s.metrics {
             live.end_segment();
         }
