@@ -29,6 +29,9 @@ pub struct MockConfig {
     pub max_pending_per_bot: usize,
     /// When set, every `/_mock/*` request must carry it (`Authorization: Bearer T` or `?token=T`).
     pub control_token: Option<String>,
+    /// setWebhook refuses URLs on ports other than 443, 80, 88 and 8443, as Telegram does
+    /// (off by default: tests and the harness listen on free loopback ports).
+    pub enforce_webhook_ports: bool,
 }
 
 impl Default for MockConfig {
@@ -44,6 +47,7 @@ impl Default for MockConfig {
             webhook_timeout: Duration::from_secs(60),
             max_pending_per_bot: 100_000,
             control_token: None,
+            enforce_webhook_ports: false,
         }
     }
 }

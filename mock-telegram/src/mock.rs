@@ -315,6 +315,7 @@ impl Mock {
             delivery_to_reply: Latency::from_histogram(&h.delivery_to_reply),
         };
         s.readiness = self.readiness();
+        s.tls.webhook_handshakes = self.webhook_client.tls_handshakes();
         s
     }
 
@@ -439,6 +440,7 @@ impl Mock {
             st.wh.last_error = None;
         }
         self.counters.reset();
+        self.webhook_client.reset_tls_handshakes();
         let pending: usize = self.bots.iter().map(|b| b.lock().queue.len()).sum();
         self.counters.pending.store(pending as u64, Relaxed);
         let mut h = self.lock_histograms();

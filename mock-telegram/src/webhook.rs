@@ -96,6 +96,9 @@ pub fn set_webhook(
         return delete_webhook(mock, bot, params);
     }
     let url = validate_url(raw.trim())?;
+    if mock.config().enforce_webhook_ports {
+        crate::tls::check_webhook_port(&url)?;
+    }
     let target =
         Target::new(url.clone()).ok_or_else(|| ApiError::bad("invalid webhook URL specified"))?;
     let secret = params.str("secret_token").filter(|s| !s.is_empty());

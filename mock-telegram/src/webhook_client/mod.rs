@@ -1,12 +1,14 @@
 //! The HTTP client of webhook deliveries, shared by every bot: plain-http endpoints through
 //! [`plain_http`]'s pooled keep-alive connections (a POST costs a pool pop, one write, one
 //! read, a pool push), https endpoints through reqwest with rustls (self-signed certificates
-//! accepted).
+//! accepted), its TLS handshakes counted (one per connection it opens: keep-alive reuses
+//! them).
 
 pub mod plain_http;
 
 use std::io::Write;
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -85,6 +87,8 @@ impl PostError {
 pub struct WebhookClient {
     plain: plain_http::Pool,
     tls: OnceLock<reqwest::Client>,
+    /// TLS connections opened (each one a handshake).
+    tls_handshakes: Arc<AtomicU64>,
 }
 
 impl Default for WebhookClient {
@@ -92,6 +96,7 @@ impl Default for WebhookClient {
         WebhookClient {
             plain: plain_http::Pool::new(MAX_IDLE_PER_ENDPOINT),
             tls: OnceLock::new(),
+            tls_handshakes: Arc::new(AtomicU64::new(0)),
         }
     }
 }
@@ -102,6 +107,15 @@ fn retry_after(headers: &hyper::HeaderMap) -> Option<Duration> {
 }
 
 impl WebhookClient {
+    /// TLS handshakes made so far (connections opened to https endpoints).
+    pub fn tls_handshakes(&self) -> u64 {
+        self.tls_handshakes.load(Relaxed)
+    }
+
+    pub(crate) fn reset_tls_handshakes(&self) {
+        self.tls_handshakes.store(0, Relaxed);
+    }
+
     /// POSTs `body` as `application/json` (exactly), with the secret header when set.
     pub async fn post(
         &self,
@@ -152,7 +166,14 @@ impl WebhookClient {
         body: Bytes,
     ) -> Result<Reply, PostError> {
         let client = self.tls.get_or_init(|| {
+            let handshakes = self.tls_handshakes.clone();
+            // The connector runs once per new connection, TLS handshake included.
+            let count = tower::util::MapResponseLayer::new(move |conn| {
+                handshakes.fetch_add(1, Relaxed);
+                conn
+            });
             reqwest::Client::builder()
+                .connector_layer(count)
                 .danger_accept_invalid_certs(true)
                 .no_proxy()
                 .http1_only()

@@ -10,4 +10,5 @@ mod metrics;
 mod polling;
 mod split;
 mod support;
+mod tls;
 mod webhook;
