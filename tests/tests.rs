@@ -18,3 +18,4 @@ mod shipped_scenarios;
 mod sim_support;
 mod stacks;
 mod teloxide_compat;
+mod tls;

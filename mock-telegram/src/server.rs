@@ -290,14 +290,11 @@ impl MockServer {
         self.addr
     }
 
-    /// `http://127.0.0.1:PORT`, or `https://localhost:PORT` over TLS (the name the test
-    /// CA's certificate carries, as a client checks it).
+    /// `http://127.0.0.1:PORT`, or `https://127.0.0.1:PORT` over TLS (the test CA's
+    /// certificates name `127.0.0.1`, `localhost` and `::1`).
     pub fn base_url(&self) -> String {
-        if self.https {
-            format!("https://localhost:{}", self.addr.port())
-        } else {
-            format!("http://{}", self.addr)
-        }
+        let scheme = if self.https { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
     }
 
     pub fn mock(&self) -> &Arc<Mock> {

@@ -141,6 +141,7 @@ pub fn run(name: &str, kind: &str, phase: Option<&str>, f: &Figures) -> Run {
         },
         telegram: serde_json::json!({"empty_get_updates_share": 0.9}),
         faults: vec![],
+        tls: None,
         serverless: None,
     }
 }
@@ -194,6 +195,7 @@ pub fn results(scenario: &str, runs: Vec<Run>) -> Results {
                 jitter_ms: 10.0,
                 rate_limits: true,
                 anti_spin: true,
+                tls: false,
             },
             load: serde_json::json!({"model": "poisson", "messages_per_min": 300}),
             slo: serde_json::json!({"p99_ms": 1000}),

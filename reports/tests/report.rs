@@ -219,6 +219,22 @@ fn the_latency_split_is_a_stacked_bar_and_a_table_beside_the_claims_timeline() {
     assert!(html.contains("the server polls and gets it"));
 }
 
+#[test]
+fn the_environment_says_which_suts_ran_over_https() {
+    let mut r = fixtures::smoke();
+    let (_d, _w, md, _) = render(&[Input::new("plain", r.clone())]);
+    assert!(
+        md.contains("| transport security | plain HTTP on both sides |"),
+        "{md}"
+    );
+    r.runs[1].tls = Some(Default::default());
+    let (_d, _w, md, _) = render(&[Input::new("mixed", r)]);
+    assert!(
+        md.contains("| transport security | HTTPS on both sides for webhook-bot; plain HTTP for polling-bot |"),
+        "{md}"
+    );
+}
+
 /// Nothing in the page may reach the network.
 pub fn assert_self_contained(html: &str) {
     let lower = html.to_ascii_lowercase();

@@ -33,6 +33,13 @@ fn full() -> Results {
             .into(),
     });
     r.runs[0].harness.cpu_us_per_message = Some(18.5);
+    r.scenario.telegram.tls = true;
+    r.runs[1].tls = Some(tgbench_reports::results::TlsRun {
+        handshakes: tgbench_reports::results::Handshakes {
+            bot_api: 3,
+            webhook: 2,
+        },
+    });
     r.capacity
         .push(fixtures::capacity_curve("x", "polling", None, false));
     r

@@ -86,6 +86,9 @@ pub struct TelegramInfo {
     pub rate_limits: bool,
     /// Telegram's getUpdates anti-spin rules (same offset within 3 s / 0.5 s).
     pub anti_spin: bool,
+    /// HTTPS on both sides (`[telegram] tls`): the Bot API and the webhooks.
+    #[serde(default)]
+    pub tls: bool,
 }
 
 /// The machine a run was measured on; figures mean little without it.
@@ -158,10 +161,28 @@ pub struct Run {
     /// Fault windows injected during the run (seconds from the window's start).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub faults: Vec<FaultWindow>,
+    /// TLS handshakes in this window (through its drain), when the run was over HTTPS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsRun>,
     /// The emulated function platform's figures for this window (`kind = "serverless"`
     /// SUTs; null for every other shape).
     #[serde(default)]
     pub serverless: Option<Serverless>,
+}
+
+/// A window's TLS figures (`[telegram] tls = true`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct TlsRun {
+    pub handshakes: Handshakes,
+}
+
+/// TLS handshakes completed, each side as the mock saw it.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq)]
+pub struct Handshakes {
+    /// Connections the SUT opened to the Bot API (the mock accepted them over TLS).
+    pub bot_api: u64,
+    /// Connections the mock opened to the SUT's webhook endpoint over TLS.
+    pub webhook: u64,
 }
 
 /// Each reply's latency (due → reply) in two parts, as the mock splits it: *in Telegram*,

@@ -37,7 +37,7 @@ async fn the_bot_api_is_served_over_https_to_clients_trusting_the_test_ca() {
         server.base_url(),
         server.mock().bots()[0].token
     );
-    assert!(url.starts_with("https://localhost:"), "{url}");
+    assert!(url.starts_with("https://127.0.0.1:"), "{url}");
     let trusting = client_trusting(Some(&ca.cert_pem()));
     for _ in 0..3 {
         let (status, body) = send(trusting.post(&url)).await;

@@ -80,6 +80,33 @@ pub struct ClaimsContext {
     /// Distinct bot counts of the runs used.
     pub bots: Vec<u64>,
     pub git_revision: String,
+    /// Which shape the runs were measured in ([`transport_security`]), per input file.
+    pub transport: String,
+}
+
+/// Which shape each SUT ran in: HTTPS on both sides (`runs[].tls`) or plain HTTP.
+pub fn transport_security(r: &crate::results::Results) -> String {
+    let names = |tls: bool| {
+        let mut v: Vec<&str> = r
+            .runs
+            .iter()
+            .filter(|x| x.tls.is_some() == tls)
+            .map(|x| x.sut.name.as_str())
+            .collect();
+        v.dedup();
+        v
+    };
+    let (https, plain) = (names(true), names(false));
+    match (https.is_empty(), plain.is_empty()) {
+        (false, true) => "HTTPS on both sides (Bot API and webhooks, a test CA per SUT run)".into(),
+        (false, false) => format!(
+            "HTTPS on both sides for {}; plain HTTP for {}",
+            https.join(", "),
+            plain.join(", ")
+        ),
+        _ if r.scenario.telegram.tls => "HTTPS on both sides".into(),
+        _ => "plain HTTP on both sides".into(),
+    }
 }
 
 /// The verdict table; the report formats render it ([`crate::report::Report::claims`]).
@@ -267,8 +294,14 @@ fn context(inputs: &[Input], measured: &[(&'static Config, Measured<'_>)]) -> Cl
         }
         s
     });
+    let mut transport: Vec<String> = inputs
+        .iter()
+        .map(|i| transport_security(&i.results))
+        .collect();
+    transport.dedup();
     ClaimsContext {
         machine,
+        transport: transport.join("; "),
         rtt: rtts.join(", "),
         bots,
         git_revision: inputs

@@ -548,7 +548,7 @@ pub fn environment_table(data: &ReportData<'_>) -> Table {
     headers.extend(data.inputs.iter().map(|i| i.label.clone()));
     let mut t = Table::new(headers);
     type Field = (&'static str, fn(&Input) -> String);
-    let fields: [Field; 17] = [
+    let fields: [Field; 18] = [
         ("scenario", |i| i.results.scenario.name.clone()),
         ("scenario file", |i| i.results.scenario.file.clone()),
         ("window", |i| {
@@ -572,6 +572,9 @@ pub fn environment_table(data: &ReportData<'_>) -> Table {
                 if t.anti_spin { "on" } else { "off" },
                 if t.rate_limits { "on" } else { "off" }
             )
+        }),
+        ("transport security", |i| {
+            crate::claims::transport_security(&i.results)
         }),
         ("load", |i| compact_json(&i.results.scenario.load)),
         ("SLO", |i| compact_json(&i.results.scenario.slo)),
@@ -788,6 +791,9 @@ pub fn claims_context(claims: &ClaimsTable) -> String {
     );
     if !c.git_revision.is_empty() {
         s.push_str(&format!(" (tgbench {})", c.git_revision));
+    }
+    if !c.transport.is_empty() {
+        let _ = write!(s, "; {}", c.transport);
     }
     s.push('.');
     if c.bots.iter().any(|b| *b != CLAIM_BOTS) {

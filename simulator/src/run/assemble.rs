@@ -7,8 +7,8 @@ use std::time::Duration;
 use mock_telegram::{Latencies, Stats};
 use tgbench_reports::histogram;
 use tgbench_reports::results::{
-    Cpu, Harness, Latency, LatencySplit, Memory, Overhead, Requests, Run, Sample, Slo, SloCheck,
-    SutInfo, Updates,
+    Cpu, Handshakes, Harness, Latency, LatencySplit, Memory, Overhead, Requests, Run, Sample, Slo,
+    SloCheck, SutInfo, TlsRun, Updates,
 };
 
 use super::inject::InjectReport;
@@ -48,6 +48,8 @@ pub struct Window<'a> {
     pub harness_cores: usize,
     pub complete: bool,
     pub incomplete_reason: Option<String>,
+    /// The run was over HTTPS (`[telegram] tls`): its handshakes go in the results.
+    pub tls: bool,
     /// Extra notes for `harness.notes` (e.g. warm-up updates still open at the start).
     pub notes: Vec<String>,
 }
@@ -147,6 +149,20 @@ pub fn build(w: Window<'_>) -> Run {
         harness,
         telegram: telegram_of(w.start, w.end, w.drained),
         faults: Vec::new(),
+        tls: w.tls.then(|| TlsRun {
+            handshakes: Handshakes {
+                bot_api: w
+                    .drained
+                    .tls
+                    .bot_api_handshakes
+                    .saturating_sub(w.start.tls.bot_api_handshakes),
+                webhook: w
+                    .drained
+                    .tls
+                    .webhook_handshakes
+                    .saturating_sub(w.start.tls.webhook_handshakes),
+            },
+        }),
         serverless: None,
     }
 }
@@ -484,6 +500,7 @@ mod tests {
             harness_cores: 1,
             complete: true,
             incomplete_reason: None,
+            tls: false,
             notes: vec![],
         });
         assert_eq!(run.updates.injected, 50);

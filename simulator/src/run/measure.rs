@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use mock_telegram::{Latencies, Mock, MockConfig, MockServer, RetrySchedule, Stats};
+use mock_telegram::{Latencies, Mock, MockConfig, MockServer, RetrySchedule, Stats, TestCa};
 use tgbench_reports::Prices;
 use tgbench_reports::results::{Run, SutInfo};
 
@@ -17,7 +17,7 @@ use super::watch::{Live, Until, watch};
 use super::{Session, Stop, SutRun, assemble};
 use crate::scenario::{Kind, Scenario, Segment, Sut, Telegram, secs};
 use crate::schedule;
-use crate::sut::{Deployment, ResourceSource, Setup, serverless};
+use crate::sut::{Deployment, ResourceSource, Setup, SutTls, serverless};
 
 impl Session {
     /// Runs one SUT once through every segment, on a fresh mock.
@@ -28,7 +28,16 @@ impl Session {
             // Each reply's update, to split latency by the platform's cold starts.
             mock.keep_reply_log();
         }
-        let server = match self.serve(&mock) {
+        let tls = match tg.tls.then(run_tls).transpose() {
+            Ok(tls) => tls,
+            Err(stop) => {
+                return SutRun {
+                    runs: Vec::new(),
+                    stop: Some(stop),
+                };
+            }
+        };
+        let server = match self.serve(&mock, tls.as_ref().map(|t| t.mock.clone())) {
             Ok(server) => server,
             Err(stop) => {
                 return SutRun {
@@ -50,6 +59,7 @@ impl Session {
                 sut.name.clone()
             },
             phase: Arc::new(Mutex::new(String::from("warm-up"))),
+            tls: tls.map(|t| t.sut),
         };
         let mut out = SutRun::default();
         if let Err(stop) = m.run(&server.base_url(), &mut out.runs) {
@@ -59,19 +69,48 @@ impl Session {
         out
     }
 
-    /// The mock, served on a loopback port.
-    fn serve(&self, mock: &Arc<Mock>) -> Result<MockServer, Stop> {
+    /// The mock, served on a loopback port (over HTTPS with `tls`).
+    fn serve(
+        &self,
+        mock: &Arc<Mock>,
+        tls: Option<Arc<rustls::ServerConfig>>,
+    ) -> Result<MockServer, Stop> {
         let _enter = self.rt.enter();
         match self
             .rt
             .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
         {
-            Ok(l) => Ok(MockServer::start(mock.clone(), l)),
+            Ok(l) => Ok(match tls {
+                Some(config) => MockServer::start_tls(mock.clone(), l, config),
+                None => MockServer::start(mock.clone(), l),
+            }),
             Err(e) => Err(Stop::SutFailed(format!(
                 "cannot bind the mock on 127.0.0.1: {e}"
             ))),
         }
     }
+}
+
+/// HTTPS on both sides for one SUT run: the mock's server configuration and what the SUT
+/// is handed, from a test CA made for this run alone.
+struct RunTls {
+    mock: Arc<rustls::ServerConfig>,
+    sut: SutTls,
+}
+
+fn run_tls() -> Result<RunTls, Stop> {
+    let made = || -> Result<RunTls, mock_telegram::tls::TlsError> {
+        let ca = TestCa::new()?;
+        let served = ca.issue_loopback()?;
+        Ok(RunTls {
+            mock: mock_telegram::tls::server_config(&served.cert_pem, &served.key_pem)?,
+            sut: SutTls {
+                ca_pem: ca.cert_pem(),
+                webhook: ca.issue_loopback()?,
+            },
+        })
+    };
+    made().map_err(|e| Stop::SutFailed(format!("cannot set up TLS for the run: {e}")))
 }
 
 /// The mock's settings for a `[telegram]` table (with a SUT's overrides applied).
@@ -89,6 +128,7 @@ pub fn mock_config(t: &Telegram, seed: u64) -> MockConfig {
             RetrySchedule::compressed(t.retry_factor)
         },
         webhook_timeout: secs(t.webhook_timeout_s),
+        enforce_webhook_ports: t.enforce_webhook_ports,
         ..MockConfig::default()
     };
     if let Some(n) = t.max_pending_per_bot {
@@ -121,6 +161,8 @@ struct Measurement<'a> {
     who: String,
     /// The segment running now, for the live line.
     phase: Arc<Mutex<String>>,
+    /// HTTPS on both sides: what the SUT is handed.
+    tls: Option<SutTls>,
 }
 
 /// The SUT while it runs: what acts on it and what watches it.
@@ -222,6 +264,7 @@ impl Measurement<'_> {
             rt: s.rt.handle().clone(),
             logs: &s.file.dir.join("logs"),
             log_stem: format!("{}-rep{}", self.sut.name, self.rep),
+            tls: self.tls.as_ref(),
         })?;
         s.progress.note(&format!(
             "▶ {}: starting ({bots} bots, ready = {})",
@@ -406,6 +449,7 @@ impl Measurement<'_> {
             harness_cores: self.s.harness_cores,
             complete: rec.stop.is_none(),
             incomplete_reason: reason,
+            tls: self.scn.telegram.with(self.sut.telegram.as_ref()).tls,
             notes,
         });
         let (windows, mut fault_notes) = r.faults.windows(rec.t0, rec.t_drained);

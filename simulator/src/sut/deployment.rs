@@ -23,7 +23,7 @@ use tokio::runtime::Handle;
 
 use super::SutError;
 use super::budget::CpuBudget;
-use super::env::SutEnv;
+use super::env::{SutEnv, SutTls};
 use super::process::{Exit, Launch, SutProcess};
 use super::ready::{Probe, Readiness, wait_ready};
 use super::reference::command_line;
@@ -50,6 +50,8 @@ pub struct Setup<'a> {
     /// `<logs>/<log_stem>-restart<n>.log`.
     pub logs: &'a Path,
     pub log_stem: String,
+    /// HTTPS on both sides (`[telegram] tls`): the CA and the SUT's certificate.
+    pub tls: Option<&'a SutTls>,
 }
 
 /// A started SUT. Dropping it kills whatever it started.
@@ -87,9 +89,11 @@ impl Deployment {
         let sut = setup.sut;
         let tokens: Vec<String> = setup.mock.bots().into_iter().map(|b| b.token).collect();
         let contract =
-            SutEnv::prepare(setup.api_url, &tokens).map_err(|source| SutError::Prepare {
-                sut: sut.name.clone(),
-                source,
+            SutEnv::prepare_with(setup.api_url, &tokens, setup.tls).map_err(|source| {
+                SutError::Prepare {
+                    sut: sut.name.clone(),
+                    source,
+                }
             })?;
         let platform = match sut.serverless() {
             Some(_) => Some(Platform::prepare(

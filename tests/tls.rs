@@ -1,0 +1,170 @@
+//! `[telegram] tls = true` end to end: the mock serves the Bot API over HTTPS with a
+//! certificate of a test CA made for the run, the reference servers trust it through the
+//! SUT environment alone (`TGBENCH_CA_FILE`), the webhook server serves HTTPS with the
+//! certificate tgbench issued it (`TGBENCH_TLS_CERT`/`TGBENCH_TLS_KEY`), every message is
+//! answered, and the handshakes on each side are in the results. (The mock serves only
+//! HTTPS in such a run: a reply that arrived came over TLS.)
+
+use crate::sim_support::{binaries, read_results, run_in_process, scenario_file};
+
+const TLS_SCENARIO: &str = r#"
+name = "tls-smoke"
+duration_s = 3
+warmup_s = 0
+drain_s = 5
+seed = 7
+
+[telegram]
+bots = 5
+rtt_ms = 10
+tls = true
+
+[load]
+model = "constant"
+messages_per_bot_per_min = 60
+
+[[sut]]
+name = "polling"
+kind = "polling"
+args = ["--poll-timeout", "10"]
+ready_timeout_s = 15
+
+[[sut]]
+name = "webhook"
+kind = "webhook"
+ready_timeout_s = 15
+
+[[sut]]
+name = "webhook-plain"
+kind = "webhook"
+ready_timeout_s = 15
+telegram = { tls = false }
+
+[slo]
+max_lost = 0
+"#;
+
+#[test]
+fn the_reference_servers_run_over_https_on_both_sides_trusting_the_run_ca_by_env() {
+    binaries();
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = scenario_file(dir.path(), "tls-smoke", TLS_SCENARIO);
+    let out = dir.path().join("out");
+    let code = run_in_process(&scenario, &out);
+    let r = read_results(&out);
+    assert_eq!(
+        code,
+        0,
+        "{:#?}",
+        r.runs
+            .iter()
+            .map(|x| (&x.sut.name, &x.slo))
+            .collect::<Vec<_>>()
+    );
+    assert!(r.scenario.telegram.tls);
+    let names: Vec<&str> = r.runs.iter().map(|x| x.sut.name.as_str()).collect();
+    assert_eq!(names, ["polling", "webhook", "webhook-plain"]);
+    for run in &r.runs {
+        let who = &run.sut.name;
+        assert!(run.updates.injected > 0, "{who}");
+        assert_eq!(
+            run.updates.replied, run.updates.injected,
+            "{who}: every message answered"
+        );
+    }
+    let handshakes = |i: usize| r.runs[i].tls.as_ref().map(|t| t.handshakes);
+    // Connections made while the SUT started (getMe, setWebhook, the first long polls) stay
+    // open, kept alive: the window counts only the ones opened in it, fewer than requests.
+    let polling = handshakes(0).expect("polling over TLS");
+    assert!(
+        polling.bot_api < r.runs[0].requests.total,
+        "connections are reused: {polling:?} for {} requests",
+        r.runs[0].requests.total
+    );
+    assert_eq!(polling.webhook, 0, "{polling:?}");
+    // No warm-up: the first delivery opens the mock's first connection to the SUT in the
+    // window, over TLS; later ones reuse it (one update at a time per chat, 5 chats).
+    let webhook = handshakes(1).expect("webhook over TLS");
+    let deliveries = r.runs[1].requests.by_method["webhook"];
+    assert!(
+        (1..deliveries).contains(&webhook.webhook),
+        "{webhook:?} for {deliveries} deliveries"
+    );
+    assert_eq!(
+        handshakes(2),
+        None,
+        "[sut.telegram] tls = false: plain HTTP"
+    );
+}
+
+/// aiogram, unmodified but for its shared session's one addition (aiogram pins certifi's
+/// roots, so `SSL_CERT_FILE` cannot reach it: the session adds `TGBENCH_CA_FILE`), polls and
+/// serves its webhook over HTTPS with what the environment hands it. Skips without the
+/// aiogram venv outside CI, like tests/aiogram.rs.
+#[test]
+fn aiogram_runs_over_https_with_the_ca_and_certificate_from_its_environment() {
+    if crate::aiogram::venv_python().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let text = r#"
+name = "tls-aiogram"
+duration_s = 3
+warmup_s = 0
+drain_s = 10
+seed = 3
+
+[telegram]
+bots = 5
+rtt_ms = 10
+tls = true
+
+[load]
+model = "constant"
+messages_per_bot_per_min = 60
+
+[[sut]]
+name = "aiogram-polling"
+kind = "command"
+command = ["bash", "examples/aiogram/run.sh", "polling_server.py"]
+ready = "polling"
+ready_timeout_s = 180
+
+[[sut]]
+name = "aiogram-webhook"
+kind = "command"
+command = ["bash", "examples/aiogram/run.sh", "webhook_server.py"]
+ready = "webhook"
+ready_timeout_s = 180
+
+[slo]
+max_lost = 0
+"#;
+    let scenario = scenario_file(dir.path(), "tls-aiogram", text);
+    let out = dir.path().join("out");
+    let code = run_in_process(&scenario, &out);
+    let r = read_results(&out);
+    assert_eq!(
+        code,
+        0,
+        "{:#?}",
+        r.runs
+            .iter()
+            .map(|x| (&x.sut.name, &x.updates))
+            .collect::<Vec<_>>()
+    );
+    for run in &r.runs {
+        assert!(run.updates.injected > 0, "{}", run.sut.name);
+        assert_eq!(
+            run.updates.replied, run.updates.injected,
+            "{}",
+            run.sut.name
+        );
+        assert!(run.tls.is_some(), "{}", run.sut.name);
+    }
+    let webhook = r.runs[1].tls.as_ref().unwrap().handshakes;
+    assert!(
+        webhook.webhook >= 1,
+        "deliveries to aiogram over HTTPS: {webhook:?}"
+    );
+}
