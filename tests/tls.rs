@@ -5,6 +5,8 @@
 //! answered, and the handshakes on each side are in the results. (The mock serves only
 //! HTTPS in such a run: a reply that arrived came over TLS.)
 
+use tgbench_reports::results::Results;
+
 use crate::sim_support::{binaries, read_results, run_in_process, scenario_file};
 
 const TLS_SCENARIO: &str = r#"
@@ -44,26 +46,23 @@ telegram = { tls = false }
 max_lost = 0
 "#;
 
-#[test]
-fn the_reference_servers_run_over_https_on_both_sides_trusting_the_run_ca_by_env() {
-    binaries();
+/// Runs scenario `text` (named `name`) in this process; checks it passed, was over HTTPS,
+/// ran `suts` in order and answered every message of each.
+fn run_answering_everything(name: &str, text: &str, suts: &[&str]) -> Results {
     let dir = tempfile::tempdir().unwrap();
-    let scenario = scenario_file(dir.path(), "tls-smoke", TLS_SCENARIO);
+    let scenario = scenario_file(dir.path(), name, text);
     let out = dir.path().join("out");
     let code = run_in_process(&scenario, &out);
     let r = read_results(&out);
-    assert_eq!(
-        code,
-        0,
-        "{:#?}",
-        r.runs
-            .iter()
-            .map(|x| (&x.sut.name, &x.slo))
-            .collect::<Vec<_>>()
-    );
+    let summary: Vec<_> = r
+        .runs
+        .iter()
+        .map(|x| (&x.sut.name, &x.updates, &x.slo))
+        .collect();
+    assert_eq!(code, 0, "{summary:#?}");
     assert!(r.scenario.telegram.tls);
     let names: Vec<&str> = r.runs.iter().map(|x| x.sut.name.as_str()).collect();
-    assert_eq!(names, ["polling", "webhook", "webhook-plain"]);
+    assert_eq!(names, suts);
     for run in &r.runs {
         let who = &run.sut.name;
         assert!(run.updates.injected > 0, "{who}");
@@ -72,6 +71,17 @@ fn the_reference_servers_run_over_https_on_both_sides_trusting_the_run_ca_by_env
             "{who}: every message answered"
         );
     }
+    r
+}
+
+#[test]
+fn the_reference_servers_run_over_https_on_both_sides_trusting_the_run_ca_by_env() {
+    binaries();
+    let r = run_answering_everything(
+        "tls-smoke",
+        TLS_SCENARIO,
+        &["polling", "webhook", "webhook-plain"],
+    );
     let handshakes = |i: usize| r.runs[i].tls.as_ref().map(|t| t.handshakes);
     // Connections made while the SUT started (getMe, setWebhook, the first long polls) stay
     // open, kept alive: the window counts only the ones opened in it, fewer than requests.
@@ -106,7 +116,6 @@ fn aiogram_runs_over_https_with_the_ca_and_certificate_from_its_environment() {
     if crate::aiogram::venv_python().is_none() {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
     let text = r#"
 name = "tls-aiogram"
 duration_s = 3
@@ -140,28 +149,8 @@ ready_timeout_s = 180
 [slo]
 max_lost = 0
 "#;
-    let scenario = scenario_file(dir.path(), "tls-aiogram", text);
-    let out = dir.path().join("out");
-    let code = run_in_process(&scenario, &out);
-    let r = read_results(&out);
-    assert_eq!(
-        code,
-        0,
-        "{:#?}",
-        r.runs
-            .iter()
-            .map(|x| (&x.sut.name, &x.updates))
-            .collect::<Vec<_>>()
-    );
-    for run in &r.runs {
-        assert!(run.updates.injected > 0, "{}", run.sut.name);
-        assert_eq!(
-            run.updates.replied, run.updates.injected,
-            "{}",
-            run.sut.name
-        );
-        assert!(run.tls.is_some(), "{}", run.sut.name);
-    }
+    let r = run_answering_everything("tls-aiogram", text, &["aiogram-polling", "aiogram-webhook"]);
+    assert!(r.runs.iter().all(|x| x.tls.is_some()));
     let webhook = r.runs[1].tls.as_ref().unwrap().handshakes;
     assert!(
         webhook.webhook >= 1,

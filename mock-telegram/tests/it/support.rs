@@ -170,7 +170,8 @@ pub struct Receiver {
 }
 
 impl Receiver {
-    pub async fn start(script: Vec<Answer>) -> Receiver {
+    /// Its state, its app and a bound listener.
+    async fn parts(script: Vec<Answer>) -> (Arc<Mutex<ReceiverState>>, axum::Router, TcpListener) {
         let state = Arc::new(Mutex::new(ReceiverState {
             script: script.into(),
             ..Default::default()
@@ -179,6 +180,11 @@ impl Receiver {
             .fallback(receive)
             .with_state(state.clone());
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        (state, app, listener)
+    }
+
+    pub async fn start(script: Vec<Answer>) -> Receiver {
+        let (state, app, listener) = Self::parts(script).await;
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await });
         Receiver { state, addr }
@@ -186,14 +192,7 @@ impl Receiver {
 
     /// The same receiver over TLS with `config` (one connection served per handshake).
     pub async fn start_tls(script: Vec<Answer>, config: Arc<rustls::ServerConfig>) -> Receiver {
-        let state = Arc::new(Mutex::new(ReceiverState {
-            script: script.into(),
-            ..Default::default()
-        }));
-        let app = axum::Router::new()
-            .fallback(receive)
-            .with_state(state.clone());
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let (state, app, listener) = Self::parts(script).await;
         let addr = listener.local_addr().unwrap();
         let acceptor = tokio_rustls::TlsAcceptor::from(config);
         tokio::spawn(async move {
