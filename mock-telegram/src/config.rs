@@ -32,6 +32,10 @@ pub struct MockConfig {
     /// setWebhook refuses URLs on ports other than 443, 80, 88 and 8443, as Telegram does
     /// (off by default: tests and the harness listen on free loopback ports).
     pub enforce_webhook_ports: bool,
+    /// A CA certificate (PEM) webhook endpoints' certificates are checked against, beside the
+    /// built-in roots, as Telegram checks them; a webhook set with an uploaded `certificate`
+    /// is not checked (Telegram trusts the uploaded one). None: any certificate is accepted.
+    pub webhook_ca_pem: Option<String>,
 }
 
 impl Default for MockConfig {
@@ -48,6 +52,7 @@ impl Default for MockConfig {
             max_pending_per_bot: 100_000,
             control_token: None,
             enforce_webhook_ports: false,
+            webhook_ca_pem: None,
         }
     }
 }

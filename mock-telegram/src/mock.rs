@@ -95,6 +95,7 @@ impl Mock {
         let bots = (0..config.bots)
             .map(|i| Bot::new(bot_info(config.seed, i)))
             .collect();
+        let webhook_client = WebhookClient::new(config.webhook_ca_pem.as_deref());
         Arc::new(Mock {
             distance: Distance {
                 rtt: config.rtt,
@@ -107,7 +108,7 @@ impl Mock {
             reply_log: Mutex::new(None),
             fault: RwLock::new(Fault::None),
             stopping: RwLock::new(CancellationToken::new()),
-            webhook_client: WebhookClient::default(),
+            webhook_client,
         })
     }
 

@@ -12,7 +12,9 @@
 //!
 //! Handshakes are counted on both sides (`Stats::tls`): each TLS connection the Bot API
 //! server accepted, and each TLS connection the webhook client opened (keep-alive reuses
-//! them, up to a bot's `max_connections` in flight).
+//! them, up to a bot's `max_connections` in flight). The webhook client checks endpoints'
+//! certificates against `MockConfig::webhook_ca_pem` when it is set
+//! ([`crate::webhook_client`]).
 
 use std::sync::Arc;
 

@@ -101,6 +101,7 @@ pub fn set_webhook(
     }
     let target =
         Target::new(url.clone()).ok_or_else(|| ApiError::bad("invalid webhook URL specified"))?;
+    let target = target.with_uploaded_certificate(params.has("certificate"));
     let secret = params.str("secret_token").filter(|s| !s.is_empty());
     if let Some(s) = &secret {
         validate_secret(s)?;

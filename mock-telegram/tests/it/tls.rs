@@ -125,3 +125,61 @@ async fn webhook_ports_telegram_refuses_are_refused_when_enforced() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn webhook_certificates_are_checked_against_the_ca_unless_one_was_uploaded() {
+    let ca = TestCa::new().unwrap();
+    let stranger_ca = TestCa::new().unwrap();
+    let serve = |issuer: &TestCa| {
+        let issued = issuer.issue_loopback().unwrap();
+        tls::server_config(&issued.cert_pem, &issued.key_pem).unwrap()
+    };
+    let trusted = Receiver::start_tls(vec![], serve(&ca)).await;
+    let stranger_cert = stranger_ca.issue_loopback().unwrap();
+    let stranger = Receiver::start_tls(
+        vec![],
+        tls::server_config(&stranger_cert.cert_pem, &stranger_cert.key_pem).unwrap(),
+    )
+    .await;
+    let h = Harness::start(MockConfig {
+        bots: 2,
+        retry: mock_telegram::RetrySchedule::compressed(0.01),
+        webhook_ca_pem: Some(ca.cert_pem()),
+        ..MockConfig::default()
+    })
+    .await;
+    h.ok(0, "setWebhook", json!({"url": trusted.https_url()}))
+        .await;
+    h.ok(1, "setWebhook", json!({"url": stranger.https_url()}))
+        .await;
+    h.say(0, 1, "to the CA's certificate");
+    h.say(1, 1, "to a stranger's certificate");
+    eventually("the trusted delivery and a failed one", || {
+        let s = h.mock().stats();
+        s.webhook.ok == 1 && s.webhook.failed >= 1
+    })
+    .await;
+    assert_eq!(trusted.received().len(), 1);
+    assert!(
+        stranger.received().is_empty(),
+        "no request over a refused handshake"
+    );
+    let info = h.ok(1, "getWebhookInfo", json!({})).await;
+    assert_eq!(info["last_error_message"], "SSL error");
+
+    // Uploading the stranger's certificate with setWebhook, as Telegram allows: trusted.
+    let form = reqwest::multipart::Form::new()
+        .text("url", stranger.https_url())
+        .part(
+            "certificate",
+            reqwest::multipart::Part::bytes(stranger_cert.cert_pem.clone().into_bytes())
+                .file_name("cert.pem"),
+        );
+    let (status, body) = send(h.http.post(h.url(1, "setWebhook")).multipart(form)).await;
+    assert_eq!((status, body["ok"].as_bool()), (200, Some(true)), "{body}");
+    eventually("the delivery to the uploaded certificate", || {
+        h.mock().stats().webhook.ok == 2
+    })
+    .await;
+    assert_eq!(stranger.received().len(), 1);
+}

@@ -23,11 +23,6 @@ impl Session {
     /// Runs one SUT once through every segment, on a fresh mock.
     pub(crate) fn measure(&self, scn: &Scenario, sut: &Sut, rep: u32) -> SutRun {
         let tg = scn.telegram.with(sut.telegram.as_ref());
-        let mock = Mock::new(mock_config(&tg, scn.seed));
-        if sut.kind == Kind::Serverless {
-            // Each reply's update, to split latency by the platform's cold starts.
-            mock.keep_reply_log();
-        }
         let tls = match tg.tls.then(run_tls).transpose() {
             Ok(tls) => tls,
             Err(stop) => {
@@ -37,6 +32,15 @@ impl Session {
                 };
             }
         };
+        let mock = Mock::new(MockConfig {
+            // Webhook certificates are checked against the run's CA, as Telegram checks them.
+            webhook_ca_pem: tls.as_ref().map(|t| t.sut.ca_pem.clone()),
+            ..mock_config(&tg, scn.seed)
+        });
+        if sut.kind == Kind::Serverless {
+            // Each reply's update, to split latency by the platform's cold starts.
+            mock.keep_reply_log();
+        }
         let server = match self.serve(&mock, tls.as_ref().map(|t| t.mock.clone())) {
             Ok(server) => server,
             Err(stop) => {
