@@ -394,6 +394,12 @@ fn the_latency_verdict_says_where_each_configurations_latency_goes() {
     );
     // Only the latency verdict carries it.
     assert!(!row(&t, "Memory").reason.contains("Where it goes"));
+    // The context says which shape the columns were measured in.
+    assert!(
+        claims_context(&t).contains("; plain HTTP on both sides."),
+        "{}",
+        claims_context(&t)
+    );
 }
 
 #[test]
