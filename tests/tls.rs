@@ -9,11 +9,12 @@ use tgbench_reports::results::Results;
 
 use crate::sim_support::{binaries, read_results, run_in_process, scenario_file};
 
-const TLS_SCENARIO: &str = r#"
-name = "tls-smoke"
+/// Five bots over HTTPS, a message each a second for 3 s, no warm-up (the webhook's first
+/// connection is opened in the window), every message answered; the SUTs follow.
+const TLS_HEAD: &str = r#"
 duration_s = 3
 warmup_s = 0
-drain_s = 5
+drain_s = 10
 seed = 7
 
 [telegram]
@@ -25,6 +26,11 @@ tls = true
 model = "constant"
 messages_per_bot_per_min = 60
 
+[slo]
+max_lost = 0
+"#;
+
+const REFERENCE_SUTS: &str = r#"
 [[sut]]
 name = "polling"
 kind = "polling"
@@ -41,9 +47,6 @@ name = "webhook-plain"
 kind = "webhook"
 ready_timeout_s = 15
 telegram = { tls = false }
-
-[slo]
-max_lost = 0
 "#;
 
 /// Runs scenario `text` (named `name`) in this process; checks it passed, was over HTTPS,
@@ -79,7 +82,7 @@ fn the_reference_servers_run_over_https_on_both_sides_trusting_the_run_ca_by_env
     binaries();
     let r = run_answering_everything(
         "tls-smoke",
-        TLS_SCENARIO,
+        &format!("name = \"tls-smoke\"\n{TLS_HEAD}{REFERENCE_SUTS}"),
         &["polling", "webhook", "webhook-plain"],
     );
     let handshakes = |i: usize| r.runs[i].tls.as_ref().map(|t| t.handshakes);
@@ -116,22 +119,7 @@ fn aiogram_runs_over_https_with_the_ca_and_certificate_from_its_environment() {
     if crate::aiogram::venv_python().is_none() {
         return;
     }
-    let text = r#"
-name = "tls-aiogram"
-duration_s = 3
-warmup_s = 0
-drain_s = 10
-seed = 3
-
-[telegram]
-bots = 5
-rtt_ms = 10
-tls = true
-
-[load]
-model = "constant"
-messages_per_bot_per_min = 60
-
+    let suts = r#"
 [[sut]]
 name = "aiogram-polling"
 kind = "command"
@@ -145,11 +133,13 @@ kind = "command"
 command = ["bash", "examples/aiogram/run.sh", "webhook_server.py"]
 ready = "webhook"
 ready_timeout_s = 180
-
-[slo]
-max_lost = 0
 "#;
-    let r = run_answering_everything("tls-aiogram", text, &["aiogram-polling", "aiogram-webhook"]);
+    let text = format!("name = \"tls-aiogram\"\n{TLS_HEAD}{suts}");
+    let r = run_answering_everything(
+        "tls-aiogram",
+        &text,
+        &["aiogram-polling", "aiogram-webhook"],
+    );
     assert!(r.runs.iter().all(|x| x.tls.is_some()));
     let webhook = r.runs[1].tls.as_ref().unwrap().handshakes;
     assert!(
