@@ -44,6 +44,14 @@ messages_per_bot_per_min = 600
 name = "webhook-nginx"
 kind = "webhook"
 proxy = "nginx"
+
+# HTTPS on both sides: nginx terminates TLS with the run's certificate, the app behind it
+# serves plain HTTP.
+[[sut]]
+name = "webhook-nginx-tls"
+kind = "webhook"
+proxy = "nginx"
+telegram = { tls = true }
 "#;
 
 #[test]
@@ -53,31 +61,46 @@ fn a_webhook_sut_behind_nginx_answers_every_message_and_nginx_is_measured_apart(
     }
     let dir = tempfile::tempdir().unwrap();
     let results = run_ok(dir.path(), "nginx", SCENARIO);
-    let run = &results.runs[0];
-    let u = &run.updates;
-    assert!(u.injected >= 30, "{u:?}");
-    assert_eq!(
-        (u.replied, u.lost, u.duplicated),
-        (u.injected, 0, 0),
-        "{u:?}"
-    );
-    assert_eq!(run.sut.proxy.as_deref(), Some("nginx"));
+    assert_eq!(results.runs.len(), 2);
+    for run in &results.runs {
+        let who = &run.sut.name;
+        let u = &run.updates;
+        assert!(u.injected >= 30, "{who}: {u:?}");
+        assert_eq!(
+            (u.replied, u.lost, u.duplicated),
+            (u.injected, 0, 0),
+            "{who}: {u:?}"
+        );
+        assert_eq!(run.sut.proxy.as_deref(), Some("nginx"), "{who}");
 
-    let res = run.resources.as_ref().expect("resources recorded");
-    let names: Vec<&str> = res.parts.iter().map(|p| p.name.as_str()).collect();
-    assert_eq!(names, ["app", "nginx"]);
-    let nginx = &res.parts[1];
-    // A master and a worker holding connections: memory, and CPU from relaying every
-    // delivery (the app's own port is not what Telegram was given).
-    assert!(nginx.memory.rss_peak_mb > 0.5, "{nginx:?}");
-    assert!(nginx.cpu.cpu_s > 0.0, "nginx relayed nothing: {nginx:?}");
-    // Both parts count in the SUT's figures.
-    let cpu_s: f64 = res.parts.iter().map(|p| p.cpu.cpu_s).sum();
-    let total = run.cpu.as_ref().unwrap().cpu_s;
+        let res = run.resources.as_ref().expect("resources recorded");
+        let names: Vec<&str> = res.parts.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["app", "nginx"], "{who}");
+        let nginx = &res.parts[1];
+        // A master and a worker holding connections: memory, and CPU from relaying every
+        // delivery (the app's own port is not what Telegram was given).
+        assert!(nginx.memory.rss_peak_mb > 0.5, "{who}: {nginx:?}");
+        assert!(
+            nginx.cpu.cpu_s > 0.0,
+            "{who}: nginx relayed nothing: {nginx:?}"
+        );
+        // Both parts count in the SUT's figures.
+        let cpu_s: f64 = res.parts.iter().map(|p| p.cpu.cpu_s).sum();
+        let total = run.cpu.as_ref().unwrap().cpu_s;
+        assert!(
+            (cpu_s - total).abs() <= 0.05 + total * 0.05,
+            "{who}: parts {cpu_s} vs run {total}"
+        );
+    }
+    // Over HTTPS the app registered nginx's https:// address (and every delivery above
+    // came through it), while it listened on plain HTTP behind nginx.
     assert!(
-        (cpu_s - total).abs() <= 0.05 + total * 0.05,
-        "parts {cpu_s} vs run {total}"
+        results.runs[1].tls.is_some(),
+        "an HTTPS run records its handshakes"
     );
+    let log =
+        std::fs::read_to_string(dir.path().join("out/logs/webhook-nginx-tls-rep0.log")).unwrap();
+    assert!(log.contains("on webhooks at https://127.0.0.1:"), "{log}");
 
     // Nothing of nginx outlives the run.
     let deadline = Instant::now() + Duration::from_secs(10);

@@ -1,6 +1,7 @@
 //! `tgbench run smoke` end to end: the real mock, the real reference bot servers (long
 //! polling, then webhook), exact counts: every scheduled message injected, every one
-//! answered, none lost, and the latency histogram holding exactly one sample each.
+//! answered, none lost, and the latency histogram holding exactly one sample each, split
+//! into its two parts (in Telegram, delivery to reply) that add up to it.
 
 use std::time::Duration;
 
@@ -81,6 +82,26 @@ fn smoke_runs_both_reference_transports_with_exact_counts() {
             histogram::decode(&run.latency_histogram).unwrap().len(),
             u.replied
         );
+        // Where the latency went: both parts hold every reply, and add up to the total
+        // (HdrHistogram's 3 significant figures: the sums agree within that rounding).
+        let split = run.latency_split.as_ref().expect("latency_split");
+        let count_and_sum = |h: &str| {
+            let h = histogram::decode(h).unwrap();
+            (h.len(), h.mean() * h.len() as f64)
+        };
+        let (n_total, total) = count_and_sum(&run.latency_histogram);
+        let (n_in, in_telegram) = count_and_sum(&split.in_telegram_histogram);
+        let (n_out, delivery) = count_and_sum(&split.delivery_to_reply_histogram);
+        assert_eq!((n_in, n_out), (n_total, n_total), "{who}");
+        assert_eq!(split.in_telegram.count, u.replied, "{who}");
+        assert!(
+            (in_telegram + delivery - total).abs() <= total * 2e-3,
+            "{who}: parts {in_telegram} + {delivery} µs, total {total} µs"
+        );
+        // The update leaves Telegram half an RTT sample after it is due (≥ 7.5 ms); the
+        // reply is taken one sample after the bot sends it (≥ 15 ms).
+        assert!(split.in_telegram.p50 >= 7.0, "{who}: {split:?}");
+        assert!(split.delivery_to_reply.p50 >= 14.0, "{who}: {split:?}");
         // One echo costs 1.5 RTT (20 ms ± 5): nothing can answer faster than 22.5 ms.
         assert!(
             run.latency_ms.p50 >= 22.0,

@@ -195,13 +195,13 @@ fn quoted(s: &str) -> String {
 /// fifth of them button presses), a near emulated network, no anti-spin hold (so the servers
 /// stop fast), and only the SUTs named in `suts`, copied from the file as they are (command,
 /// args, env, ready, timeouts; not pinned), with `extra_env` added.
-fn short_scenario(file: &str, suts: &[&str], extra_env: &[(&str, String)]) -> String {
+fn short_scenario(file: &str, suts: &[&str], extra_env: &[(&str, String)], tls: bool) -> String {
     let path = repo().join("scenarios").join(file);
     let full = scenario::load(path.to_str().unwrap())
         .unwrap_or_else(|e| panic!("scenarios/{file} does not load: {e}"));
     let mut text = format!(
         "name = \"{}-short\"\nduration_s = 4\nwarmup_s = 1\ndrain_s = 30\nseed = 3\n\n\
-         [telegram]\nbots = 4\nrtt_ms = 5\nanti_spin = false\n\n\
+         [telegram]\nbots = 4\nrtt_ms = 5\nanti_spin = false\ntls = {tls}\n\n\
          [load]\nmodel = \"poisson\"\nmessages_per_bot_per_min = 60\ncallback_share = 0.2\n\n\
          [slo]\nmax_lost = 0\n",
         full.name
@@ -242,9 +242,19 @@ fn short_scenario(file: &str, suts: &[&str], extra_env: &[(&str, String)]) -> St
 /// Runs the short scenario of `file` with `suts` and checks that every SUT answered every
 /// update exactly once.
 fn every_update_answered_once(file: &str, suts: &[&str], extra_env: &[(&str, String)]) {
+    every_update_answered_once_over(file, suts, extra_env, false);
+}
+
+/// [`every_update_answered_once`], over HTTPS on both sides when `tls` (`[telegram] tls`).
+fn every_update_answered_once_over(
+    file: &str,
+    suts: &[&str],
+    extra_env: &[(&str, String)],
+    tls: bool,
+) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("short.toml");
-    std::fs::write(&path, short_scenario(file, suts, extra_env)).unwrap();
+    std::fs::write(&path, short_scenario(file, suts, extra_env, tls)).unwrap();
     let out = dir.path().join("out");
     let code = tgbench::run_cli(tgbench::Cli::parse_from([
         "tgbench",
@@ -271,6 +281,7 @@ fn every_update_answered_once(file: &str, suts: &[&str], extra_env: &[(&str, Str
     assert_eq!(code, 0, "tgbench run exit code\n{}", logs());
     let results = read_results(&out);
     assert!(results.complete, "{:?}", results.incomplete_reason);
+    assert_eq!(results.scenario.telegram.tls, tls);
     let ran: Vec<&str> = results.runs.iter().map(|r| r.sut.name.as_str()).collect();
     assert_eq!(ran, suts);
     for run in &results.runs {
@@ -300,6 +311,22 @@ fn python_telegram_bot_servers_answer_every_update_once() {
         &["ptb-polling", "ptb-gunicorn-sync-2", "ptb-gunicorn-gthread"],
         &[],
     );
+}
+
+/// Over HTTPS (`[telegram] tls`), the pollers of python-telegram-bot (httpx reads
+/// `SSL_CERT_FILE`), grammY and telegraf (Node.js reads `NODE_EXTRA_CA_CERTS`) trust the run's
+/// test CA through the environment alone, unmodified.
+#[test]
+fn polling_stacks_trust_the_run_ca_through_the_environment_alone() {
+    for (stack, file, sut) in [
+        (&PTB, "stack-python-telegram-bot.toml", "ptb-polling"),
+        (&GRAMMY, "stack-grammy.toml", "grammy-polling"),
+        (&TELEGRAF, "stack-telegraf.toml", "telegraf-polling"),
+    ] {
+        if stack.prepare().is_some() {
+            every_update_answered_once_over(file, &[sut], &[], true);
+        }
+    }
 }
 
 #[test]

@@ -23,4 +23,5 @@ mod shipped_scenarios;
 mod sim_support;
 mod stacks;
 mod teloxide_compat;
+mod tls;
 mod tokens;

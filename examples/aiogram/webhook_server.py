@@ -42,6 +42,7 @@ from sut import (
     raise_open_files_limit,
     ready,
     run_server,
+    server_tls,
     shared_session,
 )
 
@@ -221,7 +222,9 @@ async def serve(env: SutEnv, lru_size: int, register_concurrency: int) -> None:
     )
     await runner.setup()
     try:
-        await web.TCPSite(runner, host, port, backlog=LISTEN_BACKLOG).start()
+        await web.TCPSite(
+            runner, host, port, backlog=LISTEN_BACKLOG, ssl_context=server_tls()
+        ).start()
         registering = asyncio.create_task(registration.run(register_concurrency))
         stopping = asyncio.create_task(stop.wait())
         await asyncio.wait({registering, stopping}, return_when=asyncio.FIRST_COMPLETED)

@@ -39,6 +39,8 @@ pub struct ApiConfig {
     pub max_attempts: u32,
     /// Idle keep-alive connections kept to the API host (one per bot is right for polling).
     pub pool_idle_per_host: usize,
+    /// CA certificates (PEM) trusted beside the built-in roots (tgbench's test CA).
+    pub ca_pem: Option<Vec<u8>>,
 }
 
 impl Default for ApiConfig {
@@ -50,6 +52,7 @@ impl Default for ApiConfig {
             backoff: Backoff::default(),
             max_attempts: 8,
             pool_idle_per_host: 64,
+            ca_pem: None,
         }
     }
 }
@@ -184,7 +187,17 @@ pub struct Api {
 impl Api {
     /// A client for the Bot API at `base_url` (`http://host:port`, no trailing `/bot…`).
     pub fn new(base_url: &str, config: ApiConfig) -> Result<Self, reqwest::Error> {
-        let http = reqwest::Client::builder()
+        let mut http = reqwest::Client::builder();
+        for cert in config
+            .ca_pem
+            .as_deref()
+            .map(reqwest::Certificate::from_pem_bundle)
+            .transpose()?
+            .unwrap_or_default()
+        {
+            http = http.add_root_certificate(cert);
+        }
+        let http = http
             .http1_only()
             .no_proxy()
             .tcp_nodelay(true)

@@ -71,6 +71,23 @@ pub struct PlatformOpts {
     /// (replicas behind a load balancer), with secrets derived from the tokens.
     #[arg(long, env = crate::shard::SHARD_ENV, value_name = "i/N")]
     pub shard: Option<Shard>,
+    /// CA certificates (PEM) the Bot API client trusts beside the built-in roots, e.g.
+    /// tgbench's per-run test CA when the Bot API is served over HTTPS.
+    #[arg(long, env = "TGBENCH_CA_FILE", value_name = "PEM", value_parser = read_ca_file)]
+    pub ca_file: Option<CaPem>,
+}
+
+/// The PEM of `--ca-file` / `TGBENCH_CA_FILE`, read and checked when the flags are parsed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CaPem(pub Vec<u8>);
+
+fn read_ca_file(path: &str) -> Result<CaPem, String> {
+    let pem = std::fs::read(path).map_err(|e| format!("cannot read {path}: {e}"))?;
+    match reqwest::Certificate::from_pem_bundle(&pem) {
+        Ok(certs) if !certs.is_empty() => Ok(CaPem(pem)),
+        Ok(_) => Err(format!("{path} holds no PEM certificate")),
+        Err(e) => Err(format!("{path} is not a PEM certificate bundle: {e}")),
+    }
 }
 
 impl Default for PlatformOpts {
@@ -151,6 +168,7 @@ impl Platform {
                 backoff: opts.backoff(),
                 max_attempts: opts.max_attempts.max(1),
                 pool_idle_per_host: tokens.len().max(16),
+                ca_pem: opts.ca_file.as_ref().map(|c| c.0.clone()),
                 ..ApiConfig::default()
             },
         )?;

@@ -7,6 +7,8 @@
 //! | `TGBENCH_TOKENS_FILE` | all | a file with one bot token a line (blank lines and `#` comments skipped) |
 //! | `TGBENCH_LISTEN` | webhook, hybrid | `host:port` the webhook server binds |
 //! | `TGBENCH_PUBLIC_URL` | webhook, hybrid | URL base registered with setWebhook (`<base>/webhook/<bot_id>`); defaults to `http(s)://<bound address>` |
+//! | `TGBENCH_CA_FILE` | all | extra CA certificates the Bot API client trusts; read as `--ca-file` ([`crate::platform::PlatformOpts`]) |
+//! | `TGBENCH_TLS_CERT`, `TGBENCH_TLS_KEY` | webhook, hybrid | serve HTTPS with them; read as `--tls-cert`/`--tls-key` ([`crate::webhook::WebhookOpts`]) |
 //!
 //! Every error names the variable (or the file and line) it is about.
 

@@ -140,7 +140,17 @@ pub struct Sample {
     pub message_id: i64,
     pub update_id: i64,
     pub due: Instant,
+    /// When the update last left Telegram before the reply: the getUpdates answer that
+    /// carried it, or the start of the webhook POST ([`crate::split`]).
+    pub handed_out: Option<Instant>,
     pub replies: u32,
+}
+
+/// A closed sample's clock: when its update was due, and when it last left Telegram.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stamps {
+    pub due: Instant,
+    pub handed_out: Option<Instant>,
 }
 
 /// One private chat with a simulated user.
@@ -170,8 +180,8 @@ impl ChatState {
     }
 
     /// Which sample a reply closes: the one it names, else the oldest unanswered, else (a
-    /// reply beyond the first) the newest. Returns (update_id, due, first reply?).
-    pub fn close_sample(&mut self, target: ReplyTarget) -> Option<(i64, Instant, bool)> {
+    /// reply beyond the first) the newest. Returns (update_id, its stamps, first reply?).
+    pub fn close_sample(&mut self, target: ReplyTarget) -> Option<(i64, Stamps, bool)> {
         let index = match target {
             ReplyTarget::Message(mid) => self
                 .samples
@@ -184,7 +194,11 @@ impl ChatState {
         .or_else(|| self.samples.len().checked_sub(1))?;
         let s = &mut self.samples[index];
         s.replies += 1;
-        let result = (s.update_id, s.due, s.replies == 1);
+        let stamps = Stamps {
+            due: s.due,
+            handed_out: s.handed_out,
+        };
+        let result = (s.update_id, stamps, s.replies == 1);
         while self.samples.len() > ANSWERED_KEPT_PER_CHAT
             && self.samples.front().is_some_and(|s| s.replies > 0)
         {
@@ -302,6 +316,7 @@ mod tests {
                 message_id: mid,
                 update_id: uid,
                 due: Instant::now(),
+                handed_out: None,
                 replies: 0,
             });
         }

@@ -29,6 +29,13 @@ pub struct MockConfig {
     pub max_pending_per_bot: usize,
     /// When set, every `/_mock/*` request must carry it (`Authorization: Bearer T` or `?token=T`).
     pub control_token: Option<String>,
+    /// setWebhook refuses URLs on ports other than 443, 80, 88 and 8443, as Telegram does
+    /// (off by default: tests and the harness listen on free loopback ports).
+    pub enforce_webhook_ports: bool,
+    /// A CA certificate (PEM) webhook endpoints' certificates are checked against, beside the
+    /// built-in roots, as Telegram checks them; a webhook set with an uploaded `certificate`
+    /// is not checked (Telegram trusts the uploaded one). None: any certificate is accepted.
+    pub webhook_ca_pem: Option<String>,
 }
 
 impl Default for MockConfig {
@@ -44,6 +51,8 @@ impl Default for MockConfig {
             webhook_timeout: Duration::from_secs(60),
             max_pending_per_bot: 100_000,
             control_token: None,
+            enforce_webhook_ports: false,
+            webhook_ca_pem: None,
         }
     }
 }

@@ -36,12 +36,15 @@
 //!   and [`MockError`]); [`network`] (RTT samples and [`Fault`]s); [`ratelimit`] (token
 //!   buckets); [`queue`] (the unconfirmed-update queue, updates kept as JSON bytes);
 //!   [`webhook_client`] (the HTTP client that POSTs deliveries, with its own http://
-//!   connection pool).
+//!   connection pool, and its TLS handshakes counted); [`tls`] (the per-run test CA, the
+//!   HTTPS server configuration, Telegram's allowed webhook ports).
 //! - [`params`]: parameters from query, JSON, form and multipart bodies (uses `error`).
 //! - [`bot`]: one bot's state behind its own mutex (queue, chats, poll, webhook, sent).
+//! - [`split`]: where a reply's latency goes — the total and its two parts (in Telegram,
+//!   delivery to reply) as histograms, and the hand-out stamps (uses `bot`).
 //! - [`stats`]: [`Stats`], [`Readiness`] and the atomic counters behind them (uses `method`,
 //!   and `error` for the statuses calls are counted by).
-//! - [`mock`]: [`Mock`], all state; inject, stats, sent, reset, faults. It imports no
+//! - [`mock`]: [`Mock`], all state; inject, stats, latencies, sent, reset, faults. It imports no
 //!   method implementation.
 //! - [`metrics`]: `GET /metrics`, OpenMetrics (or Prometheus text) read from `stats`'
 //!   counters and `mock`'s histogram at scrape time; the series are encoded here once, for
@@ -52,7 +55,8 @@
 //!   `polling`, `webhook` or the chat methods it holds).
 //! - [`control`]: the `/_mock/*` handlers and the control token (which guards `/metrics`
 //!   too).
-//! - [`server`]: the router, [`run`], [`MockServer`]; [`cli`]: the binary's options.
+//! - [`server`]: the router, [`run`] and [`run_tls`] (HTTPS), [`MockServer`]; [`cli`]: the
+//!   binary's options.
 
 pub mod api;
 pub mod bot;
@@ -69,7 +73,9 @@ pub mod polling;
 pub mod queue;
 pub mod ratelimit;
 pub mod server;
+pub mod split;
 pub mod stats;
+pub mod tls;
 pub mod token;
 pub mod types;
 pub mod webhook;
@@ -80,6 +86,8 @@ pub use config::{MockConfig, RetrySchedule};
 pub use error::{ApiError, MockError};
 pub use mock::{Mock, NewUpdate, ReplySample};
 pub use network::Fault;
-pub use server::{MockServer, router, run};
-pub use stats::{Readiness, Stats};
+pub use server::{MockServer, router, run, run_tls};
+pub use split::Latencies;
+pub use stats::{LatencySplit, Readiness, Stats, Tls};
+pub use tls::TestCa;
 pub use token::BotInfo;

@@ -1,4 +1,4 @@
-//! [`Mock`]: all of the emulator's state — the bots, the counters, the latency histogram,
+//! [`Mock`]: all of the emulator's state — the bots, the counters, the latency histograms,
 //! the fault in force — and the harness-side operations on it (inject, stats, sent, reset).
 
 use std::sync::atomic::Ordering::Relaxed;
@@ -14,13 +14,13 @@ use crate::config::MockConfig;
 use crate::error::MockError;
 use crate::network::{Distance, Fault};
 use crate::queue::{Pending, UpdateKind};
-use crate::stats::{Counters, Latency, Readiness, Stats};
+use crate::split::{Latencies, SplitUs};
+use crate::stats::{Counters, Latency, LatencySplit, Readiness, Stats};
 use crate::token::{BotInfo, FIRST_BOT_ID, bot_info};
 use crate::types::{self, CallbackQuery, Message, Update};
 use crate::webhook_client::WebhookClient;
 
-/// Highest latency the histogram records, in µs (10 minutes).
-pub const LATENCY_MAX_US: u64 = 600_000_000;
+pub use crate::split::LATENCY_MAX_US;
 
 /// A simulated user's message or button press, to inject.
 #[derive(Clone, Debug)]
@@ -67,6 +67,8 @@ pub struct ReplySample {
     pub update_id: i64,
     /// Due → reply, µs (the value the latency histogram recorded).
     pub latency_us: u64,
+    /// Due → handed out, µs, the part of `latency_us` spent in Telegram ([`crate::split`]).
+    pub in_telegram_us: u64,
 }
 
 /// All state of the emulator; share it as `Arc<Mock>`.
@@ -75,9 +77,9 @@ pub struct Mock {
     config: MockConfig,
     pub(crate) bots: Vec<Bot>,
     pub(crate) counters: Counters,
-    histogram: Mutex<Histogram<u64>>,
+    histograms: Mutex<Latencies>,
     /// Every first reply in order, once [`Mock::keep_reply_log`] is called; written under
-    /// the histogram's lock, so a histogram and a log length read together agree.
+    /// the histograms' lock, so histograms and a log length read together agree.
     reply_log: Mutex<Option<Vec<ReplySample>>>,
     fault: RwLock<Fault>,
     pub(crate) distance: Distance,
@@ -87,16 +89,13 @@ pub struct Mock {
     pub(crate) webhook_client: WebhookClient,
 }
 
-fn new_histogram() -> Histogram<u64> {
-    Histogram::new_with_bounds(1, LATENCY_MAX_US, 3).expect("valid histogram bounds")
-}
-
 impl Mock {
     /// A mock with `config.bots` bots (ids and tokens from `config.seed`).
     pub fn new(config: MockConfig) -> Arc<Mock> {
         let bots = (0..config.bots)
             .map(|i| Bot::new(bot_info(config.seed, i)))
             .collect();
+        let webhook_client = WebhookClient::new(config.webhook_ca_pem.as_deref());
         Arc::new(Mock {
             distance: Distance {
                 rtt: config.rtt,
@@ -105,11 +104,11 @@ impl Mock {
             config,
             bots,
             counters: Counters::default(),
-            histogram: Mutex::new(new_histogram()),
+            histograms: Mutex::new(Latencies::default()),
             reply_log: Mutex::new(None),
             fault: RwLock::new(Fault::None),
             stopping: RwLock::new(CancellationToken::new()),
-            webhook_client: WebhookClient::default(),
+            webhook_client,
         })
     }
 
@@ -182,6 +181,7 @@ impl Mock {
                     message_id,
                     update_id,
                     due,
+                    handed_out: None,
                     replies: 0,
                 });
                 Update {
@@ -214,6 +214,7 @@ impl Mock {
                     message_id: 0,
                     update_id,
                     due,
+                    handed_out: None,
                     replies: 0,
                 });
                 Update {
@@ -272,21 +273,20 @@ impl Mock {
         self.counters.dropped.fetch_add(n as u64, Relaxed);
     }
 
-    /// A reply from bot `bot` (index) in `chat` arrived: closes a latency sample. Returns
-    /// the update it answered.
+    /// A reply from bot `bot` (index) in `chat` arrived: closes a latency sample and records
+    /// its split. Returns the update it answered.
     pub(crate) fn record_reply(
         &self,
         bot: usize,
         chat: &mut ChatState,
         target: ReplyTarget,
     ) -> Option<i64> {
-        let (update_id, due, first) = chat.close_sample(target)?;
+        let (update_id, stamps, first) = chat.close_sample(target)?;
         if first {
             self.counters.replied.fetch_add(1, Relaxed);
-            let us = Instant::now().saturating_duration_since(due).as_micros() as u64;
-            let latency_us = us.clamp(1, LATENCY_MAX_US);
-            let mut h = self.histogram.lock().unwrap_or_else(|e| e.into_inner());
-            let _ = h.record(latency_us);
+            let split = SplitUs::of(stamps, Instant::now());
+            let mut h = self.lock_histograms();
+            h.record(split);
             if let Some(log) = self
                 .reply_log
                 .lock()
@@ -296,7 +296,8 @@ impl Mock {
                 log.push(ReplySample {
                     bot_id: self.bots[bot].info.id,
                     update_id,
-                    latency_us,
+                    latency_us: split.total,
+                    in_telegram_us: split.in_telegram,
                 });
             }
         } else {
@@ -308,17 +309,29 @@ impl Mock {
     /// Everything counted so far: the JSON of `GET /_mock/stats`.
     pub fn stats(&self) -> Stats {
         let mut s = self.counters.snapshot();
-        s.latency_ms = Latency::from_histogram(&self.latency_histogram());
+        let h = self.latencies();
+        s.latency_ms = Latency::from_histogram(&h.total);
+        s.latency_split = LatencySplit {
+            in_telegram: Latency::from_histogram(&h.in_telegram),
+            delivery_to_reply: Latency::from_histogram(&h.delivery_to_reply),
+        };
         s.readiness = self.readiness();
+        s.tls.webhook_handshakes = self.webhook_client.tls_handshakes();
         s
     }
 
     /// The reply latencies in µs (bounds 1..600_000_000, 3 significant figures).
     pub fn latency_histogram(&self) -> Histogram<u64> {
-        self.histogram
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.lock_histograms().total.clone()
+    }
+
+    /// The reply latencies and their split ([`crate::split`]).
+    pub fn latencies(&self) -> Latencies {
+        self.lock_histograms().clone()
+    }
+
+    fn lock_histograms(&self) -> std::sync::MutexGuard<'_, Latencies> {
+        self.histograms.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// From now on, keeps every first reply's bot, update and latency (memory grows with
@@ -332,7 +345,15 @@ impl Mock {
     /// The reply latencies (as [`Mock::latency_histogram`]) and, read at the same instant,
     /// how many replies the log holds (0 when it is not kept).
     pub fn latency_histogram_and_log_len(&self) -> (Histogram<u64>, usize) {
-        let h = self.histogram.lock().unwrap_or_else(|e| e.into_inner());
+        let h = self.lock_histograms();
+        let log = self.reply_log.lock().unwrap_or_else(|e| e.into_inner());
+        (h.total.clone(), log.as_ref().map_or(0, Vec::len))
+    }
+
+    /// The reply latencies and their split (as [`Mock::latencies`]) and, read at the same
+    /// instant, how many replies the log holds (0 when it is not kept).
+    pub fn latencies_and_log_len(&self) -> (Latencies, usize) {
+        let h = self.lock_histograms();
         let log = self.reply_log.lock().unwrap_or_else(|e| e.into_inner());
         (h.clone(), log.as_ref().map_or(0, Vec::len))
     }
@@ -350,7 +371,7 @@ impl Mock {
     /// Runs `f` on the reply latencies in µs, under the histogram's lock (no copy: a
     /// scrape reads its buckets this way while replies wait for the lock).
     pub(crate) fn read_latency<R>(&self, f: impl FnOnce(&Histogram<u64>) -> R) -> R {
-        f(&self.histogram.lock().unwrap_or_else(|e| e.into_inner()))
+        f(&self.lock_histograms().total)
     }
 
     /// How many bots are polling or have a webhook.
@@ -420,10 +441,11 @@ impl Mock {
             st.wh.last_error = None;
         }
         self.counters.reset();
+        self.webhook_client.reset_tls_handshakes();
         let pending: usize = self.bots.iter().map(|b| b.lock().queue.len()).sum();
         self.counters.pending.store(pending as u64, Relaxed);
-        let mut h = self.histogram.lock().unwrap_or_else(|e| e.into_inner());
-        *h = new_histogram();
+        let mut h = self.lock_histograms();
+        *h = Latencies::default();
         if let Some(log) = self
             .reply_log
             .lock()

@@ -179,6 +179,7 @@ fn answer(mock: &Mock, bot: usize, request: PollRequest, arrived: Instant) -> Ve
     let (n, handed) = {
         let mut st = mock.bots[bot].lock();
         let taken = st.queue.take_batch(request.limit, &mut items);
+        crate::split::batch_handed_out(&mut st, taken.0, now);
         st.last_poll_seen = Some(now);
         if let Some(last) = st.last_poll.as_mut().filter(|l| l.started == arrived) {
             last.finished = Some(now);

@@ -1,10 +1,11 @@
-//! Serving a [`Mock`] over HTTP/1.1 with keep-alive: the router (Bot API + control API),
-//! [`run`] (serve until a shutdown future resolves) and [`MockServer`] (the same, started in
-//! the background, for tests and the simulator).
+//! Serving a [`Mock`] over HTTP/1.1 with keep-alive, plain or over TLS: the router (Bot API
+//! and control API), [`run`] and [`run_tls`] (serve until a shutdown future resolves) and
+//! [`MockServer`] (the same, started in the background, for tests and the simulator).
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 use axum::Router;
@@ -20,6 +21,7 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+use tokio_rustls::TlsAcceptor;
 
 use crate::api;
 use crate::control;
@@ -156,6 +158,27 @@ pub async fn run(
     listener: TcpListener,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
+    serve(mock, listener, None, shutdown).await
+}
+
+/// [`run`] over TLS: HTTPS with `config` ([`crate::tls::server_config`]); every handshake
+/// completed is counted (`Stats::tls.bot_api_handshakes`), and a failed one closes the
+/// connection.
+pub async fn run_tls(
+    mock: Arc<Mock>,
+    listener: TcpListener,
+    config: Arc<rustls::ServerConfig>,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    serve(mock, listener, Some(TlsAcceptor::from(config)), shutdown).await
+}
+
+async fn serve(
+    mock: Arc<Mock>,
+    listener: TcpListener,
+    tls: Option<TlsAcceptor>,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
     if mock.serving() {
         webhook::start_workers(&mock, api::execute);
     }
@@ -170,11 +193,30 @@ pub async fn run(
                 Ok((stream, _)) => {
                     let _ = stream.set_nodelay(true);
                     let service = TowerToHyperService::new(app.clone());
-                    let connection = builder.serve_connection(TokioIo::new(stream), service);
-                    let connection = graceful.watch(connection);
-                    tokio::spawn(async move {
-                        let _ = connection.await;
-                    });
+                    match &tls {
+                        None => {
+                            let connection =
+                                builder.serve_connection(TokioIo::new(stream), service);
+                            let connection = graceful.watch(connection);
+                            tokio::spawn(async move {
+                                let _ = connection.await;
+                            });
+                        }
+                        Some(acceptor) => {
+                            let (acceptor, builder, watcher) =
+                                (acceptor.clone(), builder.clone(), graceful.watcher());
+                            let mock = mock.clone();
+                            tokio::spawn(async move {
+                                let Ok(stream) = acceptor.accept(stream).await else {
+                                    return;
+                                };
+                                mock.counters.tls_bot_api_handshakes.fetch_add(1, Relaxed);
+                                let connection =
+                                    builder.serve_connection(TokioIo::new(stream), service);
+                                let _ = watcher.watch(connection).await;
+                            });
+                        }
+                    }
                 }
                 Err(e) => {
                     // Out of file descriptors and the like: back off a little, keep serving.
@@ -196,6 +238,7 @@ pub async fn run(
 #[derive(Debug)]
 pub struct MockServer {
     addr: SocketAddr,
+    https: bool,
     mock: Arc<Mock>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
@@ -204,15 +247,39 @@ pub struct MockServer {
 impl MockServer {
     /// Serves `mock` on `listener` (bind `127.0.0.1:0` in tests and pass it in).
     pub fn start(mock: Arc<Mock>, listener: TcpListener) -> MockServer {
+        Self::start_with(mock, listener, None)
+    }
+
+    /// Serves `mock` over HTTPS with `config` ([`run_tls`]).
+    pub fn start_tls(
+        mock: Arc<Mock>,
+        listener: TcpListener,
+        config: Arc<rustls::ServerConfig>,
+    ) -> MockServer {
+        Self::start_with(mock, listener, Some(config))
+    }
+
+    fn start_with(
+        mock: Arc<Mock>,
+        listener: TcpListener,
+        tls: Option<Arc<rustls::ServerConfig>>,
+    ) -> MockServer {
         let addr = listener
             .local_addr()
             .expect("a bound listener has an address");
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(run(mock.clone(), listener, async move {
-            let _ = stopped.await;
-        }));
+        let https = tls.is_some();
+        let task = tokio::spawn(serve(
+            mock.clone(),
+            listener,
+            tls.map(TlsAcceptor::from),
+            async move {
+                let _ = stopped.await;
+            },
+        ));
         MockServer {
             addr,
+            https,
             mock,
             stop: Some(stop),
             task: Some(task),
@@ -223,9 +290,11 @@ impl MockServer {
         self.addr
     }
 
-    /// `http://127.0.0.1:PORT`
+    /// `http://127.0.0.1:PORT`, or `https://127.0.0.1:PORT` over TLS (the test CA's
+    /// certificates name `127.0.0.1`, `localhost` and `::1`).
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.https { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
     }
 
     pub fn mock(&self) -> &Arc<Mock> {

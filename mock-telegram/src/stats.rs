@@ -1,5 +1,5 @@
 //! What the mock counts, exactly: Bot API calls by method and HTTP status, bytes by method,
-//! the fate of every update, the latency histogram's summary, getUpdates and webhook
+//! the fate of every update, the latency histograms' summaries, getUpdates and webhook
 //! accounting.
 //!
 //! [`Counters`] are the live atomics; [`Stats`] is their snapshot, the JSON of
@@ -29,11 +29,32 @@ pub struct Stats {
     pub bytes_by_method: BTreeMap<String, Bytes>,
     pub updates: Updates,
     pub latency_ms: Latency,
+    /// The same replies' latency in two parts that add up to it ([`crate::split`]).
+    #[serde(default)]
+    pub latency_split: LatencySplit,
     pub get_updates: GetUpdates,
     pub webhook: Webhook,
     /// Calls answered 429 by the rate limits (not by fault injection).
     pub rate_limited: u64,
     pub readiness: Readiness,
+    /// TLS handshakes on both sides ([`crate::tls`]); zero over plain HTTP.
+    #[serde(default)]
+    pub tls: Tls,
+}
+
+/// TLS handshakes completed: connections the Bot API server accepted over TLS, and TLS
+/// connections the webhook client opened (each reused while kept alive).
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct Tls {
+    pub bot_api_handshakes: u64,
+    pub webhook_handshakes: u64,
+}
+
+/// Reply latency in two parts, ms: due → handed out, handed out → reply.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct LatencySplit {
+    pub in_telegram: Latency,
+    pub delivery_to_reply: Latency,
 }
 
 /// Body bytes in and out.
@@ -144,6 +165,7 @@ pub struct Counters {
     pub wh_in_flight_peak_per_bot: AtomicU64,
     pub wh_method_in_response: AtomicU64,
     pub rate_limited: AtomicU64,
+    pub tls_bot_api_handshakes: AtomicU64,
 }
 
 impl Counters {
@@ -226,6 +248,7 @@ impl Counters {
             method_in_response: self.wh_method_in_response.load(Relaxed),
         };
         s.rate_limited = self.rate_limited.load(Relaxed);
+        s.tls.bot_api_handshakes = self.tls_bot_api_handshakes.load(Relaxed);
         s
     }
 
@@ -259,6 +282,7 @@ impl Counters {
             &self.wh_retries,
             &self.wh_method_in_response,
             &self.rate_limited,
+            &self.tls_bot_api_handshakes,
         ] {
             a.store(0, Relaxed);
         }

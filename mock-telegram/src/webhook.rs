@@ -96,8 +96,12 @@ pub fn set_webhook(
         return delete_webhook(mock, bot, params);
     }
     let url = validate_url(raw.trim())?;
+    if mock.config().enforce_webhook_ports {
+        crate::tls::check_webhook_port(&url)?;
+    }
     let target =
         Target::new(url.clone()).ok_or_else(|| ApiError::bad("invalid webhook URL specified"))?;
+    let target = target.with_uploaded_certificate(params.has("certificate"));
     let secret = params.str("secret_token").filter(|s| !s.is_empty());
     if let Some(s) = &secret {
         validate_secret(s)?;
@@ -296,7 +300,7 @@ async fn worker(mock: Arc<Mock>, bot: usize, execute: Execute) {
             Plan::Stop => return,
             Plan::Send(jobs) => {
                 for job in jobs {
-                    running.push(deliver(mock.clone(), job));
+                    running.push(deliver(mock.clone(), bot, job));
                 }
                 None
             }
@@ -329,8 +333,15 @@ async fn worker(mock: Arc<Mock>, bot: usize, execute: Execute) {
 }
 
 /// POSTs one update and reads the answer.
-async fn deliver(mock: Arc<Mock>, job: Job) -> Outcome {
+async fn deliver(mock: Arc<Mock>, bot: usize, job: Job) -> Outcome {
     pause(mock.distance.half() + mock.fault().extra_delay()).await;
+    let at = Instant::now();
+    crate::split::handed_out(
+        &mut mock.bots[bot].lock().chats,
+        job.chat_id,
+        job.update_id,
+        at,
+    );
     let secret = job.conf.secret.as_deref();
     let timeout = mock.config().webhook_timeout;
     let result = match mock

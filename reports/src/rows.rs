@@ -5,6 +5,7 @@
 //! - latency: when every repetition stored a histogram, the histograms are merged and the
 //!   percentiles read from the merge (exact, µs); otherwise p50…p99.9 are the median of the
 //!   repetitions' values, `max` the maximum, `mean` the count-weighted mean;
+//!   the latency split's two parts fold the same way, each from its own histograms;
 //! - CPU: `mean_pct` and `p95_pct` are the mean over repetitions, `max_pct` the maximum,
 //!   `cpu_s` the sum;
 //! - memory: `rss_mean_mb` the mean, `rss_peak_mb` the maximum;
@@ -105,6 +106,8 @@ pub struct Row<'a> {
     pub bots: u64,
     pub duration_s: f64,
     pub latency: Latency,
+    /// The same latency in two parts ([`fold_split`]); None for files without the split.
+    pub latency_split: Option<Split>,
     /// CPU and memory folded over the repetitions; None when any was not measured
     /// (`resources.source = "none"`): reports say "not measured", never 0.
     pub cpu: Option<Cpu>,
@@ -243,6 +246,7 @@ pub fn fold<'a>(index: usize, input: &'a Input, runs: Vec<&'a Run>) -> Row<'a> {
         bots: runs.iter().map(|r| r.bots).max().unwrap_or(0),
         duration_s,
         latency: fold_latency(&runs),
+        latency_split: fold_split(&runs),
         cpu: runs
             .iter()
             .map(|r| r.cpu.as_ref())
@@ -323,20 +327,79 @@ pub fn latency_distribution(runs: &[&Run]) -> Vec<(f64, f64)> {
 
 /// Latency of several repetitions: merged histograms when all have one, else medians.
 pub fn fold_latency(runs: &[&Run]) -> Latency {
-    if runs.len() == 1 {
-        return runs[0].latency_ms.clone();
+    let parts: Vec<(&Latency, &str)> = runs
+        .iter()
+        .map(|r| (&r.latency_ms, r.latency_histogram.as_str()))
+        .collect();
+    fold_summaries(&parts)
+}
+
+/// Where the latency of a row went: each part of the repetitions' splits folded like the
+/// total ([`fold_latency`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Split {
+    /// Due → handed out: the wait in Telegram.
+    pub in_telegram: Latency,
+    /// Handed out → reply: delivery, the bot's processing and the reply's trip.
+    pub delivery_to_reply: Latency,
+}
+
+impl Split {
+    /// Telegram's share of the mean latency (the means add up; percentiles do not).
+    pub fn in_telegram_share(&self) -> f64 {
+        let total = self.in_telegram.mean + self.delivery_to_reply.mean;
+        if total > 0.0 {
+            self.in_telegram.mean / total
+        } else {
+            0.0
+        }
     }
-    if let Some(h) = merged_histogram(runs) {
+}
+
+/// The repetitions' latency splits folded, or None when a repetition has none (a results
+/// file written before the split was recorded).
+pub fn fold_split(runs: &[&Run]) -> Option<Split> {
+    let splits: Vec<_> = runs
+        .iter()
+        .map(|r| r.latency_split.as_ref())
+        .collect::<Option<_>>()?;
+    if splits.is_empty() {
+        return None;
+    }
+    let part = |pick: fn(&crate::results::LatencySplit) -> (&Latency, &str)| {
+        fold_summaries(&splits.iter().map(|s| pick(s)).collect::<Vec<_>>())
+    };
+    Some(Split {
+        in_telegram: part(|s| (&s.in_telegram, &s.in_telegram_histogram)),
+        delivery_to_reply: part(|s| (&s.delivery_to_reply, &s.delivery_to_reply_histogram)),
+    })
+}
+
+/// Latency summaries of several repetitions, each with its histogram (possibly empty): the
+/// merged histograms when every one has one, else the medians of the percentiles, the
+/// maximum and the count-weighted mean.
+fn fold_summaries(parts: &[(&Latency, &str)]) -> Latency {
+    if let [(one, _)] = parts {
+        return (*one).clone();
+    }
+    let merged = parts
+        .iter()
+        .all(|(_, h)| !h.is_empty())
+        .then(|| histogram::merge(parts.iter().map(|(_, h)| *h)))
+        .and_then(Result::ok)
+        .filter(|h| !h.is_empty());
+    if let Some(h) = merged {
         return Latency::from_histogram(&h);
     }
     let median = |f: fn(&Latency) -> f64| {
-        let mut v: Vec<f64> = runs.iter().map(|r| f(&r.latency_ms)).collect();
+        let mut v: Vec<f64> = parts.iter().map(|(l, _)| f(l)).collect();
         crate::stats::median(&mut v)
     };
-    let count: u64 = runs.iter().map(|r| r.latency_ms.count).sum();
+    let count: u64 = parts.iter().map(|(l, _)| l.count).sum();
     let mean = if count > 0 {
-        runs.iter()
-            .map(|r| r.latency_ms.mean * r.latency_ms.count as f64)
+        parts
+            .iter()
+            .map(|(l, _)| l.mean * l.count as f64)
             .sum::<f64>()
             / count as f64
     } else {
@@ -348,7 +411,7 @@ pub fn fold_latency(runs: &[&Run]) -> Latency {
         p90: median(|l| l.p90),
         p99: median(|l| l.p99),
         p999: median(|l| l.p999),
-        max: runs.iter().map(|r| r.latency_ms.max).fold(0.0, f64::max),
+        max: parts.iter().map(|(l, _)| l.max).fold(0.0, f64::max),
         mean,
     }
 }
@@ -418,6 +481,35 @@ mod tests {
         assert_eq!(rows[0].requests_per_min, 600.0);
         assert_eq!(rows[0].by_method_per_min["sendMessage"], 300.0);
         assert_eq!(rows[1].sut, "polling");
+    }
+
+    #[test]
+    fn latency_splits_fold_from_merged_histograms_and_need_every_repetition() {
+        let encoded = |values: &[u64]| {
+            let mut h = histogram::new_latency_histogram();
+            for v in values {
+                h.record(*v).unwrap();
+            }
+            histogram::encode(&h)
+        };
+        let split = |in_telegram: &[u64], delivery: &[u64]| crate::results::LatencySplit {
+            in_telegram_histogram: encoded(in_telegram),
+            delivery_to_reply_histogram: encoded(delivery),
+            ..Default::default()
+        };
+        let mut a = run("w", 0, 0.0, &[3_000, 5_000]);
+        let mut b = run("w", 1, 0.0, &[30_000]);
+        a.latency_split = Some(split(&[1_000, 2_000], &[2_000, 3_000]));
+        b.latency_split = Some(split(&[10_000], &[20_000]));
+        let s = fold_split(&[&a, &b]).expect("both have the split");
+        assert_eq!((s.in_telegram.count, s.delivery_to_reply.count), (3, 3));
+        assert!((s.in_telegram.max - 10.0).abs() < 0.01, "{s:?}");
+        // The parts' means add up to the total's mean.
+        let total = fold_latency(&[&a, &b]).mean;
+        let parts = s.in_telegram.mean + s.delivery_to_reply.mean;
+        assert!((total - parts).abs() < total * 2e-3, "{total} vs {parts}");
+        b.latency_split = None;
+        assert_eq!(fold_split(&[&a, &b]), None, "an older repetition has none");
     }
 
     #[test]

@@ -363,6 +363,46 @@ fn every_verdict_on_hand_built_results() {
 }
 
 #[test]
+fn the_latency_verdict_says_where_each_configurations_latency_goes() {
+    let mut inputs = claims_results(100);
+    let without = claims_table(&inputs, &Prices::default());
+    assert!(
+        !row(&without, "Response latency")
+            .reason
+            .contains("Where it goes"),
+        "no split in the results, none in the reason"
+    );
+    for input in &mut inputs {
+        for run in &mut input.results.runs {
+            match (run.sut.name.as_str(), run.phase.as_deref()) {
+                ("long-polling-30s", Some("active")) => fixtures::with_split(run, 95.0, 110.0),
+                ("webhook", Some("active")) => fixtures::with_split(run, 51.0, 60.0),
+                _ => {}
+            }
+        }
+    }
+    let t = claims_table(&inputs, &Prices::default());
+    let latency = row(&t, "Response latency");
+    assert_eq!(latency.verdict, row(&without, "Response latency").verdict);
+    assert!(
+        latency.reason.ends_with(
+            ". Where it goes (mean per reply): long polling 95.0 ms in Telegram + 110 ms \
+             delivery to reply; webhook 51.0 ms in Telegram + 60.0 ms delivery to reply"
+        ),
+        "{}",
+        latency.reason
+    );
+    // Only the latency verdict carries it.
+    assert!(!row(&t, "Memory").reason.contains("Where it goes"));
+    // The context says which shape the columns were measured in.
+    assert!(
+        claims_context(&t).contains("; plain HTTP on both sides."),
+        "{}",
+        claims_context(&t)
+    );
+}
+
+#[test]
 fn fewer_bots_are_scaled_to_the_claims_hundred() {
     let t = claims_table(&claims_results(20), &Prices::default());
     let idle = row(&t, "CPU usage when idle");

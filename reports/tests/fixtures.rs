@@ -70,6 +70,7 @@ pub fn run(name: &str, kind: &str, phase: Option<&str>, f: &Figures) -> Run {
             mean: f.p50 * 1.5,
         },
         latency_histogram: String::new(),
+        latency_split: None,
         cpu: Some(Cpu {
             mean_pct: f.cpu_mean,
             p95_pct: f.cpu_p95,
@@ -142,6 +143,7 @@ pub fn run(name: &str, kind: &str, phase: Option<&str>, f: &Figures) -> Run {
         },
         telegram: serde_json::json!({"empty_get_updates_share": 0.9}),
         faults: vec![],
+        tls: None,
         serverless: None,
         resources: None,
     }
@@ -155,6 +157,25 @@ pub fn histogram_around(center_ms: f64, n: u64) -> String {
         h.record(us as u64).unwrap();
     }
     histogram::encode(&h)
+}
+
+/// Gives `run` a latency split: its replies' means `in_telegram_ms` and `delivery_ms`
+/// (summaries only, no histograms, so one run's figures print as given).
+pub fn with_split(run: &mut Run, in_telegram_ms: f64, delivery_ms: f64) {
+    let part = |mean: f64| Latency {
+        count: run.latency_ms.count,
+        p50: mean,
+        p90: mean * 1.5,
+        p99: mean * 2.0,
+        p999: mean * 2.5,
+        max: mean * 3.0,
+        mean,
+    };
+    run.latency_split = Some(LatencySplit {
+        in_telegram: part(in_telegram_ms),
+        delivery_to_reply: part(delivery_ms),
+        ..LatencySplit::default()
+    });
 }
 
 pub fn results(scenario: &str, runs: Vec<Run>) -> Results {
@@ -177,6 +198,7 @@ pub fn results(scenario: &str, runs: Vec<Run>) -> Results {
                 jitter_ms: 10.0,
                 rate_limits: true,
                 anti_spin: true,
+                tls: false,
             },
             load: serde_json::json!({"model": "poisson", "messages_per_min": 300}),
             slo: serde_json::json!({"p99_ms": 1000}),

@@ -174,6 +174,67 @@ fn latency_is_a_percentile_distribution_per_sut() {
     assert_eq!(svg.matches(r#"<path class="series""#).count(), 2, "{svg}");
 }
 
+#[test]
+fn the_latency_split_is_a_stacked_bar_and_a_table_beside_the_claims_timeline() {
+    let plain = fixtures::smoke();
+    let (_d, _w, md, html) = render(&[Input::new("old", plain.clone())]);
+    assert!(
+        !md.contains("Where the latency goes"),
+        "no split, no section"
+    );
+    assert!(chart_svg(&html, "chart-latency-split").is_none());
+
+    let mut r = plain;
+    fixtures::with_split(&mut r.runs[0], 800.0, 12.5);
+    fixtures::with_split(&mut r.runs[1], 10.0, 95.0);
+    let (_d, _w, md, html) = render(&[Input::new("split", r)]);
+    let section = md
+        .split("## Where the latency goes")
+        .nth(1)
+        .expect("a latency split section");
+    let polling = section
+        .lines()
+        .find(|l| l.starts_with("| polling-bot |"))
+        .expect("polling row");
+    for figure in ["| 800 |", "| 12.5 |", "| 812 |", "98.5 %"] {
+        assert!(polling.contains(figure), "{figure} in {polling}");
+    }
+    let webhook = section
+        .lines()
+        .find(|l| l.starts_with("| webhook-bot |"))
+        .expect("webhook row");
+    for figure in ["| 10.0 |", "| 95.0 |", "| 105 |", "9.52 %"] {
+        assert!(webhook.contains(figure), "{figure} in {webhook}");
+    }
+    assert!(
+        section.contains("| the server polls and gets it |"),
+        "{section}"
+    );
+
+    let svg = chart_svg(&html, "chart-latency-split").expect("stacked bars");
+    // Two bars of two segments each, in the order of the rows.
+    assert_eq!(svg.matches("<rect ").count(), 4, "{svg}");
+    assert!(svg.contains("polling-bot · polling · in Telegram (sent → handed out): 800"));
+    assert!(svg.contains("webhook-bot · webhook · delivery to reply (processing, reply): 95.0"));
+    assert!(html.contains("the server polls and gets it"));
+}
+
+#[test]
+fn the_environment_says_which_suts_ran_over_https() {
+    let mut r = fixtures::smoke();
+    let (_d, _w, md, _) = render(&[Input::new("plain", r.clone())]);
+    assert!(
+        md.contains("| transport security | plain HTTP on both sides |"),
+        "{md}"
+    );
+    r.runs[1].tls = Some(Default::default());
+    let (_d, _w, md, _) = render(&[Input::new("mixed", r)]);
+    assert!(
+        md.contains("| transport security | HTTPS on both sides for webhook-bot; plain HTTP for polling-bot |"),
+        "{md}"
+    );
+}
+
 /// Nothing in the page may reach the network.
 pub fn assert_self_contained(html: &str) {
     let lower = html.to_ascii_lowercase();

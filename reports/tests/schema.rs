@@ -20,6 +20,11 @@ fn full() -> Results {
     r.runs[0].complete = false;
     r.runs[0].incomplete_reason = Some("SUT crashed".into());
     r.runs[0].latency_histogram = fixtures::histogram_around(5.0, 10);
+    fixtures::with_split(&mut r.runs[0], 2.0, 3.0);
+    if let Some(s) = r.runs[0].latency_split.as_mut() {
+        s.in_telegram_histogram = fixtures::histogram_around(2.0, 10);
+        s.delivery_to_reply_histogram = fixtures::histogram_around(3.0, 10);
+    }
     r.capacity[0].steps[0].reason = Some("slo".into());
     r.runs[1].serverless = Some(fixtures::serverless());
     r.runs[0].sut.cpu_quota = Some(tgbench_reports::results::CpuQuota {
@@ -28,6 +33,13 @@ fn full() -> Results {
             .into(),
     });
     r.runs[0].harness.cpu_us_per_message = Some(18.5);
+    r.scenario.telegram.tls = true;
+    r.runs[1].tls = Some(tgbench_reports::results::TlsRun {
+        handshakes: tgbench_reports::results::Handshakes {
+            bot_api: 3,
+            webhook: 2,
+        },
+    });
     r.capacity
         .push(fixtures::capacity_curve("x", "polling", None, false));
     r

@@ -86,6 +86,9 @@ pub struct TelegramInfo {
     pub rate_limits: bool,
     /// Telegram's getUpdates anti-spin rules (same offset within 3 s / 0.5 s).
     pub anti_spin: bool,
+    /// HTTPS on both sides (`[telegram] tls`): the Bot API and the webhooks.
+    #[serde(default)]
+    pub tls: bool,
 }
 
 /// The machine a run was measured on; figures mean little without it.
@@ -135,6 +138,10 @@ pub struct Run {
     /// [`Latency::from_histogram`] for its summary.
     #[serde(default)]
     pub latency_histogram: String,
+    /// Where the same replies' latency went, in two parts that add up to it; absent in
+    /// files written before the split was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_split: Option<LatencySplit>,
     /// The SUT's CPU over the window; null when it was not measured (an external SUT
     /// without `[sut.metrics]`: `resources.source = "none"`), never 0 for unknown.
     pub cpu: Option<Cpu>,
@@ -157,6 +164,9 @@ pub struct Run {
     /// Fault windows injected during the run (seconds from the window's start).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub faults: Vec<FaultWindow>,
+    /// TLS handshakes in this window (through its drain), when the run was over HTTPS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsRun>,
     /// The emulated function platform's figures for this window (`kind = "serverless"`
     /// SUTs; null for every other shape).
     #[serde(default)]
@@ -189,6 +199,37 @@ pub struct PartResources {
     pub name: String,
     pub cpu: Cpu,
     pub memory: Memory,
+}
+
+/// A window's TLS figures (`[telegram] tls = true`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct TlsRun {
+    pub handshakes: Handshakes,
+}
+
+/// TLS handshakes completed, each side as the mock saw it.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq)]
+pub struct Handshakes {
+    /// Connections the SUT opened to the Bot API (the mock accepted them over TLS).
+    pub bot_api: u64,
+    /// Connections the mock opened to the SUT's webhook endpoint over TLS.
+    pub webhook: u64,
+}
+
+/// Each reply's latency (due → reply) in two parts, as the mock splits it: *in Telegram*,
+/// due → handed out (the getUpdates answer that carried the update, or the start of the
+/// webhook POST the bot answered: its latest hand-out before the reply), and *delivery to
+/// reply*, handed out → reply (the trip to the bot, its processing, the reply's trip back).
+/// Per reply the parts add up to the total exactly (µs); the summaries, ms, like `latency_ms`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct LatencySplit {
+    pub in_telegram: Latency,
+    pub delivery_to_reply: Latency,
+    /// The parts' histograms, µs, HdrHistogram V2 serialized, base64 (as `latency_histogram`).
+    #[serde(default)]
+    pub in_telegram_histogram: String,
+    #[serde(default)]
+    pub delivery_to_reply_histogram: String,
 }
 
 /// A serverless SUT's window as its platform (`mock-lambda`) counted it: invocations, cold

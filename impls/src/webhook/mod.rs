@@ -87,6 +87,23 @@ pub struct WebhookOpts {
     /// Serve HTTPS with a self-signed certificate made at start, uploaded with setWebhook.
     #[arg(long)]
     pub tls: bool,
+    /// Serve HTTPS with this certificate (PEM, its chain after it) instead, not uploaded:
+    /// one signed by a CA Telegram trusts (tgbench's per-run test CA). Needs --tls-key.
+    #[arg(
+        long,
+        env = "TGBENCH_TLS_CERT",
+        value_name = "PEM",
+        requires = "tls_key"
+    )]
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// The private key (PEM) of --tls-cert.
+    #[arg(
+        long,
+        env = "TGBENCH_TLS_KEY",
+        value_name = "PEM",
+        requires = "tls_cert"
+    )]
+    pub tls_key: Option<std::path::PathBuf>,
     /// Accept webhook requests only from these sources: CIDRs, addresses, `telegram`
     /// (149.154.160.0/20, 91.108.4.0/22) and `loopback`. Alone: `telegram,loopback`.
     #[arg(long, value_name = "NETS", value_delimiter = ',', num_args = 0.., default_missing_values = ["telegram", "loopback"])]
@@ -477,11 +494,14 @@ pub async fn start_with_state(
     opts: &WebhookOpts,
 ) -> Result<Webhook, WebhookError> {
     let addr = listener.local_addr().map_err(WebhookError::Listener)?;
-    let scheme = if opts.tls { "https" } else { "http" };
+    let https = opts.tls || opts.tls_cert.is_some();
+    let scheme = if https { "https" } else { "http" };
     let public_url = public_url
         .map(|u| u.trim_end_matches('/').to_owned())
         .unwrap_or_else(|| format!("{scheme}://{addr}"));
-    let tls = if opts.tls {
+    let tls = if let (Some(cert), Some(key)) = (&opts.tls_cert, &opts.tls_key) {
+        Some(SelfSigned::from_files(cert, key)?)
+    } else if opts.tls {
         let host = reqwest::Url::parse(&public_url)
             .ok()
             .and_then(|u| u.host_str().map(|h| h.trim_matches(['[', ']']).to_owned()))
@@ -526,7 +546,7 @@ async fn register(
                 allowed_updates: &platform.allowed_updates,
                 max_connections: opts.max_connections,
                 drop_pending_updates: opts.drop_pending_updates,
-                certificate: tls.map(|t| t.cert_pem.as_str()),
+                certificate: tls.filter(|t| t.upload).map(|t| t.cert_pem.as_str()),
             };
             let result = platform
                 .at_startup(platform.api.set_webhook(token, &params, attempts))

@@ -1,12 +1,16 @@
 //! The HTTP client of webhook deliveries, shared by every bot: plain-http endpoints through
 //! [`plain_http`]'s pooled keep-alive connections (a POST costs a pool pop, one write, one
-//! read, a pool push), https endpoints through reqwest with rustls (self-signed certificates
-//! accepted).
+//! read, a pool push), https endpoints through reqwest with rustls, its TLS handshakes
+//! counted (one per connection it opens: keep-alive reuses them). Which certificates it
+//! accepts: with a CA given ([`WebhookClient::new`]), those that chain to it or to the
+//! built-in roots, except for a webhook set with an uploaded certificate (Telegram trusts the
+//! uploaded one; the mock then checks none); without a CA, any.
 
 pub mod plain_http;
 
 use std::io::Write;
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -24,6 +28,8 @@ const MAX_IDLE_PER_ENDPOINT: usize = 1024;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Target {
     pub url: reqwest::Url,
+    /// setWebhook uploaded a `certificate`: the endpoint's certificate is trusted as it is.
+    pub uploaded_certificate: bool,
     /// `host:port`
     authority: String,
     path_and_query: String,
@@ -44,9 +50,18 @@ impl Target {
         };
         Some(Target {
             url,
+            uploaded_certificate: false,
             authority,
             path_and_query,
         })
+    }
+}
+
+impl Target {
+    /// This target, with `uploaded` saying whether setWebhook uploaded a certificate.
+    pub fn with_uploaded_certificate(mut self, uploaded: bool) -> Target {
+        self.uploaded_certificate = uploaded;
+        self
     }
 }
 
@@ -84,15 +99,18 @@ impl PostError {
 #[derive(Debug)]
 pub struct WebhookClient {
     plain: plain_http::Pool,
-    tls: OnceLock<reqwest::Client>,
+    /// Accepts any certificate (no CA given, or an uploaded certificate).
+    tls_any: OnceLock<reqwest::Client>,
+    /// Checks certificates against the built-in roots and `ca` (a CA given).
+    tls_checked: OnceLock<reqwest::Client>,
+    ca: Option<Vec<reqwest::Certificate>>,
+    /// TLS connections opened (each one a handshake).
+    tls_handshakes: Arc<AtomicU64>,
 }
 
 impl Default for WebhookClient {
     fn default() -> Self {
-        WebhookClient {
-            plain: plain_http::Pool::new(MAX_IDLE_PER_ENDPOINT),
-            tls: OnceLock::new(),
-        }
+        WebhookClient::new(None)
     }
 }
 
@@ -102,6 +120,34 @@ fn retry_after(headers: &hyper::HeaderMap) -> Option<Duration> {
 }
 
 impl WebhookClient {
+    /// A client that checks https endpoints' certificates against `ca_pem` (and the built-in
+    /// roots), or accepts any without it. A CA that does not parse trusts nothing beyond the
+    /// built-in roots (and is logged).
+    pub fn new(ca_pem: Option<&str>) -> WebhookClient {
+        let ca = ca_pem.map(|pem| {
+            reqwest::Certificate::from_pem_bundle(pem.as_bytes()).unwrap_or_else(|e| {
+                tracing::warn!("the webhook CA does not parse, trusting the built-in roots: {e}");
+                Vec::new()
+            })
+        });
+        WebhookClient {
+            plain: plain_http::Pool::new(MAX_IDLE_PER_ENDPOINT),
+            tls_any: OnceLock::new(),
+            tls_checked: OnceLock::new(),
+            ca,
+            tls_handshakes: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// TLS handshakes made so far (connections opened to https endpoints).
+    pub fn tls_handshakes(&self) -> u64 {
+        self.tls_handshakes.load(Relaxed)
+    }
+
+    pub(crate) fn reset_tls_handshakes(&self) {
+        self.tls_handshakes.store(0, Relaxed);
+    }
+
     /// POSTs `body` as `application/json` (exactly), with the secret header when set.
     pub async fn post(
         &self,
@@ -151,16 +197,35 @@ impl WebhookClient {
         secret: Option<&str>,
         body: Bytes,
     ) -> Result<Reply, PostError> {
-        let client = self.tls.get_or_init(|| {
-            reqwest::Client::builder()
-                .danger_accept_invalid_certs(true)
+        let build = |roots: Option<&Vec<reqwest::Certificate>>| {
+            let handshakes = self.tls_handshakes.clone();
+            // The connector runs once per new connection, TLS handshake included.
+            let count = tower::util::MapResponseLayer::new(move |conn| {
+                handshakes.fetch_add(1, Relaxed);
+                conn
+            });
+            let mut b = reqwest::Client::builder()
+                .connector_layer(count)
                 .no_proxy()
                 .http1_only()
                 .tcp_nodelay(true)
-                .pool_max_idle_per_host(MAX_IDLE_PER_ENDPOINT)
-                .build()
-                .expect("webhook TLS client")
-        });
+                .pool_max_idle_per_host(MAX_IDLE_PER_ENDPOINT);
+            match roots {
+                Some(roots) => {
+                    for root in roots {
+                        b = b.add_root_certificate(root.clone());
+                    }
+                }
+                None => b = b.danger_accept_invalid_certs(true),
+            }
+            b.build().expect("webhook TLS client")
+        };
+        let client = match &self.ca {
+            Some(roots) if !target.uploaded_certificate => {
+                self.tls_checked.get_or_init(|| build(Some(roots)))
+            }
+            _ => self.tls_any.get_or_init(|| build(None)),
+        };
         let mut request = client
             .post(target.url.clone())
             .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))

@@ -8,5 +8,7 @@ mod encodings;
 mod errors;
 mod metrics;
 mod polling;
+mod split;
 mod support;
+mod tls;
 mod webhook;

@@ -170,7 +170,8 @@ pub struct Receiver {
 }
 
 impl Receiver {
-    pub async fn start(script: Vec<Answer>) -> Receiver {
+    /// Its state, its app and a bound listener.
+    async fn parts(script: Vec<Answer>) -> (Arc<Mutex<ReceiverState>>, axum::Router, TcpListener) {
         let state = Arc::new(Mutex::new(ReceiverState {
             script: script.into(),
             ..Default::default()
@@ -179,13 +180,45 @@ impl Receiver {
             .fallback(receive)
             .with_state(state.clone());
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        (state, app, listener)
+    }
+
+    pub async fn start(script: Vec<Answer>) -> Receiver {
+        let (state, app, listener) = Self::parts(script).await;
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await });
         Receiver { state, addr }
     }
 
+    /// The same receiver over TLS with `config` (one connection served per handshake).
+    pub async fn start_tls(script: Vec<Answer>, config: Arc<rustls::ServerConfig>) -> Receiver {
+        let (state, app, listener) = Self::parts(script).await;
+        let addr = listener.local_addr().unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(config);
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                let (acceptor, app) = (acceptor.clone(), app.clone());
+                tokio::spawn(async move {
+                    let Ok(tls) = acceptor.accept(tcp).await else {
+                        return;
+                    };
+                    let service = hyper_util::service::TowerToHyperService::new(app);
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
+                        .await;
+                });
+            }
+        });
+        Receiver { state, addr }
+    }
+
     pub fn url(&self) -> String {
         format!("http://{}/webhook", self.addr)
+    }
+
+    /// The URL of a receiver started with [`Receiver::start_tls`] (the certificate's name).
+    pub fn https_url(&self) -> String {
+        format!("https://localhost:{}/webhook", self.addr.port())
     }
 
     pub fn received(&self) -> Vec<Received> {

@@ -299,6 +299,20 @@ fn cpu_windows(ts: &[Sample], window_s: f64) -> Vec<f64> {
 }
 
 impl Measured<'_> {
+    /// Where this configuration's active-phase latency goes, for the latency verdicts' "why":
+    /// "long polling 1.02 s in Telegram + 21.0 ms delivery to reply" (means, which add up).
+    /// None without a split (results written before it was recorded) or replies.
+    pub fn latency_split_text(&self, name: &str) -> Option<String> {
+        let s = self.active.as_ref()?.latency_split.as_ref()?;
+        (s.in_telegram.count > 0).then(|| {
+            format!(
+                "{name} {} in Telegram + {} delivery to reply",
+                ms_text(s.in_telegram.mean),
+                ms_text(s.delivery_to_reply.mean)
+            )
+        })
+    }
+
     fn is_empty(&self) -> bool {
         self.idle.is_none() && self.active.is_none() && self.capacity.is_none()
     }

@@ -80,6 +80,33 @@ pub struct ClaimsContext {
     /// Distinct bot counts of the runs used.
     pub bots: Vec<u64>,
     pub git_revision: String,
+    /// Which shape the runs were measured in ([`transport_security`]), per input file.
+    pub transport: String,
+}
+
+/// Which shape each SUT ran in: HTTPS on both sides (`runs[].tls`) or plain HTTP.
+pub fn transport_security(r: &crate::results::Results) -> String {
+    let names = |tls: bool| {
+        let mut v: Vec<&str> = r
+            .runs
+            .iter()
+            .filter(|x| x.tls.is_some() == tls)
+            .map(|x| x.sut.name.as_str())
+            .collect();
+        v.dedup();
+        v
+    };
+    let (https, plain) = (names(true), names(false));
+    match (https.is_empty(), plain.is_empty()) {
+        (false, true) => "HTTPS on both sides (Bot API and webhooks, a test CA per SUT run)".into(),
+        (false, false) => format!(
+            "HTTPS on both sides for {}; plain HTTP for {}",
+            https.join(", "),
+            plain.join(", ")
+        ),
+        _ if r.scenario.telegram.tls => "HTTPS on both sides".into(),
+        _ => "plain HTTP on both sides".into(),
+    }
 }
 
 /// The verdict table; the report formats render it ([`crate::report::Report::claims`]).
@@ -111,7 +138,12 @@ pub fn claims_table(inputs: &[Input], prices: &Prices) -> ClaimsTable {
                 .iter()
                 .map(|(c, m)| verdict::judge_cell(spec, c, m.measure(spec.metric, prices)))
                 .collect();
-            let (verdict, reason) = verdict(spec, &cells);
+            let (verdict, mut reason) = verdict(spec, &cells);
+            if spec.metric == Metric::LatencyP50
+                && let Some(why) = latency_split_why(&measured)
+            {
+                reason.push_str(&why);
+            }
             ClaimRow {
                 claim: spec.claim,
                 cells,
@@ -131,6 +163,17 @@ pub fn claims_table(inputs: &[Input], prices: &Prices) -> ClaimsTable {
         costs,
         currency: prices.currency.clone(),
     }
+}
+
+/// The latency verdict's "why" goes on with where each configuration's latency went
+/// (the mock's split, means per reply): ". Where it goes (mean per reply): long polling …;
+/// webhook …". None when no configuration has the split.
+fn latency_split_why(measured: &[(&'static Config, Measured<'_>)]) -> Option<String> {
+    let parts: Vec<String> = measured
+        .iter()
+        .filter_map(|(c, m)| m.latency_split_text(c.short))
+        .collect();
+    (!parts.is_empty()).then(|| format!(". Where it goes (mean per reply): {}", parts.join("; ")))
 }
 
 /// The decision summary over the configurations that answered messages in an active run,
@@ -252,8 +295,14 @@ fn context(inputs: &[Input], measured: &[(&'static Config, Measured<'_>)]) -> Cl
         }
         s
     });
+    let mut transport: Vec<String> = inputs
+        .iter()
+        .map(|i| transport_security(&i.results))
+        .collect();
+    transport.dedup();
     ClaimsContext {
         machine,
+        transport: transport.join("; "),
         rtt: rtts.join(", "),
         bots,
         git_revision: inputs

@@ -6,9 +6,10 @@ use std::path::{Path, PathBuf};
 
 use super::tables::{
     CLAIMS_COST_NOTE, CLAIMS_RULES, COST_VS_TRAFFIC_NOTE, CostVsTraffic, FRAMEWORKS_NOTE,
-    SERVERLESS_LATENCY_NOTE, SERVERLESS_NOTE, capacity_summary, capacity_table, claims_context,
-    claims_costs, claims_frameworks, claims_verdicts, cost_vs_traffic, environment_table, methods,
-    methods_table, serverless_latency_table, serverless_table, summary_table,
+    LATENCY_SPLIT_NOTE, SERVERLESS_LATENCY_NOTE, SERVERLESS_NOTE, capacity_summary, capacity_table,
+    claims_context, claims_costs, claims_frameworks, claims_latency_timeline, claims_verdicts,
+    cost_vs_traffic, environment_table, latency_split_table, methods, methods_table,
+    serverless_latency_table, serverless_table, summary_table,
 };
 use super::{Report, ReportData, write_file};
 use crate::Error;
@@ -418,6 +419,38 @@ impl Report for Html {
             &chart.to_svg(),
             "Each line is one SUT's whole latency distribution, from its histogram: read the latency at a percentile, or how far the tail climbs. Both axes are logarithmic.",
         );
+        if let Some(table) = latency_split_table(data) {
+            let chart = StackedBars {
+                id: "chart-latency-split".into(),
+                title: "Where the latency goes (mean per reply)".into(),
+                x_label: "ms".into(),
+                keys: vec![
+                    "in Telegram (sent → handed out)".into(),
+                    "delivery to reply (processing, reply)".into(),
+                ],
+                bars: data
+                    .rows
+                    .iter()
+                    .filter_map(|r| {
+                        let s = r
+                            .latency_split
+                            .as_ref()
+                            .filter(|s| s.in_telegram.count > 0)?;
+                        Some((
+                            format!("{} · {}", r.label(data.several_files), r.kind),
+                            vec![s.in_telegram.mean, s.delivery_to_reply.mean],
+                        ))
+                    })
+                    .collect(),
+            };
+            self.figure(&chart.to_svg(), LATENCY_SPLIT_NOTE);
+            self.body.push_str("</div>");
+            self.body.push_str(&table.to_html("latency-split"));
+            self.body
+                .push_str(&claims_latency_timeline().to_html("latency-timeline"));
+            self.body.push_str("</section>");
+            return;
+        }
         self.body.push_str("</div></section>");
     }
 

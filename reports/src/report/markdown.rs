@@ -5,11 +5,11 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use super::tables::{
-    CLAIMS_COST_NOTE, CLAIMS_RULES, COST_VS_TRAFFIC_NOTE, FRAMEWORKS_NOTE, SERVERLESS_LATENCY_NOTE,
-    SERVERLESS_NOTE, capacity_summary, capacity_table, claims_context, claims_costs,
-    claims_frameworks, claims_verdicts, comparison_table, cost_vs_traffic, environment_table,
-    methods_table, serverless_latency_table, serverless_table, serverless_timeline_sentences,
-    summary_table,
+    CLAIMS_COST_NOTE, CLAIMS_RULES, COST_VS_TRAFFIC_NOTE, FRAMEWORKS_NOTE, LATENCY_SPLIT_NOTE,
+    SERVERLESS_LATENCY_NOTE, SERVERLESS_NOTE, capacity_summary, capacity_table, claims_context,
+    claims_costs, claims_frameworks, claims_latency_timeline, claims_verdicts, comparison_table,
+    cost_vs_traffic, environment_table, latency_split_table, methods_table,
+    serverless_latency_table, serverless_table, serverless_timeline_sentences, summary_table,
 };
 use super::{Report, ReportData, write_file};
 use crate::Error;
@@ -110,6 +110,20 @@ impl Report for Markdown {
              and RSS of the SUT's whole process tree; the mock's CPU beside it, never mixed in.\n\n",
         );
         self.out.push_str(&summary_table(data).to_markdown());
+        self.out.push('\n');
+    }
+
+    fn latency(&mut self, data: &ReportData<'_>) {
+        let Some(table) = latency_split_table(data) else {
+            return;
+        };
+        self.out.push_str("## Where the latency goes\n\n");
+        self.out.push_str(LATENCY_SPLIT_NOTE);
+        self.out
+            .push_str(" report.html draws it as stacked bars.\n\n");
+        self.out.push_str(&table.to_markdown());
+        self.out.push('\n');
+        self.out.push_str(&claims_latency_timeline().to_markdown());
         self.out.push('\n');
     }
 

@@ -180,6 +180,94 @@ pub fn serverless_table(data: &ReportData<'_>) -> Option<Table> {
     (!t.rows.is_empty()).then_some(t)
 }
 
+/// What the latency split shows, said once for every format.
+pub const LATENCY_SPLIT_NOTE: &str = "Each reply's latency (scheduled send → reply) in two parts that add up to it, reply by reply: in Telegram, from the scheduled send until the update leaves Telegram (the getUpdates answer that carried it, or the start of the webhook POST the bot answered; the emulated network's half trip to the bot counts here), then delivery to reply (the bot's processing and its reply's trip back). Bars and shares use the means, which add up; percentiles of the parts do not add up to the total's. The claims' source explains its latency figures with the timeline below; each of its steps falls in one part.";
+
+/// Where the latency goes, one row per SUT (per file and phase) with the split; None when
+/// no row has it (files written before it was recorded).
+pub fn latency_split_table(data: &ReportData<'_>) -> Option<Table> {
+    let mut t = Table::new([
+        "SUT",
+        "kind",
+        "replies",
+        "in Telegram mean ms",
+        "p50 ms",
+        "p99 ms",
+        "delivery to reply mean ms",
+        "p50 ms",
+        "p99 ms",
+        "total mean ms",
+        "share in Telegram",
+    ]);
+    t.numeric = (2..11).collect();
+    for r in &data.rows {
+        let Some(split) = r.latency_split.as_ref().filter(|s| s.in_telegram.count > 0) else {
+            continue;
+        };
+        let (a, b) = (&split.in_telegram, &split.delivery_to_reply);
+        t.push(vec![
+            r.label(data.several_files).into(),
+            r.kind.into(),
+            count(a.count).into(),
+            num(a.mean).into(),
+            num(a.p50).into(),
+            num(a.p99).into(),
+            num(b.mean).into(),
+            num(b.p50).into(),
+            num(b.p99).into(),
+            num(a.mean + b.mean).into(),
+            format!("{} %", num(split.in_telegram_share() * 100.0)).into(),
+        ]);
+    }
+    (!t.rows.is_empty()).then_some(t)
+}
+
+/// The claims' source's latency timeline, step by step, and the part of the split each step
+/// is measured in, by transport.
+pub fn claims_latency_timeline() -> Table {
+    let mut t = Table::new([
+        "claims' timeline",
+        "polling (measured as)",
+        "webhook (measured as)",
+        "part",
+    ]);
+    for row in [
+        [
+            "message sent",
+            "the message's scheduled instant",
+            "the message's scheduled instant",
+            "start",
+        ],
+        [
+            "Telegram receives",
+            "the mock queues the update",
+            "the mock queues the update",
+            "in Telegram",
+        ],
+        [
+            "the server polls and gets it",
+            "the getUpdates answer that carries it leaves the mock",
+            "Telegram pushes instead: the webhook POST leaves the mock",
+            "in Telegram (ends here)",
+        ],
+        [
+            "processing",
+            "the bot handles the update",
+            "the bot handles the POST",
+            "delivery to reply",
+        ],
+        [
+            "reply",
+            "sendMessage reaches the mock",
+            "sendMessage, or the method in the POST's answer, reaches the mock",
+            "delivery to reply (ends here)",
+        ],
+    ] {
+        t.push(row.into_iter().map(Cell::from).collect());
+    }
+    t
+}
+
 /// What the cold/warm table and the concurrency chart show, said once for every format.
 pub const SERVERLESS_LATENCY_NOTE: &str = "Latency as everywhere in this report: from a simulated user's scheduled send to the bot's reply. Cold: updates a delivery of which was the first event of a new execution environment (it waited for the environment's init); warm: every other reply. Each reply is in exactly one; counts are summed over repetitions, percentiles the worst repetition's.";
 
@@ -462,7 +550,7 @@ pub fn environment_table(data: &ReportData<'_>) -> Table {
     headers.extend(data.inputs.iter().map(|i| i.label.clone()));
     let mut t = Table::new(headers);
     type Field = (&'static str, fn(&Input) -> String);
-    let fields: [Field; 17] = [
+    let fields: [Field; 18] = [
         ("scenario", |i| i.results.scenario.name.clone()),
         ("scenario file", |i| i.results.scenario.file.clone()),
         ("window", |i| {
@@ -486,6 +574,9 @@ pub fn environment_table(data: &ReportData<'_>) -> Table {
                 if t.anti_spin { "on" } else { "off" },
                 if t.rate_limits { "on" } else { "off" }
             )
+        }),
+        ("transport security", |i| {
+            crate::claims::transport_security(&i.results)
         }),
         ("load", |i| compact_json(&i.results.scenario.load)),
         ("SLO", |i| compact_json(&i.results.scenario.slo)),
@@ -702,6 +793,9 @@ pub fn claims_context(claims: &ClaimsTable) -> String {
     );
     if !c.git_revision.is_empty() {
         s.push_str(&format!(" (tgbench {})", c.git_revision));
+    }
+    if !c.transport.is_empty() {
+        let _ = write!(s, "; {}", c.transport);
     }
     s.push('.');
     if c.bots.iter().any(|b| *b != CLAIM_BOTS) {

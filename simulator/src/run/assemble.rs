@@ -4,12 +4,11 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use hdrhistogram::Histogram;
-use mock_telegram::Stats;
+use mock_telegram::{Latencies, Stats};
 use tgbench_reports::histogram;
 use tgbench_reports::results::{
-    Cpu, Harness, Latency, Memory, Overhead, PartResources, Requests, Resources, Run, Sample, Slo,
-    SloCheck, SutInfo, Updates,
+    Cpu, Handshakes, Harness, Latency, LatencySplit, Memory, Overhead, PartResources, Requests,
+    Resources, Run, Sample, Slo, SloCheck, SutInfo, TlsRun, Updates,
 };
 
 use super::inject::InjectReport;
@@ -34,9 +33,10 @@ pub struct Window<'a> {
     pub start: &'a Stats,
     pub end: &'a Stats,
     pub drained: &'a Stats,
-    /// Latency histograms (cumulative, µs) at the start and after the drain.
-    pub hist_start: &'a Histogram<u64>,
-    pub hist_drained: &'a Histogram<u64>,
+    /// Latency histograms (cumulative, µs: the total and its split) at the start and after
+    /// the drain.
+    pub hist_start: &'a Latencies,
+    pub hist_drained: &'a Latencies,
     /// Ticks inside the window (CPU, memory).
     pub window_ticks: &'a [Tick],
     /// The names of the SUT's parts, in the order of each tick's `parts`.
@@ -50,17 +50,16 @@ pub struct Window<'a> {
     pub harness_cores: usize,
     pub complete: bool,
     pub incomplete_reason: Option<String>,
+    /// The run was over HTTPS (`[telegram] tls`): its handshakes go in the results.
+    pub tls: bool,
     /// Extra notes for `harness.notes` (e.g. warm-up updates still open at the start).
     pub notes: Vec<String>,
 }
 
 /// Builds the results entry of one window.
 pub fn build(w: Window<'_>) -> Run {
-    let mut latency_hist = w.hist_drained.clone();
-    if latency_hist.subtract(w.hist_start).is_err() {
-        latency_hist = w.hist_drained.clone();
-    }
-    let latency = Latency::from_histogram(&latency_hist);
+    let hists = w.hist_drained.since(w.hist_start);
+    let latency = Latency::from_histogram(&hists.total);
 
     let injected = w
         .drained
@@ -132,7 +131,13 @@ pub fn build(w: Window<'_>) -> Run {
         complete: w.complete,
         incomplete_reason: w.incomplete_reason,
         latency_ms: latency,
-        latency_histogram: histogram::encode(&latency_hist),
+        latency_histogram: histogram::encode(&hists.total),
+        latency_split: Some(LatencySplit {
+            in_telegram: Latency::from_histogram(&hists.in_telegram),
+            delivery_to_reply: Latency::from_histogram(&hists.delivery_to_reply),
+            in_telegram_histogram: histogram::encode(&hists.in_telegram),
+            delivery_to_reply_histogram: histogram::encode(&hists.delivery_to_reply),
+        }),
         cpu: Some(cpu_of(&sut_cpu)),
         memory: Some(memory),
         requests,
@@ -146,6 +151,20 @@ pub fn build(w: Window<'_>) -> Run {
         harness,
         telegram: telegram_of(w.start, w.end, w.drained),
         faults: Vec::new(),
+        tls: w.tls.then(|| TlsRun {
+            handshakes: Handshakes {
+                bot_api: w
+                    .drained
+                    .tls
+                    .bot_api_handshakes
+                    .saturating_sub(w.start.tls.bot_api_handshakes),
+                webhook: w
+                    .drained
+                    .tls
+                    .webhook_handshakes
+                    .saturating_sub(w.start.tls.webhook_handshakes),
+            },
+        }),
         serverless: None,
         resources: Some(proc_resources(w.window_ticks, w.part_names)),
     }
@@ -453,6 +472,7 @@ fn round3(x: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use hdrhistogram::Histogram;
 
     fn stats(injected: u64, replied: u64, get_updates: u64) -> Stats {
         let mut s = Stats::default();
@@ -486,7 +506,17 @@ mod tests {
     #[test]
     fn window_counts_are_deltas_and_lost_is_the_rest() {
         let (a, end, drained) = (stats(10, 10, 100), stats(60, 50, 160), stats(60, 58, 161));
-        let (h0, h1) = (hist(&[1_000; 10]), hist(&[1_000; 58]));
+        let latencies = |n: usize| {
+            let mut l = Latencies::default();
+            for _ in 0..n {
+                l.record(mock_telegram::split::SplitUs {
+                    total: 1_000,
+                    in_telegram: 400,
+                });
+            }
+            l
+        };
+        let (h0, h1) = (latencies(10), latencies(58));
         let inject = report(&[100, 200]);
         let slo = scenario::Slo {
             p99_ms: Some(5.0),
@@ -513,6 +543,7 @@ mod tests {
             harness_cores: 1,
             complete: true,
             incomplete_reason: None,
+            tls: false,
             notes: vec![],
         });
         assert_eq!(run.updates.injected, 50);
@@ -526,6 +557,21 @@ mod tests {
         assert!(!run.slo.passed);
         assert!(run.slo.checks[0].passed && !run.slo.checks[1].passed);
         assert_eq!(histogram::decode(&run.latency_histogram).unwrap().len(), 48);
+        let split = run.latency_split.as_ref().unwrap();
+        assert_eq!(
+            (split.in_telegram.count, split.delivery_to_reply.count),
+            (48, 48)
+        );
+        assert_eq!(
+            (split.in_telegram.p50, split.delivery_to_reply.p50),
+            (0.4, 0.6)
+        );
+        assert_eq!(
+            histogram::decode(&split.delivery_to_reply_histogram)
+                .unwrap()
+                .len(),
+            48
+        );
         assert!(!run.harness.bottleneck);
     }
 

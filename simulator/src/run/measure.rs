@@ -6,8 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use hdrhistogram::Histogram;
-use mock_telegram::{Mock, MockConfig, MockServer, RetrySchedule, Stats};
+use mock_telegram::{Latencies, Mock, MockConfig, MockServer, RetrySchedule, Stats, TestCa};
 use tgbench_reports::Prices;
 use tgbench_reports::results::{Resources, Run, SutInfo};
 use tgbench_reports::text::NOT_MEASURED;
@@ -20,18 +19,31 @@ use super::{Session, Stop, SutRun, assemble};
 use crate::sampler::CpuSummary;
 use crate::scenario::{DEFAULT_MOCK_LISTEN, Kind, Scenario, Segment, Sut, Telegram, secs};
 use crate::schedule;
-use crate::sut::{Deployment, ResourceSource, Setup, prometheus, serverless};
+use crate::sut::{Deployment, ResourceSource, Setup, SutTls, prometheus, serverless};
 
 impl Session {
     /// Runs one SUT once through every segment, on a fresh mock.
     pub(crate) fn measure(&self, scn: &Scenario, sut: &Sut, rep: u32) -> SutRun {
         let tg = scn.telegram.with(sut.telegram.as_ref());
-        let mock = Mock::new(mock_config(&tg, scn.seed));
+        let tls = match tg.tls.then(run_tls).transpose() {
+            Ok(tls) => tls,
+            Err(stop) => {
+                return SutRun {
+                    runs: Vec::new(),
+                    stop: Some(stop),
+                };
+            }
+        };
+        let mock = Mock::new(MockConfig {
+            // Webhook certificates are checked against the run's CA, as Telegram checks them.
+            webhook_ca_pem: tls.as_ref().map(|t| t.sut.ca_pem.clone()),
+            ..mock_config(&tg, scn.seed)
+        });
         if sut.kind == Kind::Serverless {
             // Each reply's update, to split latency by the platform's cold starts.
             mock.keep_reply_log();
         }
-        let server = match self.serve(&mock, &tg) {
+        let server = match self.serve(&mock, &tg, tls.as_ref().map(|t| t.mock.clone())) {
             Ok(server) => server,
             Err(stop) => {
                 return SutRun {
@@ -53,6 +65,7 @@ impl Session {
                 sut.name.clone()
             },
             phase: Arc::new(Mutex::new(String::from("warm-up"))),
+            tls: tls.map(|t| t.sut),
         };
         let mut out = SutRun::default();
         if let Err(stop) = m.run(&server.base_url(), &mut out.runs) {
@@ -62,17 +75,48 @@ impl Session {
         out
     }
 
-    /// The mock, served at `[telegram] listen` (default: a free loopback port).
-    fn serve(&self, mock: &Arc<Mock>, tg: &Telegram) -> Result<MockServer, Stop> {
+    /// The mock, served at `[telegram] listen` (default: a free loopback port), over HTTPS
+    /// with `tls`.
+    fn serve(
+        &self,
+        mock: &Arc<Mock>,
+        tg: &Telegram,
+        tls: Option<Arc<rustls::ServerConfig>>,
+    ) -> Result<MockServer, Stop> {
         let _enter = self.rt.enter();
         let listen = tg.listen.as_deref().unwrap_or(DEFAULT_MOCK_LISTEN);
         match self.rt.block_on(tokio::net::TcpListener::bind(listen)) {
-            Ok(l) => Ok(MockServer::start(mock.clone(), l)),
+            Ok(l) => Ok(match tls {
+                Some(config) => MockServer::start_tls(mock.clone(), l, config),
+                None => MockServer::start(mock.clone(), l),
+            }),
             Err(e) => Err(Stop::SutFailed(format!(
                 "cannot bind the mock on {listen} ([telegram] listen): {e}"
             ))),
         }
     }
+}
+
+/// HTTPS on both sides for one SUT run: the mock's server configuration and what the SUT
+/// is handed, from a test CA made for this run alone.
+struct RunTls {
+    mock: Arc<rustls::ServerConfig>,
+    sut: SutTls,
+}
+
+fn run_tls() -> Result<RunTls, Stop> {
+    let made = || -> Result<RunTls, mock_telegram::tls::TlsError> {
+        let ca = TestCa::new()?;
+        let served = ca.issue_loopback()?;
+        Ok(RunTls {
+            mock: mock_telegram::tls::server_config(&served.cert_pem, &served.key_pem)?,
+            sut: SutTls {
+                ca_pem: ca.cert_pem(),
+                webhook: ca.issue_loopback()?,
+            },
+        })
+    };
+    made().map_err(|e| Stop::SutFailed(format!("cannot set up TLS for the run: {e}")))
 }
 
 /// The mock's settings for a `[telegram]` table (with a SUT's overrides applied).
@@ -91,6 +135,7 @@ pub fn mock_config(t: &Telegram, seed: u64) -> MockConfig {
         },
         webhook_timeout: secs(t.webhook_timeout_s),
         control_token: t.control_token(),
+        enforce_webhook_ports: t.enforce_webhook_ports,
         ..MockConfig::default()
     };
     if let Some(n) = t.max_pending_per_bot {
@@ -123,6 +168,8 @@ struct Measurement<'a> {
     who: String,
     /// The segment running now, for the live line.
     phase: Arc<Mutex<String>>,
+    /// HTTPS on both sides: what the SUT is handed.
+    tls: Option<SutTls>,
 }
 
 /// The SUT while it runs: what acts on it and what watches it.
@@ -146,8 +193,8 @@ struct Recording {
     start: Stats,
     end: Stats,
     drained: Stats,
-    hist_start: Histogram<u64>,
-    hist_drained: Histogram<u64>,
+    hist_start: Latencies,
+    hist_drained: Latencies,
     /// The mock's reply log's length with each histogram (0 when it keeps none).
     log_start: usize,
     log_drained: usize,
@@ -227,6 +274,7 @@ impl Measurement<'_> {
             rt: s.rt.handle().clone(),
             logs: &s.file.dir.join("logs"),
             log_stem: format!("{}-rep{}", self.sut.name, self.rep),
+            tls: self.tls.as_ref(),
         })?;
         s.progress.note(&format!(
             "▶ {}: starting ({bots} bots, ready = {})",
@@ -312,7 +360,7 @@ impl Measurement<'_> {
             live.begin_segment(&self.sut.name, &phase, &self.mock, bots);
         }
         let start = self.mock.stats();
-        let (hist_start, log_start) = self.mock.latency_histogram_and_log_len();
+        let (hist_start, log_start) = self.mock.latencies_and_log_len();
         let t0 = Instant::now();
         r.faults.enter_segment(offset_s, t0);
         let stop_inject = Arc::new(AtomicBool::new(false));
@@ -347,7 +395,7 @@ impl Measurement<'_> {
             Duration::from_millis(self.scn.sample_ms.saturating_mul(2)),
         );
         let drained = self.mock.stats();
-        let (hist_drained, log_drained) = self.mock.latency_histogram_and_log_len();
+        let (hist_drained, log_drained) = self.mock.latencies_and_log_len();
         if let Some(live) = &self.s.metrics {
             live.end_segment();
         }
@@ -465,6 +513,7 @@ impl Measurement<'_> {
             harness_cores: self.s.harness_cores,
             complete: rec.stop.is_none(),
             incomplete_reason: reason,
+            tls: self.scn.telegram.with(self.sut.telegram.as_ref()).tls,
             notes,
         });
         let (windows, mut fault_notes) = r.faults.windows(rec.t0, rec.t_drained);

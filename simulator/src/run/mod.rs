@@ -328,6 +328,7 @@ pub fn scenario_info(scn: &Scenario) -> ScenarioInfo {
             jitter_ms: t.jitter_ms,
             rate_limits: t.rate_limits,
             anti_spin: t.anti_spin,
+            tls: t.tls,
         },
         load: serde_json::to_value(&scn.load).unwrap_or_default(),
         slo: serde_json::to_value(&scn.slo).unwrap_or_default(),

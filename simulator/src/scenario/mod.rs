@@ -119,6 +119,15 @@ pub struct Telegram {
     pub webhook_timeout_s: f64,
     #[serde(default)]
     pub max_pending_per_bot: Option<u64>,
+    /// HTTPS on both sides: the mock serves the Bot API with a certificate of a test CA made
+    /// per run, the SUT is told to trust it (`TGBENCH_CA_FILE`, `SSL_CERT_FILE`,
+    /// `NODE_EXTRA_CA_CERTS`, `REQUESTS_CA_BUNDLE`) and to serve its webhook over HTTPS with
+    /// a certificate of the same CA (`TGBENCH_TLS_CERT`, `TGBENCH_TLS_KEY`).
+    #[serde(default)]
+    pub tls: bool,
+    /// setWebhook refuses ports other than 443, 80, 88 and 8443, as Telegram does.
+    #[serde(default)]
+    pub enforce_webhook_ports: bool,
     /// Where the embedded mock listens, `host:port` (default `127.0.0.1:0`, a free loopback
     /// port). A non-loopback address needs `control_token` (or `TGBENCH_CONTROL_TOKEN`).
     #[serde(default)]
@@ -172,6 +181,8 @@ pub struct TelegramOverride {
     pub retry_factor: Option<f64>,
     pub webhook_timeout_s: Option<f64>,
     pub max_pending_per_bot: Option<u64>,
+    pub tls: Option<bool>,
+    pub enforce_webhook_ports: Option<bool>,
 }
 
 impl Telegram {
@@ -186,6 +197,8 @@ impl Telegram {
             t.retry_factor = o.retry_factor.unwrap_or(t.retry_factor);
             t.webhook_timeout_s = o.webhook_timeout_s.unwrap_or(t.webhook_timeout_s);
             t.max_pending_per_bot = o.max_pending_per_bot.or(t.max_pending_per_bot);
+            t.tls = o.tls.unwrap_or(t.tls);
+            t.enforce_webhook_ports = o.enforce_webhook_ports.unwrap_or(t.enforce_webhook_ports);
         }
         t
     }

@@ -193,6 +193,28 @@ fn cpu_list_forms() {
     assert!(CpuList::parse("").is_err());
 }
 
+#[test]
+fn tls_is_refused_for_a_serverless_sut_where_it_is_set() {
+    let text = serverless().replace("bots = 3", "bots = 3\ntls = true");
+    let e = err(&text);
+    assert!(
+        e.starts_with("x.toml:7: [telegram] tls = true: not for kind = \"serverless\" yet"),
+        "{e}"
+    );
+    let ok = format!("{}\n[sut.telegram]\ntls = false\n", text);
+    parse(&ok, "x.toml").unwrap();
+    let plain = parse(
+        &format!("{MINIMAL}\n[sut.telegram]\ntls = true\n"),
+        "x.toml",
+    )
+    .unwrap();
+    assert!(!plain.telegram.tls);
+    assert_eq!(
+        plain.suts[0].telegram.as_ref().and_then(|o| o.tls),
+        Some(true)
+    );
+}
+
 /// MINIMAL with its SUT made serverless (the same lines up to `kind`).
 fn serverless() -> String {
     MINIMAL.replace(

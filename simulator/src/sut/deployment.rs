@@ -33,7 +33,7 @@ use tokio::runtime::Handle;
 
 use super::SutError;
 use super::budget::CpuBudget;
-use super::env::{SutEnv, write_tokens};
+use super::env::{SutEnv, SutTls, write_tokens};
 use super::process::{Exit, Launch, SutProcess};
 use super::proxy::Nginx;
 use super::ready::{Probe, Readiness, wait_ready};
@@ -61,6 +61,8 @@ pub struct Setup<'a> {
     /// `<logs>/<log_stem>-restart<n>.log`.
     pub logs: &'a Path,
     pub log_stem: String,
+    /// HTTPS on both sides (`[telegram] tls`): the CA and the SUT's certificate.
+    pub tls: Option<&'a SutTls>,
 }
 
 /// A started SUT. Dropping it kills whatever it started.
@@ -103,9 +105,11 @@ impl Deployment {
         let sut = setup.sut;
         let tokens: Vec<String> = setup.mock.bots().into_iter().map(|b| b.token).collect();
         let mut contract =
-            SutEnv::prepare(setup.api_url, &tokens).map_err(|source| SutError::Prepare {
-                sut: sut.name.clone(),
-                source,
+            SutEnv::prepare_with(setup.api_url, &tokens, setup.tls).map_err(|source| {
+                SutError::Prepare {
+                    sut: sut.name.clone(),
+                    source,
+                }
             })?;
         let platform = match sut.serverless() {
             Some(_) => Some(Platform::prepare(
@@ -149,7 +153,6 @@ impl Deployment {
                 &mut contract,
                 setup.cpus,
                 &setup.logs.join(format!("{}-nginx.log", setup.log_stem)),
-                None,
             )?),
             None => None,
         };

@@ -36,7 +36,7 @@ use std::path::PathBuf;
 
 pub use budget::CpuBudget;
 pub use deployment::{Deployment, Setup};
-pub use env::{SutEnv, free_loopback_port};
+pub use env::{SutEnv, SutTls, free_loopback_port};
 pub use process::{Exit, Launch, SutProcess, TAIL_LINES, have_setpriv};
 pub use ready::{Probe, Readiness, wait_ready};
 pub use reference::{build_reference_binaries_if_missing, command_line, impls_dir};

@@ -60,8 +60,13 @@ impl Nginx {
         contract: &mut SutEnv,
         cpus: Option<&[usize]>,
         log: &Path,
-        tls: Option<&TlsFiles>,
     ) -> Result<Nginx, SutError> {
+        // Over HTTPS nginx terminates TLS with the webhook certificate; the app behind it
+        // serves plain HTTP.
+        let tls = contract
+            .webhook_tls_to_proxy()
+            .map(|(cert, key)| TlsFiles { cert, key });
+        let tls = tls.as_ref();
         let binary = Nginx::binary(sut)?;
         let prepare = |source| SutError::Prepare {
             sut: sut.to_string(),
@@ -341,14 +346,7 @@ mod tests {
         let mut contract = SutEnv::prepare("http://127.0.0.1:1", &[]).unwrap();
         contract.listen = app();
         let app_url = contract.public_url.clone();
-        let nginx = Nginx::start(
-            "t",
-            &mut contract,
-            None,
-            &logs.path().join("nginx.log"),
-            None,
-        )
-        .unwrap();
+        let nginx = Nginx::start("t", &mut contract, None, &logs.path().join("nginx.log")).unwrap();
         // The SUT now registers nginx's address, not its own.
         assert_ne!(contract.public_url, app_url);
         assert_eq!(contract.public_url, format!("http://{}", nginx.public()));
