@@ -133,7 +133,10 @@ fn smoke_runs_both_reference_transports_with_exact_counts() {
             injected_in_series, u.injected,
             "{who}: the timeseries adds up"
         );
-        assert!(run.memory.rss_peak_mb > 1.0, "{who}: SUT RSS sampled");
+        assert!(
+            run.memory.as_ref().unwrap().rss_peak_mb > 1.0,
+            "{who}: SUT RSS sampled"
+        );
         assert!(
             run.overhead.memory.rss_peak_mb > 1.0,
             "{who}: harness RSS sampled"

@@ -9,6 +9,11 @@ use std::sync::OnceLock;
 use tgbench_reports::results::Results;
 
 /// `target/<profile>`: the folder holding this test binary's `deps/`.
+/// The repository's root (the root test crate's manifest folder).
+pub fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
 pub fn profile_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
     let deps = exe.parent().expect("executable folder");

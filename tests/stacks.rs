@@ -21,11 +21,7 @@ use clap::Parser;
 use mock_telegram::{Mock, MockConfig, MockServer, NewUpdate};
 use tgbench::scenario;
 
-use crate::sim_support::{profile_dir, read_results};
-
-fn repo() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
+use crate::sim_support::{profile_dir, read_results, repo};
 
 /// How a stack's environment is prepared.
 #[derive(Clone, Copy)]
@@ -301,7 +297,7 @@ fn every_update_answered_once_over(
         assert_eq!(u.duplicated, 0, "{who}: no update answered twice");
         assert_eq!(run.latency_ms.count, u.replied, "{who}");
         assert!(
-            run.memory.rss_peak_mb > 1.0,
+            run.memory.as_ref().unwrap().rss_peak_mb > 1.0,
             "{who}: the SUT's memory was sampled"
         );
     }

@@ -12,12 +12,13 @@ use std::{io::Write, time::Duration};
 
 use anyhow::{Context, bail};
 use clap::Parser;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
 
 use crate::{
     hybrid::{self, HybridOpts},
     platform::{Platform, PlatformOpts},
     polling::{self, PollingOpts, check_open_files},
+    shard::Shard,
     shutdown,
     sut_env::SutEnv,
     webhook::{self, WebhookOpts},
@@ -29,6 +30,8 @@ Environment (the SUT contract of tgbench):
   TGBENCH_TOKENS_FILE  one bot token a line; every bot in it is served
   TGBENCH_LISTEN       host:port the webhook server binds (webhook-bot, hybrid-bot)
   TGBENCH_PUBLIC_URL   URL base registered with setWebhook (default http(s)://<bound address>)
+  TGBENCH_SHARD        i/N, as --shard: serve the bots with bot_id mod N == i (webhook servers
+                       answer every bot and bind TGBENCH_LISTEN with SO_REUSEPORT)
   RUST_LOG             log filter for stderr (default warn)
 
 SIGTERM or SIGINT stops cleanly: in-flight updates finish, offsets are confirmed; a second
@@ -121,11 +124,31 @@ async fn within_grace<T>(grace: Duration, stop: impl Future<Output = T>) -> anyh
     }
 }
 
-async fn bind(env: &SutEnv) -> anyhow::Result<TcpListener> {
+/// Binds `TGBENCH_LISTEN`. A shard sets SO_REUSEPORT, so the replicas of a fleet share one
+/// address and the kernel spreads connections over them (any replica gets any bot).
+async fn bind(env: &SutEnv, shard: Option<Shard>) -> anyhow::Result<TcpListener> {
     let addr = env.listen_addr()?;
-    TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("binding TGBENCH_LISTEN={addr}"))
+    let context = || format!("binding TGBENCH_LISTEN={addr}");
+    if shard.is_none() {
+        return TcpListener::bind(addr).await.with_context(context);
+    }
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()
+    } else {
+        TcpSocket::new_v6()
+    }
+    .with_context(context)?;
+    socket.set_reuseaddr(true).with_context(context)?;
+    socket.set_reuseport(true).with_context(context)?;
+    socket.bind(addr).with_context(context)?;
+    socket.listen(1024).with_context(context)
+}
+
+/// What a shard adds to a ready line.
+fn shard_note(shard: Option<Shard>, all: usize) -> String {
+    shard
+        .map(|s| format!(" (shard {s} of {all} bots)"))
+        .unwrap_or_default()
 }
 
 /// polling-bot.
@@ -135,15 +158,16 @@ pub async fn run_polling(
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
     cli.polling.validate().map_err(anyhow::Error::msg)?;
-    check_open_files("polling-bot", env.tokens.len())?;
+    let shard = cli.platform.shard;
+    let all = env.tokens.len();
+    check_open_files("polling-bot", crate::shard::owned(shard, &env.tokens).len())?;
     let platform = Platform::new(&env.api_url, env.tokens, &cli.platform)?;
-    let polling = polling::start(
-        platform.clone(),
-        platform.manager.tokens().to_vec(),
-        &cli.polling,
-    )
-    .await;
-    ready(&format!("polling-bot: {} bots polling", polling.bots()));
+    let polling = polling::start(platform.clone(), platform.owned_tokens(), &cli.polling).await;
+    ready(&format!(
+        "polling-bot: {} bots polling{}",
+        polling.bots(),
+        shard_note(shard, all)
+    ));
     shutdown.await;
     let report = within_grace(cli.platform.shutdown_grace(), polling.stop()).await?;
     let s = platform.snapshot();
@@ -160,7 +184,9 @@ pub async fn run_webhook(
     env: SutEnv,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
-    let listener = bind(&env).await?;
+    let shard = cli.platform.shard;
+    let all = env.tokens.len();
+    let listener = bind(&env, shard).await?;
     let platform = Platform::new(&env.api_url, env.tokens, &cli.platform)?;
     let bots = platform.manager.tokens().to_vec();
     let server = webhook::start(platform, listener, env.public_url, bots, &cli.webhook).await?;
@@ -173,10 +199,11 @@ pub async fn run_webhook(
     }
     let h = server.state().health();
     ready(&format!(
-        "webhook-bot: {} bots on webhooks at {} (listening on {})",
+        "webhook-bot: {} bots on webhooks at {} (listening on {}){}",
         h.webhooks_set,
         server.public_url(),
-        server.addr()
+        server.addr(),
+        shard_note(shard, all)
     ));
     shutdown.await;
     let h = within_grace(cli.platform.shutdown_grace(), server.stop()).await?;
@@ -197,7 +224,9 @@ pub async fn run_hybrid(
     let planned_polling =
         env.tokens.len() - hybrid::webhook_count(env.tokens.len(), cli.hybrid.webhook_share);
     check_open_files("hybrid-bot", planned_polling)?;
-    let listener = bind(&env).await?;
+    let shard = cli.platform.shard;
+    let all = env.tokens.len();
+    let listener = bind(&env, shard).await?;
     let platform = Platform::new(&env.api_url, env.tokens, &cli.platform)?;
     let server = hybrid::start(
         platform,
@@ -212,12 +241,13 @@ pub async fn run_hybrid(
         eprintln!("hybrid-bot: after the setWebhook fallback: {e}");
     }
     ready(&format!(
-        "hybrid-bot: {} bots on webhooks at {} (listening on {}), {} polling ({} after a failed setWebhook)",
+        "hybrid-bot: {} bots on webhooks at {} (listening on {}), {} polling ({} after a failed setWebhook){}",
         server.webhook_bots(),
         server.webhook().public_url(),
         server.webhook().addr(),
         server.polling_bots(),
-        server.fallback_bots()
+        server.fallback_bots(),
+        shard_note(shard, all)
     ));
     shutdown.await;
     let r = within_grace(cli.platform.shutdown_grace(), server.stop()).await?;

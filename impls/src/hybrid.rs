@@ -4,6 +4,8 @@
 //! only ever moves more bots over: a gradual migration) are registered with setWebhook;
 //! the others poll. Every bot whose setWebhook fails falls back to polling at once, so no bot
 //! goes without updates (the fallback the benchmarked webhook platform has). One process, one platform (client, manager, counters) for both.
+//! With a shard (`--shard i/N`), the split is made over the whole file and the process then
+//! registers and polls only its own bots of each part, answering any webhook bot.
 
 use std::sync::Arc;
 
@@ -64,9 +66,12 @@ pub async fn start(
     let tokens = platform.manager.tokens().to_vec();
     let k = webhook_count(tokens.len(), opts.webhook_share);
     let (on_webhook, mut on_polling) = (tokens[..k].to_vec(), tokens[k..].to_vec());
+    // A shard answers every webhook bot but registers, and polls, only its own.
     let state = WebhookState::for_hybrid(platform.clone(), &on_webhook, webhook_opts)?;
+    let register = crate::shard::owned(platform.shard, &on_webhook);
+    on_polling = crate::shard::owned(platform.shard, &on_polling);
     let webhook =
-        webhook::start_with_state(state, listener, public_url, on_webhook, webhook_opts).await?;
+        webhook::start_with_state(state, listener, public_url, register, webhook_opts).await?;
     let fallback = webhook.failed().len();
     for (token, err) in webhook.failed() {
         tracing::warn!(bot = %token, "setWebhook failed, polling instead: {err}");

@@ -14,6 +14,8 @@
 //! - [`backoff`]: exponential back-off with jitter (pure, unit-tested).
 //! - [`flags`]: the defaults of every flags struct, read from its own `#[arg]` attributes.
 //! - [`shutdown`]: SIGTERM/SIGINT, shared by the three binaries.
+//! - [`shard`]: `--shard i/N`: which bots a process of a fleet owns (`bot_id mod N`), and
+//!   the webhook secrets every replica derives alike (uses `token`).
 //! - [`sut_env`]: the `TGBENCH_*` environment and the tokens file (uses `token`).
 //! - [`client`]: the one Bot API client (pooled reqwest, long-poll-sized timeouts, 429
 //!   `retry_after`, back-off on 5xx / network / 409, bounded attempts).
@@ -35,6 +37,7 @@ pub mod logic;
 pub mod manager;
 pub mod platform;
 pub mod polling;
+pub mod shard;
 pub mod shutdown;
 pub mod sut_env;
 pub mod token;

@@ -25,6 +25,7 @@ use crate::{
     client::{Api, ApiConfig},
     logic::{self, HandlerCost},
     manager::{Manager, ManagerConfig},
+    shard::Shard,
     token::BotToken,
     types::{DEFAULT_ALLOWED_UPDATES, Reply, Update},
 };
@@ -65,6 +66,11 @@ pub struct PlatformOpts {
     /// On SIGTERM/SIGINT, time allowed for in-flight updates and offset confirmation, in s.
     #[arg(long, default_value_t = 10, value_name = "S")]
     pub shutdown_grace_s: u64,
+    /// This process is shard i of N: it polls, or registers webhooks for, only the bots with
+    /// `bot_id mod N == i`; a webhook server still answers every bot of the tokens file
+    /// (replicas behind a load balancer), with secrets derived from the tokens.
+    #[arg(long, env = crate::shard::SHARD_ENV, value_name = "i/N")]
+    pub shard: Option<Shard>,
     /// CA certificates (PEM) the Bot API client trusts beside the built-in roots, e.g.
     /// tgbench's per-run test CA when the Bot API is served over HTTPS.
     #[arg(long, env = "TGBENCH_CA_FILE", value_name = "PEM", value_parser = read_ca_file)]
@@ -141,6 +147,8 @@ pub struct Platform {
     pub manager: Manager,
     pub cost: HandlerCost,
     pub allowed_updates: Vec<String>,
+    /// The shard this process is (None: it serves every bot alone).
+    pub shard: Option<Shard>,
     counters: Counters,
     recent: Mutex<HashMap<i64, VecDeque<i64>>>,
     startup: Semaphore,
@@ -179,6 +187,7 @@ impl Platform {
                 io: Duration::from_millis(opts.io_ms),
             },
             allowed_updates: opts.allowed_updates.clone(),
+            shard: opts.shard,
             counters: Counters::default(),
             recent: Mutex::new(HashMap::new()),
             startup: Semaphore::new(opts.startup_concurrency.get()),
@@ -250,6 +259,12 @@ impl Platform {
     pub async fn at_startup<F: Future>(&self, call: F) -> F::Output {
         let _permit = self.startup.acquire().await.expect("never closed");
         call.await
+    }
+
+    /// The bots this process polls or registers webhooks for: its shard's share of the
+    /// tokens file, or all of it.
+    pub fn owned_tokens(&self) -> Vec<BotToken> {
+        crate::shard::owned(self.shard, self.manager.tokens())
     }
 
     pub fn snapshot(&self) -> Snapshot {

@@ -20,13 +20,13 @@ use tokio::net::TcpListener;
 
 use crate::support::fast_platform_opts;
 
-struct Telegram {
-    server: MockServer,
-    tokens: Vec<BotToken>,
+pub(crate) struct Telegram {
+    pub server: MockServer,
+    pub tokens: Vec<BotToken>,
 }
 
 impl Telegram {
-    async fn start(bots: usize) -> Self {
+    pub(crate) async fn start(bots: usize) -> Self {
         let mock = Mock::new(MockConfig {
             bots,
             ..MockConfig::default()
@@ -41,11 +41,11 @@ impl Telegram {
         Self { server, tokens }
     }
 
-    fn mock(&self) -> &Arc<Mock> {
+    pub(crate) fn mock(&self) -> &Arc<Mock> {
         self.server.mock()
     }
 
-    fn platform(&self, opts: &PlatformOpts) -> Arc<Platform> {
+    pub(crate) fn platform(&self, opts: &PlatformOpts) -> Arc<Platform> {
         Platform::new(&self.server.base_url(), self.tokens.clone(), opts).unwrap()
     }
 
@@ -66,7 +66,7 @@ impl Telegram {
     }
 
     /// One message to every bot, each from its own chat: bot i gets "msg i" from chat 10_000 + i.
-    fn message_every_bot(&self) {
+    pub(crate) fn message_every_bot(&self) {
         for (i, t) in self.tokens.iter().enumerate() {
             self.mock()
                 .inject(NewUpdate::message(
@@ -78,7 +78,12 @@ impl Telegram {
         }
     }
 
-    async fn until(&self, what: &str, within: Duration, done: impl Fn(&Stats) -> bool) -> Stats {
+    pub(crate) async fn until(
+        &self,
+        what: &str,
+        within: Duration,
+        done: impl Fn(&Stats) -> bool,
+    ) -> Stats {
         let deadline = Instant::now() + within;
         loop {
             let s = self.mock().stats();
@@ -94,7 +99,7 @@ impl Telegram {
         }
     }
 
-    async fn until_polling(&self, n: usize) {
+    pub(crate) async fn until_polling(&self, n: usize) {
         let deadline = Instant::now() + Duration::from_secs(20);
         while self.mock().readiness().polling < n {
             assert!(
@@ -107,7 +112,7 @@ impl Telegram {
     }
 
     /// Every bot got exactly one reply, the echo of its message, replying to it.
-    fn assert_each_bot_echoed_once(&self) {
+    pub(crate) fn assert_each_bot_echoed_once(&self) {
         let s = self.mock().stats();
         let n = self.tokens.len() as u64;
         assert_eq!(

@@ -124,25 +124,27 @@ impl Metric {
         }
     }
 
-    fn of_row(self, r: &Row<'_>) -> f64 {
-        match self {
+    /// The row's value; None when it was not measured (CPU and memory of an external SUT
+    /// without metrics).
+    fn of_row(self, r: &Row<'_>) -> Option<f64> {
+        Some(match self {
             Metric::P50 => r.latency.p50,
             Metric::P90 => r.latency.p90,
             Metric::P99 => r.latency.p99,
             Metric::P999 => r.latency.p999,
             Metric::Max => r.latency.max,
             Metric::Mean => r.latency.mean,
-            Metric::Cpu => r.cpu.mean_pct,
-            Metric::CpuP95 => r.cpu.p95_pct,
-            Metric::Rss => r.memory.rss_peak_mb,
-            Metric::RssMean => r.memory.rss_mean_mb,
+            Metric::Cpu => return r.cpu.as_ref().map(|c| c.mean_pct),
+            Metric::CpuP95 => return r.cpu.as_ref().map(|c| c.p95_pct),
+            Metric::Rss => return r.memory.as_ref().map(|m| m.rss_peak_mb),
+            Metric::RssMean => return r.memory.as_ref().map(|m| m.rss_mean_mb),
             Metric::Rpm => r.requests_per_min,
             Metric::Lost => r.lost as f64,
-        }
+        })
     }
 
     /// One repetition's value; latency from its histogram when it has one.
-    fn of_run(self, run: &Run) -> f64 {
+    fn of_run(self, run: &Run) -> Option<f64> {
         let lat = if run.latency_histogram.is_empty() {
             None
         } else {
@@ -152,20 +154,20 @@ impl Metric {
                 .map(|h| Latency::from_histogram(&h))
         };
         let l = lat.as_ref().unwrap_or(&run.latency_ms);
-        match self {
+        Some(match self {
             Metric::P50 => l.p50,
             Metric::P90 => l.p90,
             Metric::P99 => l.p99,
             Metric::P999 => l.p999,
             Metric::Max => l.max,
             Metric::Mean => l.mean,
-            Metric::Cpu => run.cpu.mean_pct,
-            Metric::CpuP95 => run.cpu.p95_pct,
-            Metric::Rss => run.memory.rss_peak_mb,
-            Metric::RssMean => run.memory.rss_mean_mb,
+            Metric::Cpu => return run.cpu.as_ref().map(|c| c.mean_pct),
+            Metric::CpuP95 => return run.cpu.as_ref().map(|c| c.p95_pct),
+            Metric::Rss => return run.memory.as_ref().map(|m| m.rss_peak_mb),
+            Metric::RssMean => return run.memory.as_ref().map(|m| m.rss_mean_mb),
             Metric::Rpm => run.requests.per_min,
             Metric::Lost => run.updates.lost as f64,
-        }
+        })
     }
 }
 
@@ -438,14 +440,26 @@ fn compare_named(
         metrics.sort();
         metrics.dedup();
         for metric in metrics {
-            let (bv, cv, noise) = if with_noise {
-                let bs: Vec<f64> = b.runs.iter().map(|r| metric.of_run(r)).collect();
-                let cs: Vec<f64> = c.runs.iter().map(|r| metric.of_run(r)).collect();
-                let noise = bootstrap_relative_change(&bs, &cs)
-                    .map_or(Noise::NotAssessed, |(lo, hi)| Noise::Interval(lo, hi));
-                (mean(&bs), mean(&cs), noise)
+            let values = if with_noise {
+                let bs: Option<Vec<f64>> = b.runs.iter().map(|r| metric.of_run(r)).collect();
+                let cs: Option<Vec<f64>> = c.runs.iter().map(|r| metric.of_run(r)).collect();
+                bs.zip(cs).map(|(bs, cs)| {
+                    let noise = bootstrap_relative_change(&bs, &cs)
+                        .map_or(Noise::NotAssessed, |(lo, hi)| Noise::Interval(lo, hi));
+                    (mean(&bs), mean(&cs), noise)
+                })
             } else {
-                (metric.of_row(b), metric.of_row(c), Noise::NotAssessed)
+                metric
+                    .of_row(b)
+                    .zip(metric.of_row(c))
+                    .map(|(bv, cv)| (bv, cv, Noise::NotAssessed))
+            };
+            let Some((bv, cv, noise)) = values else {
+                notes.push(format!(
+                    "{sut}: {} not compared: not measured (no [sut.metrics] for an external SUT)",
+                    metric.key()
+                ));
+                continue;
             };
             let change = if bv != 0.0 {
                 cv / bv - 1.0

@@ -228,17 +228,19 @@ pub struct Usage {
 }
 
 impl Usage {
-    /// Usage of a report row, with CPU scaled by `cpu_scale` (1.0 for as measured).
-    pub fn of_row(row: &Row<'_>, rtt_ms: f64, cpu_scale: f64) -> Self {
+    /// Usage of a report row, with CPU scaled by `cpu_scale` (1.0 for as measured); None
+    /// when its CPU or memory was not measured (nothing to price).
+    pub fn of_row(row: &Row<'_>, rtt_ms: f64, cpu_scale: f64) -> Option<Self> {
         let deliveries = row.by_method_per_min.get("webhook").copied().unwrap_or(0.0);
-        Self {
-            cpu_p95_pct: row.cpu.p95_pct * cpu_scale,
-            rss_peak_mb: row.memory.rss_peak_mb,
-            cpu_s_per_min: row.cpu.mean_pct * cpu_scale * 0.6,
+        let (cpu, memory) = (row.cpu.as_ref()?, row.memory.as_ref()?);
+        Some(Self {
+            cpu_p95_pct: cpu.p95_pct * cpu_scale,
+            rss_peak_mb: memory.rss_peak_mb,
+            cpu_s_per_min: cpu.mean_pct * cpu_scale * 0.6,
             webhook_deliveries_per_min: deliveries,
             api_calls_per_min: (row.requests_per_min - deliveries).max(0.0),
             rtt_ms,
-        }
+        })
     }
 }
 

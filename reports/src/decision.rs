@@ -242,7 +242,11 @@ fn needs_endpoint(row: &Row<'_>) -> bool {
 /// The summary of `tgbench report`'s rows, when they compare transports: the rows that
 /// answered messages, at least one polling and one webhook. Costs at `prices`.
 pub fn of_rows(rows: &[Row<'_>], several_files: bool, prices: &Prices) -> Option<Decision> {
-    let answered: Vec<&Row<'_>> = rows.iter().filter(|r| r.latency.count > 0).collect();
+    // Rows whose CPU and memory were not measured cannot be priced or weighed.
+    let answered: Vec<&Row<'_>> = rows
+        .iter()
+        .filter(|r| r.latency.count > 0 && r.memory.is_some())
+        .collect();
     let polling = answered.iter().any(|r| !needs_endpoint(r));
     let webhook = answered.iter().any(|r| needs_endpoint(r));
     if !(polling && webhook) {
@@ -255,9 +259,9 @@ pub fn of_rows(rows: &[Row<'_>], several_files: bool, prices: &Prices) -> Option
             needs_endpoint: needs_endpoint(r),
             p50_ms: r.latency.p50,
             p99_ms: r.latency.p99,
-            rss_peak_mb: r.memory.rss_peak_mb,
+            rss_peak_mb: r.memory.as_ref().map_or(0.0, |m| m.rss_peak_mb),
             requests_per_min: r.requests_per_min,
-            monthly: Some(monthly_cost(&Usage::of_row(r, 0.0, 1.0), prices).always_on),
+            monthly: Usage::of_row(r, 0.0, 1.0).map(|u| monthly_cost(&u, prices).always_on),
         })
         .collect();
     let mut bots: Vec<u64> = answered.iter().map(|r| r.bots).collect();

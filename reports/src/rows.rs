@@ -108,8 +108,10 @@ pub struct Row<'a> {
     pub latency: Latency,
     /// The same latency in two parts ([`fold_split`]); None for files without the split.
     pub latency_split: Option<Split>,
-    pub cpu: Cpu,
-    pub memory: Memory,
+    /// CPU and memory folded over the repetitions; None when any was not measured
+    /// (`resources.source = "none"`): reports say "not measured", never 0.
+    pub cpu: Option<Cpu>,
+    pub memory: Option<Memory>,
     pub requests_total: u64,
     pub requests_per_min: f64,
     /// Requests per minute by Bot API method (`webhook` = deliveries to the SUT).
@@ -245,19 +247,24 @@ pub fn fold<'a>(index: usize, input: &'a Input, runs: Vec<&'a Run>) -> Row<'a> {
         duration_s,
         latency: fold_latency(&runs),
         latency_split: fold_split(&runs),
-        cpu: Cpu {
-            mean_pct: runs.iter().map(|r| r.cpu.mean_pct).sum::<f64>() / n,
-            p95_pct: runs.iter().map(|r| r.cpu.p95_pct).sum::<f64>() / n,
-            max_pct: runs.iter().map(|r| r.cpu.max_pct).fold(0.0, f64::max),
-            cpu_s: runs.iter().map(|r| r.cpu.cpu_s).sum(),
-        },
-        memory: Memory {
-            rss_mean_mb: runs.iter().map(|r| r.memory.rss_mean_mb).sum::<f64>() / n,
-            rss_peak_mb: runs
-                .iter()
-                .map(|r| r.memory.rss_peak_mb)
-                .fold(0.0, f64::max),
-        },
+        cpu: runs
+            .iter()
+            .map(|r| r.cpu.as_ref())
+            .collect::<Option<Vec<&Cpu>>>()
+            .map(|cpus| Cpu {
+                mean_pct: cpus.iter().map(|c| c.mean_pct).sum::<f64>() / n,
+                p95_pct: cpus.iter().map(|c| c.p95_pct).sum::<f64>() / n,
+                max_pct: cpus.iter().map(|c| c.max_pct).fold(0.0, f64::max),
+                cpu_s: cpus.iter().map(|c| c.cpu_s).sum(),
+            }),
+        memory: runs
+            .iter()
+            .map(|r| r.memory.as_ref())
+            .collect::<Option<Vec<&Memory>>>()
+            .map(|mems| Memory {
+                rss_mean_mb: mems.iter().map(|m| m.rss_mean_mb).sum::<f64>() / n,
+                rss_peak_mb: mems.iter().map(|m| m.rss_peak_mb).fold(0.0, f64::max),
+            }),
         requests_total,
         requests_per_min,
         by_method_per_min: by_method,

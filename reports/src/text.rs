@@ -2,6 +2,15 @@
 //! separator, one HTML escape. Markdown, HTML, SVG, claims and compare all go through here,
 //! so a figure reads the same wherever it appears.
 
+/// What a report prints for a CPU or memory figure that was not measured (an external SUT
+/// without `[sut.metrics]`): never a 0.
+pub const NOT_MEASURED: &str = "not measured";
+
+/// A CPU or memory figure for a table cell ([`num`]), or [`NOT_MEASURED`].
+pub fn measured(v: Option<f64>) -> String {
+    v.map_or_else(|| NOT_MEASURED.to_owned(), num)
+}
+
 /// A number for a table cell: 2 decimals below 10, 1 decimal below 100, none above, with a
 /// comma every three digits (`0.42`, `3.25`, `47.5`, `812`, `12,000`). Not-a-number and
 /// infinities print as `n/a`.

@@ -649,7 +649,7 @@ fn three_runs_that_disagree_make_a_cell_inconclusive_with_its_margin() {
     for (rep, cpu) in [0.5, 0.9, 3.0].into_iter().enumerate() {
         let mut r = short.clone();
         r.repetition = rep as u32;
-        r.cpu.mean_pct = cpu;
+        r.cpu.as_mut().unwrap().mean_pct = cpu;
         for s in &mut r.timeseries {
             s.cpu_pct = cpu;
         }

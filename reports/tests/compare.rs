@@ -68,8 +68,8 @@ fn a_slower_p99_exits_1_naming_the_metric() {
 #[test]
 fn cpu_and_rss_are_gated_by_default() {
     let mut cur = fixtures::smoke();
-    cur.runs[0].cpu.mean_pct *= 1.5; // 2.75 → 4.13 % of a core
-    cur.runs[1].memory.rss_peak_mb *= 1.2; // 14.5 → 17.4 MB
+    cur.runs[0].cpu.as_mut().unwrap().mean_pct *= 1.5; // 2.75 → 4.13 % of a core
+    cur.runs[1].memory.as_mut().unwrap().rss_peak_mb *= 1.2; // 14.5 → 17.4 MB
     let c = compare(&fixtures::smoke(), &cur, &Thresholds::default());
     assert_eq!(
         c.outcome,
@@ -81,10 +81,10 @@ fn cpu_and_rss_are_gated_by_default() {
 fn tiny_absolute_changes_are_below_the_noise_floor() {
     // +50 % of 0.42 % of a core is 0.21 points; +20 % of 5 MB is 1 MB: sampling noise.
     let mut base = fixtures::smoke();
-    base.runs[1].memory.rss_peak_mb = 5.0;
+    base.runs[1].memory.as_mut().unwrap().rss_peak_mb = 5.0;
     let mut cur = base.clone();
-    cur.runs[1].cpu.mean_pct *= 1.5;
-    cur.runs[1].memory.rss_peak_mb = 6.0;
+    cur.runs[1].cpu.as_mut().unwrap().mean_pct *= 1.5;
+    cur.runs[1].memory.as_mut().unwrap().rss_peak_mb = 6.0;
     let c = compare(&base, &cur, &Thresholds::default());
     assert_eq!(
         c.outcome,
@@ -216,4 +216,24 @@ fn two_repetitions_are_not_enough_for_the_noise_test() {
     assert!(c.deltas.iter().all(|d| d.noise == Noise::NotAssessed));
     assert_eq!(c.exit_code(), 1);
     assert!(c.notes.iter().any(|n| n.contains("noise is not assessed")));
+}
+
+#[test]
+fn unmeasured_cpu_and_memory_are_not_compared_and_say_so() {
+    let mut base = fixtures::smoke();
+    base.runs[0].cpu = None;
+    let mut cur = base.clone();
+    cur.runs[1].memory.as_mut().unwrap().rss_peak_mb *= 1.2;
+    let c = compare(&base, &cur, &Thresholds::default());
+    assert_eq!(
+        c.outcome,
+        Outcome::Regression(vec!["rss (webhook-bot)".into()])
+    );
+    assert!(
+        c.notes
+            .iter()
+            .any(|n| n.contains("polling-bot") && n.contains("cpu not compared: not measured")),
+        "{:?}",
+        c.notes
+    );
 }

@@ -51,6 +51,7 @@ pub fn run(name: &str, kind: &str, phase: Option<&str>, f: &Figures) -> Run {
             command: vec![format!("/usr/bin/{name}")],
             about: None,
             cpu_quota: None,
+            replicas: None,
         },
         repetition: 0,
         phase: phase.map(Into::into),
@@ -69,16 +70,16 @@ pub fn run(name: &str, kind: &str, phase: Option<&str>, f: &Figures) -> Run {
         },
         latency_histogram: String::new(),
         latency_split: None,
-        cpu: Cpu {
+        cpu: Some(Cpu {
             mean_pct: f.cpu_mean,
             p95_pct: f.cpu_p95,
             max_pct: f.cpu_p95 * 1.5,
             cpu_s: f.cpu_mean / 100.0 * duration_s,
-        },
-        memory: Memory {
+        }),
+        memory: Some(Memory {
             rss_mean_mb: f.rss_mean,
             rss_peak_mb: f.rss_peak,
-        },
+        }),
         requests: Requests {
             total,
             per_min: total as f64 / (duration_s / 60.0),
@@ -143,6 +144,7 @@ pub fn run(name: &str, kind: &str, phase: Option<&str>, f: &Figures) -> Run {
         faults: vec![],
         tls: None,
         serverless: None,
+        resources: None,
     }
 }
 

@@ -696,3 +696,25 @@ fn a_capacity_along_the_rate_reads_as_messages_per_second() {
         "{console}"
     );
 }
+
+/// A run whose CPU and memory were not measured (an external SUT without metrics) says so
+/// in Markdown and HTML, never 0; the measured one beside it keeps its figures.
+#[test]
+fn unmeasured_cpu_and_memory_read_not_measured() {
+    let mut r = fixtures::smoke();
+    r.runs[1].cpu = None;
+    r.runs[1].memory = None;
+    let (_dir, _w, md, html) = render(&[Input::new("smoke", r)]);
+    let line = md
+        .lines()
+        .find(|l| l.starts_with("| webhook-bot"))
+        .unwrap_or_else(|| panic!("{md}"));
+    assert_eq!(line.matches("not measured").count(), 4, "{line}");
+    assert!(
+        md.contains("| polling-bot")
+            && !md
+                .lines()
+                .any(|l| l.starts_with("| polling-bot") && l.contains("not measured"))
+    );
+    assert!(html.contains("not measured"));
+}

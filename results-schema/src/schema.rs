@@ -142,8 +142,11 @@ pub struct Run {
     /// files written before the split was recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latency_split: Option<LatencySplit>,
-    pub cpu: Cpu,
-    pub memory: Memory,
+    /// The SUT's CPU over the window; null when it was not measured (an external SUT
+    /// without `[sut.metrics]`: `resources.source = "none"`), never 0 for unknown.
+    pub cpu: Option<Cpu>,
+    /// The SUT's memory over the window; null when it was not measured.
+    pub memory: Option<Memory>,
     pub requests: Requests,
     pub updates: Updates,
     pub slo: Slo,
@@ -168,6 +171,33 @@ pub struct Run {
     /// SUTs; null for every other shape).
     #[serde(default)]
     pub serverless: Option<Serverless>,
+    /// Where `cpu` and `memory` came from, and the figures of each replica of a fleet.
+    /// Absent in files written before it existed (then: /proc).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<Resources>,
+}
+
+/// Where a run's CPU and memory figures came from, and each replica's share.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Resources {
+    /// `proc` (sampled from /proc by tgbench), `prometheus` (queried over the window from
+    /// `[sut.metrics]`), or `none` (not measured: an external SUT without metrics; `cpu`
+    /// and `memory` then say nothing).
+    pub source: String,
+    /// Each replica's figures (their sum is the run's `cpu` and `memory`); empty for one
+    /// process sampled from /proc.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replicas: Vec<ReplicaResources>,
+}
+
+/// One replica's CPU and memory over the window.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct ReplicaResources {
+    /// Its name: the replica's index for a local fleet (`"0"`, `"1"`), the value of
+    /// `replica_label` for Prometheus (a pod's name).
+    pub replica: String,
+    pub cpu: Cpu,
+    pub memory: Memory,
 }
 
 /// A window's TLS figures (`[telegram] tls = true`).
@@ -344,6 +374,10 @@ pub struct SutInfo {
     /// The CPU budget the SUT was held to (`cpu_quota`), and how; absent when it had none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu_quota: Option<CpuQuota>,
+    /// Processes of the SUT run side by side as one fleet (`[[sut]] replicas`), each a
+    /// shard (`TGBENCH_SHARD`); absent in files written before it existed (one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<u32>,
 }
 
 /// A SUT held to a share of the CPU by the kernel.

@@ -166,10 +166,15 @@ pub(crate) fn judge(
         passed: false,
         p99_ms: runs.iter().map(|r| r.latency_ms.p99).fold(0.0, f64::max),
         lost: runs.iter().map(|r| r.updates.lost).sum(),
-        cpu_mean_pct: runs.iter().map(|r| r.cpu.mean_pct).fold(0.0, f64::max),
+        // An external SUT without [sut.metrics] has none: the step's figures stay 0 there
+        // (its runs say "not measured").
+        cpu_mean_pct: runs
+            .iter()
+            .filter_map(|r| Some(r.cpu.as_ref()?.mean_pct))
+            .fold(0.0, f64::max),
         rss_peak_mb: runs
             .iter()
-            .map(|r| r.memory.rss_peak_mb)
+            .filter_map(|r| Some(r.memory.as_ref()?.rss_peak_mb))
             .fold(0.0, f64::max),
         requests_per_min: runs.iter().map(|r| r.requests.per_min).fold(0.0, f64::max),
         reason: None,

@@ -217,6 +217,28 @@ minutes on 2 cores; --quick uses one run, 5 s idle and 4 s active, and one capac
     /// example generated here (replay one with `[load] model = "replay"`).
     #[command(subcommand)]
     Trace(TraceCommand),
+    /// Print the bot tokens a scenario's mock will have, one a line (the format of
+    /// TGBENCH_TOKENS_FILE).
+    #[command(
+        long_about = "Print the bot tokens a scenario's mock will have, one a line: the format of \
+TGBENCH_TOKENS_FILE. Tokens are derived from the scenario's seed and the bot's number, so a SUT \
+that tgbench does not start (kind = \"external\", e.g. replicas in a Kubernetes cluster) can be \
+given its tokens before the run: an init container runs `tgbench tokens scenario.toml --out \
+/tokens/tokens.txt` on the same scenario file. They are test tokens of an emulated Telegram, \
+not secrets; the control API stays behind its control token.",
+        after_help = "Examples:\n  tgbench tokens scenarios/steady-100.toml\n  tgbench tokens my.toml --bots 2000 --out tokens.txt"
+    )]
+    Tokens {
+        /// A scenario file, or the name of a built-in scenario.
+        scenario: String,
+        /// How many bots [default: the scenario's `[telegram] bots`]. The first N tokens of
+        /// any larger count are the same, so a capacity search's largest step serves every step.
+        #[arg(long)]
+        bots: Option<u64>,
+        /// Write the tokens to this file instead of stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Compare two results files; exit 1 when CURRENT regressed beyond the thresholds.
     Compare {
         baseline: PathBuf,
@@ -393,6 +415,37 @@ pub fn run_cli_with(cli: Cli, cancel: Arc<AtomicBool>) -> u8 {
                 }
             }
         }
+        Command::Tokens {
+            scenario,
+            bots,
+            out,
+        } => match scenario::load(&scenario) {
+            Ok(s) => {
+                let count = bots.unwrap_or(s.telegram.bots);
+                let mut text = String::new();
+                for i in 0..count as usize {
+                    text.push_str(&mock_telegram::token::bot_info(s.seed, i).token);
+                    text.push('\n');
+                }
+                match out {
+                    None => {
+                        print!("{text}");
+                        exit::OK
+                    }
+                    Some(path) => match std::fs::write(&path, text) {
+                        Ok(()) => exit::OK,
+                        Err(e) => {
+                            eprintln!("tgbench tokens: cannot write {}: {e}", path.display());
+                            exit::HARNESS
+                        }
+                    },
+                }
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                exit::BAD_INPUT
+            }
+        },
         Command::Trace(t) => match crate::trace::run_command(t) {
             Ok(text) => {
                 print!("{text}");
@@ -677,7 +730,10 @@ mod tests {
                 complete: true,
                 ..Default::default()
             };
-            r.memory.rss_peak_mb = rss;
+            r.memory = Some(tgbench_reports::results::Memory {
+                rss_peak_mb: rss,
+                ..Default::default()
+            });
             results.runs.push(r);
         }
         let file = dir.path().join("claims").join("results.json");

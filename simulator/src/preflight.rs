@@ -134,7 +134,7 @@ pub struct Needs {
 fn connections(s: &Scenario, kind: Kind, bots: u64) -> u64 {
     match kind {
         // One held getUpdates per bot; hybrid and unknown servers may poll every bot.
-        Kind::Polling | Kind::Hybrid | Kind::Command => bots,
+        Kind::Polling | Kind::Hybrid | Kind::Command | Kind::External => bots,
         // Deliveries in flight (and as many API calls back), with a wide margin.
         // Serverless: deliveries to the function URL, and each environment's API calls.
         Kind::Webhook | Kind::Serverless => {

@@ -1,7 +1,7 @@
 //! CPU and memory of processes, sampled with sysinfo on a fixed period.
 //!
 //! The SUT is measured as its whole process tree (the root and every descendant alive at
-//! the sample); the harness — which embeds the mock — is measured as one process, apart,
+//! the sample), or as one tree per replica of a fleet, summed; the harness — which embeds the mock — is measured as one process, apart,
 //! as overhead. CPU is in percent of one core (a process on two busy cores shows 200 %);
 //! RSS in MiB. sysinfo computes CPU from the change between two refreshes, so the first
 //! sample after [`Sampler::new`] needs [`sysinfo::MINIMUM_CPU_UPDATE_INTERVAL`] to pass.
@@ -23,20 +23,23 @@ pub struct Usage {
     pub processes: usize,
 }
 
-/// One sample: the SUT's tree (None when its root is gone) and the harness.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// One sample: the SUT's trees summed (None when every root is gone), each replica's tree,
+/// and the harness.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Reading {
     pub at: Instant,
     /// Seconds since the previous reading.
     pub period_s: f64,
     pub sut: Option<Usage>,
+    /// Each root's tree, in the order of the roots (None: that root is gone).
+    pub replicas: Vec<Option<Usage>>,
     pub harness: Usage,
 }
 
-/// Samples a SUT's process tree and this process.
+/// Samples a SUT's process trees (one per replica) and this process.
 pub struct Sampler {
     sys: System,
-    root: Option<Pid>,
+    roots: Vec<Option<Pid>>,
     /// Whether the root's own usage counts (false: only its descendants').
     root_counts: bool,
     me: Pid,
@@ -53,7 +56,7 @@ impl Sampler {
         sysinfo::set_open_files_limit(0);
         let mut s = Sampler {
             sys: System::new(),
-            root: root.map(Pid::from_u32),
+            roots: vec![root.map(Pid::from_u32)],
             root_counts: true,
             me: Pid::from_u32(std::process::id()),
             last: Instant::now(),
@@ -73,7 +76,12 @@ impl Sampler {
 
     /// Samples another root from the next reading on (a restarted SUT).
     pub fn set_root(&mut self, root: Option<u32>) {
-        self.root = root.map(Pid::from_u32);
+        self.set_roots(&[root]);
+    }
+
+    /// Samples these roots, one tree each, from the next reading on (a fleet's replicas).
+    pub fn set_roots(&mut self, roots: &[Option<u32>]) {
+        self.roots = roots.iter().map(|r| r.map(Pid::from_u32)).collect();
     }
 
     /// Whether the root process's own usage is counted, or only its descendants' (a
@@ -92,12 +100,22 @@ impl Sampler {
         let before = self.last;
         self.refresh();
         let period_s = self.last.duration_since(before).as_secs_f64();
-        let sut = self.root.and_then(|r| self.tree_usage(r));
+        let replicas: Vec<Option<Usage>> = self
+            .roots
+            .iter()
+            .map(|r| r.and_then(|r| self.tree_usage(r)))
+            .collect();
+        let sut = replicas.iter().flatten().copied().reduce(|a, b| Usage {
+            cpu_pct: a.cpu_pct + b.cpu_pct,
+            rss_mb: a.rss_mb + b.rss_mb,
+            processes: a.processes + b.processes,
+        });
         let harness = self.single(self.me).unwrap_or_default();
         Reading {
             at: self.last,
             period_s,
             sut,
+            replicas,
             harness,
         }
     }
@@ -156,6 +174,19 @@ pub struct CpuSummary {
     pub p95_pct: f64,
     pub max_pct: f64,
     pub cpu_s: f64,
+}
+
+impl From<&tgbench_reports::results::Cpu> for CpuSummary {
+    /// The summary a results `cpu` entry was written from (to judge an SLO on figures that
+    /// came from elsewhere, e.g. Prometheus).
+    fn from(c: &tgbench_reports::results::Cpu) -> Self {
+        CpuSummary {
+            mean_pct: c.mean_pct,
+            p95_pct: c.p95_pct,
+            max_pct: c.max_pct,
+            cpu_s: c.cpu_s,
+        }
+    }
 }
 
 /// Time-weighted mean, p95 and max of `(cpu_pct, period_s)` readings, and CPU seconds.

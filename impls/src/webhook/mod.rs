@@ -223,7 +223,16 @@ impl WebhookState {
             .map(AllowList::parse)
             .transpose()
             .map_err(WebhookError::AllowList)?;
-        let secrets = bots.iter().map(|t| (t.id(), new_secret())).collect();
+        let secrets = bots
+            .iter()
+            .map(|t| {
+                let secret = match platform.shard {
+                    Some(_) => crate::shard::derived_secret(t),
+                    None => new_secret(),
+                };
+                (t.id(), secret)
+            })
+            .collect();
         Ok(Arc::new(Self {
             platform,
             secrets,
@@ -459,9 +468,10 @@ pub struct Webhook {
     failed: Vec<(BotToken, ApiError)>,
 }
 
-/// Starts serving on `listener` and registers `bots` with setWebhook; returns when every
-/// registration has succeeded or failed (see [`Webhook::failed`]). `public_url` defaults to
-/// `http(s)://<listener address>`.
+/// Starts serving `bots` on `listener` and registers with setWebhook those it owns (all, or
+/// its shard's share: see [`crate::shard`]); returns when every registration has succeeded
+/// or failed (see [`Webhook::failed`]). `public_url` defaults to `http(s)://<listener
+/// address>`.
 pub async fn start(
     platform: Arc<Platform>,
     listener: TcpListener,
@@ -469,11 +479,13 @@ pub async fn start(
     bots: Vec<BotToken>,
     opts: &WebhookOpts,
 ) -> Result<Webhook, WebhookError> {
+    let owned = crate::shard::owned(platform.shard, &bots);
     let state = WebhookState::new(platform, &bots, opts)?;
-    start_with_state(state, listener, public_url, bots, opts).await
+    start_with_state(state, listener, public_url, owned, opts).await
 }
 
-/// [`start`] with a state made by the caller (the hybrid server marks its own).
+/// [`start`] with a state made by the caller (the hybrid server marks its own); registers
+/// `bots` (the caller has kept only the ones it owns).
 pub async fn start_with_state(
     state: Arc<WebhookState>,
     listener: TcpListener,

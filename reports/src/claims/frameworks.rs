@@ -61,10 +61,10 @@ fn line(c: &'static Config, m: &Measured<'_>) -> FrameworkLine {
         .flatten()
         .flat_map(|r| r.runs.iter())
         .find_map(|run| run.sut.about.clone());
-    let cpu_s_per_1000 = active.filter(|a| a.replied > 0).map(|a| {
-        let idle_rate = idle.map_or(0.0, |i| i.cpu.mean_pct / 100.0);
-        let above_idle = (a.cpu.cpu_s - idle_rate * a.duration_s).max(0.0);
-        above_idle / a.replied as f64 * 1000.0
+    let cpu_s_per_1000 = active.filter(|a| a.replied > 0).and_then(|a| {
+        let idle_rate = idle.map_or(Some(0.0), |i| Some(i.cpu.as_ref()?.mean_pct / 100.0))?;
+        let above_idle = (a.cpu.as_ref()?.cpu_s - idle_rate * a.duration_s).max(0.0);
+        Some(above_idle / a.replied as f64 * 1000.0)
     });
     let answered = active.filter(|a| a.latency.count > 0);
     FrameworkLine {
@@ -76,12 +76,12 @@ fn line(c: &'static Config, m: &Measured<'_>) -> FrameworkLine {
             .failed
             .map(|why| why.lines().next().unwrap_or(why).to_owned()),
         bots: active.or(idle).map_or(0, |r| r.bots),
-        idle_cpu_pct: idle.map(|i| i.cpu.mean_pct),
-        idle_rss_mb: idle.map(|i| i.memory.rss_mean_mb),
+        idle_cpu_pct: idle.and_then(|i| Some(i.cpu.as_ref()?.mean_pct)),
+        idle_rss_mb: idle.and_then(|i| Some(i.memory.as_ref()?.rss_mean_mb)),
         rss_peak_mb: [idle, active]
             .into_iter()
             .flatten()
-            .map(|r| r.memory.rss_peak_mb)
+            .filter_map(|r| Some(r.memory.as_ref()?.rss_peak_mb))
             .reduce(f64::max),
         cpu_s_per_1000,
         p50_ms: answered.map(|a| a.latency.p50),

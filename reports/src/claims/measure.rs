@@ -185,7 +185,7 @@ pub(super) fn always_on_curves(
         .filter(|(c, _)| c.side != Side::Serverless)
         .filter_map(|(c, m)| {
             let r = m.active.as_ref().filter(|r| r.replied > 0)?;
-            let usage = Usage::of_row(r, m.rtt_ms, scale(r.bots));
+            let usage = Usage::of_row(r, m.rtt_ms, scale(r.bots))?;
             Some((
                 c.short,
                 AlwaysOnCurve::of(&usage, messages_per_month(r, prices), prices),
@@ -323,8 +323,12 @@ impl Measured<'_> {
             Metric::IdleCpu => {
                 let r = self.idle.as_ref()?;
                 let s = scale(r.bots);
-                let v = r.cpu.mean_pct * s;
-                let runs: Vec<f64> = r.runs.iter().map(|x| x.cpu.mean_pct * s).collect();
+                let v = r.cpu.as_ref()?.mean_pct * s;
+                let runs: Vec<f64> = r
+                    .runs
+                    .iter()
+                    .filter_map(|x| Some(x.cpu.as_ref()?.mean_pct * s))
+                    .collect();
                 Reading::exact(v, pct_text(v))
                     .map(|x| x.with_margin(&runs, cpu_resolution_pct(r.duration_s) * s, pct_text))
             }
@@ -333,13 +337,18 @@ impl Measured<'_> {
                     .into_iter()
                     .flatten()
                     .collect();
-                let peak = rows.iter().map(|r| r.memory.rss_peak_mb).reduce(f64::max)?;
+                let peak = rows
+                    .iter()
+                    .map(|r| Some(r.memory.as_ref()?.rss_peak_mb))
+                    .collect::<Option<Vec<f64>>>()?
+                    .into_iter()
+                    .reduce(f64::max)?;
                 // Repetition i's peak over both phases.
                 let reps = rows.iter().map(|r| r.runs.len()).min().unwrap_or(0);
                 let runs: Vec<f64> = (0..reps)
                     .map(|i| {
                         rows.iter()
-                            .map(|r| r.runs[i].memory.rss_peak_mb)
+                            .filter_map(|r| Some(r.runs[i].memory.as_ref()?.rss_peak_mb))
                             .fold(0.0, f64::max)
                     })
                     .collect();
@@ -380,7 +389,7 @@ impl Measured<'_> {
             Metric::MaxBots => self.max_bots(),
             Metric::MonthlyCost => {
                 let r = self.active.as_ref()?;
-                let c = monthly_cost(&Usage::of_row(r, self.rtt_ms, scale(r.bots)), prices);
+                let c = monthly_cost(&Usage::of_row(r, self.rtt_ms, scale(r.bots))?, prices);
                 Reading::exact(c.always_on, format!("{}/mo", usd(c.always_on)))
             }
             Metric::ConstantCpu => self.constant_cpu(),
@@ -532,7 +541,7 @@ impl Measured<'_> {
     /// Its interval: the runs' spread (from [`MIN_RUNS_FOR_SPREAD`] runs), widened by the
     /// windows within one CPU tick of the threshold, which could fall on either side.
     fn constant_cpu(&self) -> Option<Reading> {
-        let r = self.idle.as_ref()?;
+        let r = self.idle.as_ref().filter(|r| r.cpu.is_some())?;
         let s = scale(r.bots);
         let per_run: Vec<Vec<f64>> = r
             .runs
@@ -557,7 +566,7 @@ impl Measured<'_> {
             value,
             Bound::Exact,
             windows_text(value),
-            format!("mean {} % CPU", num(r.cpu.mean_pct * s)),
+            format!("mean {} % CPU", num(r.cpu.as_ref()?.mean_pct * s)),
         )
         .with_margin(&runs, 0.0, windows_text);
         let tick = cpu_resolution_pct(CONSTANT_CPU_WINDOW_S) * s;

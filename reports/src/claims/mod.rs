@@ -190,7 +190,7 @@ fn decision(
             let rss_peak_mb = [m.idle.as_ref(), Some(active)]
                 .into_iter()
                 .flatten()
-                .map(|r| r.memory.rss_peak_mb)
+                .filter_map(|r| Some(r.memory.as_ref()?.rss_peak_mb))
                 .fold(0.0, f64::max);
             Some(Candidate {
                 label: c.label.to_owned(),
@@ -250,7 +250,8 @@ fn costs(measured: &[(&'static Config, Measured<'_>)], prices: &Prices) -> Vec<C
             let mc = m
                 .active
                 .as_ref()
-                .map(|r| monthly_cost(&Usage::of_row(r, m.rtt_ms, scale(r.bots)), prices));
+                .and_then(|r| Usage::of_row(r, m.rtt_ms, scale(r.bots)))
+                .map(|u| monthly_cost(&u, prices));
             let plan = m
                 .capacity
                 .map(|k| servers_for(SCALING_BOTS, k.max_bots, only_a_lower_bound(k), prices));

@@ -15,6 +15,7 @@ use crate::Error;
 use crate::results::{Results, Run};
 use crate::rows::Input;
 use crate::table::Table;
+use crate::text::NOT_MEASURED;
 
 /// The console summary of `results`, written to `path`.
 pub fn summary(results: &Results, path: &str) -> String {
@@ -98,8 +99,18 @@ fn runs_table(runs: &[Run]) -> Table {
             format!("{:.1}", r.latency_ms.p50).into(),
             format!("{:.1}", r.latency_ms.p99).into(),
             format!("{:.1}", r.latency_ms.max).into(),
-            format!("{:.1} / {:.1}", r.cpu.mean_pct, r.cpu.max_pct).into(),
-            format!("{:.1}", r.memory.rss_peak_mb).into(),
+            r.cpu
+                .as_ref()
+                .map_or(NOT_MEASURED.to_string(), |c| {
+                    format!("{:.1} / {:.1}", c.mean_pct, c.max_pct)
+                })
+                .into(),
+            r.memory
+                .as_ref()
+                .map_or(NOT_MEASURED.to_string(), |m| {
+                    format!("{:.1}", m.rss_peak_mb)
+                })
+                .into(),
             format!("{:.0}", r.requests.per_min).into(),
             slo.into(),
         ]);

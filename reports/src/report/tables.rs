@@ -15,7 +15,7 @@ use crate::cost::{
 use crate::results::{CapacityCurve, CapacityStep, ColdWarm, Latency, Serverless, ServerlessPoint};
 use crate::rows::Input;
 use crate::table::{Cell, Table, Tone};
-use crate::text::{chosen, count, num, pct_change, usd};
+use crate::text::{chosen, count, measured, num, pct_change, usd};
 
 /// The summary table: one row per SUT (per file and phase), the figures people compare.
 pub fn summary_table(data: &ReportData<'_>) -> Table {
@@ -65,10 +65,10 @@ pub fn summary_table(data: &ReportData<'_>) -> Table {
             num(r.latency.p90).into(),
             num(r.latency.p99).into(),
             num(r.latency.max).into(),
-            num(r.cpu.mean_pct).into(),
-            num(r.cpu.p95_pct).into(),
-            num(r.memory.rss_mean_mb).into(),
-            num(r.memory.rss_peak_mb).into(),
+            measured(r.cpu.as_ref().map(|c| c.mean_pct)).into(),
+            measured(r.cpu.as_ref().map(|c| c.p95_pct)).into(),
+            measured(r.memory.as_ref().map(|m| m.rss_mean_mb)).into(),
+            measured(r.memory.as_ref().map(|m| m.rss_peak_mb)).into(),
             num(r.requests_per_min).into(),
             Cell::new(
                 count(r.lost),
@@ -389,9 +389,11 @@ pub fn cost_vs_traffic(data: &ReportData<'_>, prices: &Prices) -> Option<CostVsT
             .collect();
         if windows.is_empty() {
             let per_month = r.injected as f64 / r.duration_s * 3600.0 * prices.hours_per_month;
-            let usage = Usage::of_row(r, 0.0, 1.0);
-            c.always_on
-                .push((label, AlwaysOnCurve::of(&usage, per_month, prices)));
+            // A row without CPU and memory figures has no always-on cost to draw.
+            if let Some(usage) = Usage::of_row(r, 0.0, 1.0) {
+                c.always_on
+                    .push((label, AlwaysOnCurve::of(&usage, per_month, prices)));
+            }
         } else if let Some(per) = ServerlessPerMessage::of(&windows, r.replied, prices) {
             c.serverless.push((label, per));
         }

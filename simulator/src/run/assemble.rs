@@ -7,8 +7,8 @@ use std::time::Duration;
 use mock_telegram::{Latencies, Stats};
 use tgbench_reports::histogram;
 use tgbench_reports::results::{
-    Cpu, Handshakes, Harness, Latency, LatencySplit, Memory, Overhead, Requests, Run, Sample, Slo,
-    SloCheck, SutInfo, TlsRun, Updates,
+    Cpu, Handshakes, Harness, Latency, LatencySplit, Memory, Overhead, ReplicaResources, Requests,
+    Resources, Run, Sample, Slo, SloCheck, SutInfo, TlsRun, Updates,
 };
 
 use super::inject::InjectReport;
@@ -136,8 +136,8 @@ pub fn build(w: Window<'_>) -> Run {
             in_telegram_histogram: histogram::encode(&hists.in_telegram),
             delivery_to_reply_histogram: histogram::encode(&hists.delivery_to_reply),
         }),
-        cpu: cpu_of(&sut_cpu),
-        memory,
+        cpu: Some(cpu_of(&sut_cpu)),
+        memory: Some(memory),
         requests,
         updates,
         slo,
@@ -164,10 +164,49 @@ pub fn build(w: Window<'_>) -> Run {
             },
         }),
         serverless: None,
+        resources: Some(proc_resources(w.window_ticks)),
     }
 }
 
-fn cpu_of(c: &CpuSummary) -> Cpu {
+/// The /proc source of a window: each replica's CPU and memory when the SUT is a fleet
+/// (none listed for one process: its figures are the run's).
+fn proc_resources(ticks: &[Tick]) -> Resources {
+    let replicas = ticks.iter().map(|t| t.replicas.len()).max().unwrap_or(0);
+    let per_replica = |i: usize| {
+        let cpu: Vec<(f64, f64)> = ticks
+            .iter()
+            .filter_map(|t| {
+                t.replicas
+                    .get(i)
+                    .copied()
+                    .flatten()
+                    .map(|u| (u.cpu_pct, t.period_s))
+            })
+            .collect();
+        let rss: Vec<f64> = ticks
+            .iter()
+            .filter_map(|t| t.replicas.get(i).copied().flatten().map(|u| u.rss_mb))
+            .collect();
+        ReplicaResources {
+            replica: i.to_string(),
+            cpu: cpu_of(&summarize_cpu(&cpu)),
+            memory: memory_of(&rss),
+        }
+    };
+    Resources {
+        source: SOURCE_PROC.to_string(),
+        replicas: if replicas > 1 {
+            (0..replicas).map(per_replica).collect()
+        } else {
+            Vec::new()
+        },
+    }
+}
+
+/// `resources.source` of figures sampled from /proc.
+pub const SOURCE_PROC: &str = "proc";
+
+pub fn cpu_of(c: &CpuSummary) -> Cpu {
     Cpu {
         mean_pct: round2(c.mean_pct),
         p95_pct: round2(c.p95_pct),
@@ -176,7 +215,7 @@ fn cpu_of(c: &CpuSummary) -> Cpu {
     }
 }
 
-fn memory_of(rss: &[f64]) -> Memory {
+pub fn memory_of(rss: &[f64]) -> Memory {
     if rss.is_empty() {
         return Memory::default();
     }

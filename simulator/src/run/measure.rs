@@ -8,16 +8,18 @@ use std::time::{Duration, Instant};
 
 use mock_telegram::{Latencies, Mock, MockConfig, MockServer, RetrySchedule, Stats, TestCa};
 use tgbench_reports::Prices;
-use tgbench_reports::results::{Run, SutInfo};
+use tgbench_reports::results::{Resources, Run, SutInfo};
+use tgbench_reports::text::NOT_MEASURED;
 
 use super::faults::{self, FaultRunner};
 use super::inject::{InjectReport, Injector};
 use super::monitor::{Monitor, Tick};
 use super::watch::{Live, Until, watch};
 use super::{Session, Stop, SutRun, assemble};
-use crate::scenario::{Kind, Scenario, Segment, Sut, Telegram, secs};
+use crate::sampler::CpuSummary;
+use crate::scenario::{DEFAULT_MOCK_LISTEN, Kind, Scenario, Segment, Sut, Telegram, secs};
 use crate::schedule;
-use crate::sut::{Deployment, ResourceSource, Setup, SutTls, serverless};
+use crate::sut::{Deployment, ResourceSource, Setup, SutTls, prometheus, serverless};
 
 impl Session {
     /// Runs one SUT once through every segment, on a fresh mock.
@@ -41,7 +43,7 @@ impl Session {
             // Each reply's update, to split latency by the platform's cold starts.
             mock.keep_reply_log();
         }
-        let server = match self.serve(&mock, tls.as_ref().map(|t| t.mock.clone())) {
+        let server = match self.serve(&mock, &tg, tls.as_ref().map(|t| t.mock.clone())) {
             Ok(server) => server,
             Err(stop) => {
                 return SutRun {
@@ -73,23 +75,23 @@ impl Session {
         out
     }
 
-    /// The mock, served on a loopback port (over HTTPS with `tls`).
+    /// The mock, served at `[telegram] listen` (default: a free loopback port), over HTTPS
+    /// with `tls`.
     fn serve(
         &self,
         mock: &Arc<Mock>,
+        tg: &Telegram,
         tls: Option<Arc<rustls::ServerConfig>>,
     ) -> Result<MockServer, Stop> {
         let _enter = self.rt.enter();
-        match self
-            .rt
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        {
+        let listen = tg.listen.as_deref().unwrap_or(DEFAULT_MOCK_LISTEN);
+        match self.rt.block_on(tokio::net::TcpListener::bind(listen)) {
             Ok(l) => Ok(match tls {
                 Some(config) => MockServer::start_tls(mock.clone(), l, config),
                 None => MockServer::start(mock.clone(), l),
             }),
             Err(e) => Err(Stop::SutFailed(format!(
-                "cannot bind the mock on 127.0.0.1: {e}"
+                "cannot bind the mock on {listen} ([telegram] listen): {e}"
             ))),
         }
     }
@@ -133,6 +135,7 @@ pub fn mock_config(t: &Telegram, seed: u64) -> MockConfig {
         },
         webhook_timeout: secs(t.webhook_timeout_s),
         enforce_webhook_ports: t.enforce_webhook_ports,
+        control_token: t.control_token(),
         ..MockConfig::default()
     };
     if let Some(n) = t.max_pending_per_bot {
@@ -412,6 +415,59 @@ impl Measurement<'_> {
         }
     }
 
+    /// A SUT measured where it runs: its CPU and memory from Prometheus (`[sut.metrics]`,
+    /// over the window at the sampling step), or, for an external SUT without metrics,
+    /// not measured at all (null, never 0). A SUT tgbench started keeps its /proc figures.
+    fn resources_elsewhere(&self, run: &mut Run, rec: &Recording) {
+        match (&self.sut.metrics, self.sut.kind) {
+            (Some(metrics), _) => {
+                let wall = |t: Instant| {
+                    let ago = Instant::now().saturating_duration_since(t);
+                    std::time::SystemTime::now() - ago
+                };
+                let window = (wall(rec.t0), wall(rec.t_end));
+                let step = Duration::from_millis(self.scn.sample_ms);
+                let client = reqwest::Client::new();
+                let got = self
+                    .s
+                    .rt
+                    .block_on(prometheus::window_resources(&client, metrics, window, step));
+                match got {
+                    Ok((resources, total)) => {
+                        run.cpu = Some(total.cpu);
+                        run.memory = Some(total.memory);
+                        run.resources = Some(resources);
+                    }
+                    Err(e) => {
+                        run.cpu = None;
+                        run.memory = None;
+                        run.resources = Some(not_measured());
+                        run.harness
+                            .notes
+                            .push(format!("CPU and memory not measured: {e}"));
+                    }
+                }
+                let slo = &self.scn.slo;
+                if slo.cpu_pct.is_some() || slo.rss_mb.is_some() {
+                    run.slo = assemble::slo_checks(
+                        slo,
+                        &run.latency_ms,
+                        run.updates.lost,
+                        &run.cpu.as_ref().map(CpuSummary::from).unwrap_or_default(),
+                        self.s.placement.sut_cores(self.sut, self.s.machine.cores),
+                        run.memory.as_ref().map_or(0.0, |m| m.rss_peak_mb),
+                    );
+                }
+            }
+            (None, Kind::External) => {
+                run.cpu = None;
+                run.memory = None;
+                run.resources = Some(not_measured());
+            }
+            (None, _) => {}
+        }
+    }
+
     /// The results entry of a measured segment; `carried` updates of the segment before
     /// were still unanswered when it started.
     fn window(&self, seg: &Segment, rec: &Recording, r: &Running<'_>, carried: u64) -> Run {
@@ -467,16 +523,21 @@ impl Measurement<'_> {
             s
         });
         run.harness.notes.extend(fault_notes);
+        self.resources_elsewhere(&mut run, rec);
         self.s.progress.note(&format!(
-            "  {} {}: injected {} replied {} lost {} | p99 {:.1} ms | CPU {:.1} % | RSS {:.1} MiB | harness CPU {:.1} %{}",
+            "  {} {}: injected {} replied {} lost {} | p99 {:.1} ms | CPU {} | RSS {} | harness CPU {:.1} %{}",
             self.who,
             rec.label,
             run.updates.injected,
             run.updates.replied,
             run.updates.lost,
             run.latency_ms.p99,
-            run.cpu.mean_pct,
-            run.memory.rss_peak_mb,
+            run.cpu
+                .as_ref()
+                .map_or(NOT_MEASURED.into(), |c| format!("{:.1} %", c.mean_pct)),
+            run.memory
+                .as_ref()
+                .map_or(NOT_MEASURED.into(), |m| format!("{:.1} MiB", m.rss_peak_mb)),
             run.overhead.cpu.mean_pct,
             run.harness
                 .cpu_us_per_message
@@ -484,5 +545,13 @@ impl Measurement<'_> {
                 .unwrap_or_default()
         ));
         run
+    }
+}
+
+/// `resources` of a run whose CPU and memory were not measured.
+fn not_measured() -> Resources {
+    Resources {
+        source: "none".to_string(),
+        replicas: Vec::new(),
     }
 }

@@ -19,8 +19,10 @@ pub struct Tick {
     pub at: Instant,
     /// Seconds since the previous tick.
     pub period_s: f64,
-    /// The SUT's tree; None when its root process is gone.
+    /// The SUT's tree (its replicas' trees summed); None when every root process is gone.
     pub sut: Option<Usage>,
+    /// Each replica's tree (one entry for a single process).
+    pub replicas: Vec<Option<Usage>>,
     pub harness: Usage,
     /// The mock's counters at `at` (cumulative).
     pub stats: Stats,
@@ -49,6 +51,7 @@ impl Monitor {
         let ticks = Arc::new(Mutex::new(Vec::new()));
         let (stop2, ticks2) = (stop.clone(), ticks.clone());
         let mut sampler = Sampler::new(sut.root());
+        sampler.set_roots(&sut.roots());
         sampler.count_root(sut.root_counts());
         let handle = std::thread::Builder::new()
             .name("tgbench-monitor".into())
@@ -66,7 +69,7 @@ impl Monitor {
                         // Fell behind (a stalled machine): do not burst to catch up.
                         next = Instant::now() + period;
                     }
-                    sampler.set_root(sut.root());
+                    sampler.set_roots(&sut.roots());
                     let reading = sampler.sample();
                     let stats = mock.stats();
                     let hist = mock.latency_histogram();
@@ -76,6 +79,7 @@ impl Monitor {
                         at: reading.at,
                         period_s: reading.period_s,
                         sut: reading.sut,
+                        replicas: reading.replicas,
                         harness: reading.harness,
                         stats,
                         p99_ms,

@@ -7,6 +7,7 @@
 
 mod diurnal;
 mod embedded;
+mod fleet;
 pub(crate) mod locate;
 mod validate;
 
@@ -127,6 +128,46 @@ pub struct Telegram {
     /// setWebhook refuses ports other than 443, 80, 88 and 8443, as Telegram does.
     #[serde(default)]
     pub enforce_webhook_ports: bool,
+    /// Where the embedded mock listens, `host:port` (default `127.0.0.1:0`, a free loopback
+    /// port). A non-loopback address needs `control_token` (or `TGBENCH_CONTROL_TOKEN`).
+    #[serde(default)]
+    pub listen: Option<String>,
+    /// The token guarding the mock's control API and `/metrics` (`TGBENCH_CONTROL_TOKEN`
+    /// when absent).
+    #[serde(default)]
+    pub control_token: Option<String>,
+}
+
+/// `[telegram]` listen's default: a free loopback port.
+pub const DEFAULT_MOCK_LISTEN: &str = "127.0.0.1:0";
+
+/// The environment variable a control token may come from instead of `[telegram]
+/// control_token`.
+pub const CONTROL_TOKEN_ENV: &str = "TGBENCH_CONTROL_TOKEN";
+
+impl Telegram {
+    /// The control token: `control_token`, else `TGBENCH_CONTROL_TOKEN` (non-empty).
+    pub fn control_token(&self) -> Option<String> {
+        self.control_token
+            .clone()
+            .or_else(|| std::env::var(CONTROL_TOKEN_ENV).ok())
+            .filter(|t| !t.is_empty())
+    }
+}
+
+/// `[sut.metrics]`: where a SUT's CPU and memory come from instead of /proc.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Metrics {
+    /// Prometheus' base URL, e.g. `http://prometheus:9090`.
+    pub prometheus_url: String,
+    /// PromQL: CPU seconds per second per replica.
+    pub cpu_query: String,
+    /// PromQL: resident (or working-set) bytes per replica.
+    pub rss_query: String,
+    /// The label naming a replica in both queries' series (e.g. `pod`).
+    #[serde(default)]
+    pub replica_label: Option<String>,
 }
 
 /// `[sut.telegram]`: what one SUT's mock does differently (the load stays the same).
@@ -369,6 +410,9 @@ pub enum Kind {
     /// A function on the emulated AWS Lambda (`mock-lambda`): `function` runs in execution
     /// environments started on demand behind a function URL; tgbench registers the webhooks.
     Serverless,
+    /// A SUT tgbench does not start (another host, a cluster): it learns its tokens from
+    /// `tokens_file` or the control API and reaches the mock at `[telegram] listen`.
+    External,
 }
 
 impl Kind {
@@ -379,6 +423,7 @@ impl Kind {
             Kind::Hybrid => "hybrid",
             Kind::Command => "command",
             Kind::Serverless => "serverless",
+            Kind::External => "external",
         }
     }
 
@@ -388,7 +433,7 @@ impl Kind {
             Kind::Polling => Some("polling-bot"),
             Kind::Webhook => Some("webhook-bot"),
             Kind::Hybrid => Some("hybrid-bot"),
-            Kind::Command | Kind::Serverless => None,
+            Kind::Command | Kind::Serverless | Kind::External => None,
         }
     }
 }
@@ -611,14 +656,28 @@ pub struct Sut {
     pub arch: Option<Arch>,
     #[serde(default)]
     pub front_door: Option<FrontDoor>,
+    /// Processes of the SUT started side by side, each told `TGBENCH_SHARD=i/N` (default 1).
+    #[serde(default)]
+    pub replicas: Option<u32>,
+    /// `kind = "external"`: where tgbench writes the bots' tokens (one a line) before the run.
+    #[serde(default)]
+    pub tokens_file: Option<std::path::PathBuf>,
+    /// CPU and memory from Prometheus instead of /proc (`[sut.metrics]`).
+    #[serde(default)]
+    pub metrics: Option<Metrics>,
 }
 
 impl Sut {
+    /// How many processes of it run side by side (`replicas`, default 1).
+    pub fn replica_count(&self) -> u32 {
+        self.replicas.unwrap_or(1)
+    }
+
     pub fn ready(&self) -> Ready {
         self.ready.clone().unwrap_or(match self.kind {
             Kind::Polling => Ready::Polling,
             Kind::Webhook | Kind::Serverless => Ready::Webhook,
-            Kind::Hybrid | Kind::Command => Ready::Any,
+            Kind::Hybrid | Kind::Command | Kind::External => Ready::Any,
         })
     }
 

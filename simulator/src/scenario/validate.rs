@@ -138,6 +138,7 @@ pub fn check(s: &Scenario) -> Vec<Found> {
                 ),
             );
         }
+        super::fleet::check_sut(&mut bad, sut, i);
         if let Some(q) = sut.cpu_quota {
             check_cpu_quota(&mut bad, sut, i, q);
         }
@@ -211,6 +212,7 @@ pub fn check(s: &Scenario) -> Vec<Found> {
     }
 
     check_faults(&mut bad, s);
+    super::fleet::check_scenario(&mut bad, s);
 
     let slo = &s.slo;
     for (key, v) in [

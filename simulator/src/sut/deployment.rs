@@ -4,12 +4,22 @@
 //!
 //! Two shapes today. A process tree started from a scenario's `[[sut]]` (a reference
 //! server or a `command`): one [`SutProcess`] with the environment contract, its readiness
-//! checked against the mock, its tree sampled from /proc. And a function on the emulated
+//! checked against the mock, its tree sampled from /proc; with `replicas = N`, N of them
+//! side by side, replica i told `TGBENCH_SHARD=i/N`, all with the same `TGBENCH_LISTEN`
+//! (the reference webhook servers bind it with SO_REUSEPORT, so the kernel spreads the
+//! mock's connections over them and any replica gets any bot's update: one address, as
+//! behind a load balancer, and no sticky routing; ports of their own would hand each bot's
+//! updates to its owner and test nothing of that). The fleet is ready when, together, its
+//! replicas serve every bot; faults act on replica 0 (one instance of the fleet dies, the
+//! others go on serving) and a restart starts again whichever replicas have exited; CPU
+//! and memory are summed over the replicas and kept per replica. And a function on the emulated
 //! Lambda (`kind = "serverless"`, [`super::serverless`]): the process is the platform,
 //! ready once it answers and the deploy step has set every webhook, sampled as the
 //! environments below it, with its own figures per window ([`Deployment::platform_stats`]).
-//! Other shapes (replicas, a proxy in front, a SUT tgbench does not start) belong here,
-//! behind the same methods.
+//! A SUT tgbench does not start (`kind = "external"`): no process at all; its tokens are
+//! written to its `tokens_file`, it is ready as the mock sees it (or by its health URL),
+//! never signalled, and sampled by nothing here (`[sut.metrics]` or "not measured").
+//! Other shapes (a proxy in front) belong here, behind the same methods.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -23,7 +33,7 @@ use tokio::runtime::Handle;
 
 use super::SutError;
 use super::budget::CpuBudget;
-use super::env::{SutEnv, SutTls};
+use super::env::{SutEnv, SutTls, write_tokens};
 use super::process::{Exit, Launch, SutProcess};
 use super::ready::{Probe, Readiness, wait_ready};
 use super::reference::command_line;
@@ -56,15 +66,17 @@ pub struct Setup<'a> {
 
 /// A started SUT. Dropping it kills whatever it started.
 pub struct Deployment {
-    /// First, so that it is killed before the rest (its tokens file) goes.
-    proc: SutProcess,
+    /// Its processes, one per replica. First, so that they are killed before the rest (the
+    /// tokens file) goes.
+    procs: Vec<SutProcess>,
     name: String,
     kind: Kind,
     /// The scenario's `about` (what the SUT is), carried into results.
     about: Option<String>,
     /// Program and arguments, before pinning (what a restart starts again).
     command: Vec<String>,
-    env: BTreeMap<String, String>,
+    /// Each replica's environment (the scenario's `env`, plus `TGBENCH_SHARD` in a fleet).
+    envs: Vec<BTreeMap<String, String>>,
     contract: SutEnv,
     cpus: Option<Vec<usize>>,
     logs: PathBuf,
@@ -73,7 +85,8 @@ pub struct Deployment {
     ready_timeout: Duration,
     readiness: Readiness,
     resources: ResourceSource,
-    restarts: u32,
+    /// Restarts so far, per replica.
+    restarts: Vec<u32>,
     /// The mock's counters when the SUT was last restarted.
     at_restart: Option<Stats>,
     /// The serverless shape's platform (None for a process tree).
@@ -123,22 +136,51 @@ impl Deployment {
             Some(cores) => Some(CpuBudget::new(&sut.name, cores)?),
             None => None,
         };
-        let log = setup.logs.join(format!("{}.log", setup.log_stem));
-        let proc = SutProcess::start(Launch {
-            name: &sut.name,
-            command: command.clone(),
-            env: &sut.env,
-            contract: &contract,
-            cpus: setup.cpus,
-            log: Some(&log),
-            budget: budget.as_ref(),
-        })?;
+        if let (Kind::External, Some(path)) = (sut.kind, &sut.tokens_file) {
+            write_tokens(path, &tokens).map_err(|source| SutError::TokensFile {
+                sut: sut.name.clone(),
+                path: path.clone(),
+                source,
+            })?;
+        }
+        // An external SUT: nothing to start.
+        let n = match sut.kind {
+            Kind::External => 0,
+            _ => sut.replica_count(),
+        };
+        let envs: Vec<BTreeMap<String, String>> = (0..n)
+            .map(|i| {
+                let mut env = sut.env.clone();
+                if n > 1 {
+                    env.insert("TGBENCH_SHARD".into(), format!("{i}/{n}"));
+                }
+                env
+            })
+            .collect();
+        let mut procs = Vec::with_capacity(envs.len());
+        for (i, env) in envs.iter().enumerate() {
+            procs.push(SutProcess::start(Launch {
+                name: &replica_name(&sut.name, i, envs.len()),
+                command: command.clone(),
+                env,
+                contract: &contract,
+                cpus: setup.cpus,
+                log: Some(
+                    &setup
+                        .logs
+                        .join(replica_log(&setup.log_stem, i, envs.len(), 0)),
+                ),
+                budget: budget.as_ref(),
+            })?);
+        }
+        let pids: Vec<u32> = procs.iter().map(SutProcess::pid).collect();
         Ok(Deployment {
             name: sut.name.clone(),
             kind: sut.kind,
             about: sut.about.clone(),
             command,
-            env: sut.env.clone(),
+            restarts: vec![0; envs.len()],
+            envs,
             contract,
             cpus: setup.cpus.map(<[usize]>::to_vec),
             logs: setup.logs.to_path_buf(),
@@ -146,12 +188,11 @@ impl Deployment {
             stop_timeout: secs(sut.stop_timeout_s),
             ready_timeout: secs(sut.ready_timeout_s),
             resources: match platform {
-                Some(_) => ResourceSource::below(proc.pid()),
-                None => ResourceSource::process_tree(proc.pid()),
+                Some(_) => ResourceSource::below(pids[0]),
+                None => ResourceSource::replicas(&pids),
             },
-            proc,
+            procs,
             readiness,
-            restarts: 0,
             at_restart: None,
             platform,
             budget,
@@ -168,9 +209,14 @@ impl Deployment {
         SutInfo {
             name: self.name.clone(),
             kind: self.kind.as_str().to_string(),
-            command: self.proc.command.clone(),
+            command: self
+                .procs
+                .first()
+                .map(|p| p.command.clone())
+                .unwrap_or_default(),
             about: self.about.clone(),
             cpu_quota: self.budget.as_ref().map(CpuBudget::record),
+            replicas: (!self.procs.is_empty()).then_some(self.procs.len() as u32),
         }
     }
 
@@ -187,7 +233,8 @@ impl Deployment {
         progress: impl FnMut(&str),
     ) -> Result<Duration, SutError> {
         wait_ready(
-            &self.proc,
+            &self.name,
+            &self.procs,
             &self.readiness.condition().to_string(),
             self.ready_timeout,
             cancel,
@@ -207,7 +254,7 @@ impl Deployment {
 
     /// After [`Deployment::restart`]: whether it is ready again (asked until it is).
     pub fn ready_again(&self) -> bool {
-        if self.proc.exited().is_some() {
+        if self.exited() {
             return false;
         }
         if let Some(p) = &self.platform
@@ -221,48 +268,64 @@ impl Deployment {
         }
     }
 
-    /// Whether it has exited (on its own or from a signal).
+    /// Whether it has exited (on its own or from a signal): any of its replicas.
     pub fn exited(&self) -> bool {
-        self.proc.exited().is_some()
+        self.procs.iter().any(|p| p.exited().is_some())
     }
 
-    /// How it ended, if it has.
+    /// How it ended, if it has (the first replica that exited).
     pub fn exit(&self) -> Option<Exit> {
-        self.proc.exit()
+        self.procs.iter().find_map(SutProcess::exit)
     }
 
-    /// SIGTERM (`kill = false`) or SIGKILL to the whole SUT, without waiting (faults).
+    /// SIGTERM (`kill = false`) or SIGKILL to the whole SUT, without waiting (faults); in a
+    /// fleet, to replica 0 only; nothing to an external SUT (validation refuses the faults
+    /// that would ask).
     pub fn signal(&self, kill: bool) {
-        self.proc.signal(kill);
+        if let Some(p) = self.procs.first() {
+            p.signal(kill);
+        }
     }
 
-    /// Reaps what is left of it and starts it again with the same environment.
+    /// Reaps what is left of every replica that exited and starts it again with the same
+    /// environment.
     pub fn restart(&mut self) -> Result<(), SutError> {
-        self.proc.stop(Duration::ZERO);
-        self.restarts += 1;
         self.at_restart = Some(self.readiness.mock_stats());
-        let log = self
-            .logs
-            .join(format!("{}-restart{}.log", self.log_stem, self.restarts));
-        self.proc = SutProcess::start(Launch {
-            name: &self.name,
-            command: self.command.clone(),
-            env: &self.env,
-            contract: &self.contract,
-            cpus: self.cpus.as_deref(),
-            log: Some(&log),
-            budget: self.budget.as_ref(),
-        })?;
-        self.resources.set_root(self.proc.pid());
+        let n = self.procs.len();
+        for i in 0..n {
+            if self.procs[i].exited().is_none() {
+                continue;
+            }
+            self.procs[i].stop(Duration::ZERO);
+            self.restarts[i] += 1;
+            let log = self
+                .logs
+                .join(replica_log(&self.log_stem, i, n, self.restarts[i]));
+            self.procs[i] = SutProcess::start(Launch {
+                name: &replica_name(&self.name, i, n),
+                command: self.command.clone(),
+                env: &self.envs[i],
+                contract: &self.contract,
+                cpus: self.cpus.as_deref(),
+                log: Some(&log),
+                budget: self.budget.as_ref(),
+            })?;
+            self.resources.set_root(i, self.procs[i].pid());
+        }
         if let Some(p) = &self.platform {
             p.restarted();
         }
         Ok(())
     }
 
-    /// Stops it: SIGTERM, up to its `stop_timeout_s`, then SIGKILL.
+    /// Stops it: SIGTERM to every replica at once, up to its `stop_timeout_s`, then SIGKILL.
     pub fn stop(&mut self) {
-        self.proc.stop(self.stop_timeout);
+        for p in &self.procs {
+            p.signal(false);
+        }
+        for p in &mut self.procs {
+            p.stop(self.stop_timeout);
+        }
     }
 
     /// The serverless platform's figures now (None for other shapes, or when the platform
@@ -275,4 +338,26 @@ impl Deployment {
     pub fn resources(&self) -> ResourceSource {
         self.resources.clone()
     }
+}
+
+/// A replica's name in messages: the SUT's name, and which replica in a fleet.
+fn replica_name(sut: &str, replica: usize, replicas: usize) -> String {
+    if replicas > 1 {
+        format!("{sut} (replica {replica})")
+    } else {
+        sut.to_string()
+    }
+}
+
+/// A replica's log file: `<stem>.log`, `<stem>-r<i>.log` in a fleet, `-restart<n>` after
+/// its n-th restart.
+fn replica_log(stem: &str, replica: usize, replicas: usize, restarts: u32) -> String {
+    let mut name = stem.to_string();
+    if replicas > 1 {
+        name.push_str(&format!("-r{replica}"));
+    }
+    if restarts > 0 {
+        name.push_str(&format!("-restart{restarts}"));
+    }
+    name + ".log"
 }

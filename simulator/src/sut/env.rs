@@ -19,7 +19,7 @@
 
 use std::io::Write;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use mock_telegram::tls::Issued;
 
@@ -62,11 +62,7 @@ impl SutEnv {
     ) -> std::io::Result<SutEnv> {
         let dir = tempfile::Builder::new().prefix("tgbench-sut-").tempdir()?;
         let tokens_file = dir.path().join("tokens.txt");
-        let mut f = std::fs::File::create(&tokens_file)?;
-        for t in tokens {
-            writeln!(f, "{t}")?;
-        }
-        f.sync_all()?;
+        write_tokens(&tokens_file, tokens)?;
         let tls = match tls {
             Some(t) => {
                 let files = TlsFiles {
@@ -116,6 +112,21 @@ impl SutEnv {
         }
         vars
     }
+}
+
+/// Writes `tokens`, one a line, to `path` (the contract's TGBENCH_TOKENS_FILE format),
+/// through a temporary file beside it renamed into place: a SUT watching the path never
+/// reads half a file.
+pub fn write_tokens(path: &Path, tokens: &[String]) -> std::io::Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tgbench-tmp");
+    let tmp = PathBuf::from(tmp);
+    let mut f = std::fs::File::create(&tmp)?;
+    for t in tokens {
+        writeln!(f, "{t}")?;
+    }
+    f.sync_all()?;
+    std::fs::rename(&tmp, path)
 }
 
 /// A loopback port free right now (bound, read, released).

@@ -14,6 +14,8 @@
 //! - [`reference`](mod@reference): the reference servers: where they are, building them with cargo, the
 //!   command line a `[[sut]]` starts.
 //! - [`resources`]: where a deployment's CPU and memory figures come from.
+//! - [`prometheus`]: a SUT's CPU and memory from Prometheus (`[sut.metrics]`): `query_range`
+//!   over a window, per replica and summed.
 //! - [`serverless`]: the serverless shape: the emulated Lambda platform (`mock-lambda`),
 //!   the deploy step (webhooks with per-bot secrets), the platform's figures per window.
 
@@ -21,6 +23,7 @@ pub mod budget;
 pub mod deployment;
 pub mod env;
 pub mod process;
+pub mod prometheus;
 pub mod ready;
 pub mod reference;
 pub mod resources;
@@ -56,6 +59,12 @@ pub enum SutError {
     Spawn {
         sut: String,
         program: String,
+        source: std::io::Error,
+    },
+    #[error("SUT {sut}: cannot write its tokens_file {}: {source}", path.display())]
+    TokensFile {
+        sut: String,
+        path: PathBuf,
         source: std::io::Error,
     },
     #[error("SUT {sut}: cannot prepare its environment: {source}")]

@@ -119,10 +119,12 @@ impl Readiness {
     }
 }
 
-/// Waits until `probe` says ready, the SUT exits, `timeout` passes or `cancel` is set.
-/// Returns how long it took.
+/// Waits until `probe` says ready, one of the SUT's processes (`procs`: its replicas; none
+/// for a SUT tgbench did not start) exits, `timeout` passes or `cancel` is set. Returns how
+/// long it took.
 pub fn wait_ready(
-    sut: &SutProcess,
+    name: &str,
+    procs: &[SutProcess],
     ready: &str,
     timeout: Duration,
     cancel: &AtomicBool,
@@ -131,16 +133,16 @@ pub fn wait_ready(
 ) -> Result<Duration, SutError> {
     let start = Instant::now();
     loop {
-        if let Some(exit) = sut.exit() {
+        if let Some((p, exit)) = procs.iter().find_map(|p| Some((p, p.exit()?))) {
             return Err(SutError::ExitedEarly {
-                sut: sut.name().to_string(),
+                sut: p.name().to_string(),
                 status: exit.status,
                 tail: exit.tail,
             });
         }
         if cancel.load(Ordering::SeqCst) {
             return Err(SutError::Interrupted {
-                sut: sut.name().to_string(),
+                sut: name.to_string(),
             });
         }
         let state = match probe() {
@@ -152,11 +154,11 @@ pub fn wait_ready(
         };
         if start.elapsed() >= timeout {
             return Err(SutError::NotReady {
-                sut: sut.name().to_string(),
+                sut: name.to_string(),
                 ready: ready.to_string(),
                 waited_s: start.elapsed().as_secs_f64(),
                 state,
-                tail: sut.tail(),
+                tail: procs.iter().flat_map(SutProcess::tail).collect(),
             });
         }
         std::thread::sleep(Duration::from_millis(50));
@@ -191,7 +193,8 @@ mod tests {
         let p = start_sh("for i in $(seq 1 30); do echo line $i >&2; done; exit 3");
         let cancel = AtomicBool::new(false);
         let e = wait_ready(
-            &p,
+            "sh",
+            std::slice::from_ref(&p),
             "polling",
             Duration::from_secs(5),
             &cancel,
@@ -216,7 +219,8 @@ mod tests {
         let mut p = start_sh("echo starting >&2; sleep 60");
         let cancel = AtomicBool::new(false);
         let e = wait_ready(
-            &p,
+            "sh",
+            std::slice::from_ref(&p),
             "webhook",
             Duration::from_millis(300),
             &cancel,
