@@ -137,7 +137,8 @@ pub fn check(s: &Scenario) -> Vec<Found> {
             );
         }
         let tls_override = sut.telegram.as_ref().and_then(|o| o.tls);
-        if sut.kind == Kind::Serverless && tls_override.unwrap_or(s.telegram.tls) {
+        let unhanded = matches!(sut.kind, Kind::Serverless | Kind::External);
+        if unhanded && tls_override.unwrap_or(s.telegram.tls) {
             let at = match tls_override {
                 Some(_) => path!["sut", i, "telegram", "tls"],
                 None => path!["telegram", "tls"],
@@ -146,8 +147,9 @@ pub fn check(s: &Scenario) -> Vec<Found> {
                 at,
                 Some("true".into()),
                 &format!(
-                    "not for kind = \"serverless\" yet (its functions are not handed the test CA); \
+                    "not for kind = \"{}\" yet (tgbench cannot hand it the test CA); \
                      give [[sut]] {:?} telegram = {{ tls = false }}",
+                    sut.kind.as_str(),
                     sut.name
                 ),
             );
