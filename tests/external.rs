@@ -3,15 +3,11 @@
 //! listen` address and at the `tokens_file` tgbench writes. Every message is answered
 //! once; CPU and memory are null (not measured), and the report says so.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use tgbench::run::{self, Options, Status};
-use tgbench::scenario;
-use tgbench_reports::results::Results;
-
-use crate::sim_support::{binaries, scenario_file};
+use crate::sim_support::{binaries, run_scenario_text};
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -46,24 +42,6 @@ fn start_when_tokens_appear(
     })
 }
 
-fn run(dir: &Path, text: &str) -> Results {
-    let s = scenario::load(scenario_file(dir, "external", text).to_str().unwrap()).unwrap();
-    let opts = Options {
-        out_dir: Some(dir.join("out")),
-        progress: false,
-        impls_dir: Some(binaries().to_path_buf()),
-        ..Options::default()
-    };
-    let outcome = run::run_scenario(&s, &opts).expect("the run starts");
-    assert_eq!(
-        outcome.status,
-        Status::Ok,
-        "{:?}",
-        outcome.results.incomplete_reason
-    );
-    outcome.results
-}
-
 fn external_run(kind: &str, bin: &'static str) {
     binaries();
     let dir = tempfile::tempdir().unwrap();
@@ -86,7 +64,7 @@ fn external_run(kind: &str, bin: &'static str) {
         api,
         (kind == "webhook").then_some(listen),
     );
-    let r = run(dir.path(), &text);
+    let r = run_scenario_text(dir.path(), "external", &text);
     let mut child = server.join().unwrap();
     let _ = child.kill();
     let _ = child.wait();

@@ -6,28 +6,12 @@
 
 use std::path::Path;
 
-use tgbench::run::{self, Options, Status};
-use tgbench::scenario;
 use tgbench_reports::results::Results;
 
-use crate::sim_support::{binaries, scenario_file};
+use crate::sim_support::run_scenario_text;
 
 fn run(dir: &Path, text: &str) -> Results {
-    let s = scenario::load(scenario_file(dir, "fleet", text).to_str().unwrap()).unwrap();
-    let opts = Options {
-        out_dir: Some(dir.join("out")),
-        progress: false,
-        impls_dir: Some(binaries().to_path_buf()),
-        ..Options::default()
-    };
-    let outcome = run::run_scenario(&s, &opts).expect("the run starts");
-    assert_eq!(
-        outcome.status,
-        Status::Ok,
-        "{:?}",
-        outcome.results.incomplete_reason
-    );
-    outcome.results
+    run_scenario_text(dir, "fleet", text)
 }
 
 #[test]

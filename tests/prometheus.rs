@@ -12,11 +12,10 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::extract::{Query, State};
 use axum::routing::get;
-use tgbench::run::{self, Options, Status};
-use tgbench::scenario::{self, Metrics};
+use tgbench::scenario::Metrics;
 use tgbench::sut::prometheus;
 
-use crate::sim_support::{binaries, scenario_file};
+use crate::sim_support::{kernel_cpu_s_and_rss_mb, run_scenario_text};
 
 type Asked = Arc<Mutex<Vec<BTreeMap<String, String>>>>;
 
@@ -73,21 +72,8 @@ fn a_run_takes_cpu_and_memory_from_prometheus_per_replica_and_summed() {
          cpu_query = \"sum by (pod) (rate(container_cpu_usage_seconds_total[30s]))\"\n\
          rss_query = \"sum by (pod) (container_memory_working_set_bytes)\"\nreplica_label = \"pod\"\n"
     );
-    let s = scenario::load(scenario_file(dir.path(), "prom", &text).to_str().unwrap()).unwrap();
-    let opts = Options {
-        out_dir: Some(dir.path().join("out")),
-        progress: false,
-        impls_dir: Some(binaries().to_path_buf()),
-        ..Options::default()
-    };
-    let outcome = run::run_scenario(&s, &opts).expect("the run starts");
-    assert_eq!(
-        outcome.status,
-        Status::Ok,
-        "{:?}",
-        outcome.results.incomplete_reason
-    );
-    let run = &outcome.results.runs[0];
+    let results = run_scenario_text(dir.path(), "prom", &text);
+    let run = &results.runs[0];
     assert_eq!(run.updates.replied, run.updates.injected);
     let res = run.resources.as_ref().unwrap();
     assert_eq!(res.source, "prometheus");
@@ -157,25 +143,6 @@ impl Drop for Killed {
     }
 }
 
-/// utime + stime of `pid`, seconds (fields 14 and 15 of /proc/PID/stat, in clock ticks).
-fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    let after = &stat[stat.rfind(')').unwrap() + 2..];
-    let f: Vec<&str> = after.split_whitespace().collect();
-    let ticks: f64 = f[11].parse::<f64>().unwrap() + f[12].parse::<f64>().unwrap();
-    ticks / 100.0
-}
-
-fn rss_mb(pid: u32) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let kb: f64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .unwrap();
-    kb / 1024.0
-}
-
 #[test]
 fn a_real_prometheus_answers_the_queries_as_proc_sees_its_process() {
     let Some(bin) = prometheus_binary() else {
@@ -236,9 +203,9 @@ fn a_real_prometheus_answers_the_queries_as_proc_sees_its_process() {
         );
         std::thread::sleep(Duration::from_millis(250));
     }
-    let (start, cpu0, rss0) = (SystemTime::now(), cpu_seconds(pid), rss_mb(pid));
+    let (start, (cpu0, rss0)) = (SystemTime::now(), kernel_cpu_s_and_rss_mb(pid));
     std::thread::sleep(Duration::from_secs(6));
-    let (end, cpu1, rss1) = (SystemTime::now(), cpu_seconds(pid), rss_mb(pid));
+    let (end, (cpu1, rss1)) = (SystemTime::now(), kernel_cpu_s_and_rss_mb(pid));
     // Let the scrape after the window's end land.
     std::thread::sleep(Duration::from_secs(2));
     let (res, total) = rt

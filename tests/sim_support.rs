@@ -155,6 +155,46 @@ pub fn stat_field(pid: u32, i: usize) -> Option<String> {
     after.split_whitespace().nth(i).map(str::to_string)
 }
 
+/// CPU seconds (utime + stime, at 100 ticks a second) and RSS in MiB of one process, as the
+/// kernel counts them (/proc/PID/stat and /proc/PID/status).
+pub fn kernel_cpu_s_and_rss_mb(pid: u32) -> (f64, f64) {
+    let tick = |i| {
+        stat_field(pid, i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or_else(|| panic!("/proc/{pid}/stat field {i}"))
+    };
+    let cpu_s = (tick(11) + tick(12)) / 100.0;
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kb: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no VmRSS in /proc/{pid}/status"));
+    (cpu_s, kb / 1024.0)
+}
+
+/// Writes `text` as a scenario file and runs it through the library (reference binaries
+/// from [`binaries`], results under `<dir>/out`); asserts it ended well and returns its
+/// results.
+pub fn run_scenario_text(dir: &Path, name: &str, text: &str) -> Results {
+    let path = scenario_file(dir, name, text);
+    let s = tgbench::scenario::load(path.to_str().unwrap()).unwrap();
+    let opts = tgbench::run::Options {
+        out_dir: Some(dir.join("out")),
+        progress: false,
+        impls_dir: Some(binaries().to_path_buf()),
+        ..tgbench::run::Options::default()
+    };
+    let outcome = tgbench::run::run_scenario(&s, &opts).expect("the run starts");
+    assert_eq!(
+        outcome.status,
+        tgbench::run::Status::Ok,
+        "{:?}",
+        outcome.results.incomplete_reason
+    );
+    outcome.results
+}
+
 /// Alive and not a zombie.
 pub fn alive(pid: u32) -> bool {
     stat_field(pid, 0).is_some_and(|state| state != "Z" && state != "X")

@@ -9,6 +9,7 @@ mod faults;
 mod fleet;
 mod interrupt;
 mod metrics;
+mod multihost;
 mod prometheus;
 mod replay;
 mod run_smoke;
