@@ -24,7 +24,9 @@ use tgbench::scenario::Metrics;
 use tgbench::sut::prometheus;
 use tgbench_reports::results::Results;
 
-use crate::sim_support::{binaries, kernel_cpu_s_and_rss_mb, scenario_file};
+use crate::sim_support::{
+    Reaped, binaries, kernel_cpu_s_and_rss_mb, prometheus_config, scenario_file,
+};
 
 const A_ADDR: &str = "198.18.0.1";
 const B_ADDR: &str = "198.18.0.2";
@@ -99,16 +101,6 @@ impl Drop for Hosts {
     }
 }
 
-struct Killed(Vec<Child>);
-impl Drop for Killed {
-    fn drop(&mut self) {
-        for c in &mut self.0 {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
 fn which(program: &str) -> Option<std::path::PathBuf> {
     std::env::var_os("PATH")?
         .to_str()?
@@ -153,16 +145,8 @@ fn a_fleet_on_another_host_measured_through_prometheus() {
         "process_names:\n  - name: \"replica-{{.Matches.shard}}\"\n    cmdline:\n    - 'polling-bot.*--shard (?P<shard>[0-9]+)/2'\n",
     )
     .unwrap();
-    let prom_config = dir.path().join("prometheus.yml");
-    std::fs::write(
-        &prom_config,
-        format!(
-            "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: processes\n    \
-             static_configs:\n      - targets: ['{B_ADDR}:9256']\n"
-        ),
-    )
-    .unwrap();
-    let mut helpers = Killed(Vec::new());
+    let prom_config = prometheus_config(dir.path(), "processes", &format!("{B_ADDR}:9256"));
+    let mut helpers = Reaped(Vec::new());
     helpers.0.push(
         hosts
             .exec(&hosts.b, &exporter)
@@ -276,7 +260,7 @@ fn a_fleet_on_another_host_measured_through_prometheus() {
     let replicas = start_replicas(&hosts, bins, &tokens, &mut load);
     // `ip netns exec` execs the program: the child's pid is the replica's.
     let pids: Vec<u32> = replicas.0.iter().map(Child::id).collect();
-    let mut load = Killed(vec![load]);
+    let mut load = Reaped(vec![load]);
     // Ready, warm-up (1 s), then the span inside the 14 s window.
     std::thread::sleep(Duration::from_secs(4));
     let (t0, k0) = (SystemTime::now(), kernel(&pids));
@@ -330,7 +314,7 @@ fn a_fleet_on_another_host_measured_through_prometheus() {
 }
 
 /// Starts the two replicas on host B once `tgbench` has written `tokens`.
-fn start_replicas(hosts: &Hosts, bins: &Path, tokens: &Path, tgbench: &mut Child) -> Killed {
+fn start_replicas(hosts: &Hosts, bins: &Path, tokens: &Path, tgbench: &mut Child) -> Reaped {
     let deadline = Instant::now() + Duration::from_secs(120);
     while !tokens.is_file() {
         assert!(
@@ -343,7 +327,7 @@ fn start_replicas(hosts: &Hosts, bins: &Path, tokens: &Path, tgbench: &mut Child
         );
         std::thread::sleep(Duration::from_millis(20));
     }
-    let mut replicas = Killed(Vec::new());
+    let mut replicas = Reaped(Vec::new());
     for i in 0..2 {
         replicas.0.push(
             hosts

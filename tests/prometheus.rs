@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -15,7 +15,7 @@ use axum::routing::get;
 use tgbench::scenario::Metrics;
 use tgbench::sut::prometheus;
 
-use crate::sim_support::{kernel_cpu_s_and_rss_mb, run_scenario_text};
+use crate::sim_support::{Reaped, kernel_cpu_s_and_rss_mb, prometheus_config, run_scenario_text};
 
 type Asked = Arc<Mutex<Vec<BTreeMap<String, String>>>>;
 
@@ -135,14 +135,6 @@ fn prometheus_binary() -> Option<&'static str> {
     None
 }
 
-struct Killed(Child);
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[test]
 fn a_real_prometheus_answers_the_queries_as_proc_sees_its_process() {
     let Some(bin) = prometheus_binary() else {
@@ -154,15 +146,7 @@ fn a_real_prometheus_answers_the_queries_as_proc_sees_its_process() {
         .local_addr()
         .unwrap()
         .port();
-    let config = dir.path().join("prometheus.yml");
-    std::fs::write(
-        &config,
-        format!(
-            "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: self\n    \
-             static_configs:\n      - targets: ['127.0.0.1:{port}']\n"
-        ),
-    )
-    .unwrap();
+    let config = prometheus_config(dir.path(), "self", &format!("127.0.0.1:{port}"));
     let child = Command::new(bin)
         .arg(format!("--config.file={}", config.display()))
         .arg(format!(
@@ -174,8 +158,8 @@ fn a_real_prometheus_answers_the_queries_as_proc_sees_its_process() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let prom = Killed(child);
-    let pid = prom.0.id();
+    let prom = Reaped(vec![child]);
+    let pid = prom.0[0].id();
     let url = format!("http://127.0.0.1:{port}");
     let rt = tokio::runtime::Runtime::new().unwrap();
     let client = reqwest::Client::new();

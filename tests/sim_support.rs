@@ -195,6 +195,30 @@ pub fn run_scenario_text(dir: &Path, name: &str, text: &str) -> Results {
     outcome.results
 }
 
+/// A Prometheus configuration scraping `target` every second as job `job`, written to
+/// `<dir>/prometheus.yml`.
+pub fn prometheus_config(dir: &Path, job: &str, target: &str) -> PathBuf {
+    let path = dir.join("prometheus.yml");
+    let text = format!(
+        "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: {job}\n    \
+         static_configs:\n      - targets: ['{target}']\n"
+    );
+    std::fs::write(&path, text).expect("writing prometheus.yml");
+    path
+}
+
+/// Processes a test started, killed and reaped when it ends (however it ends).
+pub struct Reaped(pub Vec<std::process::Child>);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        for c in &mut self.0 {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
 /// Alive and not a zombie.
 pub fn alive(pid: u32) -> bool {
     stat_field(pid, 0).is_some_and(|state| state != "Z" && state != "X")
