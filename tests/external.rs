@@ -3,13 +3,11 @@
 //! listen` address and at the `tokens_file` tgbench writes. Every message is answered
 //! once; CPU and memory are null (not measured), and the report says so.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use tgbench_reports::results::Results;
-
-use crate::sim_support::{binaries, run_ok};
+use crate::sim_support::{binaries, run_scenario_text};
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -44,10 +42,6 @@ fn start_when_tokens_appear(
     })
 }
 
-fn run(dir: &Path, text: &str) -> Results {
-    run_ok(dir, "external", text)
-}
-
 fn external_run(kind: &str, bin: &'static str) {
     binaries();
     let dir = tempfile::tempdir().unwrap();
@@ -70,7 +64,7 @@ fn external_run(kind: &str, bin: &'static str) {
         api,
         (kind == "webhook").then_some(listen),
     );
-    let r = run(dir.path(), &text);
+    let r = run_scenario_text(dir.path(), "external", &text);
     let mut child = server.join().unwrap();
     let _ = child.kill();
     let _ = child.wait();

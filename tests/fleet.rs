@@ -8,10 +8,10 @@ use std::path::Path;
 
 use tgbench_reports::results::Results;
 
-use crate::sim_support::run_ok;
+use crate::sim_support::run_scenario_text;
 
 fn run(dir: &Path, text: &str) -> Results {
-    run_ok(dir, "fleet", text)
+    run_scenario_text(dir, "fleet", text)
 }
 
 #[test]

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -15,7 +15,7 @@ use axum::routing::get;
 use tgbench::scenario::Metrics;
 use tgbench::sut::prometheus;
 
-use crate::sim_support::run_ok;
+use crate::sim_support::{Reaped, kernel_cpu_s_and_rss_mb, prometheus_config, run_scenario_text};
 
 type Asked = Arc<Mutex<Vec<BTreeMap<String, String>>>>;
 
@@ -72,7 +72,7 @@ fn a_run_takes_cpu_and_memory_from_prometheus_per_replica_and_summed() {
          cpu_query = \"sum by (pod) (rate(container_cpu_usage_seconds_total[30s]))\"\n\
          rss_query = \"sum by (pod) (container_memory_working_set_bytes)\"\nreplica_label = \"pod\"\n"
     );
-    let results = run_ok(dir.path(), "prom", &text);
+    let results = run_scenario_text(dir.path(), "prom", &text);
     let run = &results.runs[0];
     assert_eq!(run.updates.replied, run.updates.injected);
     let res = run.resources.as_ref().unwrap();
@@ -135,33 +135,6 @@ fn prometheus_binary() -> Option<&'static str> {
     None
 }
 
-struct Killed(Child);
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// utime + stime of `pid`, seconds (fields 14 and 15 of /proc/PID/stat, in clock ticks).
-fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    let after = &stat[stat.rfind(')').unwrap() + 2..];
-    let f: Vec<&str> = after.split_whitespace().collect();
-    let ticks: f64 = f[11].parse::<f64>().unwrap() + f[12].parse::<f64>().unwrap();
-    ticks / 100.0
-}
-
-fn rss_mb(pid: u32) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let kb: f64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .unwrap();
-    kb / 1024.0
-}
-
 #[test]
 fn a_real_prometheus_answers_the_queries_as_proc_sees_its_process() {
     let Some(bin) = prometheus_binary() else {
@@ -173,15 +146,7 @@ fn a_real_prometheus_answers_the_queries_as_proc_sees_its_process() {
         .local_addr()
         .unwrap()
         .port();
-    let config = dir.path().join("prometheus.yml");
-    std::fs::write(
-        &config,
-        format!(
-            "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: self\n    \
-             static_configs:\n      - targets: ['127.0.0.1:{port}']\n"
-        ),
-    )
-    .unwrap();
+    let config = prometheus_config(dir.path(), "self", &format!("127.0.0.1:{port}"));
     let child = Command::new(bin)
         .arg(format!("--config.file={}", config.display()))
         .arg(format!(
@@ -193,8 +158,8 @@ fn a_real_prometheus_answers_the_queries_as_proc_sees_its_process() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let prom = Killed(child);
-    let pid = prom.0.id();
+    let prom = Reaped(vec![child]);
+    let pid = prom.0[0].id();
     let url = format!("http://127.0.0.1:{port}");
     let rt = tokio::runtime::Runtime::new().unwrap();
     let client = reqwest::Client::new();
@@ -222,9 +187,9 @@ fn a_real_prometheus_answers_the_queries_as_proc_sees_its_process() {
         );
         std::thread::sleep(Duration::from_millis(250));
     }
-    let (start, cpu0, rss0) = (SystemTime::now(), cpu_seconds(pid), rss_mb(pid));
+    let (start, (cpu0, rss0)) = (SystemTime::now(), kernel_cpu_s_and_rss_mb(pid));
     std::thread::sleep(Duration::from_secs(6));
-    let (end, cpu1, rss1) = (SystemTime::now(), cpu_seconds(pid), rss_mb(pid));
+    let (end, (cpu1, rss1)) = (SystemTime::now(), kernel_cpu_s_and_rss_mb(pid));
     // Let the scrape after the window's end land.
     std::thread::sleep(Duration::from_secs(2));
     let (res, total) = rt

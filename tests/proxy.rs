@@ -7,7 +7,9 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::sim_support::{alive, binaries, descendants, run_ok, scenario_file, with_marker};
+use crate::sim_support::{
+    alive, binaries, descendants, run_scenario_text, scenario_file, with_marker,
+};
 
 /// nginx's command line names its prefix, a temporary folder with this prefix.
 const NGINX_MARKER: &str = "tgbench-nginx-";
@@ -60,7 +62,7 @@ fn a_webhook_sut_behind_nginx_answers_every_message_and_nginx_is_measured_apart(
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let results = run_ok(dir.path(), "nginx", SCENARIO);
+    let results = run_scenario_text(dir.path(), "nginx", SCENARIO);
     assert_eq!(results.runs.len(), 2);
     for run in &results.runs {
         let who = &run.sut.name;

@@ -103,27 +103,6 @@ pub fn run_in_process(scenario: &Path, out: &Path) -> u8 {
     ]))
 }
 
-/// Runs the scenario `text` (written to `<dir>/<name>.toml`) through the library with the
-/// reference binaries, results in `<dir>/out`; asserts that it completed and returns its
-/// results.
-pub fn run_ok(dir: &Path, name: &str, text: &str) -> Results {
-    let s = tgbench::scenario::load(scenario_file(dir, name, text).to_str().unwrap()).unwrap();
-    let opts = tgbench::run::Options {
-        out_dir: Some(dir.join("out")),
-        progress: false,
-        impls_dir: Some(binaries().to_path_buf()),
-        ..tgbench::run::Options::default()
-    };
-    let outcome = tgbench::run::run_scenario(&s, &opts).expect("the run starts");
-    assert_eq!(
-        outcome.status,
-        tgbench::run::Status::Ok,
-        "{:?}",
-        outcome.results.incomplete_reason
-    );
-    outcome.results
-}
-
 /// Reads `<dir>/results.json`.
 pub fn read_results(dir: &Path) -> Results {
     let text = std::fs::read_to_string(dir.join("results.json")).expect("results.json exists");
@@ -179,6 +158,70 @@ pub fn stat_field(pid: u32, i: usize) -> Option<String> {
     let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let after = s.rsplit_once(')')?.1;
     after.split_whitespace().nth(i).map(str::to_string)
+}
+
+/// CPU seconds (utime + stime, at 100 ticks a second) and RSS in MiB of one process, as the
+/// kernel counts them (/proc/PID/stat and /proc/PID/status).
+pub fn kernel_cpu_s_and_rss_mb(pid: u32) -> (f64, f64) {
+    let tick = |i| {
+        stat_field(pid, i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or_else(|| panic!("/proc/{pid}/stat field {i}"))
+    };
+    let cpu_s = (tick(11) + tick(12)) / 100.0;
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kb: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no VmRSS in /proc/{pid}/status"));
+    (cpu_s, kb / 1024.0)
+}
+
+/// Writes `text` as a scenario file and runs it through the library (reference binaries
+/// from [`binaries`], results under `<dir>/out`); asserts it ended well and returns its
+/// results.
+pub fn run_scenario_text(dir: &Path, name: &str, text: &str) -> Results {
+    let path = scenario_file(dir, name, text);
+    let s = tgbench::scenario::load(path.to_str().unwrap()).unwrap();
+    let opts = tgbench::run::Options {
+        out_dir: Some(dir.join("out")),
+        progress: false,
+        impls_dir: Some(binaries().to_path_buf()),
+        ..tgbench::run::Options::default()
+    };
+    let outcome = tgbench::run::run_scenario(&s, &opts).expect("the run starts");
+    assert_eq!(
+        outcome.status,
+        tgbench::run::Status::Ok,
+        "{:?}",
+        outcome.results.incomplete_reason
+    );
+    outcome.results
+}
+
+/// A Prometheus configuration scraping `target` every second as job `job`, written to
+/// `<dir>/prometheus.yml`.
+pub fn prometheus_config(dir: &Path, job: &str, target: &str) -> PathBuf {
+    let path = dir.join("prometheus.yml");
+    let text = format!(
+        "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: {job}\n    \
+         static_configs:\n      - targets: ['{target}']\n"
+    );
+    std::fs::write(&path, text).expect("writing prometheus.yml");
+    path
+}
+
+/// Processes a test started, killed and reaped when it ends (however it ends).
+pub struct Reaped(pub Vec<std::process::Child>);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        for c in &mut self.0 {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
 }
 
 /// Alive and not a zombie.

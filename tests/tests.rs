@@ -10,6 +10,7 @@ mod fleet;
 mod interrupt;
 mod kubernetes;
 mod metrics;
+mod multihost;
 mod prometheus;
 mod proxy;
 mod replay;

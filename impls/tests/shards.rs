@@ -12,7 +12,7 @@ use tgbench_impls::{
 };
 use tokio::net::TcpListener;
 
-use crate::support::fast_platform_opts;
+use crate::support::{fast_platform_opts, sigterm_and_wait};
 use crate::with_mock::Telegram;
 
 fn sharded(index: u32, count: u32) -> PlatformOpts {
@@ -110,13 +110,7 @@ async fn two_webhook_bot_processes_share_one_port() {
     use tokio::io::{AsyncBufReadExt, BufReader};
     let tg = Telegram::start(40).await;
     let dir = tempfile::tempdir().unwrap();
-    let tokens_file = dir.path().join("tokens.txt");
-    let text: String = tg
-        .tokens
-        .iter()
-        .map(|t| format!("{}\n", t.expose()))
-        .collect();
-    std::fs::write(&tokens_file, text).unwrap();
+    let tokens_file = tg.tokens_file(dir.path());
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -154,16 +148,7 @@ async fn two_webhook_bot_processes_share_one_port() {
     .await;
     let mut requests = 0;
     for child in children {
-        let pid = child.id().unwrap().to_string();
-        let killed = std::process::Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap();
-        assert!(killed.success());
-        let out = tokio::time::timeout(Duration::from_secs(20), child.wait_with_output())
-            .await
-            .unwrap()
-            .unwrap();
+        let out = sigterm_and_wait(child).await;
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success(), "exit {:?}: {stderr}", out.status);
         let n: u64 = stderr

@@ -68,3 +68,17 @@ pub async fn count(server: &wiremock::MockServer, method: &str) -> usize {
         .filter(|r| r.url.path().ends_with(&suffix))
         .count()
 }
+
+/// SIGTERM to a server process, then its exit and output (within 20 s).
+pub async fn sigterm_and_wait(child: tokio::process::Child) -> std::process::Output {
+    let pid = child.id().unwrap().to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    tokio::time::timeout(Duration::from_secs(20), child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap()
+}

@@ -18,7 +18,7 @@ use tgbench_impls::{
 };
 use tokio::net::TcpListener;
 
-use crate::support::fast_platform_opts;
+use crate::support::{fast_platform_opts, sigterm_and_wait};
 
 pub(crate) struct Telegram {
     pub server: MockServer,
@@ -39,6 +39,18 @@ impl Telegram {
             .map(|b| BotToken::parse(&b.token).unwrap())
             .collect();
         Self { server, tokens }
+    }
+
+    /// Every bot's token, one a line, in `<dir>/tokens.txt` (the SUT contract's file).
+    pub(crate) fn tokens_file(&self, dir: &std::path::Path) -> std::path::PathBuf {
+        let path = dir.join("tokens.txt");
+        let text: String = self
+            .tokens
+            .iter()
+            .map(|t| format!("{}\n", t.expose()))
+            .collect();
+        std::fs::write(&path, text).unwrap();
+        path
     }
 
     pub(crate) fn mock(&self) -> &Arc<Mock> {
@@ -415,13 +427,7 @@ async fn polling_bot_binary_prints_ready_and_stops_cleanly_on_sigterm() {
     use tokio::io::{AsyncBufReadExt, BufReader};
     let tg = Telegram::start(20).await;
     let dir = tempfile::tempdir().unwrap();
-    let tokens_file = dir.path().join("tokens.txt");
-    let text: String = tg
-        .tokens
-        .iter()
-        .map(|t| format!("{}\n", t.expose()))
-        .collect();
-    std::fs::write(&tokens_file, text).unwrap();
+    let tokens_file = tg.tokens_file(dir.path());
     // Each handler takes 2 s, so the signal below comes while they run.
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_polling-bot"))
         .args(["--io-ms", "2000"])
@@ -452,16 +458,7 @@ async fn polling_bot_binary_prints_ready_and_stops_cleanly_on_sigterm() {
         "stopping mid-handler: {:?}",
         s.updates
     );
-    let pid = child.id().unwrap().to_string();
-    let killed = std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let out = tokio::time::timeout(Duration::from_secs(20), child.wait_with_output())
-        .await
-        .unwrap()
-        .unwrap();
+    let out = sigterm_and_wait(child).await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "exit {:?}: {stderr}", out.status);
     assert!(

@@ -23,8 +23,11 @@
 //!   signal, restart, stop) and samples it through a [`sut::ResourceSource`]; underneath:
 //!   the process group guard (`sut::process`), readiness (`sut::ready`), the environment
 //!   contract (`sut::env`), the reference servers (`sut::reference`), the CPU budget of a
-//!   `cpu_quota` (`sut::budget`).
-//! - [`sampler`]: CPU and RSS of the SUT's process tree and of the harness (sysinfo).
+//!   `cpu_quota` (`sut::budget`), CPU and RSS from Prometheus (`sut::prometheus`). A
+//!   deployment is one process tree, a fleet of replicas, a serverless platform, or an
+//!   external SUT tgbench does not start.
+//! - [`sampler`]: CPU and RSS of the SUT's process trees (one per replica) and of the
+//!   harness (sysinfo).
 //! - [`run`]: one scenario run. `run` itself holds the `Session` (preflight, placement,
 //!   runtime, signals, the results file) that a run and a capacity search share;
 //!   `run::measure` runs one SUT (start, ready, each segment into a window);
