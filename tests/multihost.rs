@@ -219,10 +219,10 @@ fn a_fleet_on_another_host_measured_through_prometheus() {
     assert_eq!((u.replied, u.lost, u.duplicated), (u.injected, 0, 0));
     let res = run.resources.as_ref().unwrap();
     assert_eq!(res.source, "prometheus", "{:?}", run.harness.notes);
-    let names: Vec<&str> = res.replicas.iter().map(|x| x.replica.as_str()).collect();
+    let names: Vec<&str> = res.parts.iter().map(|x| x.name.as_str()).collect();
     assert_eq!(names, ["replica-0", "replica-1"]);
     assert!(
-        res.replicas.iter().all(|x| x.memory.rss_peak_mb > 1.0),
+        res.parts.iter().all(|x| x.memory.rss_peak_mb > 1.0),
         "{res:?}"
     );
 
