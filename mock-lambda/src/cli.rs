@@ -41,6 +41,11 @@ pub struct Opts {
     /// Seconds an idle environment is kept before it is shut down.
     #[arg(long, default_value_t = 600.0)]
     pub keep_warm_s: f64,
+    /// Milliseconds a reaped environment's runtime gets after SIGTERM before SIGKILL, at
+    /// most 2,000 (AWS's shutdown phase with extensions); 0 kills it at once, as AWS does
+    /// without extensions.
+    #[arg(long, default_value_t = 0)]
+    pub shutdown_grace_ms: u64,
     /// Instruction set the price is for.
     #[arg(long, value_enum, default_value_t = Arch::X86_64)]
     pub arch: Arch,
@@ -100,6 +105,7 @@ impl Opts {
             timeout: seconds("timeout-s", self.timeout_s)?,
             concurrency: self.concurrency,
             keep_warm: seconds("keep-warm-s", self.keep_warm_s)?,
+            shutdown_grace: Duration::from_millis(self.shutdown_grace_ms),
             arch: self.arch,
             front_door: self.front_door,
             resources: self.resources,
@@ -177,6 +183,8 @@ mod tests {
             "3",
             "--keep-warm-s",
             "1.5",
+            "--shutdown-grace-ms",
+            "300",
             "--arch",
             "arm64",
             "--front-door",
@@ -191,6 +199,7 @@ mod tests {
         assert_eq!((c.memory_mb, c.concurrency), (512, 3));
         assert_eq!(c.timeout, Duration::from_secs(5));
         assert_eq!(c.keep_warm, Duration::from_millis(1500));
+        assert_eq!(c.shutdown_grace, Duration::from_millis(300));
         assert_eq!(
             (c.arch, c.front_door),
             (Arch::Arm64, FrontDoor::ApiGatewayHttp)
@@ -217,6 +226,7 @@ mod tests {
         assert!(parse(&["--listen", "0.0.0.0:9000"]).is_err());
         assert!(parse(&["--memory-mb", "64"]).is_err());
         assert!(parse(&["--env", "NOEQUALS"]).is_err());
+        assert!(parse(&["--shutdown-grace-ms", "2001"]).is_err());
         assert!(parse(&["--env", "AWS_REGION=x"]).is_err());
     }
 }

@@ -7,6 +7,7 @@
 //! invocation phase ends (and billing stops) when the runtime asks for its next event, or
 //! when the environment dies; the caller gets its answer at `/response` or `/error`.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard, OnceLock, Weak};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -88,6 +89,8 @@ pub struct Environment {
     pub pid: OnceLock<u32>,
     /// Stops its Runtime API server.
     pub stop: CancellationToken,
+    /// The platform has decided to end it (it holds no concurrency any more).
+    retired: AtomicBool,
 }
 
 /// What a runtime's request may not do now: AWS's `InvalidStateTransition`.
@@ -140,7 +143,18 @@ impl Environment {
             resources: Mutex::new(Some(resources)),
             pid: OnceLock::new(),
             stop: CancellationToken::new(),
+            retired: AtomicBool::new(false),
         }
+    }
+
+    /// Marks it as being ended (set under the platform's pool lock).
+    pub fn mark_retired(&self) {
+        self.retired.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether the platform has decided to end it.
+    pub fn is_retired(&self) -> bool {
+        self.retired.load(Ordering::Relaxed)
     }
 
     pub fn core(&self) -> MutexGuard<'_, Core> {
