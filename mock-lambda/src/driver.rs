@@ -171,6 +171,7 @@ async fn drive(env: Arc<Environment>, mut child: Child) {
             .platform
             .upgrade()
             .map_or(crate::config::INIT_TIMEOUT, |p| p.config().init_timeout);
+    let mut was_watching = false;
     let end = loop {
         let (deadline, watching) = {
             let core = env.core();
@@ -183,6 +184,12 @@ async fn drive(env: Arc<Environment>, mut child: Child) {
                 Phase::Idle | Phase::Ended => (None, false),
             }
         };
+        // Sampling starts a period after an invocation (or init) starts, not at once: an
+        // invocation shorter than that is checked by the kernel's limit alone.
+        if watching && !was_watching && !by_group {
+            tick.reset();
+        }
+        was_watching = watching;
         let sleep = async {
             match deadline {
                 Some(d) => tokio::time::sleep_until(d.into()).await,

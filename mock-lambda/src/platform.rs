@@ -245,7 +245,8 @@ impl Platform {
     }
 
     /// Called by `/next` when `env` has nothing to do: offer it at once, and freeze it
-    /// (a dispatch that comes first finds it thawed and busy, and the freeze is skipped).
+    /// once it has stayed idle for `freeze_after` (a dispatch that comes first finds it
+    /// not frozen, and the freeze is skipped).
     pub fn became_idle(self: &Arc<Self>, env: &Arc<Environment>) {
         {
             let mut pool = self.pool();
@@ -253,9 +254,13 @@ impl Platform {
                 pool.idle.push(env.id);
             }
         }
+        let Some(since) = env.idle_since() else {
+            return;
+        };
+        let weak = Arc::downgrade(env);
         let env = env.clone();
         let platform = Arc::downgrade(self);
-        tokio::task::spawn_blocking(move || match env.freeze_if_idle() {
+        let freeze = move || match env.freeze_if_idle(since) {
             Some(Ok(())) => {
                 if let Some(p) = platform.upgrade() {
                     p.recorder.env_frozen(env.id);
@@ -263,6 +268,18 @@ impl Platform {
             }
             Some(Err(e)) => tracing::warn!(env = env.id, "freezing: {e}"),
             None => {}
+        };
+        let after = self.config.freeze_after;
+        if after.is_zero() {
+            tokio::task::spawn_blocking(freeze);
+            return;
+        }
+        tokio::spawn(async move {
+            tokio::time::sleep(after).await;
+            // Used again meanwhile: nothing to freeze (that idle period has its own timer).
+            if weak.upgrade().and_then(|e| e.idle_since()) == Some(since) {
+                tokio::task::spawn_blocking(freeze);
+            }
         });
     }
 
