@@ -94,6 +94,9 @@ pub struct Environment {
     retired: AtomicBool,
     /// Frozen now (changed only with `resources` locked).
     frozen: AtomicBool,
+    /// The timer that freezes it after `freeze_after` idle, cancelled when it is used
+    /// again first (so a busy environment costs no wake-up for it).
+    freeze_timer: Mutex<Option<tokio::task::AbortHandle>>,
 }
 
 /// What a runtime's request may not do now: AWS's `InvalidStateTransition`.
@@ -148,6 +151,7 @@ impl Environment {
             stop: CancellationToken::new(),
             retired: AtomicBool::new(false),
             frozen: AtomicBool::new(false),
+            freeze_timer: Mutex::new(None),
         }
     }
 
@@ -258,6 +262,7 @@ impl Environment {
     /// resources through both, a freeze under way finishes first and a late one sees it
     /// busy.
     pub fn dispatch(&self, inv: Invocation) -> Result<(), Invocation> {
+        self.cancel_freeze_timer();
         let resources = self.resources.lock().expect("resources lock poisoned");
         if self.frozen.swap(false, Ordering::Relaxed)
             && let Some(Err(e)) = resources.as_ref().map(EnvResources::thaw)
@@ -267,6 +272,27 @@ impl Environment {
         let delivered = self.deliver(inv);
         drop(resources);
         delivered
+    }
+
+    /// Cancels the pending freeze timer, if any.
+    fn cancel_freeze_timer(&self) {
+        let timer = self.freeze_timer.lock().expect("timer lock poisoned").take();
+        if let Some(timer) = timer {
+            timer.abort();
+        }
+    }
+
+    /// Makes `timer` the freeze timer of the idle period that began at `since` (replacing
+    /// and cancelling any other), or cancels it when that period is already over.
+    pub fn arm_freeze_timer(&self, since: Instant, timer: tokio::task::AbortHandle) {
+        let mut slot = self.freeze_timer.lock().expect("timer lock poisoned");
+        if self.idle_since() != Some(since) {
+            timer.abort();
+            return;
+        }
+        if let Some(old) = slot.replace(timer) {
+            old.abort();
+        }
     }
 
     /// When its current idle period began, if it is idle and not asked to end.

@@ -258,6 +258,7 @@ impl Platform {
             return;
         };
         let weak = Arc::downgrade(env);
+        let env_timer = env.clone();
         let env = env.clone();
         let platform = Arc::downgrade(self);
         let freeze = move || match env.freeze_if_idle(since) {
@@ -274,13 +275,14 @@ impl Platform {
             tokio::task::spawn_blocking(freeze);
             return;
         }
-        tokio::spawn(async move {
+        let timer = tokio::spawn(async move {
             tokio::time::sleep(after).await;
-            // Used again meanwhile: nothing to freeze (that idle period has its own timer).
+            // Used again meanwhile (a dispatch cancels this timer, but may race it).
             if weak.upgrade().and_then(|e| e.idle_since()) == Some(since) {
                 tokio::task::spawn_blocking(freeze);
             }
         });
+        env_timer.arm_freeze_timer(since, timer.abort_handle());
     }
 
     /// `env` is to be ended: from now on it takes no invocation and holds no concurrency,
