@@ -253,7 +253,9 @@ mod tests {
         assert!(parse(&["--env", "NOEQUALS"]).is_err());
         assert!(parse(&["--shutdown-grace-ms", "2001"]).is_err());
         assert!(parse(&["--freeze-after-ms", "1001"]).is_err());
-        assert!(Opts::try_parse_from(["mock-lambda", "--threads", "0", "--", "/bin/true"]).is_err());
+        assert!(
+            Opts::try_parse_from(["mock-lambda", "--threads", "0", "--", "/bin/true"]).is_err()
+        );
         assert!(parse(&["--env", "AWS_REGION=x"]).is_err());
     }
 }

@@ -276,7 +276,11 @@ impl Environment {
 
     /// Cancels the pending freeze timer, if any.
     fn cancel_freeze_timer(&self) {
-        let timer = self.freeze_timer.lock().expect("timer lock poisoned").take();
+        let timer = self
+            .freeze_timer
+            .lock()
+            .expect("timer lock poisoned")
+            .take();
         if let Some(timer) = timer {
             timer.abort();
         }
