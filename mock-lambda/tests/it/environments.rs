@@ -72,10 +72,15 @@ async fn a_warm_environment_is_reused_and_gets_the_documented_variables() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_frozen_environment_uses_no_cpu() {
-    for mode in modes() {
+    // Frozen as its runtime asks for the next event, and after the default idle grace.
+    let cases = modes()
+        .into_iter()
+        .flat_map(|m| [(m, Duration::ZERO), (m, mock_lambda::config::FREEZE_AFTER)]);
+    for (mode, freeze_after) in cases {
         let mut config = script("spin", mode);
         // One vCPU, so the spinning thread visibly runs while the environment is thawed.
         config.memory_mb = 1769;
+        config.freeze_after = freeze_after;
         config.env.push(("SLEEP_S".into(), "1".into()));
         let h = Harness::start(config).await;
         let answer: Value = h.post("/x", "{}").await.json().await.unwrap();
@@ -107,6 +112,9 @@ async fn a_frozen_environment_uses_no_cpu() {
             ResourceMode::Signals => assert_eq!(mechanism, "signals"),
             _ => assert!(mechanism.starts_with("cgroup-v"), "{mechanism}"),
         }
+        // Thawed for the next invocation: the same process answers it.
+        let again: Value = h.post("/y", "{}").await.json().await.unwrap();
+        assert_eq!(again["pid"], answer["pid"], "{mode:?}");
         let stats = h.server.shutdown().await;
         assert_gone(&stats, 1, "shutdown");
     }
