@@ -41,6 +41,20 @@ pub struct Opts {
     /// Seconds an idle environment is kept before it is shut down.
     #[arg(long, default_value_t = 600.0)]
     pub keep_warm_s: f64,
+    /// Milliseconds a reaped environment's runtime gets after SIGTERM before SIGKILL, at
+    /// most 2,000 (AWS's shutdown phase with extensions); 0 kills it at once, as AWS does
+    /// without extensions.
+    #[arg(long, default_value_t = 0)]
+    pub shutdown_grace_ms: u64,
+    /// Milliseconds an idle environment runs on before it is frozen, at most 1,000; 0
+    /// freezes it as soon as its runtime asks for the next event.
+    #[arg(long, default_value_t = crate::config::FREEZE_AFTER.as_millis() as u64)]
+    pub freeze_after_ms: u64,
+    /// Threads serving HTTP and scheduling: 1 (one thread, no hand-offs between threads:
+    /// the least CPU per invocation) or more for a platform that must serve more than one
+    /// core's worth of requests. Blocking work (freezing, killing) has threads of its own.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: u16,
     /// Instruction set the price is for.
     #[arg(long, value_enum, default_value_t = Arch::X86_64)]
     pub arch: Arch,
@@ -100,6 +114,8 @@ impl Opts {
             timeout: seconds("timeout-s", self.timeout_s)?,
             concurrency: self.concurrency,
             keep_warm: seconds("keep-warm-s", self.keep_warm_s)?,
+            shutdown_grace: Duration::from_millis(self.shutdown_grace_ms),
+            freeze_after: Duration::from_millis(self.freeze_after_ms),
             arch: self.arch,
             front_door: self.front_door,
             resources: self.resources,
@@ -123,7 +139,16 @@ pub fn main(opts: Opts) -> anyhow::Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
-    let runtime = tokio::runtime::Runtime::new().context("starting the tokio runtime")?;
+    let runtime = match opts.threads {
+        1 => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build(),
+        n => tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(n.into())
+            .enable_all()
+            .build(),
+    }
+    .context("starting the tokio runtime")?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(opts.listen)
             .await
@@ -177,6 +202,12 @@ mod tests {
             "3",
             "--keep-warm-s",
             "1.5",
+            "--shutdown-grace-ms",
+            "300",
+            "--freeze-after-ms",
+            "0",
+            "--threads",
+            "2",
             "--arch",
             "arm64",
             "--front-door",
@@ -191,6 +222,9 @@ mod tests {
         assert_eq!((c.memory_mb, c.concurrency), (512, 3));
         assert_eq!(c.timeout, Duration::from_secs(5));
         assert_eq!(c.keep_warm, Duration::from_millis(1500));
+        assert_eq!(c.shutdown_grace, Duration::from_millis(300));
+        assert_eq!(c.freeze_after, Duration::ZERO);
+        assert_eq!(opts.threads, 2);
         assert_eq!(
             (c.arch, c.front_door),
             (Arch::Arm64, FrontDoor::ApiGatewayHttp)
@@ -217,6 +251,11 @@ mod tests {
         assert!(parse(&["--listen", "0.0.0.0:9000"]).is_err());
         assert!(parse(&["--memory-mb", "64"]).is_err());
         assert!(parse(&["--env", "NOEQUALS"]).is_err());
+        assert!(parse(&["--shutdown-grace-ms", "2001"]).is_err());
+        assert!(parse(&["--freeze-after-ms", "1001"]).is_err());
+        assert!(
+            Opts::try_parse_from(["mock-lambda", "--threads", "0", "--", "/bin/true"]).is_err()
+        );
         assert!(parse(&["--env", "AWS_REGION=x"]).is_err());
     }
 }

@@ -12,6 +12,14 @@ pub const MEMORY_MB: std::ops::RangeInclusive<u32> = 128..=10_240;
 pub const TIMEOUT_S: std::ops::RangeInclusive<u64> = 1..=900;
 /// The init phase's limit: a runtime that has not asked for its first event by then fails.
 pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The longest shutdown phase AWS gives (with external extensions registered).
+pub const MAX_SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
+/// How long an idle environment runs on before it is frozen, by default: freezing and
+/// thawing at every invocation cost the platform more than the rest of an invocation.
+pub const FREEZE_AFTER: Duration = Duration::from_millis(100);
+/// The longest `freeze_after` taken: past it an idle environment's leftover work would run
+/// long enough to matter.
+pub const MAX_FREEZE_AFTER: Duration = Duration::from_secs(1);
 /// Memory that buys one full vCPU (AWS: "at 1,769 MB, a function has the equivalent of one
 /// vCPU"); CPU is proportional below and above it.
 pub const MB_PER_VCPU: f64 = 1769.0;
@@ -85,6 +93,16 @@ pub struct FunctionConfig {
     pub keep_warm: Duration,
     /// Longest init phase ([`INIT_TIMEOUT`] on AWS).
     pub init_timeout: Duration,
+    /// The shutdown phase of a reaped environment (at most [`MAX_SHUTDOWN_GRACE`]): zero
+    /// kills it at once, as AWS does a function without extensions; otherwise its runtime
+    /// gets SIGTERM and this long to exit before SIGKILL, as AWS does once an extension is
+    /// registered. An environment in its shutdown phase no longer counts toward
+    /// `concurrency`.
+    pub shutdown_grace: Duration,
+    /// How long an environment stays idle before it is frozen ([`FREEZE_AFTER`] by
+    /// default; zero freezes it as its runtime asks for the next event). An environment
+    /// used again within it is neither frozen nor thawed.
+    pub freeze_after: Duration,
     pub arch: Arch,
     pub front_door: FrontDoor,
     /// `AWS_REGION`, and part of the ARN.
@@ -112,6 +130,8 @@ impl FunctionConfig {
             concurrency: 1000,
             keep_warm: Duration::from_secs(600),
             init_timeout: INIT_TIMEOUT,
+            shutdown_grace: Duration::ZERO,
+            freeze_after: FREEZE_AFTER,
             arch: Arch::default(),
             front_door: FrontDoor::default(),
             region: "us-east-1".into(),
@@ -169,6 +189,21 @@ impl FunctionConfig {
         }
         if self.init_timeout.is_zero() {
             return bad("init_timeout", "must be positive".into());
+        }
+        if self.shutdown_grace > MAX_SHUTDOWN_GRACE {
+            return bad(
+                "shutdown_grace",
+                format!(
+                    "{:?} is longer than AWS's shutdown phase (2 s)",
+                    self.shutdown_grace
+                ),
+            );
+        }
+        if self.freeze_after > MAX_FREEZE_AFTER {
+            return bad(
+                "freeze_after",
+                format!("{:?} is longer than 1 s", self.freeze_after),
+            );
         }
         if self.series_period < Duration::from_millis(10) {
             return bad("series_period", "must be at least 10 ms".into());
@@ -256,6 +291,13 @@ mod tests {
                 ..ok.clone()
             }),
             "env"
+        );
+        assert_eq!(
+            field(FunctionConfig {
+                shutdown_grace: Duration::from_millis(2001),
+                ..ok.clone()
+            }),
+            "shutdown_grace"
         );
         assert_eq!(
             field(FunctionConfig {

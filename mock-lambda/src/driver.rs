@@ -6,6 +6,10 @@
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{ExitStatus, Stdio};
 use std::sync::Arc;
+use std::time::Duration;
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
 
 use tokio::net::TcpListener;
 use tokio::process::Child;
@@ -167,6 +171,7 @@ async fn drive(env: Arc<Environment>, mut child: Child) {
             .platform
             .upgrade()
             .map_or(crate::config::INIT_TIMEOUT, |p| p.config().init_timeout);
+    let mut was_watching = false;
     let end = loop {
         let (deadline, watching) = {
             let core = env.core();
@@ -179,6 +184,12 @@ async fn drive(env: Arc<Environment>, mut child: Child) {
                 Phase::Idle | Phase::Ended => (None, false),
             }
         };
+        // Sampling starts a period after an invocation (or init) starts, not at once: an
+        // invocation shorter than that is checked by the kernel's limit alone.
+        if watching && !was_watching && !by_group {
+            tick.reset();
+        }
+        was_watching = watching;
         let sleep = async {
             match deadline {
                 Some(d) => tokio::time::sleep_until(d.into()).await,
@@ -202,18 +213,33 @@ async fn drive(env: Arc<Environment>, mut child: Child) {
     finish(env, child, end).await;
 }
 
-/// Kills what is left, removes the resources, fails what was running, records the end.
+/// Kills what is left (after the shutdown phase, for a reaped environment), removes the
+/// resources, fails what was running, records the end. The environment holds no
+/// concurrency from the first line on.
 async fn finish(env: Arc<Environment>, mut child: Child, end: End) {
+    let platform = env.platform.upgrade();
+    if let Some(p) = &platform {
+        p.retire(&env);
+    }
     let before = env.usage();
+    let mut status = match &end {
+        End::Exited(Some(s)) => Some(*s),
+        _ => None,
+    };
+    let grace = platform
+        .as_ref()
+        .map_or(Duration::ZERO, |p| p.config().shutdown_grace);
+    if matches!(end, End::Killed(KillReason::Reaped | KillReason::Shutdown)) && !grace.is_zero() {
+        status = shut_down(&env, &mut child, grace).await;
+    }
     let killer = env.clone();
     let _ = tokio::task::spawn_blocking(move || {
         killer.with_resources(EnvResources::kill);
     })
     .await;
-    let status = match &end {
-        End::Exited(Some(s)) => Some(*s),
-        _ => child.wait().await.ok(),
-    };
+    if status.is_none() {
+        status = child.wait().await.ok();
+    }
     let oom = matches!(end, End::OutOfMemory)
         || matches!(
             env.with_resources(|r| matches!(r, EnvResources::Cgroup(_)) && r.out_of_memory()),
@@ -229,7 +255,6 @@ async fn finish(env: Arc<Environment>, mut child: Child, end: End) {
     let _ = tokio::task::spawn_blocking(move || drop(resources)).await;
     env.stop.cancel();
 
-    let platform = env.platform.upgrade();
     let mut core = env.core();
     let was_active = matches!(core.phase, Phase::Init | Phase::Busy);
     core.phase = Phase::Ended;
@@ -310,6 +335,32 @@ async fn finish(env: Arc<Environment>, mut child: Child, end: End) {
         p.remove(env.id);
     }
     tracing::debug!(env = env.id, reason, "environment ended ({how})");
+}
+
+/// AWS's shutdown phase with extensions: the runtime, thawed, gets SIGTERM and `grace` to
+/// exit. Its exit status, if it exited (without control groups it is seen, not reaped, so
+/// its process group's id stays its own until the kill).
+async fn shut_down(
+    env: &Arc<Environment>,
+    child: &mut Child,
+    grace: Duration,
+) -> Option<ExitStatus> {
+    let pid = env.pid()? as i32;
+    let thawer = env.clone();
+    let _ = tokio::task::spawn_blocking(move || thawer.with_resources(EnvResources::thaw)).await;
+    // ESRCH: it has already gone.
+    let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
+    let by_group = env
+        .with_resources(|r| matches!(r, EnvResources::Signals { .. }))
+        .unwrap_or(false);
+    if !by_group {
+        return tokio::time::timeout(grace, child.wait()).await.ok()?.ok();
+    }
+    let deadline = tokio::time::Instant::now() + grace;
+    while !procfs::exited(pid) && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    None
 }
 
 /// `exit status 1` or `signal: killed`, as AWS (Go) writes a process's end.

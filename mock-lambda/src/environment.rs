@@ -3,10 +3,12 @@
 //! the transitions the platform drives (deliver an event, reap, shut down).
 //!
 //! An environment takes one invocation at a time. It is idle exactly while its runtime
-//! holds a `/next` that has no event yet; that is when the platform freezes it. The
+//! holds a `/next` that has no event yet; that is when the platform freezes it (once it
+//! has stayed idle for the function's `freeze_after`). The
 //! invocation phase ends (and billing stops) when the runtime asks for its next event, or
 //! when the environment dies; the caller gets its answer at `/response` or `/error`.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard, OnceLock, Weak};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -88,6 +90,13 @@ pub struct Environment {
     pub pid: OnceLock<u32>,
     /// Stops its Runtime API server.
     pub stop: CancellationToken,
+    /// The platform has decided to end it (it holds no concurrency any more).
+    retired: AtomicBool,
+    /// Frozen now (changed only with `resources` locked).
+    frozen: AtomicBool,
+    /// The timer that freezes it after `freeze_after` idle, cancelled when it is used
+    /// again first (so a busy environment costs no wake-up for it).
+    freeze_timer: Mutex<Option<tokio::task::AbortHandle>>,
 }
 
 /// What a runtime's request may not do now: AWS's `InvalidStateTransition`.
@@ -140,7 +149,20 @@ impl Environment {
             resources: Mutex::new(Some(resources)),
             pid: OnceLock::new(),
             stop: CancellationToken::new(),
+            retired: AtomicBool::new(false),
+            frozen: AtomicBool::new(false),
+            freeze_timer: Mutex::new(None),
         }
+    }
+
+    /// Marks it as being ended (set under the platform's pool lock).
+    pub fn mark_retired(&self) {
+        self.retired.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether the platform has decided to end it.
+    pub fn is_retired(&self) -> bool {
+        self.retired.load(Ordering::Relaxed)
     }
 
     pub fn core(&self) -> MutexGuard<'_, Core> {
@@ -235,12 +257,16 @@ impl Environment {
         }
     }
 
-    /// Thaws this idle environment and gives it `inv`; hands `inv` back when the
-    /// environment cannot take it (not idle, or its `/next` is gone). Holding the resources
-    /// through both, a freeze under way finishes first and a late one sees it busy.
+    /// Thaws this idle environment (if it was frozen) and gives it `inv`; hands `inv` back
+    /// when the environment cannot take it (not idle, or its `/next` is gone). Holding the
+    /// resources through both, a freeze under way finishes first and a late one sees it
+    /// busy.
     pub fn dispatch(&self, inv: Invocation) -> Result<(), Invocation> {
+        self.cancel_freeze_timer();
         let resources = self.resources.lock().expect("resources lock poisoned");
-        if let Some(Err(e)) = resources.as_ref().map(EnvResources::thaw) {
+        if self.frozen.swap(false, Ordering::Relaxed)
+            && let Some(Err(e)) = resources.as_ref().map(EnvResources::thaw)
+        {
             tracing::warn!(env = self.id, "thawing: {e}");
         }
         let delivered = self.deliver(inv);
@@ -248,19 +274,53 @@ impl Environment {
         delivered
     }
 
-    /// Freezes this environment if it is still idle (blocking: run it off the async
-    /// threads). `Some(Ok(()))` when it froze it.
-    pub fn freeze_if_idle(&self) -> Option<Result<(), tgbench_cgroup::CgroupError>> {
+    /// Cancels the pending freeze timer, if any.
+    fn cancel_freeze_timer(&self) {
+        let timer = self
+            .freeze_timer
+            .lock()
+            .expect("timer lock poisoned")
+            .take();
+        if let Some(timer) = timer {
+            timer.abort();
+        }
+    }
+
+    /// Makes `timer` the freeze timer of the idle period that began at `since` (replacing
+    /// and cancelling any other), or cancels it when that period is already over.
+    pub fn arm_freeze_timer(&self, since: Instant, timer: tokio::task::AbortHandle) {
+        let mut slot = self.freeze_timer.lock().expect("timer lock poisoned");
+        if self.idle_since() != Some(since) {
+            timer.abort();
+            return;
+        }
+        if let Some(old) = slot.replace(timer) {
+            old.abort();
+        }
+    }
+
+    /// When its current idle period began, if it is idle and not asked to end.
+    pub fn idle_since(&self) -> Option<Instant> {
+        let core = self.core();
+        let idle = core.phase == Phase::Idle && core.waiter.is_some() && core.kill.is_none();
+        idle.then_some(core.idle_since)
+    }
+
+    /// Freezes this environment if it is still in the idle period that began at `since`
+    /// and not frozen yet (blocking: run it off the async threads). `Some(Ok(()))` when it
+    /// froze it.
+    pub fn freeze_if_idle(
+        &self,
+        since: Instant,
+    ) -> Option<Result<(), tgbench_cgroup::CgroupError>> {
         let resources = self.resources.lock().expect("resources lock poisoned");
         let resources = resources.as_ref()?;
-        {
-            let core = self.core();
-            let idle = core.phase == Phase::Idle && core.waiter.is_some() && core.kill.is_none();
-            if !idle {
-                return None;
-            }
+        if self.idle_since() != Some(since) || self.frozen.load(Ordering::Relaxed) {
+            return None;
         }
-        Some(resources.freeze())
+        let frozen = resources.freeze();
+        self.frozen.store(frozen.is_ok(), Ordering::Relaxed);
+        Some(frozen)
     }
 
     /// Gives `inv` to this idle environment; see [`Environment::dispatch`].

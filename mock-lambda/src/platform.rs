@@ -2,6 +2,10 @@
 //! idle environment if there is one (the most recently used), else a cold start while
 //! fewer than `concurrency` environments exist, else a throttle; freezing between
 //! invocations; reaping after `keep_warm`; and the stats, the Rust way to read them.
+//!
+//! An environment counts toward `concurrency` from its reservation until the platform
+//! decides to end it (reaped, killed, or its runtime gone): one being shut down holds no
+//! concurrency, as on AWS, however long its processes take to go.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -44,7 +48,11 @@ pub struct Platform {
 
 #[derive(Debug, Default)]
 struct Pool {
+    /// Environments that count toward `concurrency`: initializing, idle or busy.
     envs: HashMap<u64, Arc<Environment>>,
+    /// Environments being ended: their processes may still run, but they take no
+    /// invocation and hold no concurrency.
+    ending: HashMap<u64, Arc<Environment>>,
     /// Idle environments, most recently idle last.
     idle: Vec<u64>,
     /// Cold starts under way, not yet in `envs`.
@@ -213,10 +221,14 @@ impl Platform {
             Ok(env) => {
                 let phase = env.core().phase;
                 if phase != Phase::Ended {
-                    pool.envs.insert(id, env);
+                    if env.is_retired() {
+                        pool.ending.insert(id, env);
+                    } else {
+                        pool.envs.insert(id, env);
+                    }
                 }
                 // Its first invocation may have ended before it was listed: offer it now.
-                if phase == Phase::Idle && !pool.idle.contains(&id) {
+                if phase == Phase::Idle && pool.envs.contains_key(&id) && !pool.idle.contains(&id) {
                     pool.idle.push(id);
                 }
                 Ok(())
@@ -233,7 +245,8 @@ impl Platform {
     }
 
     /// Called by `/next` when `env` has nothing to do: offer it at once, and freeze it
-    /// (a dispatch that comes first finds it thawed and busy, and the freeze is skipped).
+    /// once it has stayed idle for `freeze_after` (a dispatch that comes first finds it
+    /// not frozen, and the freeze is skipped).
     pub fn became_idle(self: &Arc<Self>, env: &Arc<Environment>) {
         {
             let mut pool = self.pool();
@@ -241,9 +254,14 @@ impl Platform {
                 pool.idle.push(env.id);
             }
         }
+        let Some(since) = env.idle_since() else {
+            return;
+        };
+        let weak = Arc::downgrade(env);
+        let env_timer = env.clone();
         let env = env.clone();
         let platform = Arc::downgrade(self);
-        tokio::task::spawn_blocking(move || match env.freeze_if_idle() {
+        let freeze = move || match env.freeze_if_idle(since) {
             Some(Ok(())) => {
                 if let Some(p) = platform.upgrade() {
                     p.recorder.env_frozen(env.id);
@@ -251,13 +269,41 @@ impl Platform {
             }
             Some(Err(e)) => tracing::warn!(env = env.id, "freezing: {e}"),
             None => {}
+        };
+        let after = self.config.freeze_after;
+        if after.is_zero() {
+            tokio::task::spawn_blocking(freeze);
+            return;
+        }
+        let timer = tokio::spawn(async move {
+            tokio::time::sleep(after).await;
+            // Used again meanwhile (a dispatch cancels this timer, but may race it).
+            if weak.upgrade().and_then(|e| e.idle_since()) == Some(since) {
+                tokio::task::spawn_blocking(freeze);
+            }
         });
+        env_timer.arm_freeze_timer(since, timer.abort_handle());
+    }
+
+    /// `env` is to be ended: from now on it takes no invocation and holds no concurrency,
+    /// while its processes are stopped.
+    pub fn retire(&self, env: &Arc<Environment>) {
+        Self::retire_in(&mut self.pool(), env);
+        self.recorder.env_ending(env.id);
+    }
+
+    fn retire_in(pool: &mut Pool, env: &Arc<Environment>) {
+        env.mark_retired();
+        pool.idle.retain(|&i| i != env.id);
+        pool.envs.remove(&env.id);
+        pool.ending.insert(env.id, env.clone());
     }
 
     /// Forgets environment `id` (its driver has ended it).
     pub fn remove(&self, id: u64) {
         let mut pool = self.pool();
         pool.envs.remove(&id);
+        pool.ending.remove(&id);
         pool.idle.retain(|&i| i != id);
     }
 
@@ -271,18 +317,19 @@ impl Platform {
         let now = Instant::now();
         let mut pool = self.pool();
         let keep_warm = self.config.keep_warm;
-        let Pool { envs, idle, .. } = &mut *pool;
-        let mut expired = Vec::new();
-        idle.retain(|id| {
-            let env = envs.get(id);
-            let old = env.is_some_and(|e| now.duration_since(e.core().idle_since) >= keep_warm);
-            if old {
-                expired.extend(env.cloned());
-            }
-            !old
-        });
+        let expired: Vec<Arc<Environment>> = pool
+            .idle
+            .iter()
+            .filter_map(|id| pool.envs.get(id))
+            .filter(|e| now.duration_since(e.core().idle_since) >= keep_warm)
+            .cloned()
+            .collect();
+        for env in &expired {
+            Self::retire_in(&mut pool, env);
+        }
         drop(pool);
         for env in expired {
+            self.recorder.env_ending(env.id);
             env.kill(KillReason::Reaped);
         }
     }
@@ -290,7 +337,14 @@ impl Platform {
     /// The figures now: counters, series, environments (live ones read now), the bill, and
     /// this process's own CPU and memory as overhead.
     pub fn stats(&self) -> Stats {
-        let live: Vec<Arc<Environment>> = self.pool().envs.values().cloned().collect();
+        let live: Vec<Arc<Environment>> = {
+            let pool = self.pool();
+            pool.envs
+                .values()
+                .chain(pool.ending.values())
+                .cloned()
+                .collect()
+        };
         let live: Vec<_> = live.iter().map(|e| (e.id, e.usage())).collect();
         let me = procfs::self_usage();
         let overhead = Overhead {
@@ -309,7 +363,11 @@ impl Platform {
         let envs: Vec<Arc<Environment>> = {
             let mut pool = self.pool();
             pool.closed = true;
-            pool.envs.values().cloned().collect()
+            pool.envs
+                .values()
+                .chain(pool.ending.values())
+                .cloned()
+                .collect()
         };
         for env in envs {
             env.kill(KillReason::Shutdown);
@@ -347,7 +405,7 @@ impl Drop for Platform {
     fn drop(&mut self) {
         self.cancel.cancel();
         let pool = self.pool.get_mut().map(std::mem::take).unwrap_or_default();
-        for env in pool.envs.values() {
+        for env in pool.envs.values().chain(pool.ending.values()) {
             let resources = env.resources.lock().map(|mut r| r.take()).ok().flatten();
             if let Some(r) = resources {
                 r.kill();

@@ -146,7 +146,8 @@ pub struct EnvironmentRecord {
     pub started_s: f64,
     pub init_ms: Option<f64>,
     pub invocations: u64,
-    /// `init`, `busy`, `idle` (waiting for an event), `frozen` (idle and frozen) or `ended`.
+    /// `init`, `busy`, `idle` (waiting for an event), `frozen` (idle and frozen), `ending`
+    /// (being shut down: no longer counted toward the concurrency limit) or `ended`.
     pub state: String,
     pub ended_s: Option<f64>,
     /// Why it ended: `reaped`, `timeout`, `oom`, `crash`, `init_error`, `shutdown`, …
@@ -381,6 +382,15 @@ impl Recorder {
         self.with(|i, _| {
             if let Some(env) = i.envs.get_mut(&id).filter(|e| e.state == "idle") {
                 env.state = "frozen".into();
+            }
+        });
+    }
+
+    /// Environment `id` is being ended (it holds no concurrency any more).
+    pub fn env_ending(&self, id: u64) {
+        self.with(|i, _| {
+            if let Some(env) = i.envs.get_mut(&id).filter(|e| e.state != "ended") {
+                env.state = "ending".into();
             }
         });
     }

@@ -72,10 +72,15 @@ async fn a_warm_environment_is_reused_and_gets_the_documented_variables() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_frozen_environment_uses_no_cpu() {
-    for mode in modes() {
+    // Frozen as its runtime asks for the next event, and after the default idle grace.
+    let cases = modes()
+        .into_iter()
+        .flat_map(|m| [(m, Duration::ZERO), (m, mock_lambda::config::FREEZE_AFTER)]);
+    for (mode, freeze_after) in cases {
         let mut config = script("spin", mode);
         // One vCPU, so the spinning thread visibly runs while the environment is thawed.
         config.memory_mb = 1769;
+        config.freeze_after = freeze_after;
         config.env.push(("SLEEP_S".into(), "1".into()));
         let h = Harness::start(config).await;
         let answer: Value = h.post("/x", "{}").await.json().await.unwrap();
@@ -107,6 +112,9 @@ async fn a_frozen_environment_uses_no_cpu() {
             ResourceMode::Signals => assert_eq!(mechanism, "signals"),
             _ => assert!(mechanism.starts_with("cgroup-v"), "{mechanism}"),
         }
+        // Thawed for the next invocation: the same process answers it.
+        let again: Value = h.post("/y", "{}").await.json().await.unwrap();
+        assert_eq!(again["pid"], answer["pid"], "{mode:?}");
         let stats = h.server.shutdown().await;
         assert_gone(&stats, 1, "shutdown");
     }
@@ -199,4 +207,52 @@ async fn a_burst_opens_one_environment_per_concurrent_request() {
         stats.billing
     );
     h.server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn environments_being_shut_down_hold_no_concurrency() {
+    for mode in modes() {
+        // Both environments are reaped together and take the whole 2 s shutdown phase to
+        // die (their runtime ignores SIGTERM): a request meanwhile gets a new environment.
+        let mut config = script("sleep", mode);
+        config.concurrency = 2;
+        config.keep_warm = Duration::from_secs(1);
+        config.shutdown_grace = Duration::from_secs(2);
+        config.env.push(("SLEEP_S".into(), "0.5".into()));
+        config.env.push(("IGNORE_TERM".into(), "1".into()));
+        let h = Harness::start(config).await;
+        let (a, b) = tokio::join!(h.post("/a", "{}"), h.post("/b", "{}"));
+        assert_eq!(
+            (a.status().as_u16(), b.status().as_u16()),
+            (200, 200),
+            "{mode:?}"
+        );
+        let dying = h
+            .wait_for("both environments to be in their shutdown phase", |s| {
+                s.environments.len() == 2 && s.environments.iter().all(|e| e.state == "ending")
+            })
+            .await;
+        let pids: Vec<u32> = dying.environments.iter().filter_map(|e| e.pid).collect();
+        assert_eq!(pids.len(), 2);
+        let during = h.post("/c", "{}").await;
+        assert_eq!(during.status(), 200, "{mode:?}");
+        let stats = h.stats();
+        assert_eq!(stats.throttled, 0, "{mode:?}: {stats:#?}");
+        assert_eq!((stats.cold_starts, stats.invocations), (3, 3), "{mode:?}");
+        // The request did meet them dying: they ended after the third one started. The
+        // third is reaped in turn (keep-warm 1 s), and nothing is left.
+        let stats = h
+            .wait_for("every environment to be reaped and gone", |s| {
+                s.environments.iter().filter(|e| e.state == "ended").count() == 3
+            })
+            .await;
+        let started = stats.environments[2].started_s;
+        for id in [1, 2, 3] {
+            assert_gone(&stats, id, "reaped");
+        }
+        for env in &stats.environments[..2] {
+            assert!(env.ended_s.unwrap() > started, "{mode:?}: {stats:#?}");
+        }
+        h.server.shutdown().await;
+    }
 }

@@ -12,9 +12,11 @@ MODE picks what each invocation does:
   oom        write 400 MB, then answer
   never_next start, and never ask for an event
   init_error post /init/error, then exit 1
+IGNORE_TERM=1 ignores SIGTERM (so a shutdown phase ends only with SIGKILL).
 """
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -49,6 +51,8 @@ def spin():
         pass
 
 
+if os.environ.get("IGNORE_TERM") == "1":
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 if MODE == "never_next":
     time.sleep(3600)
 if MODE == "init_error":
