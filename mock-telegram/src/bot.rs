@@ -132,6 +132,10 @@ pub struct WebhookRuntime {
     pub next_attempt: Option<Instant>,
     /// (unix time, Telegram's wording)
     pub last_error: Option<(i64, String)>,
+    /// The connections POSTs go over (Telegram's slow start).
+    pub connections: crate::webhook_connections::Connections,
+    /// Scratch: the chats of the updates loaded, reused by every planning pass.
+    pub loaded_chats: ChatSet,
 }
 
 /// A user message (or button press) waiting for the bot's reply: the latency clock.
@@ -232,6 +236,8 @@ pub struct BotState {
     pub poll: Option<HeldPoll>,
     pub poll_seq: u64,
     pub last_poll: Option<LastPoll>,
+    /// Before this, a getUpdates ended by a 409 Conflict waits 3 s for its answer.
+    pub next_conflict: Option<Instant>,
     /// Last time a getUpdates arrived or was answered (readiness).
     pub last_poll_seen: Option<Instant>,
     pub webhook: Option<std::sync::Arc<WebhookConf>>,
@@ -251,6 +257,7 @@ impl BotState {
             poll: None,
             poll_seq: 0,
             last_poll: None,
+            next_conflict: None,
             last_poll_seen: None,
             webhook: None,
             wh: WebhookRuntime::default(),

@@ -36,7 +36,8 @@
 //!   and [`MockError`]); [`network`] (RTT samples and [`Fault`]s); [`ratelimit`] (token
 //!   buckets); [`queue`] (the unconfirmed-update queue, updates kept as JSON bytes);
 //!   [`webhook_client`] (the HTTP client that POSTs deliveries, with its own http://
-//!   connection pool).
+//!   connection pool); [`webhook_connections`] (how many connections a webhook may use:
+//!   Telegram's slow start after an outage).
 //! - [`params`]: parameters from query, JSON, form and multipart bodies (uses `error`).
 //! - [`bot`]: one bot's state behind its own mutex (queue, chats, poll, webhook, sent).
 //! - [`stats`]: [`Stats`], [`Readiness`] and the atomic counters behind them (uses `method`,
@@ -74,6 +75,7 @@ pub mod token;
 pub mod types;
 pub mod webhook;
 pub mod webhook_client;
+pub mod webhook_connections;
 
 pub use bot::SentMessage;
 pub use config::{MockConfig, RetrySchedule};

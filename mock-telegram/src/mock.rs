@@ -251,6 +251,7 @@ impl Mock {
             handed: 0,
             in_flight: false,
             failures: 0,
+            expires_at: now + self.config.update_expiry,
         };
         let dropped = st.queue.push(pending, self.config.max_pending_per_bot);
         self.counters.pending.fetch_add(1, Relaxed);

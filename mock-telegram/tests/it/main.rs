@@ -2,6 +2,7 @@
 
 mod accounting;
 mod bad_input;
+mod behaviours;
 mod binary;
 mod control;
 mod encodings;

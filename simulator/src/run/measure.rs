@@ -90,6 +90,9 @@ pub fn mock_config(t: &Telegram, seed: u64) -> MockConfig {
             RetrySchedule::compressed(t.retry_factor)
         },
         webhook_timeout: secs(t.webhook_timeout_s),
+        poll_batching: t.poll_batching,
+        webhook_ramp: t.webhook_ramp,
+        update_expiry: secs(t.update_expiry_s),
         ..MockConfig::default()
     };
     if let Some(n) = t.max_pending_per_bot {

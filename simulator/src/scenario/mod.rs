@@ -82,6 +82,9 @@ fn yes() -> bool {
 fn default_retry_factor() -> f64 {
     1.0
 }
+fn default_update_expiry_s() -> f64 {
+    86_400.0
+}
 fn default_webhook_timeout_s() -> f64 {
     60.0
 }
@@ -118,6 +121,16 @@ pub struct Telegram {
     pub webhook_timeout_s: f64,
     #[serde(default)]
     pub max_pending_per_bot: Option<u64>,
+    /// A woken long poll waits 1-2 ms for more updates, as Telegram batches them.
+    #[serde(default = "yes")]
+    pub poll_batching: bool,
+    /// Telegram's webhook slow start after 10 s without a success (one connection, one
+    /// more per 2 s until a POST succeeds).
+    #[serde(default = "yes")]
+    pub webhook_ramp: bool,
+    /// Updates not handed over this long after they were sent are dropped (Telegram: a day).
+    #[serde(default = "default_update_expiry_s")]
+    pub update_expiry_s: f64,
 }
 
 /// `[sut.telegram]`: what one SUT's mock does differently (the load stays the same).
@@ -131,6 +144,9 @@ pub struct TelegramOverride {
     pub retry_factor: Option<f64>,
     pub webhook_timeout_s: Option<f64>,
     pub max_pending_per_bot: Option<u64>,
+    pub poll_batching: Option<bool>,
+    pub webhook_ramp: Option<bool>,
+    pub update_expiry_s: Option<f64>,
 }
 
 impl Telegram {
@@ -145,6 +161,9 @@ impl Telegram {
             t.retry_factor = o.retry_factor.unwrap_or(t.retry_factor);
             t.webhook_timeout_s = o.webhook_timeout_s.unwrap_or(t.webhook_timeout_s);
             t.max_pending_per_bot = o.max_pending_per_bot.or(t.max_pending_per_bot);
+            t.poll_batching = o.poll_batching.unwrap_or(t.poll_batching);
+            t.webhook_ramp = o.webhook_ramp.unwrap_or(t.webhook_ramp);
+            t.update_expiry_s = o.update_expiry_s.unwrap_or(t.update_expiry_s);
         }
         t
     }

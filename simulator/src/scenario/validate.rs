@@ -3,7 +3,10 @@
 use std::collections::BTreeSet;
 
 use super::locate::{Seg, key_path as path};
-use super::{Diurnal, FUNCTION_MEMORY_MB, FaultKind, Function, Kind, Load, Model, Scenario, Sut};
+use super::{
+    Diurnal, FUNCTION_MEMORY_MB, FaultKind, Function, Kind, Load, Model, Scenario, Sut,
+    TelegramOverride,
+};
 
 /// A problem: the key path, the value as text (if relevant), what is wrong / allowed.
 pub type Found = (Vec<Seg>, Option<String>, String);
@@ -72,11 +75,15 @@ pub fn check(s: &Scenario) -> Vec<Found> {
     check_telegram_numbers(
         &mut bad,
         &["telegram"],
-        Some(t.rtt_ms),
-        Some(t.jitter_ms),
-        Some(t.retry_factor),
-        Some(t.webhook_timeout_s),
-        t.max_pending_per_bot,
+        &TelegramOverride {
+            rtt_ms: Some(t.rtt_ms),
+            jitter_ms: Some(t.jitter_ms),
+            retry_factor: Some(t.retry_factor),
+            webhook_timeout_s: Some(t.webhook_timeout_s),
+            max_pending_per_bot: t.max_pending_per_bot,
+            update_expiry_s: Some(t.update_expiry_s),
+            ..TelegramOverride::default()
+        },
     );
 
     check_load(&mut bad, &s.load, path!["load"]);
@@ -155,15 +162,7 @@ pub fn check(s: &Scenario) -> Vec<Found> {
                 full.extend(p.into_iter().skip(1));
                 bad(full, v, m)
             };
-            check_telegram_numbers(
-                &mut prefixed,
-                &["telegram"],
-                o.rtt_ms,
-                o.jitter_ms,
-                o.retry_factor,
-                o.webhook_timeout_s,
-                o.max_pending_per_bot,
-            );
+            check_telegram_numbers(&mut prefixed, &["telegram"], o);
         }
     }
 
@@ -266,15 +265,31 @@ pub fn check(s: &Scenario) -> Vec<Found> {
     out
 }
 
+/// Checks the numbers of a `[telegram]` table, or of a SUT's overrides (keys left out are
+/// `None`).
 fn check_telegram_numbers(
     bad: &mut impl FnMut(Vec<Seg>, Option<String>, &str),
     table: &[&str],
-    rtt_ms: Option<f64>,
-    jitter_ms: Option<f64>,
-    retry_factor: Option<f64>,
-    webhook_timeout_s: Option<f64>,
-    max_pending_per_bot: Option<u64>,
+    t: &TelegramOverride,
 ) {
+    let TelegramOverride {
+        rtt_ms,
+        jitter_ms,
+        retry_factor,
+        webhook_timeout_s,
+        max_pending_per_bot,
+        update_expiry_s,
+        ..
+    } = *t;
+    if let Some(v) = update_expiry_s
+        && !(v > 0.0 && v <= 86_400.0)
+    {
+        bad(
+            path![table[0], "update_expiry_s"],
+            Some(num(v)),
+            "expected seconds > 0 and ≤ 86400 (Telegram keeps an update a day)",
+        );
+    }
     let at = |k: &str| path![table[0], k];
     for (key, v) in [("rtt_ms", rtt_ms), ("jitter_ms", jitter_ms)] {
         if let Some(v) = v
