@@ -13,7 +13,7 @@ use serde_json::Value;
 use tokio::sync::{Notify, oneshot};
 
 use crate::queue::{UpdateKind, UpdateQueue};
-use crate::ratelimit::{PER_BOT_BURST, PER_BOT_RATE, PER_CHAT_BURST, PER_CHAT_RATE, TokenBucket};
+use crate::ratelimit::{PER_BOT_BURST, PER_BOT_RATE, TokenBucket, chat_bucket};
 use crate::token::BotInfo;
 
 /// Messages kept per bot for `/_mock/sent` (the oldest are forgotten beyond it).
@@ -147,7 +147,7 @@ pub struct Sample {
     pub replies: u32,
 }
 
-/// One private chat with a simulated user.
+/// One chat with simulated users: private, or a group.
 #[derive(Debug)]
 pub struct ChatState {
     /// The last message id used in the chat (users' and the bot's share one sequence).
@@ -159,12 +159,13 @@ pub struct ChatState {
 }
 
 impl ChatState {
-    pub fn new(now: Instant) -> Self {
+    /// Chat `chat_id` (its rate bucket is a group's when the id is negative).
+    pub fn new(chat_id: i64, now: Instant) -> Self {
         ChatState {
             last_message_id: 0,
             last_bot_message: None,
             samples: VecDeque::new(),
-            bucket: TokenBucket::new(PER_CHAT_RATE, PER_CHAT_BURST, now),
+            bucket: chat_bucket(chat_id, now),
         }
     }
 
@@ -303,7 +304,7 @@ mod tests {
     use super::*;
 
     fn chat_with(samples: &[(i64, i64)]) -> ChatState {
-        let mut c = ChatState::new(Instant::now());
+        let mut c = ChatState::new(1, Instant::now());
         for &(mid, uid) in samples {
             c.samples.push_back(Sample {
                 message_id: mid,

@@ -7,6 +7,7 @@ mod binary;
 mod control;
 mod encodings;
 mod errors;
+mod groups;
 mod metrics;
 mod polling;
 mod support;
