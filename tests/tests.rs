@@ -5,6 +5,7 @@ mod capacity;
 mod claims_quick;
 mod cpu_budget;
 mod faults;
+mod groups;
 mod interrupt;
 mod metrics;
 mod replay;

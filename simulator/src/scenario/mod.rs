@@ -236,6 +236,9 @@ pub struct Load {
     /// Messages come in conversations: a user sends a few, seconds apart, then goes quiet.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conversation: Option<Conversation>,
+    /// A share of the messages goes to group chats: [`Groups`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub groups: Option<Groups>,
     /// `replay` only: the trace file (CSV or JSON Lines), relative to the scenario file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trace: Option<String>,
@@ -262,6 +265,24 @@ pub struct Load {
 pub struct Conversation {
     pub messages: f64,
     pub gap_s: f64,
+}
+
+/// `[load] groups`: each message (not a button press) goes, with probability `share`, to
+/// one of the bot's `chats` group chats instead of a private chat, written by one of the
+/// group's `users` members (drawn from the bot's simulated users). Group chats are where
+/// Telegram holds a bot to about 20 messages a minute.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Groups {
+    pub share: f64,
+    #[serde(default = "one")]
+    pub chats: u32,
+    #[serde(default = "default_group_users")]
+    pub users: u32,
+}
+
+fn default_group_users() -> u32 {
+    5
 }
 
 /// A `replay` load's trace, found and scanned when the scenario is read.
@@ -302,6 +323,7 @@ impl Default for Load {
             ramp_from: None,
             diurnal: None,
             conversation: None,
+            groups: None,
             trace: None,
             speed: None,
             looped: None,

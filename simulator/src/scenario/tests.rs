@@ -154,6 +154,43 @@ update_expiry_s = 0
 }
 
 #[test]
+fn groups_are_read_and_checked_with_their_keys() {
+    let ok = MINIMAL.replace("[load]\n", "[load]\ngroups = { share = 0.2, chats = 3 }\n");
+    let s = parse(&ok, "x.toml").unwrap();
+    assert_eq!(
+        s.load.groups,
+        Some(Groups {
+            share: 0.2,
+            chats: 3,
+            users: 5
+        })
+    );
+    let bad = MINIMAL.replace(
+        "[load]\n",
+        "[load]\ngroups = { share = 1.5, chats = 0, users = 5000 }\n",
+    );
+    let e = err(&bad);
+    assert!(
+        e.contains("[load] groups.share = 1.5: expected the share of messages sent in group chats"),
+        "{e}"
+    );
+    assert!(
+        e.contains("[load] groups.chats = 0: expected group chats per bot"),
+        "{e}"
+    );
+    assert!(
+        e.contains("[load] groups.users = 5000: expected users who write"),
+        "{e}"
+    );
+    let unknown = MINIMAL.replace("[load]\n", "[load]\ngroups = { share = 0.2, size = 3 }\n");
+    assert!(
+        err(&unknown).contains("groups.size: unknown key"),
+        "{}",
+        err(&unknown)
+    );
+}
+
+#[test]
 fn bad_ready_and_cpus() {
     let text = MINIMAL.replace("kind = \"polling\"", "kind = \"polling\"\nready = \"soon\"");
     let e = err(&text);

@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use super::locate::{Seg, key_path as path};
 use super::{
-    Diurnal, FUNCTION_MEMORY_MB, FaultKind, Function, Kind, Load, Model, Scenario, Sut,
+    Diurnal, FUNCTION_MEMORY_MB, FaultKind, Function, Groups, Kind, Load, Model, Scenario, Sut,
     TelegramOverride,
 };
 
@@ -443,7 +443,52 @@ fn check_load(bad: &mut impl FnMut(Vec<Seg>, Option<String>, &str), l: &Load, ba
             );
         }
     }
+    if let Some(g) = &l.groups {
+        check_groups(bad, l.model, g, at("groups"));
+    }
     check_replay(bad, l, &at);
+}
+
+/// `[load] groups`: a share in (0, 1], 1-10,000 group chats per bot, 1-1,000 users each.
+fn check_groups(
+    bad: &mut impl FnMut(Vec<Seg>, Option<String>, &str),
+    model: Model,
+    g: &Groups,
+    base: Vec<Seg>,
+) {
+    let key = |k: &str| {
+        let mut p = base.clone();
+        p.push(Seg::Key(k.to_string()));
+        p
+    };
+    if matches!(model, Model::Idle | Model::Replay) {
+        bad(
+            base.clone(),
+            None,
+            "not for model = \"idle\" or \"replay\" (a trace says which rows are group messages)",
+        );
+    }
+    if !(g.share > 0.0 && g.share <= 1.0) {
+        bad(
+            key("share"),
+            Some(num(g.share)),
+            "expected the share of messages sent in group chats, > 0 and ≤ 1",
+        );
+    }
+    if !(1..=10_000).contains(&g.chats) {
+        bad(
+            key("chats"),
+            Some(g.chats.to_string()),
+            "expected group chats per bot, ≥ 1 and ≤ 10000",
+        );
+    }
+    if !(1..=1_000).contains(&g.users) {
+        bad(
+            key("users"),
+            Some(g.users.to_string()),
+            "expected users who write in each group, ≥ 1 and ≤ 1000",
+        );
+    }
 }
 
 /// `replay`'s keys: a trace, a speed > 0, a start ≥ 0; and none of them on another model.
