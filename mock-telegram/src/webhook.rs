@@ -201,6 +201,9 @@ struct Job {
     chat_id: i64,
     body: Bytes,
     conf: Arc<WebhookConf>,
+    /// The bot's consecutive failures when the POST started: POSTs that fail together
+    /// back the bot off once.
+    round: u32,
 }
 
 /// A failed POST: Telegram's last_error_message, and the bot's Retry-After.
@@ -215,6 +218,7 @@ struct Failure {
 struct Outcome {
     update_id: i64,
     chat_id: i64,
+    round: u32,
     result: Result<Option<Map<String, Value>>, Failure>,
 }
 
@@ -278,6 +282,7 @@ fn plan(mock: &Mock, bot: usize, has_jobs_running: bool) -> Plan {
             chat_id: p.chat_id,
             body: p.json.clone(),
             conf: conf.clone(),
+            round: st.wh.failures,
         });
     }
     match (jobs.is_empty(), wake) {
@@ -399,6 +404,7 @@ async fn deliver(mock: Arc<Mock>, job: Job) -> Outcome {
     Outcome {
         update_id: job.update_id,
         chat_id: job.chat_id,
+        round: job.round,
         result,
     }
 }
@@ -438,10 +444,19 @@ fn finish(mock: &Arc<Mock>, bot: usize, outcome: Outcome, execute: Execute) {
             if closed {
                 st.wh.connections.closed();
             }
-            st.wh.failures += 1;
+            // Telegram backs off each update on its own (`WebhookActor::on_update_error`):
+            // POSTs that were under way together and fail together are one failure for
+            // the bot's schedule, not one each.
+            let counted = outcome.round == st.wh.failures;
+            if counted {
+                st.wh.failures += 1;
+            }
             let wait = retry_wait(retry_after, &mock.config().retry, st.wh.failures);
             let now = Instant::now();
-            st.wh.next_attempt = Some(now + wait);
+            if counted || retry_after.is_some() {
+                let at = now + wait;
+                st.wh.next_attempt = Some(st.wh.next_attempt.map_or(at, |t| t.max(at)));
+            }
             st.wh.last_error = Some((unix_now(), message));
             // Telegram drops an update whose next try would come after it expires.
             let expires = st.queue.get_mut(outcome.update_id).map(|p| {

@@ -140,3 +140,31 @@ async fn without_the_slow_start_every_connection_is_used_at_once() {
     eventually("all ten delivered", || h.mock().stats().webhook.ok == 10).await;
     assert_eq!(r.peak(), 10);
 }
+
+/// Regression: each of five POSTs that failed together counted as one more consecutive
+/// failure, so one bad moment backed the bot off as five (16 s on Telegram's schedule
+/// instead of none); Telegram backs off each update on its own.
+#[tokio::test]
+async fn posts_that_fail_together_back_the_bot_off_once() {
+    let h = Harness::start(MockConfig {
+        webhook_ramp: false,
+        ..MockConfig::default()
+    })
+    .await;
+    let r = Receiver::start(vec![Answer::Status(500); 5]).await;
+    for chat in 1..=5 {
+        h.say(0, chat, "hi");
+    }
+    h.ok(
+        0,
+        "setWebhook",
+        json!({"url": r.url(), "max_connections": 10}),
+    )
+    .await;
+    // Telegram's real schedule: after one failure at once, after five 16 s later.
+    eventually("all five delivered after one round of failures", || {
+        h.mock().stats().webhook.ok == 5
+    })
+    .await;
+    assert_eq!(h.mock().stats().webhook.failed, 5);
+}
