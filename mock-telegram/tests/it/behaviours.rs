@@ -82,9 +82,7 @@ async fn a_webhook_that_never_answers_loses_its_updates_when_they_expire() {
         ..MockConfig::default()
     })
     .await;
-    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hook", closed.local_addr().unwrap());
-    drop(closed);
+    let url = crate::support::refused_url().await;
     h.ok(0, "setWebhook", json!({"url": url})).await;
     h.say(0, 1, "nobody home");
     eventually("the update to expire", || {
