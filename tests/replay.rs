@@ -93,7 +93,7 @@ fn a_malformed_trace_row_is_refused_with_file_line_and_column() {
         "{e}"
     );
     assert!(
-        e.contains("trace.csv:42:4: kind \"sticker\": expected message or callback"),
+        e.contains("trace.csv:42:4: kind \"sticker\": expected message, callback or group"),
         "{e}"
     );
 

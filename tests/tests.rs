@@ -7,6 +7,7 @@ mod cpu_budget;
 mod external;
 mod faults;
 mod fleet;
+mod groups;
 mod interrupt;
 mod kubernetes;
 mod metrics;

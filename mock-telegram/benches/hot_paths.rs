@@ -20,6 +20,7 @@ fn pending(id: i64) -> Pending {
         handed: 0,
         in_flight: false,
         failures: 0,
+        expires_at: std::time::Instant::now() + std::time::Duration::from_secs(86_400),
     }
 }
 

@@ -147,7 +147,7 @@ fn bot_message(mock: &Mock, bot: usize, chat_id: i64, message_id: i64, text: Str
     Message {
         message_id,
         from: types::bot_user(info.id, &info.username),
-        chat: types::private_chat(chat_id),
+        chat: types::chat(chat_id),
         date: types::unix_now(),
         edit_date: None,
         text,

@@ -13,7 +13,7 @@ use serde_json::Value;
 use tokio::sync::{Notify, oneshot};
 
 use crate::queue::{UpdateKind, UpdateQueue};
-use crate::ratelimit::{PER_BOT_BURST, PER_BOT_RATE, PER_CHAT_BURST, PER_CHAT_RATE, TokenBucket};
+use crate::ratelimit::{PER_BOT_BURST, PER_BOT_RATE, TokenBucket, chat_bucket};
 use crate::token::BotInfo;
 
 /// Messages kept per bot for `/_mock/sent` (the oldest are forgotten beyond it).
@@ -132,6 +132,10 @@ pub struct WebhookRuntime {
     pub next_attempt: Option<Instant>,
     /// (unix time, Telegram's wording)
     pub last_error: Option<(i64, String)>,
+    /// The connections POSTs go over (Telegram's slow start).
+    pub connections: crate::webhook_connections::Connections,
+    /// Scratch: the chats of the updates loaded, reused by every planning pass.
+    pub loaded_chats: ChatSet,
 }
 
 /// A user message (or button press) waiting for the bot's reply: the latency clock.
@@ -153,7 +157,7 @@ pub struct Stamps {
     pub handed_out: Option<Instant>,
 }
 
-/// One private chat with a simulated user.
+/// One chat with simulated users: private, or a group.
 #[derive(Debug)]
 pub struct ChatState {
     /// The last message id used in the chat (users' and the bot's share one sequence).
@@ -165,12 +169,13 @@ pub struct ChatState {
 }
 
 impl ChatState {
-    pub fn new(now: Instant) -> Self {
+    /// Chat `chat_id` (its rate bucket is a group's when the id is negative).
+    pub fn new(chat_id: i64, now: Instant) -> Self {
         ChatState {
             last_message_id: 0,
             last_bot_message: None,
             samples: VecDeque::new(),
-            bucket: TokenBucket::new(PER_CHAT_RATE, PER_CHAT_BURST, now),
+            bucket: chat_bucket(chat_id, now),
         }
     }
 
@@ -246,6 +251,8 @@ pub struct BotState {
     pub poll: Option<HeldPoll>,
     pub poll_seq: u64,
     pub last_poll: Option<LastPoll>,
+    /// Before this, a getUpdates ended by a 409 Conflict waits 3 s for its answer.
+    pub next_conflict: Option<Instant>,
     /// Last time a getUpdates arrived or was answered (readiness).
     pub last_poll_seen: Option<Instant>,
     pub webhook: Option<std::sync::Arc<WebhookConf>>,
@@ -265,6 +272,7 @@ impl BotState {
             poll: None,
             poll_seq: 0,
             last_poll: None,
+            next_conflict: None,
             last_poll_seen: None,
             webhook: None,
             wh: WebhookRuntime::default(),
@@ -310,7 +318,7 @@ mod tests {
     use super::*;
 
     fn chat_with(samples: &[(i64, i64)]) -> ChatState {
-        let mut c = ChatState::new(Instant::now());
+        let mut c = ChatState::new(1, Instant::now());
         for &(mid, uid) in samples {
             c.samples.push_back(Sample {
                 message_id: mid,

@@ -45,6 +45,17 @@ pub struct Opts {
     /// Turn off Telegram's anti-spin rules for getUpdates on the same offset.
     #[arg(long)]
     pub no_anti_spin: bool,
+    /// Answer a woken long poll at once instead of waiting 1-2 ms for more updates (Telegram
+    /// batches them).
+    #[arg(long)]
+    pub no_poll_batching: bool,
+    /// Always deliver webhooks over max_connections connections, instead of Telegram's slow
+    /// start after 10 s without a success (one connection, one more per 2 s).
+    #[arg(long)]
+    pub no_webhook_ramp: bool,
+    /// Drop an update not handed over this many seconds after it was sent (Telegram: 86400).
+    #[arg(long, default_value_t = 86_400.0)]
+    pub update_expiry_s: f64,
     /// Require this token on /_mock/* and /metrics (Authorization: Bearer T, or ?token=T).
     #[arg(long, env = "MOCK_TELEGRAM_CONTROL_TOKEN")]
     pub control_token: Option<String>,
@@ -78,6 +89,12 @@ impl Opts {
                 self.retry_factor
             );
         }
+        if !self.update_expiry_s.is_finite() || self.update_expiry_s <= 0.0 {
+            bail!(
+                "--update-expiry-s must be a positive number of seconds, got {}",
+                self.update_expiry_s
+            );
+        }
         Ok(MockConfig {
             bots: self.bots,
             seed: self.seed,
@@ -85,6 +102,9 @@ impl Opts {
             jitter: ms("jitter-ms", self.jitter_ms)?,
             rate_limits: !self.no_rate_limits,
             anti_spin: !self.no_anti_spin,
+            poll_batching: !self.no_poll_batching,
+            webhook_ramp: !self.no_webhook_ramp,
+            update_expiry: Duration::from_secs_f64(self.update_expiry_s),
             retry: RetrySchedule::compressed(self.retry_factor),
             control_token: self.control_token.clone(),
             ..MockConfig::default()
@@ -180,6 +200,10 @@ mod tests {
             "--no-anti-spin",
             "--retry-factor",
             "0.01",
+            "--no-poll-batching",
+            "--no-webhook-ramp",
+            "--update-expiry-s",
+            "2.5",
         ]);
         let c = opts.config().unwrap();
         assert_eq!((c.bots, c.seed), (3, 9));
@@ -187,7 +211,16 @@ mod tests {
             (c.rtt, c.jitter),
             (Duration::from_millis(80), Duration::from_millis(5))
         );
-        assert!(!c.rate_limits && !c.anti_spin);
+        assert!(!c.rate_limits && !c.anti_spin && !c.poll_batching && !c.webhook_ramp);
+        assert_eq!(c.update_expiry, Duration::from_millis(2500));
+        let defaults = Opts::parse_from(["mock-telegram"]).config().unwrap();
+        assert!(defaults.poll_batching && defaults.webhook_ramp);
+        assert_eq!(defaults.update_expiry, crate::config::UPDATE_EXPIRY);
+        assert!(
+            Opts::parse_from(["mock-telegram", "--update-expiry-s", "0"])
+                .config()
+                .is_err()
+        );
         assert_eq!(c.retry.delay_after(2), Duration::from_millis(20));
         assert!(
             Opts::parse_from(["mock-telegram", "--rtt-ms=-1"])

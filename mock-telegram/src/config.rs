@@ -5,6 +5,10 @@ use std::time::Duration;
 
 use rand::Rng;
 
+/// How long Telegram keeps an update that was not handed over: a day after its message's
+/// date (`Client::process_new_message_queue`, `left_time = message_date + 86400 - now`).
+pub const UPDATE_EXPIRY: Duration = Duration::from_secs(86_400);
+
 /// Everything a [`Mock`](crate::Mock) is built from. `MockConfig::default()` is one bot that
 /// behaves like Telegram on a zero-latency network.
 #[derive(Clone, Debug)]
@@ -21,6 +25,15 @@ pub struct MockConfig {
     pub rate_limits: bool,
     /// Telegram's getUpdates rules against spinning on the same offset.
     pub anti_spin: bool,
+    /// A long poll woken by an update waits for more (1 ms after each, 2 ms at most), as
+    /// Telegram batches them (`Client::long_poll_wakeup`).
+    pub poll_batching: bool,
+    /// Telegram's webhook slow start: after 10 s without a success one connection, one more
+    /// per 2 s, until a POST succeeds ([`crate::webhook_connections`]). Off: always
+    /// `max_connections`.
+    pub webhook_ramp: bool,
+    /// An update not handed over this long after it was sent is dropped (Telegram: 24 h).
+    pub update_expiry: Duration,
     /// When a failed webhook delivery is tried again.
     pub retry: RetrySchedule,
     /// How long a webhook POST may take before it counts as failed.
@@ -47,6 +60,9 @@ impl Default for MockConfig {
             jitter: Duration::ZERO,
             rate_limits: true,
             anti_spin: true,
+            poll_batching: true,
+            webhook_ramp: true,
+            update_expiry: UPDATE_EXPIRY,
             retry: RetrySchedule::telegram(),
             webhook_timeout: Duration::from_secs(60),
             max_pending_per_bot: 100_000,

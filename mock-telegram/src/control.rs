@@ -63,6 +63,9 @@ pub struct BotList {
 struct UpdateSpec {
     bot_id: i64,
     chat_id: i64,
+    /// Who writes in a group chat.
+    #[serde(default)]
+    user_id: Option<i64>,
     #[serde(default)]
     text: Option<String>,
     #[serde(default)]
@@ -74,6 +77,7 @@ impl From<UpdateSpec> for NewUpdate {
         NewUpdate {
             bot_id: s.bot_id,
             chat_id: s.chat_id,
+            user_id: s.user_id,
             text: s.text,
             callback_data: s.callback_data,
             due: None,

@@ -36,8 +36,9 @@
 //!   and [`MockError`]); [`network`] (RTT samples and [`Fault`]s); [`ratelimit`] (token
 //!   buckets); [`queue`] (the unconfirmed-update queue, updates kept as JSON bytes);
 //!   [`webhook_client`] (the HTTP client that POSTs deliveries, with its own http://
-//!   connection pool, and its TLS handshakes counted); [`tls`] (the per-run test CA, the
-//!   HTTPS server configuration, Telegram's allowed webhook ports).
+//!   connection pool, and its TLS handshakes counted); [`webhook_connections`] (how many
+//!   connections a webhook may use: Telegram's slow start after an outage); [`tls`] (the
+//!   per-run test CA, the HTTPS server configuration, Telegram's allowed webhook ports).
 //! - [`params`]: parameters from query, JSON, form and multipart bodies (uses `error`).
 //! - [`bot`]: one bot's state behind its own mutex (queue, chats, poll, webhook, sent).
 //! - [`split`]: where a reply's latency goes — the total and its two parts (in Telegram,
@@ -80,6 +81,7 @@ pub mod token;
 pub mod types;
 pub mod webhook;
 pub mod webhook_client;
+pub mod webhook_connections;
 
 pub use bot::SentMessage;
 pub use config::{MockConfig, RetrySchedule};

@@ -26,8 +26,10 @@ pub use crate::split::LATENCY_MAX_US;
 #[derive(Clone, Debug)]
 pub struct NewUpdate {
     pub bot_id: i64,
-    /// A private chat with user id == chat_id.
+    /// A private chat with user id == chat_id (positive), or a group chat (negative).
     pub chat_id: i64,
+    /// Who writes: required in a group chat; in a private chat None or chat_id.
+    pub user_id: Option<i64>,
     /// A message...
     pub text: Option<String>,
     /// ...or a callback_query (exactly one of the two).
@@ -42,9 +44,18 @@ impl NewUpdate {
         NewUpdate {
             bot_id,
             chat_id,
+            user_id: None,
             text: Some(text.into()),
             callback_data: None,
             due: None,
+        }
+    }
+
+    /// A text message from user `user_id` in group chat `chat_id` (negative), due now.
+    pub fn group_message(bot_id: i64, chat_id: i64, user_id: i64, text: impl Into<String>) -> Self {
+        NewUpdate {
+            user_id: Some(user_id),
+            ..NewUpdate::message(bot_id, chat_id, text)
         }
     }
 
@@ -53,6 +64,7 @@ impl NewUpdate {
         NewUpdate {
             bot_id,
             chat_id,
+            user_id: None,
             text: None,
             callback_data: Some(data.into()),
             due: None,
@@ -139,10 +151,26 @@ impl Mock {
                 "give exactly one of text and callback_data".into(),
             ));
         }
-        if u.chat_id <= 0 {
-            return Err(MockError::InvalidUpdate(
-                "chat_id must be a positive user id".into(),
-            ));
+        match (u.chat_id, u.user_id) {
+            (0, _) => {
+                return Err(MockError::InvalidUpdate(
+                    "chat_id must be a user id (positive) or a group chat id (negative)".into(),
+                ));
+            }
+            (c, Some(user)) if c > 0 && user != c => {
+                return Err(MockError::InvalidUpdate(
+                    "in a private chat user_id is the chat_id (or left out)".into(),
+                ));
+            }
+            (c, None) if c < 0 => {
+                return Err(MockError::InvalidUpdate(
+                    "a group chat (negative chat_id) needs the user_id of who writes".into(),
+                ));
+            }
+            (_, Some(user)) if user <= 0 => {
+                return Err(MockError::InvalidUpdate("user_id must be positive".into()));
+            }
+            _ => {}
         }
         Ok(())
     }
@@ -173,7 +201,8 @@ impl Mock {
         let chat = st
             .chats
             .entry(u.chat_id)
-            .or_insert_with(|| ChatState::new(now));
+            .or_insert_with(|| ChatState::new(u.chat_id, now));
+        let from = u.user_id.unwrap_or(u.chat_id);
         let update = match (u.text, u.callback_data) {
             (Some(text), _) => {
                 let message_id = chat.next_message_id();
@@ -188,8 +217,8 @@ impl Mock {
                     update_id,
                     message: Some(Message {
                         message_id,
-                        from: types::user(u.chat_id),
-                        chat: types::private_chat(u.chat_id),
+                        from: types::user(from),
+                        chat: types::chat(u.chat_id),
                         date,
                         edit_date: None,
                         entities: types::command_entities(&text),
@@ -222,11 +251,11 @@ impl Mock {
                     message: None,
                     callback_query: Some(CallbackQuery {
                         id: callback_query_id(u.chat_id, update_id),
-                        from: types::user(u.chat_id),
+                        from: types::user(from),
                         message: Message {
                             message_id,
                             from: types::bot_user(bot.info.id, &bot.info.username),
-                            chat: types::private_chat(u.chat_id),
+                            chat: types::chat(u.chat_id),
                             date,
                             edit_date: None,
                             text: "Choose:".into(),
@@ -252,6 +281,7 @@ impl Mock {
             handed: 0,
             in_flight: false,
             failures: 0,
+            expires_at: now + self.config.update_expiry,
         };
         let dropped = st.queue.push(pending, self.config.max_pending_per_bot);
         self.counters.pending.fetch_add(1, Relaxed);

@@ -22,6 +22,15 @@ const SPIN_HOLD: Duration = Duration::from_secs(3);
 /// Anti-spin: the same offset again within this long after an answer gets limit 1.
 const SPIN_LIMIT_WINDOW: Duration = Duration::from_millis(500);
 
+/// Batching: a long poll woken by an update answers once no further update came for this
+/// long (`Client::long_poll_wakeup`, `LONG_POLL_WAIT_AFTER`)...
+const BATCH_WAIT_AFTER: Duration = Duration::from_millis(1);
+/// ...or this long after the first wake-up (`LONG_POLL_MAX_DELAY`).
+const BATCH_MAX_DELAY: Duration = Duration::from_millis(2);
+/// One 409 Conflict per this long is answered at once; later ones wait this long
+/// (`Client::fail_query_conflict`).
+const CONFLICT_INTERVAL: Duration = Duration::from_secs(3);
+
 /// The parameters of one getUpdates after clamping and the anti-spin rules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PollRequest {
@@ -162,8 +171,15 @@ pub async fn get_updates(
             let wake = tokio::time::timeout(request.timeout, rx).await;
             drop(guard);
             match wake {
-                Ok(Ok(PollWake::Conflict(why))) => return Err(ApiError::Conflict(why)),
+                Ok(Ok(PollWake::Conflict(why))) => {
+                    pause(conflict_delay(mock, bot, Instant::now())).await;
+                    return Err(ApiError::Conflict(why));
+                }
                 Ok(Ok(PollWake::Shutdown)) => {}
+                Ok(Ok(PollWake::Updates)) if mock.config().poll_batching => {
+                    batch_wait(mock, bot).await;
+                    pause(mock.distance.half() + extra).await;
+                }
                 // Woken by an update, or timed out: only the answer's half trip is left.
                 _ => pause(mock.distance.half() + extra).await,
             }
@@ -172,12 +188,45 @@ pub async fn get_updates(
     Ok(answer(mock, bot, request, arrived))
 }
 
+/// How long a getUpdates ended by a 409 Conflict at `now` waits before its answer: at once
+/// if no 409 was answered at once in the last 3 s, else 3 s.
+fn conflict_delay(mock: &Mock, bot: usize, now: Instant) -> Duration {
+    let mut st = mock.bots[bot].lock();
+    if st.next_conflict.is_none_or(|t| now >= t) {
+        st.next_conflict = Some(now + CONFLICT_INTERVAL);
+        Duration::ZERO
+    } else {
+        CONFLICT_INTERVAL
+    }
+}
+
+/// Waits for more updates after a wake-up, as Telegram batches them: until none came for
+/// 1 ms, 2 ms after the wake-up at most.
+async fn batch_wait(mock: &Mock, bot: usize) {
+    let woke = Instant::now();
+    let hard = woke + BATCH_MAX_DELAY;
+    let mut seen = mock.bots[bot].lock().last_update_id;
+    loop {
+        let until = (Instant::now() + BATCH_WAIT_AFTER).min(hard);
+        tokio::time::sleep_until(until.into()).await;
+        let last = mock.bots[bot].lock().last_update_id;
+        if last == seen || Instant::now() >= hard {
+            return;
+        }
+        seen = last;
+    }
+}
+
 /// Collects the batch and counts it.
 fn answer(mock: &Mock, bot: usize, request: PollRequest, arrived: Instant) -> Vec<u8> {
     let mut items = Vec::new();
     let now = Instant::now();
     let (n, handed) = {
         let mut st = mock.bots[bot].lock();
+        let expired = st.queue.drop_expired(now);
+        if expired > 0 {
+            mock.note_forgotten(expired);
+        }
         let taken = st.queue.take_batch(request.limit, &mut items);
         crate::split::batch_handed_out(&mut st, taken.0, now);
         st.last_poll_seen = Some(now);

@@ -4,6 +4,7 @@
 //! Public for the criterion bench of the hot paths (`benches/hot_paths.rs`).
 
 use std::collections::VecDeque;
+use std::time::Instant;
 
 use bytes::Bytes;
 
@@ -38,6 +39,10 @@ pub struct Pending {
     pub in_flight: bool,
     /// Failed webhook POSTs of it.
     pub failures: u32,
+    /// When Telegram drops it unhanded (its date + [`MockConfig::update_expiry`]).
+    ///
+    /// [`MockConfig::update_expiry`]: crate::MockConfig::update_expiry
+    pub expires_at: Instant,
 }
 
 /// How a batch was handed over: first-time deliveries and repeats.
@@ -86,6 +91,14 @@ impl UpdateQueue {
         let forget = self.items.len().saturating_sub(n);
         self.items.drain(..forget);
         forget
+    }
+
+    /// Forgets the updates at the head that expired by `now` (every update lives equally
+    /// long, so expired ones are the oldest). Returns how many.
+    pub fn drop_expired(&mut self, now: Instant) -> usize {
+        let n = self.items.partition_point(|p| p.expires_at <= now);
+        self.items.drain(..n);
+        n
     }
 
     /// Forgets everything. Returns how many.
@@ -161,6 +174,7 @@ mod tests {
             handed: 0,
             in_flight: false,
             failures: 0,
+            expires_at: Instant::now() + std::time::Duration::from_secs(id as u64),
         }
     }
 
@@ -184,6 +198,15 @@ mod tests {
             envelope_batch(&out),
             br#"{"ok":true,"result":[{"update_id":9},{"update_id":10}]}"#
         );
+    }
+
+    #[test]
+    fn expired_updates_leave_from_the_head() {
+        let mut q = queue(1..=5);
+        let t = q.items[2].expires_at;
+        assert_eq!(q.drop_expired(t), 3);
+        assert_eq!(q.drop_expired(t), 0);
+        assert_eq!(q.items.front().map(|p| p.update_id), Some(4));
     }
 
     #[test]

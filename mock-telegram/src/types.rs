@@ -34,6 +34,8 @@ pub enum Name {
     UserHandle(i64),
     /// `tgbench bot <id>`
     BotFirst(i64),
+    /// `Group <-id>`
+    GroupTitle(i64),
 }
 
 impl std::fmt::Display for Name {
@@ -43,6 +45,7 @@ impl std::fmt::Display for Name {
             Name::UserFirst(id) => write!(f, "User {id}"),
             Name::UserHandle(id) => write!(f, "user{id}"),
             Name::BotFirst(id) => write!(f, "tgbench bot {id}"),
+            Name::GroupTitle(id) => write!(f, "Group {}", id.unsigned_abs()),
         }
     }
 }
@@ -68,14 +71,19 @@ pub struct User {
     pub language_code: Option<&'static str>,
 }
 
-/// A private chat (the only kind the mock has: chat id == the user's id).
+/// A chat: private (id == the user's id, positive) or a group (negative id; `supergroup`
+/// from -1,000,000,000,000 down, as Telegram's `-100…` ids).
 #[derive(Clone, Debug, Serialize)]
 pub struct Chat {
     pub id: i64,
     #[serde(rename = "type")]
     pub kind: &'static str,
-    pub first_name: Name,
-    pub username: Name,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<Name>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_name: Option<Name>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<Name>,
 }
 
 /// A text entity (the mock marks a leading `/command`, which PTB's CommandHandler needs).
@@ -136,14 +144,36 @@ pub fn user(chat_id: i64) -> User {
     }
 }
 
-/// The private chat with user `chat_id`.
-pub fn private_chat(chat_id: i64) -> Chat {
+/// Group chat ids at or below this are supergroups (Telegram writes them `-100…`).
+pub const FIRST_SUPERGROUP_ID: i64 = -1_000_000_000_000;
+
+/// The chat `chat_id`: the private chat with that user when positive, else a group.
+pub fn chat(chat_id: i64) -> Chat {
+    if chat_id > 0 {
+        return Chat {
+            id: chat_id,
+            kind: "private",
+            title: None,
+            first_name: Some(Name::UserFirst(chat_id)),
+            username: Some(Name::UserHandle(chat_id)),
+        };
+    }
     Chat {
         id: chat_id,
-        kind: "private",
-        first_name: Name::UserFirst(chat_id),
-        username: Name::UserHandle(chat_id),
+        kind: if chat_id <= FIRST_SUPERGROUP_ID {
+            "supergroup"
+        } else {
+            "group"
+        },
+        title: Some(Name::GroupTitle(chat_id)),
+        first_name: None,
+        username: None,
     }
+}
+
+/// Whether `chat_id` is a group chat (negative).
+pub fn is_group(chat_id: i64) -> bool {
+    chat_id < 0
 }
 
 /// The bot as a message's `from`.

@@ -24,6 +24,7 @@ use futures::stream::FuturesUnordered;
 use serde_json::{Map, Value, json};
 
 use crate::bot::{Allowed, BotState, PollWake, WebhookConf};
+use crate::config::RetrySchedule;
 use crate::error::{ApiError, CONFLICT_SET_WEBHOOK, OK_SLOT};
 use crate::method::Method;
 use crate::mock::Mock;
@@ -131,6 +132,7 @@ pub fn set_webhook(
         st.wh.failures = 0;
         st.wh.next_attempt = None;
         st.wh.last_error = None;
+        st.wh.connections.reset();
     }
     st.webhook = Some(Arc::new(conf));
     ensure_worker(mock, bot, &mut st, execute);
@@ -151,6 +153,7 @@ pub fn delete_webhook(mock: &Arc<Mock>, bot: usize, params: &Params) -> Result<V
         mock.note_forgotten(n);
     }
     let had = st.webhook.take().is_some();
+    st.wh.connections.reset();
     st.wh.failures = 0;
     st.wh.next_attempt = None;
     st.wh.last_error = None;
@@ -202,24 +205,31 @@ struct Job {
     chat_id: i64,
     body: Bytes,
     conf: Arc<WebhookConf>,
+    /// The bot's consecutive failures when the POST started: POSTs that fail together
+    /// back the bot off once.
+    round: u32,
 }
 
 /// A failed POST: Telegram's last_error_message, and the bot's Retry-After.
 struct Failure {
     message: String,
     retry_after: Option<Duration>,
+    /// Failed at the transport level (its connection is gone), not with an HTTP status.
+    closed: bool,
 }
 
 /// How a POST ended: 2xx (with the method call in its body, if any) or a failure.
 struct Outcome {
     update_id: i64,
     chat_id: i64,
+    round: u32,
     result: Result<Option<Map<String, Value>>, Failure>,
 }
 
 /// What the worker should do next.
 enum Plan {
-    Send(Vec<Job>),
+    /// POSTs to start, and when to plan again if the slow start held a connection back.
+    Send(Vec<Job>, Option<Instant>),
     WaitUntil(Instant),
     Idle,
     Stop,
@@ -245,9 +255,20 @@ fn plan(mock: &Mock, bot: usize, has_jobs_running: bool) -> Plan {
         }
         st.wh.next_attempt = None;
     }
+    let expired = st.queue.drop_expired(now);
+    if expired > 0 {
+        mock.note_forgotten(expired);
+    }
+    let loaded = loaded_prefix(st, conf.max_connections);
+    let (limit, wake) = if mock.config().webhook_ramp {
+        let want = st.wh.loaded_chats.len();
+        st.wh.connections.open_for(want, conf.max_connections, now)
+    } else {
+        (conf.max_connections, None)
+    };
     let mut jobs = Vec::new();
-    for p in st.queue.iter_mut().take(SCAN_WINDOW) {
-        if st.wh.in_flight >= conf.max_connections {
+    for p in st.queue.iter_mut().take(loaded) {
+        if st.wh.in_flight >= limit {
             break;
         }
         if p.in_flight || st.wh.chats_in_flight.contains(&p.chat_id) {
@@ -265,13 +286,34 @@ fn plan(mock: &Mock, bot: usize, has_jobs_running: bool) -> Plan {
             chat_id: p.chat_id,
             body: p.json.clone(),
             conf: conf.clone(),
+            round: st.wh.failures,
         });
     }
-    if jobs.is_empty() {
-        Plan::Idle
-    } else {
-        Plan::Send(jobs)
+    match (jobs.is_empty(), wake) {
+        (false, wake) => Plan::Send(jobs, wake),
+        (true, Some(t)) => Plan::WaitUntil(t),
+        (true, None) => Plan::Idle,
     }
+}
+
+/// The updates Telegram has loaded for sending: the head of the queue up to the one that
+/// would bring in a chat beyond `2 × max_connections` (`WebhookActor::load_updates`,
+/// `max_loaded_updates_`). Fills `st.wh.loaded_chats`; returns how many updates.
+fn loaded_prefix(st: &mut BotState, max_connections: usize) -> usize {
+    let cap = 2 * max_connections;
+    let chats = &mut st.wh.loaded_chats;
+    chats.clear();
+    let mut n = 0;
+    for p in st.queue.iter_mut().take(SCAN_WINDOW) {
+        if !chats.contains(&p.chat_id) {
+            if chats.len() >= cap {
+                break;
+            }
+            chats.insert(p.chat_id);
+        }
+        n += 1;
+    }
+    n
 }
 
 /// Starts the bot's delivery worker unless it runs (call with the bot's state locked).
@@ -298,11 +340,11 @@ async fn worker(mock: Arc<Mock>, bot: usize, execute: Execute) {
     loop {
         let wait_until = match plan(&mock, bot, !running.is_empty()) {
             Plan::Stop => return,
-            Plan::Send(jobs) => {
+            Plan::Send(jobs, wake) => {
                 for job in jobs {
                     running.push(deliver(mock.clone(), bot, job));
                 }
-                None
+                wake
             }
             Plan::WaitUntil(t) => Some(t),
             Plan::Idle => None,
@@ -361,16 +403,19 @@ async fn deliver(mock: Arc<Mock>, bot: usize, job: Job) -> Outcome {
             Err(Failure {
                 message,
                 retry_after: reply.retry_after,
+                closed: false,
             })
         }
         Err(e) => Err(Failure {
             message: e.telegram_message().to_string(),
             retry_after: None,
+            closed: true,
         }),
     };
     Outcome {
         update_id: job.update_id,
         chat_id: job.chat_id,
+        round: job.round,
         result,
     }
 }
@@ -387,6 +432,7 @@ fn finish(mock: &Arc<Mock>, bot: usize, outcome: Outcome, execute: Execute) {
         Ok(call) => {
             c.wh_ok.fetch_add(1, Relaxed);
             st.wh.failures = 0;
+            st.wh.connections.succeeded(Instant::now());
             if let Some(p) = st.queue.remove(outcome.update_id) {
                 c.pending.fetch_sub(1, Relaxed);
                 if p.handed == 0 {
@@ -403,18 +449,51 @@ fn finish(mock: &Arc<Mock>, bot: usize, outcome: Outcome, execute: Execute) {
         Err(Failure {
             message,
             retry_after,
+            closed,
         }) => {
             c.wh_failed.fetch_add(1, Relaxed);
-            if let Some(p) = st.queue.get_mut(outcome.update_id) {
+            if closed {
+                st.wh.connections.closed();
+            }
+            // Telegram backs off each update on its own (`WebhookActor::on_update_error`):
+            // POSTs that were under way together and fail together are one failure for
+            // the bot's schedule, not one each.
+            let counted = outcome.round == st.wh.failures;
+            if counted {
+                st.wh.failures += 1;
+            }
+            let wait = retry_wait(retry_after, &mock.config().retry, st.wh.failures);
+            let now = Instant::now();
+            if counted || retry_after.is_some() {
+                let at = now + wait;
+                st.wh.next_attempt = Some(st.wh.next_attempt.map_or(at, |t| t.max(at)));
+            }
+            st.wh.last_error = Some((unix_now(), message));
+            // Telegram drops an update whose next try would come after it expires.
+            let expires = st.queue.get_mut(outcome.update_id).map(|p| {
                 p.in_flight = false;
                 p.failures += 1;
+                p.expires_at
+            });
+            if expires.is_some_and(|e| now + wait > e) {
+                st.queue.remove(outcome.update_id);
+                drop(st);
+                mock.note_forgotten(1);
             }
-            st.wh.failures += 1;
-            let wait =
-                retry_after.unwrap_or_else(|| mock.config().retry.delay_after(st.wh.failures));
-            st.wh.next_attempt = Some(Instant::now() + wait);
-            st.wh.last_error = Some((unix_now(), message));
         }
+    }
+}
+
+/// The longest `Retry-After` a webhook may ask for (`WebhookActor::on_update_error`,
+/// `MAX_RETRY_AFTER`).
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(3_600);
+
+/// How long to wait after the `failures`-th consecutive failed POST: the webhook's
+/// `Retry-After` header (clamped to an hour) when it sent one, else the retry schedule.
+fn retry_wait(retry_after: Option<Duration>, schedule: &RetrySchedule, failures: u32) -> Duration {
+    match retry_after {
+        Some(d) if !d.is_zero() => d.min(MAX_RETRY_AFTER),
+        _ => schedule.delay_after(failures),
     }
 }
 
@@ -468,6 +547,45 @@ mod tests {
         );
         assert!(validate_url("https://example.com/x").is_err());
         assert!(validate_url("not a url").is_err());
+    }
+
+    #[test]
+    fn retry_after_is_honoured_up_to_an_hour() {
+        let schedule = RetrySchedule::compressed(0.001);
+        let secs = Duration::from_secs;
+        assert_eq!(retry_wait(Some(secs(5)), &schedule, 3), secs(5));
+        assert_eq!(retry_wait(Some(secs(7_200)), &schedule, 3), secs(3_600));
+        assert_eq!(
+            retry_wait(Some(Duration::ZERO), &schedule, 3),
+            Duration::from_millis(4)
+        );
+        assert_eq!(retry_wait(None, &schedule, 2), Duration::from_millis(2));
+    }
+
+    #[test]
+    fn two_chats_per_connection_are_loaded() {
+        let mut st = BotState::new();
+        let far = Instant::now() + Duration::from_secs(60);
+        for (id, chat) in [(1, 7), (2, 7), (3, 8), (4, 9), (5, 7), (6, 10)] {
+            st.queue.push(
+                crate::queue::Pending {
+                    update_id: id,
+                    chat_id: chat,
+                    kind: crate::queue::UpdateKind::Message,
+                    json: Bytes::new(),
+                    handed: 0,
+                    in_flight: false,
+                    failures: 0,
+                    expires_at: far,
+                },
+                100,
+            );
+        }
+        // max_connections 1: chats 7 and 8 are loaded, the update of chat 9 is not.
+        assert_eq!(loaded_prefix(&mut st, 1), 3);
+        assert_eq!(st.wh.loaded_chats.len(), 2);
+        assert_eq!(loaded_prefix(&mut st, 2), 6);
+        assert_eq!(st.wh.loaded_chats.len(), 4);
     }
 
     #[test]

@@ -317,8 +317,16 @@ pub fn run_cli_with(cli: Cli, cancel: Arc<AtomicBool>) -> u8 {
                     .filter(|g| g.measured)
                     .map(|g| crate::schedule::expected_sends(&g.load, s.telegram.bots, g.duration))
                     .sum();
+                let groups = s.load.groups.as_ref().map_or(String::new(), |g| {
+                    format!(
+                        "; {} % of messages in group chats ({} per bot, {} users each)",
+                        tgbench_reports::text::count((g.share * 100.0).round() as u64),
+                        g.chats,
+                        g.users
+                    )
+                });
                 println!(
-                    "{}: ok ({} SUT{}, {} bots, {} s measured{}, ~{} messages per SUT)",
+                    "{}: ok ({} SUT{}, {} bots, {} s measured{}, ~{} messages per SUT{groups})",
                     s.source,
                     s.suts.len(),
                     if s.suts.len() == 1 { "" } else { "s" },

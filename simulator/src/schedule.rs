@@ -10,20 +10,28 @@ use std::time::Duration;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use crate::scenario::{Load, Model, active_count};
+use crate::scenario::{Groups, Load, Model, active_count};
 
 /// First chat id of the simulated users; user `k` of a bot is chat `FIRST_CHAT_ID + k`.
 pub const FIRST_CHAT_ID: i64 = 10_000;
+
+/// Group chat `g` of a bot is chat `-(FIRST_GROUP_CHAT_ID + g)` (a `group`, for the mock).
+pub const FIRST_GROUP_CHAT_ID: i64 = 1_000;
 
 /// What a simulated user sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SendKind {
     Message,
     Callback,
+    /// A message in a group chat (the send's `chat_id`, negative) by user `user_id`.
+    Group {
+        user_id: i64,
+    },
 }
 
 /// One scheduled send: at `at` after the segment starts, user `chat_id` of bot number
-/// `bot` (0-based index into the mock's bots) sends a message or presses a button.
+/// `bot` (0-based index into the mock's bots) sends a message or presses a button, or a
+/// user writes in group chat `chat_id` ([`SendKind::Group`]).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Send {
     pub at: Duration,
@@ -196,17 +204,42 @@ pub fn build(load: &Load, bots: u64, duration: Duration, seed: u64) -> Vec<Send>
     times.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
     times
         .into_iter()
-        .map(|(t, bot, chat)| Send {
-            at: Duration::from_secs_f64(t),
-            bot,
-            chat_id: chat.unwrap_or_else(|| FIRST_CHAT_ID + rng.gen_range(0..users) as i64),
-            kind: if load.callback_share > 0.0 && rng.r#gen::<f64>() < load.callback_share {
+        .map(|(t, bot, chat)| {
+            let chat_id = chat.unwrap_or_else(|| FIRST_CHAT_ID + rng.gen_range(0..users) as i64);
+            let kind = if load.callback_share > 0.0 && rng.r#gen::<f64>() < load.callback_share {
                 SendKind::Callback
             } else {
                 SendKind::Message
-            },
+            };
+            let (chat_id, kind) = match (&load.groups, kind) {
+                (Some(g), SendKind::Message) if rng.r#gen::<f64>() < g.share => {
+                    in_group(&mut rng, g, users)
+                }
+                _ => (chat_id, kind),
+            };
+            Send {
+                at: Duration::from_secs_f64(t),
+                bot,
+                chat_id,
+                kind,
+            }
         })
         .collect()
+}
+
+/// A message in one of a bot's group chats, by one of the group's members: member `m` of
+/// group `g` is the bot's user `(g × users + m) mod users_per_bot`, so groups share users
+/// with the private chats and with each other once there are more seats than users.
+fn in_group(rng: &mut StdRng, g: &Groups, users_per_bot: u64) -> (i64, SendKind) {
+    let group = rng.gen_range(0..u64::from(g.chats.max(1)));
+    let member = rng.gen_range(0..u64::from(g.users.max(1)));
+    let user = (group * u64::from(g.users) + member) % users_per_bot.max(1);
+    (
+        -(FIRST_GROUP_CHAT_ID + group as i64),
+        SendKind::Group {
+            user_id: FIRST_CHAT_ID + user as i64,
+        },
+    )
 }
 
 /// An exponential gap at `rate` per second.
@@ -444,6 +477,53 @@ mod tests {
         let first = s.iter().filter(|x| x.at < Duration::from_secs(30)).count() as f64;
         let share = first / s.len() as f64;
         assert!((share - 0.25).abs() < 0.03, "{share}");
+    }
+
+    #[test]
+    fn a_share_of_messages_goes_to_group_chats_written_by_their_members() {
+        let mut l = load(Model::Poisson, 60.0);
+        l.users_per_bot = 100;
+        l.callback_share = 0.1;
+        l.groups = Some(Groups {
+            share: 0.25,
+            chats: 3,
+            users: 4,
+        });
+        let s = build(&l, 10, MIN, 5);
+        let messages = s.iter().filter(|x| x.kind != SendKind::Callback).count() as f64;
+        let groups: Vec<&Send> = s
+            .iter()
+            .filter(|x| matches!(x.kind, SendKind::Group { .. }))
+            .collect();
+        let share = groups.len() as f64 / messages;
+        assert!((share - 0.25).abs() < 0.04, "{share}");
+        let mut members: std::collections::HashMap<i64, std::collections::HashSet<i64>> =
+            Default::default();
+        for x in &groups {
+            let SendKind::Group { user_id } = x.kind else {
+                unreachable!()
+            };
+            assert!((-(FIRST_GROUP_CHAT_ID + 2)..=-FIRST_GROUP_CHAT_ID).contains(&x.chat_id));
+            members.entry(x.chat_id).or_default().insert(user_id);
+        }
+        // Three groups of four members each, no member in two groups (12 ≤ 100 users).
+        assert_eq!(members.len(), 3);
+        assert!(members.values().all(|m| m.len() == 4), "{members:?}");
+        let all: std::collections::HashSet<i64> = members.values().flatten().copied().collect();
+        assert_eq!(all.len(), 12);
+        // Callbacks stay in private chats; the same seed gives the same schedule.
+        assert!(
+            s.iter()
+                .filter(|x| x.kind == SendKind::Callback)
+                .all(|x| x.chat_id > 0)
+        );
+        assert_eq!(build(&l, 10, MIN, 5), s);
+        // Without groups the schedule is what it was.
+        let mut plain = l.clone();
+        plain.groups = None;
+        let p = build(&plain, 10, MIN, 5);
+        assert!(p.iter().all(|x| x.chat_id > 0));
+        assert_eq!(p.len(), s.len());
     }
 
     #[test]

@@ -8,7 +8,10 @@
 //!   RFC 3339 such as `2026-12-06T20:15:03Z`), taken relative to the first row;
 //! - `bot`, `chat`: any strings (or numbers), mapped consistently onto the scenario's bots
 //!   (in order of first appearance) and each bot's simulated users (by a hash of the key);
-//! - `kind` (optional): `message` (default) or `callback`.
+//! - `kind` (optional): `message` (default), `callback`, or `group`: a message in a group
+//!   chat, the chat key naming the group (mapped onto the bot's group chats by its hash)
+//!   and the user who writes picked among the bot's users by a hash of the chat key and
+//!   the row's time.
 //!
 //! Rows are read as they are replayed, so a trace larger than memory streams; a scan (for
 //! `tgbench validate` and the run's sizing) reads it once first, keeping only a counter per
@@ -20,7 +23,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::schedule::{FIRST_CHAT_ID, Send, SendKind};
+use crate::schedule::{FIRST_CHAT_ID, FIRST_GROUP_CHAT_ID, Send, SendKind};
 
 /// One message of a trace.
 #[derive(Debug, Clone, PartialEq)]
@@ -240,18 +243,15 @@ impl Iterator for Reader {
         let kind = match f.kind.as_str() {
             "" | "message" => SendKind::Message,
             "callback" => SendKind::Callback,
-            "group" => {
-                return Some(Err(self.bad(
-                    line,
-                    c_kind,
-                    "group messages are not emulated yet: give kind = message",
-                )));
-            }
+            "group" => SendKind::Group {
+                user_id: FIRST_CHAT_ID
+                    + (key_hash(&format!("{}@{}", f.chat, f.time)) % CHAT_IDS) as i64,
+            },
             other => {
                 return Some(Err(self.bad(
                     line,
                     c_kind,
-                    format!("kind {other:?}: expected message or callback"),
+                    format!("kind {other:?}: expected message, callback or group"),
                 )));
             }
         };
@@ -553,10 +553,16 @@ impl Iterator for Replay {
             if t >= self.end_s {
                 return None;
             }
+            let chat_id = match row.kind {
+                SendKind::Group { .. } => {
+                    -(FIRST_GROUP_CHAT_ID + (key_hash(&row.chat) % CHAT_IDS) as i64)
+                }
+                _ => FIRST_CHAT_ID + (key_hash(&row.chat) % CHAT_IDS) as i64,
+            };
             return Some(Send {
                 at: Duration::from_secs_f64((t - self.plan.start_s) / self.plan.speed),
                 bot,
-                chat_id: FIRST_CHAT_ID + (key_hash(&row.chat) % CHAT_IDS) as i64,
+                chat_id,
                 kind: row.kind,
             });
         }
@@ -571,6 +577,7 @@ pub fn write_csv(out: &mut impl Write, sends: impl Iterator<Item = Row>) -> std:
         let kind = match r.kind {
             SendKind::Message => "message",
             SendKind::Callback => "callback",
+            SendKind::Group { .. } => "group",
         };
         writeln!(out, "{:.3},{},{},{kind}", r.t_s, r.bot, r.chat)?;
         n += 1;
@@ -914,6 +921,50 @@ mod tests {
         );
         let e = scan(&p).unwrap_err().to_string();
         assert!(e.contains("t.jsonl:2:"), "{e}");
+    }
+
+    #[test]
+    fn group_rows_go_to_a_group_chat_written_by_one_of_the_bots_users() {
+        let (_d, p) = file(
+            "t.csv",
+            "t,bot,chat,kind\n0,x,fans,group\n1,x,fans,group\n2,x,u1,message\n3,x,fans,group\n",
+        );
+        let plan = ReplayPlan {
+            path: p,
+            speed: 1.0,
+            start_s: 0.0,
+            looped: None,
+        };
+        let sends: Vec<Send> = Replay::new(plan, Duration::from_secs(10)).collect();
+        let group = sends[0].chat_id;
+        assert!(group < 0, "{group}");
+        assert_eq!((sends[1].chat_id, sends[3].chat_id), (group, group));
+        assert!(sends[2].chat_id > 0);
+        let users: HashSet<i64> = [0, 1, 3]
+            .iter()
+            .map(|&i| match sends[i].kind {
+                SendKind::Group { user_id } => user_id,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert!(users.iter().all(|u| *u >= FIRST_CHAT_ID));
+        assert!(users.len() > 1, "rows of one group come from several users");
+        let mut out = Vec::new();
+        write_csv(
+            &mut out,
+            [Row {
+                t_s: 0.0,
+                bot: "b".into(),
+                chat: "g".into(),
+                kind: SendKind::Group { user_id: 5 },
+            }]
+            .into_iter(),
+        )
+        .unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "t,bot,chat,kind\n0.000,b,g,group\n"
+        );
     }
 
     #[test]

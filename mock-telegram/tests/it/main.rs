@@ -2,10 +2,12 @@
 
 mod accounting;
 mod bad_input;
+mod behaviours;
 mod binary;
 mod control;
 mod encodings;
 mod errors;
+mod groups;
 mod metrics;
 mod polling;
 mod split;

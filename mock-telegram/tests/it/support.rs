@@ -295,6 +295,14 @@ async fn receive(
     response
 }
 
+/// A loopback URL nothing listens on (a webhook that refuses connections).
+pub async fn refused_url() -> String {
+    let closed = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", closed.local_addr().unwrap());
+    drop(closed);
+    url
+}
+
 /// Polls `check` until it holds (bounded by [`WAIT`]).
 pub async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
     let deadline = tokio::time::Instant::now() + WAIT;

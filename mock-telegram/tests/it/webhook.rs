@@ -121,9 +121,7 @@ async fn retry_after_from_the_bot_overrides_the_schedule() {
 #[tokio::test]
 async fn refused_connection_is_recorded_and_the_update_stays_pending() {
     let h = Harness::one_bot().await;
-    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hook", closed.local_addr().unwrap());
-    drop(closed);
+    let url = crate::support::refused_url().await;
     h.ok(0, "setWebhook", json!({"url": url})).await;
     h.say(0, 1, "nobody home");
     eventually("a failed delivery", || h.mock().stats().webhook.failed >= 2).await;

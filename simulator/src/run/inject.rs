@@ -108,6 +108,9 @@ fn inject(
         let mut update = match s.kind {
             SendKind::Message => NewUpdate::message(bot_id, s.chat_id, format!("hello {seq}")),
             SendKind::Callback => NewUpdate::callback(bot_id, s.chat_id, format!("button {seq}")),
+            SendKind::Group { user_id } => {
+                NewUpdate::group_message(bot_id, s.chat_id, user_id, format!("hello {seq}"))
+            }
         };
         update.due = Some(due);
         let result = mock.inject(update);

@@ -136,6 +136,9 @@ pub fn mock_config(t: &Telegram, seed: u64) -> MockConfig {
         webhook_timeout: secs(t.webhook_timeout_s),
         control_token: t.control_token(),
         enforce_webhook_ports: t.enforce_webhook_ports,
+        poll_batching: t.poll_batching,
+        webhook_ramp: t.webhook_ramp,
+        update_expiry: secs(t.update_expiry_s),
         ..MockConfig::default()
     };
     if let Some(n) = t.max_pending_per_bot {

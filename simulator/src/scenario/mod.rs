@@ -83,6 +83,9 @@ fn yes() -> bool {
 fn default_retry_factor() -> f64 {
     1.0
 }
+fn default_update_expiry_s() -> f64 {
+    86_400.0
+}
 fn default_webhook_timeout_s() -> f64 {
     60.0
 }
@@ -119,6 +122,16 @@ pub struct Telegram {
     pub webhook_timeout_s: f64,
     #[serde(default)]
     pub max_pending_per_bot: Option<u64>,
+    /// A woken long poll waits 1-2 ms for more updates, as Telegram batches them.
+    #[serde(default = "yes")]
+    pub poll_batching: bool,
+    /// Telegram's webhook slow start after 10 s without a success (one connection, one
+    /// more per 2 s until a POST succeeds).
+    #[serde(default = "yes")]
+    pub webhook_ramp: bool,
+    /// Updates not handed over this long after they were sent are dropped (Telegram: a day).
+    #[serde(default = "default_update_expiry_s")]
+    pub update_expiry_s: f64,
     /// HTTPS on both sides: the mock serves the Bot API with a certificate of a test CA made
     /// per run, the SUT is told to trust it (`TGBENCH_CA_FILE`, `SSL_CERT_FILE`,
     /// `NODE_EXTRA_CA_CERTS`, `REQUESTS_CA_BUNDLE`) and to serve its webhook over HTTPS with
@@ -183,6 +196,9 @@ pub struct TelegramOverride {
     pub max_pending_per_bot: Option<u64>,
     pub tls: Option<bool>,
     pub enforce_webhook_ports: Option<bool>,
+    pub poll_batching: Option<bool>,
+    pub webhook_ramp: Option<bool>,
+    pub update_expiry_s: Option<f64>,
 }
 
 impl Telegram {
@@ -199,6 +215,9 @@ impl Telegram {
             t.max_pending_per_bot = o.max_pending_per_bot.or(t.max_pending_per_bot);
             t.tls = o.tls.unwrap_or(t.tls);
             t.enforce_webhook_ports = o.enforce_webhook_ports.unwrap_or(t.enforce_webhook_ports);
+            t.poll_batching = o.poll_batching.unwrap_or(t.poll_batching);
+            t.webhook_ramp = o.webhook_ramp.unwrap_or(t.webhook_ramp);
+            t.update_expiry_s = o.update_expiry_s.unwrap_or(t.update_expiry_s);
         }
         t
     }
@@ -271,6 +290,9 @@ pub struct Load {
     /// Messages come in conversations: a user sends a few, seconds apart, then goes quiet.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conversation: Option<Conversation>,
+    /// A share of the messages goes to group chats: [`Groups`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub groups: Option<Groups>,
     /// `replay` only: the trace file (CSV or JSON Lines), relative to the scenario file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trace: Option<String>,
@@ -297,6 +319,24 @@ pub struct Load {
 pub struct Conversation {
     pub messages: f64,
     pub gap_s: f64,
+}
+
+/// `[load] groups`: each message (not a button press) goes, with probability `share`, to
+/// one of the bot's `chats` group chats instead of a private chat, written by one of the
+/// group's `users` members (drawn from the bot's simulated users). Group chats are where
+/// Telegram holds a bot to about 20 messages a minute.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Groups {
+    pub share: f64,
+    #[serde(default = "one")]
+    pub chats: u32,
+    #[serde(default = "default_group_users")]
+    pub users: u32,
+}
+
+fn default_group_users() -> u32 {
+    5
 }
 
 /// A `replay` load's trace, found and scanned when the scenario is read.
@@ -337,6 +377,7 @@ impl Default for Load {
             ramp_from: None,
             diurnal: None,
             conversation: None,
+            groups: None,
             trace: None,
             speed: None,
             looped: None,

@@ -38,6 +38,8 @@ fn minimal_scenario_gets_defaults() {
     assert_eq!(s.repeat, 1);
     assert_eq!(s.sample_ms, 250);
     assert!(s.telegram.rate_limits && s.telegram.anti_spin);
+    assert!(s.telegram.poll_batching && s.telegram.webhook_ramp);
+    assert_eq!(s.telegram.update_expiry_s, 86_400.0);
     assert_eq!(s.suts[0].ready(), Ready::Polling);
     assert_eq!(s.capacity.steps, default_steps());
     assert_eq!(s.segments().len(), 1);
@@ -122,6 +124,69 @@ fn override_table_errors_point_into_it() {
     assert!(
         e.starts_with("x.toml:17: [[sut]] #1 telegram.bots: unknown key"),
         "{e}"
+    );
+}
+
+#[test]
+fn telegram_behaviour_switches_are_read_and_checked() {
+    let text = format!(
+        "{MINIMAL}
+[sut.telegram]
+webhook_ramp = false
+poll_batching = false
+"
+    );
+    let s = parse(&text, "x.toml").unwrap();
+    let t = s.telegram.with(s.suts[0].telegram.as_ref());
+    assert!(!t.webhook_ramp && !t.poll_batching);
+    assert!(s.telegram.webhook_ramp && s.telegram.poll_batching);
+    let text = format!(
+        "{MINIMAL}
+[sut.telegram]
+update_expiry_s = 0
+"
+    );
+    assert_eq!(
+        err(&text),
+        "x.toml:17: [[sut]] #1 telegram.update_expiry_s = 0: expected seconds > 0 and ≤ 86400 \
+         (Telegram keeps an update a day)"
+    );
+}
+
+#[test]
+fn groups_are_read_and_checked_with_their_keys() {
+    let ok = MINIMAL.replace("[load]\n", "[load]\ngroups = { share = 0.2, chats = 3 }\n");
+    let s = parse(&ok, "x.toml").unwrap();
+    assert_eq!(
+        s.load.groups,
+        Some(Groups {
+            share: 0.2,
+            chats: 3,
+            users: 5
+        })
+    );
+    let bad = MINIMAL.replace(
+        "[load]\n",
+        "[load]\ngroups = { share = 1.5, chats = 0, users = 5000 }\n",
+    );
+    let e = err(&bad);
+    assert!(
+        e.contains("[load] groups.share = 1.5: expected the share of messages sent in group chats"),
+        "{e}"
+    );
+    assert!(
+        e.contains("[load] groups.chats = 0: expected group chats per bot"),
+        "{e}"
+    );
+    assert!(
+        e.contains("[load] groups.users = 5000: expected users who write"),
+        "{e}"
+    );
+    let unknown = MINIMAL.replace("[load]\n", "[load]\ngroups = { share = 0.2, size = 3 }\n");
+    assert!(
+        err(&unknown).contains("groups.size: unknown key"),
+        "{}",
+        err(&unknown)
     );
 }
 

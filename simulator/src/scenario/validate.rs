@@ -3,7 +3,10 @@
 use std::collections::BTreeSet;
 
 use super::locate::{Seg, key_path as path};
-use super::{Diurnal, FUNCTION_MEMORY_MB, FaultKind, Function, Kind, Load, Model, Scenario, Sut};
+use super::{
+    Diurnal, FUNCTION_MEMORY_MB, FaultKind, Function, Groups, Kind, Load, Model, Scenario, Sut,
+    TelegramOverride,
+};
 
 /// A problem: the key path, the value as text (if relevant), what is wrong / allowed.
 pub type Found = (Vec<Seg>, Option<String>, String);
@@ -72,11 +75,15 @@ pub fn check(s: &Scenario) -> Vec<Found> {
     check_telegram_numbers(
         &mut bad,
         &["telegram"],
-        Some(t.rtt_ms),
-        Some(t.jitter_ms),
-        Some(t.retry_factor),
-        Some(t.webhook_timeout_s),
-        t.max_pending_per_bot,
+        &TelegramOverride {
+            rtt_ms: Some(t.rtt_ms),
+            jitter_ms: Some(t.jitter_ms),
+            retry_factor: Some(t.retry_factor),
+            webhook_timeout_s: Some(t.webhook_timeout_s),
+            max_pending_per_bot: t.max_pending_per_bot,
+            update_expiry_s: Some(t.update_expiry_s),
+            ..TelegramOverride::default()
+        },
     );
 
     check_load(&mut bad, &s.load, path!["load"]);
@@ -187,15 +194,7 @@ pub fn check(s: &Scenario) -> Vec<Found> {
                 full.extend(p.into_iter().skip(1));
                 bad(full, v, m)
             };
-            check_telegram_numbers(
-                &mut prefixed,
-                &["telegram"],
-                o.rtt_ms,
-                o.jitter_ms,
-                o.retry_factor,
-                o.webhook_timeout_s,
-                o.max_pending_per_bot,
-            );
+            check_telegram_numbers(&mut prefixed, &["telegram"], o);
         }
     }
 
@@ -299,15 +298,31 @@ pub fn check(s: &Scenario) -> Vec<Found> {
     out
 }
 
+/// Checks the numbers of a `[telegram]` table, or of a SUT's overrides (keys left out are
+/// `None`).
 fn check_telegram_numbers(
     bad: &mut impl FnMut(Vec<Seg>, Option<String>, &str),
     table: &[&str],
-    rtt_ms: Option<f64>,
-    jitter_ms: Option<f64>,
-    retry_factor: Option<f64>,
-    webhook_timeout_s: Option<f64>,
-    max_pending_per_bot: Option<u64>,
+    t: &TelegramOverride,
 ) {
+    let TelegramOverride {
+        rtt_ms,
+        jitter_ms,
+        retry_factor,
+        webhook_timeout_s,
+        max_pending_per_bot,
+        update_expiry_s,
+        ..
+    } = *t;
+    if let Some(v) = update_expiry_s
+        && !(v > 0.0 && v <= 86_400.0)
+    {
+        bad(
+            path![table[0], "update_expiry_s"],
+            Some(num(v)),
+            "expected seconds > 0 and ≤ 86400 (Telegram keeps an update a day)",
+        );
+    }
     let at = |k: &str| path![table[0], k];
     for (key, v) in [("rtt_ms", rtt_ms), ("jitter_ms", jitter_ms)] {
         if let Some(v) = v
@@ -461,7 +476,52 @@ fn check_load(bad: &mut impl FnMut(Vec<Seg>, Option<String>, &str), l: &Load, ba
             );
         }
     }
+    if let Some(g) = &l.groups {
+        check_groups(bad, l.model, g, at("groups"));
+    }
     check_replay(bad, l, &at);
+}
+
+/// `[load] groups`: a share in (0, 1], 1-10,000 group chats per bot, 1-1,000 users each.
+fn check_groups(
+    bad: &mut impl FnMut(Vec<Seg>, Option<String>, &str),
+    model: Model,
+    g: &Groups,
+    base: Vec<Seg>,
+) {
+    let key = |k: &str| {
+        let mut p = base.clone();
+        p.push(Seg::Key(k.to_string()));
+        p
+    };
+    if matches!(model, Model::Idle | Model::Replay) {
+        bad(
+            base.clone(),
+            None,
+            "not for model = \"idle\" or \"replay\" (a trace says which rows are group messages)",
+        );
+    }
+    if !(g.share > 0.0 && g.share <= 1.0) {
+        bad(
+            key("share"),
+            Some(num(g.share)),
+            "expected the share of messages sent in group chats, > 0 and ≤ 1",
+        );
+    }
+    if !(1..=10_000).contains(&g.chats) {
+        bad(
+            key("chats"),
+            Some(g.chats.to_string()),
+            "expected group chats per bot, ≥ 1 and ≤ 10000",
+        );
+    }
+    if !(1..=1_000).contains(&g.users) {
+        bad(
+            key("users"),
+            Some(g.users.to_string()),
+            "expected users who write in each group, ≥ 1 and ≤ 1000",
+        );
+    }
 }
 
 /// `replay`'s keys: a trace, a speed > 0, a start ≥ 0; and none of them on another model.
