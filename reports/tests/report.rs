@@ -228,9 +228,15 @@ fn the_environment_says_which_suts_ran_over_https() {
         "{md}"
     );
     r.runs[1].tls = Some(Default::default());
-    let (_d, _w, md, _) = render(&[Input::new("mixed", r)]);
+    let (_d, _w, md, _) = render(&[Input::new("mixed", r.clone())]);
     assert!(
         md.contains("| transport security | HTTPS on both sides for webhook-bot; plain HTTP for polling-bot |"),
+        "{md}"
+    );
+    r.runs[1].sut.proxy = Some("nginx".into());
+    let (_d, _w, md, _) = render(&[Input::new("proxied", r)]);
+    assert!(
+        md.contains("plain HTTP for polling-bot; behind nginx: webhook-bot |"),
         "{md}"
     );
 }
