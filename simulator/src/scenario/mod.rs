@@ -810,6 +810,9 @@ pub struct Capacity {
     /// Messages per bot per minute to step through (axis `rate`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rates: Vec<f64>,
+    /// Replica counts to step through (axis `replicas`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replicas: Vec<u32>,
 }
 
 /// `[capacity] axis`.
@@ -821,6 +824,8 @@ pub enum Axis {
     Bots,
     /// "How many messages a second does one server hold for these bots?"
     Rate,
+    /// "How many replicas do these bots at this load need?"
+    Replicas,
 }
 
 /// 100, 200, 500, 1,000, 2,000, 5,000, 10,000, 20,000, 50,000, 100,000: far enough that a
@@ -838,6 +843,7 @@ impl Default for Capacity {
             steps: default_steps(),
             axis: Axis::Bots,
             rates: Vec::new(),
+            replicas: Vec::new(),
         }
     }
 }
