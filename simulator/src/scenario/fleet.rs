@@ -135,7 +135,7 @@ pub(super) fn check_capacity(bad: &mut impl FnMut(Vec<Seg>, Option<String>, &str
     {
         bad(
             path!["capacity", "replicas"],
-            None,
+            Some(format!("{:?}", c.replicas)),
             &format!(
                 "expected replica counts 1 to {MAX_REPLICAS} in increasing order, e.g. [1, 2, 4]"
             ),
@@ -312,7 +312,7 @@ mod tests {
             "{polling}[capacity]\naxis = \"replicas\"\nreplicas = [2, 1]\n"
         ));
         assert!(
-            e.contains("x.toml:8: [capacity] replicas: expected replica counts 1 to 64"),
+            e.contains("x.toml:10: [capacity] replicas = [2, 1]: expected replica counts 1 to 64"),
             "{e}"
         );
         let e = err(&format!("{polling}[capacity]\nreplicas = [1, 2]\n"));
