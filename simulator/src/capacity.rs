@@ -68,7 +68,7 @@ fn search(
             bots: scn.telegram.bots,
             ..RateCurve::default()
         }),
-        replicas: (scn.capacity.axis == Axis::Replicas).then(|| ReplicaCurve {
+        replicas: (scn.capacity.axis == Axis::Replicas).then_some(ReplicaCurve {
             bots: scn.telegram.bots,
             needed: None,
         }),
