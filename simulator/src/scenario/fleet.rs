@@ -175,6 +175,15 @@ pub(super) fn check_scenario(bad: &mut impl FnMut(Vec<Seg>, Option<String>, &str
             }
         }
     }
+    for h in &s.telegram.webhook_hosts {
+        if h.parse::<ipnet::IpNet>().is_err() {
+            bad(
+                path!["telegram", "webhook_hosts"],
+                Some(format!("{h:?}")),
+                "expected a network in CIDR notation, e.g. \"198.18.0.0/15\" or \"fd00::/8\"",
+            );
+        }
+    }
     if let Some(listen) = &s.telegram.listen {
         match listen.parse::<SocketAddr>() {
             Err(_) => bad(
@@ -335,5 +344,25 @@ mod tests {
             "{EXTERNAL}[capacity]\naxis = \"replicas\"\nreplicas = [1, 2]\n"
         ));
         assert!(e.contains("[[sut]] #1 kind = \"external\": [capacity] axis = \"replicas\" needs SUTs tgbench starts"), "{e}");
+    }
+
+    #[test]
+    fn webhook_hosts_are_networks_and_reach_the_mock() {
+        let text = format!(
+            "{}webhook_hosts = [\"198.18.0.0/15\", \"fd00::/8\"]\n{}",
+            "name = \"t\"\nduration_s = 5\n[telegram]\nbots = 3\n",
+            "[[sut]]\nname = \"w\"\nkind = \"webhook\"\n"
+        );
+        let s = parse(&text, "x.toml").unwrap();
+        let hosts = crate::run::mock_config(&s.telegram, 1).webhook_hosts;
+        assert_eq!(hosts.len(), 2);
+        assert!(hosts[0].contains(&"198.19.0.7".parse::<std::net::IpAddr>().unwrap()));
+        let e = err(&text.replace("198.18.0.0/15", "198.18.0.0"));
+        assert!(
+            e.contains(
+                "x.toml:5: [telegram] webhook_hosts = \"198.18.0.0\": expected a network in CIDR notation"
+            ),
+            "{e}"
+        );
     }
 }

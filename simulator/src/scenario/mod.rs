@@ -149,6 +149,10 @@ pub struct Telegram {
     /// when absent).
     #[serde(default)]
     pub control_token: Option<String>,
+    /// Networks (CIDRs, e.g. `"198.18.0.0/15"`) the mock accepts webhook URLs on beside
+    /// loopback: a webhook fleet on other hosts. Default: loopback only.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub webhook_hosts: Vec<String>,
 }
 
 /// `[telegram]` listen's default: a free loopback port.
