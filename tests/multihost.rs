@@ -87,6 +87,37 @@ impl Hosts {
         Ok(hosts)
     }
 
+    /// The hosts, or None when this machine cannot create them (said as SKIPPED; fatal
+    /// under CI).
+    fn create_or_skip() -> Option<Hosts> {
+        if which("ip").is_none() {
+            skip("needs `ip` (iproute2) to create network namespaces");
+            return None;
+        }
+        Hosts::create()
+            .map_err(|why| {
+                skip(&format!(
+                    "cannot create network namespaces (needs root): {why}"
+                ))
+            })
+            .ok()
+    }
+
+    /// `tgbench run SCENARIO` on host A with the multi-host control token, its output to
+    /// `stdio`.
+    fn tgbench(&self, bins: &Path, scenario: &Path, out: &Path, stdio: fn() -> Stdio) -> Child {
+        self.exec(&self.a, &bins.join("tgbench"))
+            .arg("run")
+            .arg(scenario)
+            .args(["--no-progress", "--out"])
+            .arg(out)
+            .env("TGBENCH_CONTROL_TOKEN", "multihost-control-token")
+            .stdout(stdio())
+            .stderr(stdio())
+            .spawn()
+            .unwrap()
+    }
+
     /// `ip netns exec NS program args…`
     fn exec(&self, ns: &str, program: &Path) -> Command {
         let mut c = Command::new("ip");
@@ -110,6 +141,17 @@ fn which(program: &str) -> Option<std::path::PathBuf> {
         .find(|p| p.is_file())
 }
 
+/// Waits for `tgbench` and fails with its stderr unless it succeeded.
+fn succeeded(tgbench: Child) {
+    let done = tgbench.wait_with_output().unwrap();
+    assert!(
+        done.status.success(),
+        "tgbench: {:?}\n{}",
+        done.status,
+        String::from_utf8_lossy(&done.stderr)
+    );
+}
+
 /// utime + stime of `pids` in seconds, and their RSS in MiB, summed.
 fn kernel(pids: &[u32]) -> (f64, f64) {
     pids.iter()
@@ -123,16 +165,8 @@ fn a_fleet_on_another_host_measured_through_prometheus() {
     else {
         return skip("prometheus or prometheus-process-exporter is not installed");
     };
-    if which("ip").is_none() {
-        return skip("needs `ip` (iproute2) to create network namespaces");
-    }
-    let hosts = match Hosts::create() {
-        Ok(h) => h,
-        Err(why) => {
-            return skip(&format!(
-                "cannot create network namespaces (needs root): {why}"
-            ));
-        }
+    let Some(hosts) = Hosts::create_or_skip() else {
+        return;
     };
     let bins = binaries();
     let dir = tempfile::tempdir().unwrap();
@@ -192,26 +226,10 @@ fn a_fleet_on_another_host_measured_through_prometheus() {
         ),
     );
     let out = dir.path().join("out");
-    let mut tgbench = hosts
-        .exec(&hosts.a, &bins.join("tgbench"))
-        .arg("run")
-        .arg(&scenario)
-        .args(["--no-progress", "--out"])
-        .arg(&out)
-        .env("TGBENCH_CONTROL_TOKEN", "multihost-control-token")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut tgbench = hosts.tgbench(bins, &scenario, &out, Stdio::piped);
 
     let replicas = start_replicas(&hosts, bins, &tokens, &mut tgbench, "polling-bot");
-    let done = tgbench.wait_with_output().unwrap();
-    assert!(
-        done.status.success(),
-        "tgbench: {:?}\n{}",
-        done.status,
-        String::from_utf8_lossy(&done.stderr)
-    );
+    succeeded(tgbench);
     let text = std::fs::read_to_string(out.join("results.json")).unwrap();
     let r = Results::from_json(&text).unwrap();
     let run = &r.runs[0];
@@ -247,17 +265,7 @@ fn a_fleet_on_another_host_measured_through_prometheus() {
             .unwrap()
             .replace("duration_s = 6", "duration_s = 14"),
     );
-    let mut load = hosts
-        .exec(&hosts.a, &bins.join("tgbench"))
-        .arg("run")
-        .arg(&longer)
-        .args(["--no-progress", "--out"])
-        .arg(dir.path().join("out2"))
-        .env("TGBENCH_CONTROL_TOKEN", "multihost-control-token")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut load = hosts.tgbench(bins, &longer, &dir.path().join("out2"), Stdio::null);
     let replicas = start_replicas(&hosts, bins, &tokens, &mut load, "polling-bot");
     // `ip netns exec` execs the program: the child's pid is the replica's.
     let pids: Vec<u32> = replicas.0.iter().map(Child::id).collect();
@@ -359,16 +367,8 @@ fn start_replicas(
 /// CPU and memory are null ("not measured"), never 0.
 #[test]
 fn a_webhook_fleet_on_another_host_answers_every_message_once() {
-    if which("ip").is_none() {
-        return skip("needs `ip` (iproute2) to create network namespaces");
-    }
-    let hosts = match Hosts::create() {
-        Ok(h) => h,
-        Err(why) => {
-            return skip(&format!(
-                "cannot create network namespaces (needs root): {why}"
-            ));
-        }
+    let Some(hosts) = Hosts::create_or_skip() else {
+        return;
     };
     let bins = binaries();
     let dir = tempfile::tempdir().unwrap();
@@ -386,25 +386,9 @@ fn a_webhook_fleet_on_another_host_answers_every_message_once() {
         ),
     );
     let out = dir.path().join("out");
-    let mut tgbench = hosts
-        .exec(&hosts.a, &bins.join("tgbench"))
-        .arg("run")
-        .arg(&scenario)
-        .args(["--no-progress", "--out"])
-        .arg(&out)
-        .env("TGBENCH_CONTROL_TOKEN", "multihost-control-token")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut tgbench = hosts.tgbench(bins, &scenario, &out, Stdio::piped);
     let replicas = start_replicas(&hosts, bins, &tokens, &mut tgbench, "webhook-bot");
-    let done = tgbench.wait_with_output().unwrap();
-    assert!(
-        done.status.success(),
-        "tgbench: {:?}\n{}",
-        done.status,
-        String::from_utf8_lossy(&done.stderr)
-    );
+    succeeded(tgbench);
     let r =
         Results::from_json(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
     let run = &r.runs[0];
