@@ -190,6 +190,28 @@ mod tests {
     }
 
     #[test]
+    fn webhook_hosts_are_networks_and_repeat() {
+        let opts = Opts::parse_from([
+            "mock-telegram",
+            "--webhook-host",
+            "198.18.0.0/15",
+            "--webhook-host",
+            "fd00::/8",
+        ]);
+        let hosts = opts.config().unwrap().webhook_hosts;
+        assert_eq!(hosts.len(), 2);
+        assert!(hosts[0].contains(&"198.19.1.1".parse::<std::net::IpAddr>().unwrap()));
+        assert!(Opts::try_parse_from(["mock-telegram", "--webhook-host", "bench"]).is_err());
+        assert!(
+            Opts::parse_from(["mock-telegram"])
+                .config()
+                .unwrap()
+                .webhook_hosts
+                .is_empty()
+        );
+    }
+
+    #[test]
     fn options_map_onto_the_config() {
         let opts = Opts::parse_from([
             "mock-telegram",
