@@ -8,6 +8,7 @@
 mod diurnal;
 mod embedded;
 mod fleet;
+mod load_file;
 pub(crate) mod locate;
 mod validate;
 
@@ -22,6 +23,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 pub use diurnal::Diurnal;
 pub use embedded::{EMBEDDED, embedded};
+pub use load_file::{replace_load, with_load_file};
 use locate::{Locator, Seg};
 
 /// A parsed, validated scenario.
