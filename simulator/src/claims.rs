@@ -647,33 +647,26 @@ mod tests {
     #[test]
     fn bad_load_file_names_file_line_and_key() {
         let base = builtin("claims-100").unwrap();
-        let err = scenario::with_load_file(
-            &base,
+        let refused = |text: &str| {
+            scenario::with_load_file(&base, text, "my-load.toml")
+                .unwrap_err()
+                .to_string()
+        };
+        let err = refused(
             "# a skewed load\n[load]\nmodel = \"poisson\"\nmessages_per_bot_per_min = 6\nzipf_s = -1\n",
-            "my-load.toml",
-        )
-        .unwrap_err()
-        .to_string();
+        );
         assert!(err.contains("my-load.toml:5"), "{err}");
         assert!(err.contains("[load] zipf_s"), "{err}");
 
-        let err = scenario::with_load_file(
-            &base,
+        let err = refused(
             "[load]\nmodel = \"constant\"\nmessages_per_bot_per_min = 6\ndiurnal = { peak_hour = 20, trough_ratio = 0.1 }\n",
-            "my-load.toml",
-        )
-        .unwrap_err()
-        .to_string();
+        );
         assert!(err.contains("my-load.toml:4"), "{err}");
         assert!(err.contains("diurnal"), "{err}");
 
-        let err = scenario::with_load_file(
-            &base,
+        let err = refused(
             "[load]\nmodel = \"poisson\"\nmessages_per_bot_per_min = 6\n\n[telegram]\nbots = 5\n",
-            "my-load.toml",
-        )
-        .unwrap_err()
-        .to_string();
+        );
         assert!(err.contains("my-load.toml:5"), "{err}");
         assert!(err.contains("unknown key"), "{err}");
 

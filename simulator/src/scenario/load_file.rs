@@ -4,8 +4,8 @@
 
 use serde::Deserialize;
 
-use super::locate::{self, Locator};
-use super::{Load, Model, Problem, Scenario, ScenarioError, attach_traces, from_toml_error};
+use super::locate::Locator;
+use super::{Load, Model, Scenario, ScenarioError, from_toml_error};
 
 /// The file: one `[load]` table and nothing else.
 #[derive(Deserialize)]
@@ -37,25 +37,8 @@ pub fn with_load_file(base: &Scenario, text: &str, file: &str) -> Result<Scenari
     );
     // Every rule a scenario's `[load]` meets; the base's own keys passed them already, so
     // each problem is the file's.
-    let problems: Vec<Problem> = super::validate::check(&s)
-        .into_iter()
-        .map(|(path, value, message)| Problem {
-            file: file.to_string(),
-            line: loc.line_of_path(&path),
-            key: locate::render(&path),
-            value,
-            message,
-        })
-        .collect();
-    if !problems.is_empty() {
-        return Err(ScenarioError { problems });
-    }
-    let problems = attach_traces(&mut s, file, &loc);
-    if problems.is_empty() {
-        Ok(s)
-    } else {
-        Err(ScenarioError { problems })
-    }
+    super::check(&mut s, file, &loc)?;
+    Ok(s)
 }
 
 /// Reads `path` and puts its `[load]` in place of `base`'s ([`with_load_file`]).

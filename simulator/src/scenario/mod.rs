@@ -1085,7 +1085,14 @@ pub fn parse(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
         problems: vec![from_toml_error(&e, file, &loc)],
     })?;
     scenario.source = file.to_string();
-    let problems = validate::check(&scenario)
+    check(&mut scenario, file, &loc)?;
+    Ok(scenario)
+}
+
+/// Every rule of [`validate::check`], then the traces of `replay` loads read
+/// ([`attach_traces`]); each problem names `file` and the line `loc` finds its key at.
+fn check(s: &mut Scenario, file: &str, loc: &Locator<'_>) -> Result<(), ScenarioError> {
+    let problems = validate::check(s)
         .into_iter()
         .map(|(path, value, message)| Problem {
             file: file.to_string(),
@@ -1098,9 +1105,9 @@ pub fn parse(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
     if !problems.is_empty() {
         return Err(ScenarioError { problems });
     }
-    let problems = attach_traces(&mut scenario, file, &loc);
+    let problems = attach_traces(s, file, loc);
     if problems.is_empty() {
-        Ok(scenario)
+        Ok(())
     } else {
         Err(ScenarioError { problems })
     }
