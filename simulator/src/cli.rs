@@ -778,6 +778,27 @@ mod tests {
         );
     }
 
+    /// A bad `--load` file stops `tgbench claims` before anything runs: bad input, no
+    /// results folder.
+    #[test]
+    fn claims_refuses_a_bad_load_file_before_running() {
+        let dir = tempfile::tempdir().unwrap();
+        let load = dir.path().join("load.toml");
+        std::fs::write(&load, "[load]\nmodel = \"poisson\"\n").unwrap();
+        let out = dir.path().join("out");
+        let code = run_cli(Cli::parse_from([
+            "tgbench".as_ref(),
+            "claims".as_ref(),
+            "--quick".as_ref(),
+            "--load".as_ref(),
+            load.as_os_str(),
+            "--out".as_ref(),
+            out.as_os_str(),
+        ]));
+        assert_eq!(code, exit::BAD_INPUT);
+        assert!(!out.exists(), "nothing ran");
+    }
+
     #[test]
     fn claims_bots_are_bounded_by_what_one_process_can_hold() {
         let parse = |n: &str| Cli::try_parse_from(["tgbench", "claims", "--bots", n]);
