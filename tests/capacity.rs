@@ -131,3 +131,68 @@ fn a_search_along_the_rate_steps_messages_per_bot_at_fixed_bots() {
         );
     }
 }
+
+/// `axis = "replicas"`: each step runs the SUT as that many processes at the scenario's bots
+/// and load; a step that breaks the SLO is followed by one with more replicas, and the first
+/// that holds is the answer ("replicas needed").
+#[test]
+fn a_search_along_the_replicas_adds_replicas_until_the_slo_holds() {
+    let polling = BASE.replace("bots = 1\n", "bots = 4\n");
+    // A 5 ms p99 cannot hold at 1.5 RTT = 15 ms, whatever the replicas: every step runs.
+    let (code, r) = capacity(
+        &(polling.clone()
+            + "\n[slo]\np99_ms = 5\n\n[capacity]\naxis = \"replicas\"\nreplicas = [1, 2]\n"),
+    );
+    assert_eq!(code, 0);
+    let c = &r.capacity[0];
+    assert_eq!(c.max_bots, None);
+    let fleet = c.replicas.as_ref().expect("a replica curve");
+    assert_eq!((fleet.bots, fleet.needed), (4, None));
+    assert_eq!(c.stopped_by, "end of steps");
+    let steps: Vec<(u64, Option<u32>, bool)> = c
+        .steps
+        .iter()
+        .map(|s| (s.bots, s.replicas, s.passed))
+        .collect();
+    assert_eq!(steps, [(4, Some(1), false), (4, Some(2), false)]);
+    assert!(
+        c.steps
+            .iter()
+            .all(|s| s.reason.as_deref().unwrap().starts_with("slo: p99_ms "))
+    );
+    // Each step's run is the SUT at that many replicas (a fleet of 2 keeps each part),
+    // measured: CPU and RSS are figures, not null.
+    let fleets: Vec<(Option<u32>, usize)> = r
+        .runs
+        .iter()
+        .map(|x| {
+            (
+                x.sut.replicas,
+                x.resources.as_ref().map_or(0, |res| res.parts.len()),
+            )
+        })
+        .collect();
+    assert_eq!(fleets, [(Some(1), 0), (Some(2), 2)]);
+    for (run, step) in r.runs.iter().zip(&c.steps) {
+        assert_eq!(run.bots, 4);
+        assert_eq!(
+            (run.updates.lost, run.updates.replied),
+            (0, run.updates.injected)
+        );
+        assert!(step.rss_peak_mb.is_some_and(|mb| mb > 1.0), "{step:?}");
+        assert!(step.cpu_mean_pct.is_some(), "{step:?}");
+    }
+
+    // A generous SLO holds at the first step: one replica is needed, no more are started.
+    let (code, r) = capacity(
+        &(polling
+            + "\n[slo]\np99_ms = 5000\nmax_lost = 0\n\n[capacity]\naxis = \"replicas\"\nreplicas = [1, 2, 4]\n"),
+    );
+    assert_eq!(code, 0);
+    let c = &r.capacity[0];
+    assert_eq!(c.replicas.as_ref().unwrap().needed, Some(1));
+    assert_eq!(c.stopped_by, "the first step that held");
+    assert_eq!(c.steps.len(), 1);
+    assert!(c.steps[0].passed && c.steps[0].replicas == Some(1));
+    assert_eq!(r.runs.len(), 1);
+}

@@ -151,6 +151,19 @@ fn claims_quick_builds_the_verdict_table_from_a_real_run() {
         "report.md holds the verdict table"
     );
 
+    // The production shape, named in the report: HTTPS on both sides (the serverless
+    // functions excepted) and the webhook servers behind nginx where it is installed (CI).
+    assert!(
+        md.contains("HTTPS on both sides for long-polling-30s"),
+        "the report names the shape"
+    );
+    if tgbench::sut::proxy::Nginx::binary("test").is_ok() {
+        assert!(
+            md.contains("behind nginx: webhook, webhook-reply-in-response"),
+            "the report says the webhook servers sat behind nginx"
+        );
+    }
+
     // The verdicts that cannot go the other way at this scale. Memory: the reference
     // servers hold 100 bots in ~15 MB, against 800 MB / 200 MB claimed (±50 %).
     assert_eq!(verdict_in(&md, "Memory"), "does not hold");

@@ -8,9 +8,10 @@
 //! chose agree with what the kernel says of the replicas over that span: CPU within 5
 //! points of a core, RSS within 5 %.
 //!
-//! Polling, not webhooks: mock-telegram delivers webhooks only to loopback addresses (its
-//! guard against sending load anywhere else), so a webhook fleet on another host needs the
-//! mock to allow that host's network first.
+//! A webhook fleet too: the mock delivers webhooks only to loopback unless told the SUT
+//! host's network (`[telegram] webhook_hosts = ["198.18.0.0/15"]`); with it, two
+//! `webhook-bot` replicas on host B (shards 0/2 and 1/2, sharing one port) register their
+//! bots' webhooks on host B's address and every message is answered once, across the link.
 //!
 //! Needs root, `ip`, `prometheus` and `prometheus-process-exporter`: outside CI the test
 //! says SKIPPED and returns when one is missing; under CI it fails.
@@ -86,6 +87,37 @@ impl Hosts {
         Ok(hosts)
     }
 
+    /// The hosts, or None when this machine cannot create them (said as SKIPPED; fatal
+    /// under CI).
+    fn create_or_skip() -> Option<Hosts> {
+        if which("ip").is_none() {
+            skip("needs `ip` (iproute2) to create network namespaces");
+            return None;
+        }
+        Hosts::create()
+            .map_err(|why| {
+                skip(&format!(
+                    "cannot create network namespaces (needs root): {why}"
+                ))
+            })
+            .ok()
+    }
+
+    /// `tgbench run SCENARIO` on host A with the multi-host control token, its output to
+    /// `stdio`.
+    fn tgbench(&self, bins: &Path, scenario: &Path, out: &Path, stdio: fn() -> Stdio) -> Child {
+        self.exec(&self.a, &bins.join("tgbench"))
+            .arg("run")
+            .arg(scenario)
+            .args(["--no-progress", "--out"])
+            .arg(out)
+            .env("TGBENCH_CONTROL_TOKEN", "multihost-control-token")
+            .stdout(stdio())
+            .stderr(stdio())
+            .spawn()
+            .unwrap()
+    }
+
     /// `ip netns exec NS program args…`
     fn exec(&self, ns: &str, program: &Path) -> Command {
         let mut c = Command::new("ip");
@@ -109,6 +141,17 @@ fn which(program: &str) -> Option<std::path::PathBuf> {
         .find(|p| p.is_file())
 }
 
+/// Waits for `tgbench` and fails with its stderr unless it succeeded.
+fn succeeded(tgbench: Child) {
+    let done = tgbench.wait_with_output().unwrap();
+    assert!(
+        done.status.success(),
+        "tgbench: {:?}\n{}",
+        done.status,
+        String::from_utf8_lossy(&done.stderr)
+    );
+}
+
 /// utime + stime of `pids` in seconds, and their RSS in MiB, summed.
 fn kernel(pids: &[u32]) -> (f64, f64) {
     pids.iter()
@@ -122,16 +165,8 @@ fn a_fleet_on_another_host_measured_through_prometheus() {
     else {
         return skip("prometheus or prometheus-process-exporter is not installed");
     };
-    if which("ip").is_none() {
-        return skip("needs `ip` (iproute2) to create network namespaces");
-    }
-    let hosts = match Hosts::create() {
-        Ok(h) => h,
-        Err(why) => {
-            return skip(&format!(
-                "cannot create network namespaces (needs root): {why}"
-            ));
-        }
+    let Some(hosts) = Hosts::create_or_skip() else {
+        return;
     };
     let bins = binaries();
     let dir = tempfile::tempdir().unwrap();
@@ -191,26 +226,10 @@ fn a_fleet_on_another_host_measured_through_prometheus() {
         ),
     );
     let out = dir.path().join("out");
-    let mut tgbench = hosts
-        .exec(&hosts.a, &bins.join("tgbench"))
-        .arg("run")
-        .arg(&scenario)
-        .args(["--no-progress", "--out"])
-        .arg(&out)
-        .env("TGBENCH_CONTROL_TOKEN", "multihost-control-token")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut tgbench = hosts.tgbench(bins, &scenario, &out, Stdio::piped);
 
-    let replicas = start_replicas(&hosts, bins, &tokens, &mut tgbench);
-    let done = tgbench.wait_with_output().unwrap();
-    assert!(
-        done.status.success(),
-        "tgbench: {:?}\n{}",
-        done.status,
-        String::from_utf8_lossy(&done.stderr)
-    );
+    let replicas = start_replicas(&hosts, bins, &tokens, &mut tgbench, "polling-bot");
+    succeeded(tgbench);
     let text = std::fs::read_to_string(out.join("results.json")).unwrap();
     let r = Results::from_json(&text).unwrap();
     let run = &r.runs[0];
@@ -246,18 +265,8 @@ fn a_fleet_on_another_host_measured_through_prometheus() {
             .unwrap()
             .replace("duration_s = 6", "duration_s = 14"),
     );
-    let mut load = hosts
-        .exec(&hosts.a, &bins.join("tgbench"))
-        .arg("run")
-        .arg(&longer)
-        .args(["--no-progress", "--out"])
-        .arg(dir.path().join("out2"))
-        .env("TGBENCH_CONTROL_TOKEN", "multihost-control-token")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let replicas = start_replicas(&hosts, bins, &tokens, &mut load);
+    let mut load = hosts.tgbench(bins, &longer, &dir.path().join("out2"), Stdio::null);
+    let replicas = start_replicas(&hosts, bins, &tokens, &mut load, "polling-bot");
     // `ip netns exec` execs the program: the child's pid is the replica's.
     let pids: Vec<u32> = replicas.0.iter().map(Child::id).collect();
     let mut load = Reaped(vec![load]);
@@ -313,8 +322,15 @@ fn a_fleet_on_another_host_measured_through_prometheus() {
     drop(helpers);
 }
 
-/// Starts the two replicas on host B once `tgbench` has written `tokens`.
-fn start_replicas(hosts: &Hosts, bins: &Path, tokens: &Path, tgbench: &mut Child) -> Reaped {
+/// Starts two replicas of `program` on host B once `tgbench` has written `tokens`; webhook
+/// servers share port 8443 on host B's address.
+fn start_replicas(
+    hosts: &Hosts,
+    bins: &Path,
+    tokens: &Path,
+    tgbench: &mut Child,
+    program: &str,
+) -> Reaped {
     let deadline = Instant::now() + Duration::from_secs(120);
     while !tokens.is_file() {
         assert!(
@@ -331,9 +347,11 @@ fn start_replicas(hosts: &Hosts, bins: &Path, tokens: &Path, tgbench: &mut Child
     for i in 0..2 {
         replicas.0.push(
             hosts
-                .exec(&hosts.b, &bins.join("polling-bot"))
+                .exec(&hosts.b, &bins.join(program))
                 .args(["--shard", &format!("{i}/2")])
                 .env("TGBENCH_API_URL", format!("http://{A_ADDR}:8081"))
+                .env("TGBENCH_LISTEN", format!("{B_ADDR}:8443"))
+                .env("TGBENCH_PUBLIC_URL", format!("http://{B_ADDR}:8443"))
                 .env("TGBENCH_TOKENS_FILE", tokens)
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
@@ -342,4 +360,44 @@ fn start_replicas(hosts: &Hosts, bins: &Path, tokens: &Path, tgbench: &mut Child
         );
     }
     replicas
+}
+
+/// Two webhook replicas on host B, the mock on host A allowed to deliver to host B's
+/// network: every message is answered once across the link. No `[sut.metrics]`: the run's
+/// CPU and memory are null ("not measured"), never 0.
+#[test]
+fn a_webhook_fleet_on_another_host_answers_every_message_once() {
+    let Some(hosts) = Hosts::create_or_skip() else {
+        return;
+    };
+    let bins = binaries();
+    let dir = tempfile::tempdir().unwrap();
+    let tokens = dir.path().join("tokens.txt");
+    let scenario = scenario_file(
+        dir.path(),
+        "multihost-webhook",
+        &format!(
+            "name = \"multihost-webhook\"\nduration_s = 4\nwarmup_s = 1\ndrain_s = 20\n\
+             [telegram]\nbots = 20\nlisten = \"{A_ADDR}:8081\"\nwebhook_hosts = [\"198.18.0.0/15\"]\n\
+             [load]\nmodel = \"constant\"\nmessages_per_bot_per_min = 120\n\
+             [[sut]]\nname = \"fleet\"\nkind = \"external\"\ntokens_file = {:?}\n\
+             ready = \"webhook\"\nready_timeout_s = 60\n",
+            tokens.display().to_string()
+        ),
+    );
+    let out = dir.path().join("out");
+    let mut tgbench = hosts.tgbench(bins, &scenario, &out, Stdio::piped);
+    let replicas = start_replicas(&hosts, bins, &tokens, &mut tgbench, "webhook-bot");
+    succeeded(tgbench);
+    let r =
+        Results::from_json(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+    let run = &r.runs[0];
+    let u = &run.updates;
+    assert!(u.injected >= 100, "{u:?}");
+    assert_eq!(
+        (u.replied, u.delivered, u.lost, u.duplicated),
+        (u.injected, u.injected, 0, 0)
+    );
+    assert!(run.cpu.is_none() && run.memory.is_none(), "{:?}", run.cpu);
+    drop(replicas);
 }

@@ -62,6 +62,10 @@ pub struct Opts {
     /// Multiply Telegram's webhook retry delays (0, 2, 4 … 64 s, then 60-120 s) by this.
     #[arg(long, default_value_t = 1.0)]
     pub retry_factor: f64,
+    /// A network (CIDR, e.g. 198.18.0.0/15) setWebhook accepts URLs on beside loopback;
+    /// repeat for more. Default: loopback only.
+    #[arg(long = "webhook-host", value_name = "CIDR")]
+    pub webhook_hosts: Vec<ipnet::IpNet>,
     /// Worker threads (1 = everything on one core; default: one per core).
     #[arg(long)]
     pub threads: Option<usize>,
@@ -107,6 +111,7 @@ impl Opts {
             update_expiry: Duration::from_secs_f64(self.update_expiry_s),
             retry: RetrySchedule::compressed(self.retry_factor),
             control_token: self.control_token.clone(),
+            webhook_hosts: self.webhook_hosts.clone(),
             ..MockConfig::default()
         })
     }
@@ -182,6 +187,28 @@ mod tests {
             "t",
         ]);
         assert!(opts.config().is_ok());
+    }
+
+    #[test]
+    fn webhook_hosts_are_networks_and_repeat() {
+        let opts = Opts::parse_from([
+            "mock-telegram",
+            "--webhook-host",
+            "198.18.0.0/15",
+            "--webhook-host",
+            "fd00::/8",
+        ]);
+        let hosts = opts.config().unwrap().webhook_hosts;
+        assert_eq!(hosts.len(), 2);
+        assert!(hosts[0].contains(&"198.19.1.1".parse::<std::net::IpAddr>().unwrap()));
+        assert!(Opts::try_parse_from(["mock-telegram", "--webhook-host", "bench"]).is_err());
+        assert!(
+            Opts::parse_from(["mock-telegram"])
+                .config()
+                .unwrap()
+                .webhook_hosts
+                .is_empty()
+        );
     }
 
     #[test]

@@ -49,6 +49,10 @@ pub struct MockConfig {
     /// built-in roots, as Telegram checks them; a webhook set with an uploaded `certificate`
     /// is not checked (Telegram trusts the uploaded one). None: any certificate is accepted.
     pub webhook_ca_pem: Option<String>,
+    /// Networks beside loopback that setWebhook accepts URLs on (`198.18.0.0/15` for a
+    /// benchmark network across hosts). Empty: loopback only, so deliveries never leave
+    /// this machine unless asked to.
+    pub webhook_hosts: Vec<ipnet::IpNet>,
 }
 
 impl Default for MockConfig {
@@ -69,6 +73,7 @@ impl Default for MockConfig {
             control_token: None,
             enforce_webhook_ports: false,
             webhook_ca_pem: None,
+            webhook_hosts: Vec::new(),
         }
     }
 }

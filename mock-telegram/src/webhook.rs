@@ -44,10 +44,10 @@ fn bad_webhook(detail: impl std::fmt::Display) -> ApiError {
     ApiError::bad(format!("bad webhook: {detail}"))
 }
 
-/// Checks a webhook URL. Deliveries only ever go to this machine: https to a loopback host
-/// on any port (self-signed certificates are accepted), or plain http to loopback (a test
-/// convenience Telegram does not offer).
-pub fn validate_url(raw: &str) -> Result<reqwest::Url, ApiError> {
+/// Checks a webhook URL. Deliveries only go to this machine or to the networks in `hosts`
+/// (IP addresses, no names): https on any port (self-signed certificates are accepted), or
+/// plain http (a test convenience Telegram does not offer).
+pub fn validate_url(raw: &str, hosts: &[ipnet::IpNet]) -> Result<reqwest::Url, ApiError> {
     let url =
         reqwest::Url::parse(raw).map_err(|_| ApiError::bad("invalid webhook URL specified"))?;
     let host = url
@@ -58,12 +58,12 @@ pub fn validate_url(raw: &str) -> Result<reqwest::Url, ApiError> {
         _ => return Err(bad_webhook("An HTTPS URL must be provided for webhook")),
     }
     let bare = host.trim_start_matches('[').trim_end_matches(']');
-    let loopback = match bare.parse::<IpAddr>() {
-        Ok(ip) if ip.is_loopback() => true,
+    let allowed = match bare.parse::<IpAddr>() {
+        Ok(ip) if ip.is_loopback() || hosts.iter().any(|n| n.contains(&ip)) => true,
         Ok(ip) => return Err(bad_webhook(format!("IP address {ip} is reserved"))),
         Err(_) => bare.eq_ignore_ascii_case("localhost"),
     };
-    if !loopback {
+    if !allowed {
         return Err(bad_webhook(
             "Failed to resolve host: Name or service not known",
         ));
@@ -96,7 +96,7 @@ pub fn set_webhook(
     if raw.trim().is_empty() {
         return delete_webhook(mock, bot, params);
     }
-    let url = validate_url(raw.trim())?;
+    let url = validate_url(raw.trim(), &mock.config().webhook_hosts)?;
     if mock.config().enforce_webhook_ports {
         crate::tls::check_webhook_port(&url)?;
     }
@@ -534,19 +534,45 @@ mod tests {
 
     #[test]
     fn urls_must_point_at_this_machine() {
-        assert!(validate_url("http://127.0.0.1:8080/webhook/1").is_ok());
-        assert!(validate_url("https://localhost:8443/x").is_ok());
-        assert!(validate_url("https://[::1]:9/x").is_ok());
+        assert!(validate_url("http://127.0.0.1:8080/webhook/1", &[]).is_ok());
+        assert!(validate_url("https://localhost:8443/x", &[]).is_ok());
+        assert!(validate_url("https://[::1]:9/x", &[]).is_ok());
         assert_eq!(
-            validate_url("https://10.0.0.1/x").unwrap_err().to_string(),
+            validate_url("https://10.0.0.1/x", &[])
+                .unwrap_err()
+                .to_string(),
             "Bad Request: bad webhook: IP address 10.0.0.1 is reserved"
         );
         assert_eq!(
-            validate_url("ftp://127.0.0.1/x").unwrap_err().to_string(),
+            validate_url("ftp://127.0.0.1/x", &[])
+                .unwrap_err()
+                .to_string(),
             "Bad Request: bad webhook: An HTTPS URL must be provided for webhook"
         );
-        assert!(validate_url("https://example.com/x").is_err());
-        assert!(validate_url("not a url").is_err());
+        assert!(validate_url("https://example.com/x", &[]).is_err());
+        assert!(validate_url("not a url", &[]).is_err());
+    }
+
+    #[test]
+    fn urls_on_an_allowed_network_are_accepted_and_no_others() {
+        let bench: Vec<ipnet::IpNet> = vec!["198.18.0.0/15".parse().unwrap()];
+        assert!(validate_url("http://198.18.0.2:8443/webhook/1", &bench).is_ok());
+        assert!(validate_url("https://198.19.255.1/x", &bench).is_ok());
+        assert!(validate_url("https://127.0.0.1/x", &bench).is_ok());
+        assert_eq!(
+            validate_url("https://198.20.0.1/x", &bench)
+                .unwrap_err()
+                .to_string(),
+            "Bad Request: bad webhook: IP address 198.20.0.1 is reserved"
+        );
+        assert_eq!(
+            validate_url("https://198.18.0.2/x", &[])
+                .unwrap_err()
+                .to_string(),
+            "Bad Request: bad webhook: IP address 198.18.0.2 is reserved"
+        );
+        // Names are never resolved: only addresses can be on an allowed network.
+        assert!(validate_url("https://bench.example/x", &bench).is_err());
     }
 
     #[test]

@@ -237,8 +237,8 @@ pub fn capacity_curve(
             passed: max_bots.is_some_and(|m| bots <= m),
             p99_ms: 50.0 * bots as f64 / 100.0,
             lost: 0,
-            cpu_mean_pct: bots as f64 / 50.0,
-            rss_peak_mb: 10.0 + bots as f64 / 100.0,
+            cpu_mean_pct: Some(bots as f64 / 50.0),
+            rss_peak_mb: Some(10.0 + bots as f64 / 100.0),
             requests_per_min: bots as f64 * 2.0,
             reason: None,
             machine_limit: false,
@@ -264,6 +264,7 @@ pub fn capacity_curve(
         },
         steps,
         rate: None,
+        replicas: None,
     }
 }
 

@@ -228,9 +228,15 @@ fn the_environment_says_which_suts_ran_over_https() {
         "{md}"
     );
     r.runs[1].tls = Some(Default::default());
-    let (_d, _w, md, _) = render(&[Input::new("mixed", r)]);
+    let (_d, _w, md, _) = render(&[Input::new("mixed", r.clone())]);
     assert!(
         md.contains("| transport security | HTTPS on both sides for webhook-bot; plain HTTP for polling-bot |"),
+        "{md}"
+    );
+    r.runs[1].sut.proxy = Some("nginx".into());
+    let (_d, _w, md, _) = render(&[Input::new("proxied", r)]);
+    assert!(
+        md.contains("plain HTTP for polling-bot; behind nginx: webhook-bot |"),
         "{md}"
     );
 }
@@ -693,6 +699,58 @@ fn a_capacity_along_the_rate_reads_as_messages_per_second() {
     assert!(
         console
             .contains("Capacity of webhook-rate: **1,000 msg/s (60/bot/min at 1,000 bots)** held"),
+        "{console}"
+    );
+}
+
+/// A search along the replicas reads as replicas — in the step table, the summary ("2
+/// replicas needed for 1,000 bots"), its own chart (x = replicas) and the console; a step
+/// whose CPU and memory were not measured says so, never 0.
+#[test]
+fn a_capacity_along_the_replicas_reads_as_replicas_needed() {
+    use tgbench_reports::results::{CapacityStep, ReplicaCurve};
+    let mut r = fixtures::smoke();
+    let mut c = fixtures::capacity_curve("polling-fleet", "polling", None, false);
+    c.steps = [(1, false), (2, true)]
+        .iter()
+        .map(|&(n, passed)| CapacityStep {
+            bots: 1000,
+            passed,
+            p99_ms: if passed { 120.0 } else { 2500.0 },
+            cpu_mean_pct: (n == 2).then_some(80.0),
+            rss_peak_mb: (n == 2).then_some(30.0),
+            replicas: Some(n),
+            reason: (!passed).then(|| "slo: p99_ms 2500 > 1000".to_owned()),
+            ..CapacityStep::default()
+        })
+        .collect();
+    c.stopped_by = "the first step that held".into();
+    c.replicas = Some(ReplicaCurve {
+        bots: 1000,
+        needed: Some(2),
+    });
+    r.capacity.push(c);
+    let (_d, _w, md, html) = render(&[Input::new("cap", r.clone())]);
+    for text in [&md, &html] {
+        assert!(text.contains("2 replicas needed for 1,000 bots"), "summary");
+    }
+    let row = md
+        .lines()
+        .find(|l| l.contains("| 1 replica |"))
+        .unwrap_or_else(|| panic!("{md}"));
+    assert_eq!(row.matches("not measured").count(), 2, "{row}");
+    assert!(
+        md.lines()
+            .any(|l| l.contains("| 2 replicas |") && l.contains("| 80.0 |")),
+        "{md}"
+    );
+    let svg = chart_svg(&html, "chart-capacity-replicas").expect("a chart along the replicas");
+    assert!(svg.contains("replicas of the SUT"));
+    let console = tgbench_reports::report::console::summary(&r, "x/results.json");
+    assert!(
+        console.contains(
+            "Capacity of polling-fleet: **2 replicas needed for 1,000 bots**; stopped by the first step that held (steps: 1 replica ✗, 2 replicas ✓)"
+        ),
         "{console}"
     );
 }

@@ -527,13 +527,26 @@ pub struct CapacityCurve {
     /// Largest bot count whose step met the SLO, if any did.
     pub max_bots: Option<u64>,
     /// What ended the search: "slo: p99_ms 812 > 300", "machine: open files (20000)",
-    /// "end of steps".
+    /// "end of steps", or along the replicas "the first step that held".
     pub stopped_by: String,
     pub steps: Vec<CapacityStep>,
     /// A search along the message rate (`[capacity] axis = "rate"`) at a fixed bot count;
     /// absent for a search along the bots (`max_bots` is then the figure).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate: Option<RateCurve>,
+    /// A search along the replicas (`[capacity] axis = "replicas"`) at a fixed bot count
+    /// and load; absent otherwise (`max_bots` stays null on such a curve).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<ReplicaCurve>,
+}
+
+/// The figure of a capacity search along the replicas: how many are needed under the SLO.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct ReplicaCurve {
+    /// The fixed bot count of every step.
+    pub bots: u64,
+    /// The fewest replicas whose step met the SLO, if any did.
+    pub needed: Option<u32>,
 }
 
 /// The figure of a capacity search along the message rate.
@@ -548,11 +561,13 @@ pub struct RateCurve {
 }
 
 impl CapacityStep {
-    /// The step's place on its curve: messages per second on a rate curve, else bots.
+    /// The step's place on its curve: messages per second on a rate curve, replicas on a
+    /// replica curve, else bots.
     pub fn x(&self) -> f64 {
-        match self.messages_per_bot_per_min {
-            Some(_) => self.messages_per_s,
-            None => self.bots as f64,
+        match (self.messages_per_bot_per_min, self.replicas) {
+            (Some(_), _) => self.messages_per_s,
+            (None, Some(n)) => f64::from(n),
+            (None, None) => self.bots as f64,
         }
     }
 }
@@ -563,8 +578,11 @@ pub struct CapacityStep {
     pub passed: bool,
     pub p99_ms: f64,
     pub lost: u64,
-    pub cpu_mean_pct: f64,
-    pub rss_peak_mb: f64,
+    /// The SUT's mean CPU, % of one core (the most of the step's runs); null when it was
+    /// not measured (an external SUT without `[sut.metrics]`), never 0 for "unknown".
+    pub cpu_mean_pct: Option<f64>,
+    /// The SUT's peak RSS, MB; null when it was not measured.
+    pub rss_peak_mb: Option<f64>,
     #[serde(default)]
     pub requests_per_min: f64,
     /// Why the step failed: an SLO check, or a limit of the machine rather than the SUT.
@@ -579,6 +597,9 @@ pub struct CapacityStep {
     /// On a rate curve: the messages per second injected over the step's window.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub messages_per_s: f64,
+    /// On a replica curve: how many replicas of the SUT ran this step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<u32>,
 }
 
 fn is_zero(v: &f64) -> bool {

@@ -3,11 +3,15 @@
 //! budget, memory budget), per SUT, and records the whole curve and the largest count that
 //! held. With `axis = "rate"` it steps the messages per bot per minute through `rates` at
 //! `[telegram] bots` instead ("how many messages a second does one server hold for my
-//! bots?"), and records the largest rate that held. A step this machine cannot host (open files, ports, memory — see
+//! bots?"), and records the largest rate that held. With `axis = "replicas"` it runs each
+//! SUT as `replicas` processes, step by step, at the scenario's bots and load, and records
+//! the fewest replicas that held ("how many replicas do these bots need?"). A step this machine cannot host (open files, ports, memory — see
 //! [`crate::preflight`]) ends the curve with `machine_limit = true` and the limit named, not
 //! "SUT failed"; so does a step where the harness, not the SUT, was the bottleneck.
 
-use tgbench_reports::results::{CapacityCurve, CapacityStep, RateCurve, Results, Run};
+use tgbench_reports::results::{
+    CapacityCurve, CapacityStep, RateCurve, ReplicaCurve, Results, Run,
+};
 use tgbench_reports::text::chosen;
 
 use crate::run::{Options, Outcome, RunError, Session, Status, Stop};
@@ -16,7 +20,7 @@ use crate::scenario::{Axis, Scenario, Sut};
 /// Runs the capacity search of every SUT of `scn` (its `repeat` is not used: one run per
 /// step). Results hold every step's runs and one curve per SUT.
 pub fn run_capacity(scn: &Scenario, opts: &Options) -> Result<Outcome, RunError> {
-    let first = points(scn).first().map_or(scn.telegram.bots, |p| p.0);
+    let first = points(scn).first().map_or(scn.telegram.bots, |p| p.bots);
     let name = format!("{}-capacity", scn.name);
     let session = Session::new(&scn.with_bots(first), opts, first, &name)?;
     let mut results = session.begin(scn)?;
@@ -45,8 +49,8 @@ pub fn run_capacity(scn: &Scenario, opts: &Options) -> Result<Outcome, RunError>
     session.finish(results, status)
 }
 
-/// One SUT's curve: step by step until a step fails, the machine cannot host the next,
-/// or the steps run out. Each step's runs go into `results` (rewritten after every step
+/// One SUT's curve: step by step until a step fails (along the replicas: until one holds),
+/// the machine cannot host the next, or the steps run out. Each step's runs go into `results` (rewritten after every step
 /// that held). The stop returned is an interruption, or a SUT that failed its first step.
 fn search(
     session: &Session,
@@ -64,8 +68,17 @@ fn search(
             bots: scn.telegram.bots,
             ..RateCurve::default()
         }),
+        replicas: (scn.capacity.axis == Axis::Replicas).then_some(ReplicaCurve {
+            bots: scn.telegram.bots,
+            needed: None,
+        }),
     };
-    for (bots, rate) in points(scn) {
+    for Point {
+        bots,
+        rate,
+        replicas,
+    } in points(scn)
+    {
         if session.interrupted() {
             curve.stopped_by = "interrupted".into();
             return Ok((curve, Some(Stop::Interrupted)));
@@ -75,10 +88,15 @@ fn search(
         if let Some(r) = rate {
             at = at.with_rate(r);
         }
+        let mut sut = sut.clone();
+        if replicas.is_some() {
+            sut.replicas = replicas;
+        }
         at.suts = vec![sut.clone()];
-        let what = match rate {
-            Some(r) => format!("{} messages per bot per minute ({bots} bots)", chosen(r)),
-            None => format!("{bots} bots"),
+        let what = match (rate, replicas) {
+            (Some(r), _) => format!("{} messages per bot per minute ({bots} bots)", chosen(r)),
+            (None, Some(n)) => format!("{n} replicas ({bots} bots)"),
+            (None, None) => format!("{bots} bots"),
         };
         if let Err(refusal) = session.check(&at, bots) {
             session.note(&format!("■ {} at {what}: {}", sut.name, refusal.short()));
@@ -88,27 +106,41 @@ fn search(
                 reason: Some(refusal.message.clone()),
                 machine_limit: true,
                 messages_per_bot_per_min: rate,
+                replicas,
                 ..CapacityStep::default()
             });
             curve.stopped_by = refusal.short();
             break;
         }
         session.note(&format!("■ {} at {what}", sut.name));
-        let r = session.measure(&at, sut, 0);
-        let (mut step, stopped_by) = judge(bots, &r.runs, r.stop.as_ref());
+        let r = session.measure(&at, &sut, 0);
+        let (mut step, mut stopped_by) = judge(bots, &r.runs, r.stop.as_ref());
+        step.replicas = replicas;
         if let Some(rate) = rate {
             step.messages_per_bot_per_min = Some(rate);
             step.messages_per_s = injected_per_s(&r.runs);
         }
         results.runs.extend(r.runs);
         if step.passed {
-            match (&mut curve.rate, rate) {
-                (Some(rc), Some(per_bot)) => {
+            match (&mut curve.rate, rate, &mut curve.replicas) {
+                (Some(rc), Some(per_bot), _) => {
                     rc.max_messages_per_bot_per_min = Some(per_bot);
                     rc.max_messages_per_s = Some(step.messages_per_s);
                 }
+                (_, _, Some(rc)) => {
+                    // Along the replicas the first step that holds is the answer.
+                    rc.needed = replicas;
+                    stopped_by = Some("the first step that held".into());
+                }
                 _ => curve.max_bots = Some(bots),
             }
+        } else if curve.replicas.is_some()
+            && stopped_by
+                .as_deref()
+                .is_some_and(|w| w.starts_with("slo: "))
+        {
+            // Too few replicas for the SLO: the next step adds more.
+            stopped_by = None;
         }
         curve.steps.push(step);
         let stop = match r.stop {
@@ -130,16 +162,44 @@ fn search(
     Ok((curve, None))
 }
 
-/// The search's steps as (bots, rate per bot): the bot counts at the load's rate, or the
-/// rates at `[telegram] bots`.
-fn points(scn: &Scenario) -> Vec<(u64, Option<f64>)> {
+/// One step of a search: its bots, and its rate per bot or replicas when it steps those.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Point {
+    bots: u64,
+    rate: Option<f64>,
+    replicas: Option<u32>,
+}
+
+/// The search's steps: the bot counts at the load's rate, or the rates (or the replica
+/// counts) at `[telegram] bots`.
+fn points(scn: &Scenario) -> Vec<Point> {
+    let at = |rate, replicas| Point {
+        bots: scn.telegram.bots,
+        rate,
+        replicas,
+    };
     match scn.capacity.axis {
-        Axis::Bots => scn.capacity.steps.iter().map(|&b| (b, None)).collect(),
+        Axis::Bots => scn
+            .capacity
+            .steps
+            .iter()
+            .map(|&bots| Point {
+                bots,
+                rate: None,
+                replicas: None,
+            })
+            .collect(),
         Axis::Rate => scn
             .capacity
             .rates
             .iter()
-            .map(|&r| (scn.telegram.bots, Some(r)))
+            .map(|&r| at(Some(r), None))
+            .collect(),
+        Axis::Replicas => scn
+            .capacity
+            .replicas
+            .iter()
+            .map(|&n| at(None, Some(n)))
             .collect(),
     }
 }
@@ -166,16 +226,15 @@ pub(crate) fn judge(
         passed: false,
         p99_ms: runs.iter().map(|r| r.latency_ms.p99).fold(0.0, f64::max),
         lost: runs.iter().map(|r| r.updates.lost).sum(),
-        // An external SUT without [sut.metrics] has none: the step's figures stay 0 there
-        // (its runs say "not measured").
+        // An external SUT without [sut.metrics] has none: null, "not measured", as its runs.
         cpu_mean_pct: runs
             .iter()
             .filter_map(|r| Some(r.cpu.as_ref()?.mean_pct))
-            .fold(0.0, f64::max),
+            .reduce(f64::max),
         rss_peak_mb: runs
             .iter()
             .filter_map(|r| Some(r.memory.as_ref()?.rss_peak_mb))
-            .fold(0.0, f64::max),
+            .reduce(f64::max),
         requests_per_min: runs.iter().map(|r| r.requests.per_min).fold(0.0, f64::max),
         reason: None,
         machine_limit: false,
@@ -259,6 +318,25 @@ mod tests {
         let (step, stop) = judge(5000, &[run(812.0, false, true)], None);
         assert!(!step.passed && step.machine_limit);
         assert!(stop.unwrap().starts_with("harness: injection lag"));
+    }
+
+    #[test]
+    fn unmeasured_cpu_and_memory_stay_null_not_zero() {
+        // An external SUT without [sut.metrics]: its runs have no figures, nor has the step.
+        let (step, _) = judge(10, &[run(20.0, true, false)], None);
+        assert_eq!((step.cpu_mean_pct, step.rss_peak_mb), (None, None));
+        let json = serde_json::to_value(&step).unwrap();
+        assert!(json["cpu_mean_pct"].is_null() && json["rss_peak_mb"].is_null());
+        // Measured runs give the most of them.
+        let mut a = run(20.0, true, false);
+        a.cpu = Some(tgbench_reports::results::Cpu {
+            mean_pct: 12.0,
+            ..Default::default()
+        });
+        let mut b = a.clone();
+        b.cpu.as_mut().unwrap().mean_pct = 30.0;
+        let (step, _) = judge(10, &[a, b], None);
+        assert_eq!(step.cpu_mean_pct, Some(30.0));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! Starts the mock Telegram (embedded, [`mock_telegram`]) and a system under test (SUT),
 //! drives an open-model load from a seeded schedule, samples the SUT's CPU and memory, and
 //! writes `results.json` (the schema in [`tgbench_reports::results`]) plus a Markdown
-//! summary. `tgbench capacity` steps the bot count until the SLO breaks.
+//! summary. `tgbench capacity` steps the bot count (or the rate, or the replicas) against the SLO.
 //!
 //! Entry points: [`cli::run_cli`] (what the binary calls, with [`cli::Cli`] from
 //! `Cli::parse_from`), [`run::run_scenario`], [`capacity::run_capacity`],

@@ -70,7 +70,7 @@ fuzz_target!(|input: Input<'_>| {
     let _ = params.allowed_updates();
     let _ = mock_telegram::polling::PollRequest::from_params(&params);
     if let Some(url) = params.str("url") {
-        let _ = mock_telegram::webhook::validate_url(url.trim());
+        let _ = mock_telegram::webhook::validate_url(url.trim(), &[]);
     }
     if let Some(secret) = params.str("secret_token") {
         let _ = mock_telegram::webhook::validate_secret(&secret);

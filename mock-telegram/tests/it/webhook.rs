@@ -366,3 +366,28 @@ async fn https_to_a_self_signed_endpoint_is_delivered() {
     assert_eq!(hits.load(Ordering::SeqCst), 1);
     assert_eq!(h.mock().stats().webhook.failed, 0);
 }
+
+/// `webhook_hosts` lets setWebhook take URLs on the listed networks (a webhook fleet on other
+/// hosts), and only those: an address outside them is still refused as Telegram words it.
+/// No update is sent, so nothing is delivered to the address.
+#[tokio::test]
+async fn set_webhook_accepts_the_allowed_networks_beside_loopback() {
+    let h = Harness::start(MockConfig {
+        webhook_hosts: vec!["198.18.0.0/15".parse().unwrap()],
+        ..MockConfig::default()
+    })
+    .await;
+    let url = "http://198.19.0.2:8443/webhook/1";
+    h.ok(0, "setWebhook", json!({ "url": url })).await;
+    assert_eq!(h.ok(0, "getWebhookInfo", json!({})).await["url"], url);
+    let (status, body) = h
+        .call(0, "setWebhook", json!({"url": "https://198.20.0.1/hook"}))
+        .await;
+    assert_eq!(
+        (status, body["description"].as_str()),
+        (
+            400,
+            Some("Bad Request: bad webhook: IP address 198.20.0.1 is reserved")
+        )
+    );
+}

@@ -619,6 +619,7 @@ mod tests {
                 })
                 .collect(),
             rate: None,
+            replicas: None,
         }
     }
 

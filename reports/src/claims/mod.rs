@@ -123,8 +123,26 @@ pub fn replaced_load(r: &crate::results::Results) -> Option<String> {
     Some(format!("from {file}: {}", parts.join(", ")))
 }
 
-/// Which shape each SUT ran in: HTTPS on both sides (`runs[].tls`) or plain HTTP.
+/// Which shape each SUT ran in: HTTPS on both sides (`runs[].tls`) or plain HTTP, and
+/// which webhook servers sat behind a proxy (`sut.proxy`).
 pub fn transport_security(r: &crate::results::Results) -> String {
+    let mut proxied: Vec<&str> = r
+        .runs
+        .iter()
+        .filter(|x| x.sut.proxy.is_some())
+        .map(|x| x.sut.name.as_str())
+        .collect();
+    proxied.dedup();
+    let security = tls_shape(r);
+    if proxied.is_empty() {
+        security
+    } else {
+        format!("{security}; behind nginx: {}", proxied.join(", "))
+    }
+}
+
+/// HTTPS on both sides or plain HTTP, per SUT.
+fn tls_shape(r: &crate::results::Results) -> String {
     let names = |tls: bool| {
         let mut v: Vec<&str> = r
             .runs

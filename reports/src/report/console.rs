@@ -218,9 +218,13 @@ impl Report for Console {
                     format!("{}{mark}", capacity_step_text(st))
                 })
                 .collect();
-            let held = if c.rate.is_some() { "" } else { " bots" };
+            let held = match (&c.rate, &c.replicas) {
+                (_, Some(_)) => "",
+                (Some(_), None) => " held",
+                (None, None) => " bots held",
+            };
             self.notes.push(format!(
-                "Capacity of {}: **{}**{held} held; stopped by {} (steps: {}).",
+                "Capacity of {}: **{}**{held}; stopped by {} (steps: {}).",
                 c.sut,
                 capacity_figure(c),
                 c.stopped_by,

@@ -661,37 +661,51 @@ impl Report for Html {
         }
         self.section("capacity", "Capacity");
         self.body.push_str(r#"<div class="charts">"#);
-        // Searches along the bots and along the message rate answer different questions:
-        // each gets its own pair of charts, x the bots or the messages per second.
-        for (along_rate, id, x_label, grows) in [
+        // Searches along the bots, the message rate and the replicas answer different
+        // questions: each gets its own pair of charts, x the bots, the messages per second or
+        // the replicas.
+        let axis = |c: &CapacityCurve| match (&c.rate, &c.replicas) {
+            (Some(_), _) => 1,
+            (None, Some(_)) => 2,
+            (None, None) => 0,
+        };
+        for (along, id, x_label, grows) in [
             (
-                false,
+                0,
                 "chart-capacity",
                 "bots on one server (log scale)",
                 "bots grow",
             ),
             (
-                true,
+                1,
                 "chart-capacity-rate",
                 "messages per second, all bots (log scale)",
                 "the message rate grows",
             ),
+            (
+                2,
+                "chart-capacity-replicas",
+                "replicas of the SUT (log scale)",
+                "replicas are added",
+            ),
         ] {
-            let these: Vec<&(String, &CapacityCurve)> = curves
-                .iter()
-                .filter(|(_, c)| c.rate.is_some() == along_rate)
-                .collect();
+            let these: Vec<&(String, &CapacityCurve)> =
+                curves.iter().filter(|(_, c)| axis(c) == along).collect();
             if these.is_empty() {
                 continue;
             }
-            let series = |f: fn(&CapacityStep) -> f64| -> Vec<Series> {
+            // A step without the figure (CPU not measured) has no point.
+            let series = |f: fn(&CapacityStep) -> Option<f64>| -> Vec<Series> {
                 these
                     .iter()
                     .enumerate()
                     .map(|(i, (label, c))| Series {
                         name: label.clone(),
-                        points: measured(c).map(|s| (s.x(), f(s))).collect(),
-                        failed: measured(c).map(|s| !s.passed).collect(),
+                        points: measured(c).filter_map(|s| Some((s.x(), f(s)?))).collect(),
+                        failed: measured(c)
+                            .filter(|s| f(s).is_some())
+                            .map(|s| !s.passed)
+                            .collect(),
                         markers: true,
                         color: i,
                         ..Default::default()
@@ -705,7 +719,7 @@ impl Report for Html {
                 y_label: "p99 latency (ms, log scale)".into(),
                 log_y: true,
                 log_x: true,
-                series: series(|s| s.p99_ms),
+                series: series(|s| Some(s.p99_ms)),
                 ..Default::default()
             };
             let cpu = LineChart {

@@ -467,16 +467,19 @@ pub fn methods_table(data: &ReportData<'_>) -> Table {
 
 /// Capacity: one row per step of every curve.
 /// A capacity step as its curve's axis names it: `2,000` (bots), or `60/bot/min = 1,000
-/// msg/s` on a search along the rate.
+/// msg/s` on a search along the rate, `2 replicas` on one along the replicas.
 pub fn capacity_step_text(s: &CapacityStep) -> String {
-    match s.messages_per_bot_per_min {
-        Some(r) => format!("{}/bot/min = {} msg/s", chosen(r), num(s.messages_per_s)),
-        None => count(s.bots),
+    match (s.messages_per_bot_per_min, s.replicas) {
+        (Some(r), _) => format!("{}/bot/min = {} msg/s", chosen(r), num(s.messages_per_s)),
+        (None, Some(1)) => "1 replica".to_owned(),
+        (None, Some(n)) => format!("{n} replicas"),
+        (None, None) => count(s.bots),
     }
 }
 
 /// A curve's figure: the largest bot count that held, or on a rate curve the largest rate
-/// ("1,000 msg/s (60/bot/min at 1,000 bots)"); "none" when no step held.
+/// ("1,000 msg/s (60/bot/min at 1,000 bots)"), or on a replica curve the fewest replicas
+/// that held ("2 replicas needed for 1,000 bots"); "none" when no step held.
 pub fn capacity_figure(c: &CapacityCurve) -> String {
     match &c.rate {
         Some(r) => match (r.max_messages_per_s, r.max_messages_per_bot_per_min) {
@@ -488,7 +491,20 @@ pub fn capacity_figure(c: &CapacityCurve) -> String {
             ),
             _ => "none".to_owned(),
         },
-        None => c.max_bots.map_or_else(|| "none".to_owned(), count),
+        None => match &c.replicas {
+            Some(r) => match r.needed {
+                Some(n) => format!(
+                    "{n} replica{} needed for {} bots",
+                    if n == 1 { "" } else { "s" },
+                    count(r.bots)
+                ),
+                None => format!(
+                    "none tried held {} bots (more replicas needed)",
+                    count(r.bots)
+                ),
+            },
+            None => c.max_bots.map_or_else(|| "none".to_owned(), count),
+        },
     }
 }
 
@@ -520,8 +536,8 @@ pub fn capacity_table(data: &ReportData<'_>) -> Table {
                 passed,
                 num(s.p99_ms).into(),
                 count(s.lost).into(),
-                num(s.cpu_mean_pct).into(),
-                num(s.rss_peak_mb).into(),
+                measured(s.cpu_mean_pct).into(),
+                measured(s.rss_peak_mb).into(),
                 num(s.requests_per_min).into(),
                 s.reason.clone().unwrap_or_default().into(),
             ]);

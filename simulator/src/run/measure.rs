@@ -139,6 +139,12 @@ pub fn mock_config(t: &Telegram, seed: u64) -> MockConfig {
         poll_batching: t.poll_batching,
         webhook_ramp: t.webhook_ramp,
         update_expiry: secs(t.update_expiry_s),
+        // Checked by the scenario's validation: each is a CIDR.
+        webhook_hosts: t
+            .webhook_hosts
+            .iter()
+            .filter_map(|h| h.parse().ok())
+            .collect(),
         ..MockConfig::default()
     };
     if let Some(n) = t.max_pending_per_bot {

@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 
 use super::locate::{Seg, key_path as path};
-use super::{CONTROL_TOKEN_ENV, Kind, Ready, Scenario, Sut};
+use super::{Axis, CONTROL_TOKEN_ENV, Kind, Ready, Scenario, Sut};
 
 /// Most replicas of one SUT on this machine.
 pub const MAX_REPLICAS: u32 = 64;
@@ -102,6 +102,62 @@ pub(super) fn check_sut(bad: &mut impl FnMut(Vec<Seg>, Option<String>, &str), su
     }
 }
 
+/// `[capacity] axis = "replicas"` and its `replicas` steps: increasing counts a SUT tgbench
+/// starts can be run as, and no `[[sut]] replicas` of its own (the search sets it).
+pub(super) fn check_capacity(bad: &mut impl FnMut(Vec<Seg>, Option<String>, &str), s: &Scenario) {
+    let c = &s.capacity;
+    if c.axis != Axis::Replicas {
+        if !c.replicas.is_empty() {
+            bad(
+                path!["capacity", "replicas"],
+                None,
+                "only with axis = \"replicas\" (the default axis steps the bots through steps)",
+            );
+        }
+        return;
+    }
+    if c.steps != super::default_steps() {
+        bad(
+            path!["capacity", "steps"],
+            None,
+            "steps are bot counts: with axis = \"replicas\" give replicas = [1, 2, 4] and [telegram] bots",
+        );
+    }
+    if c.replicas.is_empty() {
+        bad(
+            path!["capacity", "replicas"],
+            None,
+            "missing: axis = \"replicas\" steps through replicas = [processes of each SUT, …], e.g. [1, 2, 4]",
+        );
+    } else if c.replicas[0] == 0
+        || c.replicas.windows(2).any(|w| w[0] >= w[1])
+        || c.replicas.iter().any(|&n| n > MAX_REPLICAS)
+    {
+        bad(
+            path!["capacity", "replicas"],
+            Some(format!("{:?}", c.replicas)),
+            &format!(
+                "expected replica counts 1 to {MAX_REPLICAS} in increasing order, e.g. [1, 2, 4]"
+            ),
+        );
+    }
+    for (i, sut) in s.suts.iter().enumerate() {
+        if matches!(sut.kind, Kind::Serverless | Kind::External) {
+            bad(
+                path!["sut", i, "kind"],
+                Some(format!("\"{}\"", sut.kind.as_str())),
+                "[capacity] axis = \"replicas\" needs SUTs tgbench starts (polling, webhook, framework)",
+            );
+        } else if let Some(n) = sut.replicas {
+            bad(
+                path!["sut", i, "replicas"],
+                Some(n.to_string()),
+                "the search along the replicas sets them: leave it out, or give [capacity] replicas",
+            );
+        }
+    }
+}
+
 /// The scenario-wide rules: faults that need the SUT's process are refused when a SUT is
 /// external, and a mock listening beyond loopback needs a control token.
 pub(super) fn check_scenario(bad: &mut impl FnMut(Vec<Seg>, Option<String>, &str), s: &Scenario) {
@@ -117,6 +173,15 @@ pub(super) fn check_scenario(bad: &mut impl FnMut(Vec<Seg>, Option<String>, &str
                     ),
                 );
             }
+        }
+    }
+    for h in &s.telegram.webhook_hosts {
+        if h.parse::<ipnet::IpNet>().is_err() {
+            bad(
+                path!["telegram", "webhook_hosts"],
+                Some(format!("{h:?}")),
+                "expected a network in CIDR notation, e.g. \"198.18.0.0/15\" or \"fd00::/8\"",
+            );
         }
     }
     if let Some(listen) = &s.telegram.listen {
@@ -236,6 +301,67 @@ mod tests {
         ));
         assert!(
             e.contains("prometheus_url = \"prom:9090\": expected Prometheus' base URL"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_capacity_along_the_replicas_needs_increasing_replicas_of_started_suts() {
+        let polling = "name = \"t\"\nduration_s = 5\n[telegram]\nbots = 3\n\
+            [[sut]]\nname = \"p\"\nkind = \"polling\"\n";
+        let s = parse(
+            &format!("{polling}[capacity]\naxis = \"replicas\"\nreplicas = [1, 2, 4]\n"),
+            "x.toml",
+        )
+        .unwrap();
+        assert_eq!(s.capacity.replicas, [1, 2, 4]);
+        let e = err(&format!("{polling}[capacity]\naxis = \"replicas\"\n"));
+        assert!(e.contains("[capacity] replicas: missing"), "{e}");
+        let e = err(&format!(
+            "{polling}[capacity]\naxis = \"replicas\"\nreplicas = [2, 1]\n"
+        ));
+        assert!(
+            e.contains("x.toml:10: [capacity] replicas = [2, 1]: expected replica counts 1 to 64"),
+            "{e}"
+        );
+        let e = err(&format!("{polling}[capacity]\nreplicas = [1, 2]\n"));
+        assert!(
+            e.contains("[capacity] replicas: only with axis = \"replicas\""),
+            "{e}"
+        );
+        let e = err(&format!(
+            "{polling}replicas = 2\n[capacity]\naxis = \"replicas\"\nreplicas = [1, 2]\n"
+        ));
+        assert!(
+            e.contains("[[sut]] #1 replicas = 2: the search along the replicas sets them"),
+            "{e}"
+        );
+        let e = err(&format!(
+            "{polling}[capacity]\naxis = \"replicas\"\nreplicas = [1]\nsteps = [1, 2]\n"
+        ));
+        assert!(e.contains("[capacity] steps: steps are bot counts"), "{e}");
+        let e = err(&format!(
+            "{EXTERNAL}[capacity]\naxis = \"replicas\"\nreplicas = [1, 2]\n"
+        ));
+        assert!(e.contains("[[sut]] #1 kind = \"external\": [capacity] axis = \"replicas\" needs SUTs tgbench starts"), "{e}");
+    }
+
+    #[test]
+    fn webhook_hosts_are_networks_and_reach_the_mock() {
+        let text = format!(
+            "{}webhook_hosts = [\"198.18.0.0/15\", \"fd00::/8\"]\n{}",
+            "name = \"t\"\nduration_s = 5\n[telegram]\nbots = 3\n",
+            "[[sut]]\nname = \"w\"\nkind = \"webhook\"\n"
+        );
+        let s = parse(&text, "x.toml").unwrap();
+        let hosts = crate::run::mock_config(&s.telegram, 1).webhook_hosts;
+        assert_eq!(hosts.len(), 2);
+        assert!(hosts[0].contains(&"198.19.0.7".parse::<std::net::IpAddr>().unwrap()));
+        let e = err(&text.replace("198.18.0.0/15", "198.18.0.0"));
+        assert!(
+            e.contains(
+                "x.toml:5: [telegram] webhook_hosts = \"198.18.0.0\": expected a network in CIDR notation"
+            ),
             "{e}"
         );
     }

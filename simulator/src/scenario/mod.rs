@@ -151,6 +151,10 @@ pub struct Telegram {
     /// when absent).
     #[serde(default)]
     pub control_token: Option<String>,
+    /// Networks (CIDRs, e.g. `"198.18.0.0/15"`) the mock accepts webhook URLs on beside
+    /// loopback: a webhook fleet on other hosts. Default: loopback only.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub webhook_hosts: Vec<String>,
 }
 
 /// `[telegram]` listen's default: a free loopback port.
@@ -812,6 +816,9 @@ pub struct Capacity {
     /// Messages per bot per minute to step through (axis `rate`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rates: Vec<f64>,
+    /// Replica counts to step through (axis `replicas`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replicas: Vec<u32>,
 }
 
 /// `[capacity] axis`.
@@ -823,6 +830,8 @@ pub enum Axis {
     Bots,
     /// "How many messages a second does one server hold for these bots?"
     Rate,
+    /// "How many replicas do these bots at this load need?"
+    Replicas,
 }
 
 /// 100, 200, 500, 1,000, 2,000, 5,000, 10,000, 20,000, 50,000, 100,000: far enough that a
@@ -840,6 +849,7 @@ impl Default for Capacity {
             steps: default_steps(),
             axis: Axis::Bots,
             rates: Vec::new(),
+            replicas: Vec::new(),
         }
     }
 }

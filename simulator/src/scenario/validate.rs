@@ -275,13 +275,14 @@ pub fn check(s: &Scenario) -> Vec<Found> {
                 );
             }
         }
-        super::Axis::Bots if !rates.is_empty() => bad(
+        super::Axis::Bots | super::Axis::Replicas if !rates.is_empty() => bad(
             path!["capacity", "rates"],
             None,
             "only with axis = \"rate\" (the default axis steps the bots through steps)",
         ),
-        super::Axis::Bots => {}
+        super::Axis::Bots | super::Axis::Replicas => {}
     }
+    super::fleet::check_capacity(&mut bad, s);
     if steps.is_empty() {
         bad(
             path!["capacity", "steps"],
