@@ -402,6 +402,33 @@ fn the_latency_verdict_says_where_each_configurations_latency_goes() {
     );
 }
 
+/// `tgbench claims --load FILE`: the context line names the file and the load it held;
+/// with the scenario's own load it says nothing about the load.
+#[test]
+fn a_load_from_a_file_is_named_in_the_context() {
+    let mut inputs = claims_results(100);
+    assert!(!claims_context(&claims_table(&inputs, &Prices::default())).contains("load:"));
+    let active = &mut inputs[1].results.scenario;
+    active.file = format!(
+        "embedded:claims-100{}scenarios/loads/daily-zipf.toml",
+        tgbench_reports::claims::LOAD_FROM
+    );
+    active.load = serde_json::json!({
+        "model": "poisson",
+        "messages_per_bot_per_min": 6.0,
+        "zipf_s": 1.1,
+        "diurnal": { "peak_hour": 20.0, "trough_ratio": 0.1, "day_s": 12.0, "start_hour": 0.0 },
+    });
+    let context = claims_context(&claims_table(&inputs, &Prices::default()));
+    assert!(
+        context.contains(
+            "; load: from scenarios/loads/daily-zipf.toml: poisson, 6 per bot per minute, \
+             Zipf 1.1, daily curve (peak hour 20, trough 0.1, day 12 s)."
+        ),
+        "{context}"
+    );
+}
+
 #[test]
 fn fewer_bots_are_scaled_to_the_claims_hundred() {
     let t = claims_table(&claims_results(20), &Prices::default());

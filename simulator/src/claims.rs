@@ -114,6 +114,9 @@ pub struct ClaimsOptions {
     pub stack_capacity: bool,
     /// A price file for the cost rows (default: the embedded prices).
     pub prices: Option<PathBuf>,
+    /// `--load FILE`: a `[load]` table that replaces the load of claims-100's sending
+    /// phases (and the warm-up); idle phases stay idle ([`scenario::replace_load`]).
+    pub load: Option<PathBuf>,
     /// Where results and reports go; `run.out_dir` defaults to `results/claims-<time>`.
     pub run: Options,
 }
@@ -173,23 +176,43 @@ impl Plan {
     }
 
     /// A claims scenario (`claims-100` or `claims-aiogram`) cut to this plan.
+    ///
+    /// A daily curve is compressed with the phase it drives: its `day_s` is scaled by the
+    /// phase's new length over its old one, so a day that fits the scenario's 60 s active
+    /// phase still fits the plan's 12 s (or `--quick`'s 4 s) one.
     pub fn phases_scenario(&self, base: &Scenario) -> Scenario {
         let mut s = base.with_bots(self.bots);
         s.repeat = self.repeat;
         s.warmup_s = self.warmup_s;
         s.drain_s = self.drain_s;
+        let length = |p: &Phase| {
+            if p.name == phase::IDLE {
+                self.idle_s
+            } else {
+                self.active_s
+            }
+        };
         s.phases = base
             .phases
             .iter()
-            .map(|p| Phase {
-                duration_s: if p.name == phase::IDLE {
-                    self.idle_s
-                } else {
-                    self.active_s
-                },
-                ..p.clone()
+            .map(|p| {
+                let mut cut = Phase {
+                    duration_s: length(p),
+                    ..p.clone()
+                };
+                if let Some(d) = cut.load.as_mut().and_then(|l| l.diurnal.as_mut()) {
+                    d.day_s *= length(p) / p.duration_s;
+                }
+                cut
             })
             .collect();
+        // The scenario's `[load]` drives the phases without one of their own.
+        if let (Some(d), Some(p)) = (
+            s.load.diurnal.as_mut(),
+            base.phases.iter().find(|p| p.load.is_none()),
+        ) {
+            d.day_s *= length(p) / p.duration_s;
+        }
         s
     }
 
@@ -260,8 +283,9 @@ pub struct ClaimsOutcome {
 pub enum ClaimsError {
     #[error(transparent)]
     Run(#[from] RunError),
-    /// A claims scenario does not parse (or is not built in).
-    #[error("built-in scenario: {0}")]
+    /// A claims scenario does not parse (or is not built in), or the `--load` file is bad
+    /// (the error names that file, its line and key).
+    #[error("{0}")]
     Scenario(#[from] ScenarioError),
     #[error("built-in scenario: {0} is not built in")]
     NotBuiltIn(String),
@@ -354,12 +378,12 @@ pub fn run_claims(opts: &ClaimsOptions) -> Result<ClaimsOutcome, ClaimsError> {
         .into_iter()
         .map(stack_scenario)
         .collect::<Result<Vec<_>, _>>()?;
-    let measurements = plan.measurements(
-        &direct_where_nginx_is_missing(builtin("claims-100")?),
-        &builtin("capacity")?,
-        &stacks,
-        opts.stack_capacity,
-    );
+    let mut claims = direct_where_nginx_is_missing(builtin("claims-100")?);
+    if let Some(file) = &opts.load {
+        claims = scenario::replace_load(&claims, &file.to_string_lossy())?;
+    }
+    let measurements =
+        plan.measurements(&claims, &builtin("capacity")?, &stacks, opts.stack_capacity);
 
     let mut inputs = Vec::new();
     let mut status = Status::Ok;
@@ -498,6 +522,7 @@ fn repo_root() -> Option<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
     use tgbench_reports::claims::sut;
 
     /// `--stack-capacity` adds one capacity search per framework, after the reference one:
@@ -567,6 +592,112 @@ mod tests {
         };
         assert_eq!(rate("idle"), 0.0, "messages in the idle phase");
         assert!(rate("active") > 0.0);
+    }
+
+    const DAILY_ZIPF: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../scenarios/loads/daily-zipf.toml"
+    );
+
+    /// `--load scenarios/loads/daily-zipf.toml`: the active phase (and the warm-up) run the
+    /// file's daily curve with Zipf skew, the idle phase stays idle, the rest is claims-100's;
+    /// the day shrinks with the plan's active phase and still sends the flat mean on
+    /// average, bunched into the evening and onto the first bots.
+    #[test]
+    fn load_file_replaces_the_active_load_and_keeps_idle_idle() {
+        let base = builtin("claims-100").unwrap();
+        let replaced = scenario::replace_load(&base, DAILY_ZIPF).unwrap();
+        assert_eq!(replaced.load.zipf_s, 1.1);
+        assert_eq!(replaced.load.messages_per_bot_per_min, 6.0);
+        let day = replaced.load.diurnal.as_ref().expect("a daily curve");
+        assert_eq!((day.peak_hour, day.day_s), (Some(20.0), 60.0));
+        assert_eq!(replaced.suts, base.suts);
+        assert_eq!(replaced.slo, base.slo);
+        assert_eq!((replaced.seed, replaced.telegram.bots), (base.seed, 100));
+        assert!(
+            replaced.source.ends_with(&format!(
+                "{}{DAILY_ZIPF}",
+                tgbench_reports::claims::LOAD_FROM
+            )),
+            "{}",
+            replaced.source
+        );
+
+        for (quick, active_s) in [(true, 4.0), (false, 12.0)] {
+            let s = Plan::new(quick).phases_scenario(&replaced);
+            let segs = s.segments();
+            let seg = |name: &str| {
+                segs.iter()
+                    .find(|g| g.phase.as_deref() == Some(name))
+                    .unwrap_or_else(|| panic!("no {name} segment"))
+            };
+            assert_eq!(seg(phase::IDLE).load.model, scenario::Model::Idle);
+            let active = &seg(phase::ACTIVE).load;
+            assert_eq!(
+                active.diurnal.as_ref().map(|d| d.day_s),
+                Some(active_s),
+                "one day per active phase"
+            );
+            assert_eq!(active.zipf_s, 1.1);
+        }
+
+        // The default plan's 12 s day at 100 bots: the flat load's 120 messages on average;
+        // the evening half (12:00-24:00, peak 20:00) far busier than the night half, and
+        // the first bot busier than the last.
+        let s = Plan::new(false).phases_scenario(&replaced);
+        let active = s
+            .segments()
+            .into_iter()
+            .find(|g| g.phase.as_deref() == Some(phase::ACTIVE))
+            .unwrap()
+            .load;
+        let sends = crate::schedule::build(&active, 100, Duration::from_secs(12), 42);
+        assert!((60..=180).contains(&sends.len()), "{} sends", sends.len());
+        let evening = sends
+            .iter()
+            .filter(|x| x.at >= Duration::from_secs(6))
+            .count();
+        assert!(
+            evening > 2 * (sends.len() - evening),
+            "{evening} of {}",
+            sends.len()
+        );
+        let to = |bot| sends.iter().filter(|x| x.bot == bot).count();
+        assert!(to(0) > to(99) + 5, "bot 0: {}, bot 99: {}", to(0), to(99));
+    }
+
+    /// A bad `--load` file is refused with its name, line and key, as a scenario's
+    /// `[load]` would be; a key outside `[load]` too.
+    #[test]
+    fn bad_load_file_names_file_line_and_key() {
+        let base = builtin("claims-100").unwrap();
+        let refused = |text: &str| {
+            scenario::with_load_file(&base, text, "my-load.toml")
+                .unwrap_err()
+                .to_string()
+        };
+        let err = refused(
+            "# a skewed load\n[load]\nmodel = \"poisson\"\nmessages_per_bot_per_min = 6\nzipf_s = -1\n",
+        );
+        assert!(err.contains("my-load.toml:5"), "{err}");
+        assert!(err.contains("[load] zipf_s"), "{err}");
+
+        let err = refused(
+            "[load]\nmodel = \"constant\"\nmessages_per_bot_per_min = 6\ndiurnal = { peak_hour = 20, trough_ratio = 0.1 }\n",
+        );
+        assert!(err.contains("my-load.toml:4"), "{err}");
+        assert!(err.contains("diurnal"), "{err}");
+
+        let err = refused(
+            "[load]\nmodel = \"poisson\"\nmessages_per_bot_per_min = 6\n\n[telegram]\nbots = 5\n",
+        );
+        assert!(err.contains("my-load.toml:5"), "{err}");
+        assert!(err.contains("unknown key"), "{err}");
+
+        let err = scenario::replace_load(&base, "/nonexistent/load.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("/nonexistent/load.toml"), "{err}");
     }
 
     #[test]

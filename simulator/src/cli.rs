@@ -160,7 +160,7 @@ carries its margin: the spread of its three runs (--repeat), or the CPU sampler'
 with one run; a verdict whose margin straddles its threshold is \"inconclusive\". About 10-15 \
 minutes on 2 cores; --quick uses one run, 5 s idle and 4 s active, and one capacity step of \
 2,000 bots (about a minute): a check that everything works, not a measurement. The emulated Telegram is 50 ms +- 10 ms away.",
-        after_long_help = format!("Examples:\n  tgbench claims --quick\n  tgbench claims --out results/claims\n  tgbench claims --repeat 5           # tighter margins, about twice as long\n  tgbench claims --stack aiogram      # adds aiogram 3 columns (sets up a Python venv once)\n  tgbench claims --stack aiogram --bots 2000\n  tgbench claims --stack grammy,telegraf\n  tgbench claims --stack all          # every framework of examples/ (Python, Node.js, cargo)\n  tgbench claims --stack grammy --stack-capacity   # and the bots one core holds on grammY\n\n{EXIT_CODES}")
+        after_long_help = format!("Examples:\n  tgbench claims --quick\n  tgbench claims --out results/claims\n  tgbench claims --repeat 5           # tighter margins, about twice as long\n  tgbench claims --stack aiogram      # adds aiogram 3 columns (sets up a Python venv once)\n  tgbench claims --stack aiogram --bots 2000\n  tgbench claims --stack grammy,telegraf\n  tgbench claims --stack all          # every framework of examples/ (Python, Node.js, cargo)\n  tgbench claims --stack grammy --stack-capacity   # and the bots one core holds on grammY\n  tgbench claims --quick --load scenarios/loads/daily-zipf.toml   # an evening peak, skewed bots\n\n{EXIT_CODES}")
     )]
     Claims {
         /// Fewer bots and short windows: a check that everything works, not a measurement.
@@ -188,6 +188,14 @@ minutes on 2 cores; --quick uses one run, 5 s idle and 4 s active, and one capac
         /// A price file for the cost rows (TOML; see reports/prices.toml for the keys).
         #[arg(long)]
         prices: Option<PathBuf>,
+        /// Another load for the claims: a TOML file holding one `[load]` table, with the
+        /// keys and rules of a scenario's `[load]` (scenarios/README.md), e.g. a daily curve
+        /// with Zipf skew (scenarios/loads/daily-zipf.toml). It replaces the load of the
+        /// warm-up and the active phase; the idle phase stays idle, the SUTs, SLO and seed
+        /// stay. A `diurnal` day_s is given for claims-100's 60 s active phase and shrinks
+        /// with it (12 s, 4 s with --quick). The report's context line names the file.
+        #[arg(long, value_name = "FILE")]
+        load: Option<PathBuf>,
         /// Results and report folder [default: results/claims-<UTC time>].
         #[arg(long)]
         out: Option<PathBuf>,
@@ -377,6 +385,7 @@ pub fn run_cli_with(cli: Cli, cancel: Arc<AtomicBool>) -> u8 {
             stack,
             stack_capacity,
             prices,
+            load,
             out,
             no_progress,
             metrics,
@@ -388,6 +397,7 @@ pub fn run_cli_with(cli: Cli, cancel: Arc<AtomicBool>) -> u8 {
                 stack,
                 stack_capacity,
                 prices,
+                load,
                 run: options(out, no_progress, cancel, metrics),
             })
         }),
@@ -766,6 +776,27 @@ mod tests {
             Cli::try_parse_from(["tgbench", "report", "x.json", "--prices", "p.toml"]).is_err(),
             "--prices needs --claims"
         );
+    }
+
+    /// A bad `--load` file stops `tgbench claims` before anything runs: bad input, no
+    /// results folder.
+    #[test]
+    fn claims_refuses_a_bad_load_file_before_running() {
+        let dir = tempfile::tempdir().unwrap();
+        let load = dir.path().join("load.toml");
+        std::fs::write(&load, "[load]\nmodel = \"poisson\"\n").unwrap();
+        let out = dir.path().join("out");
+        let code = run_cli(Cli::parse_from([
+            "tgbench".as_ref(),
+            "claims".as_ref(),
+            "--quick".as_ref(),
+            "--load".as_ref(),
+            load.as_os_str(),
+            "--out".as_ref(),
+            out.as_os_str(),
+        ]));
+        assert_eq!(code, exit::BAD_INPUT);
+        assert!(!out.exists(), "nothing ran");
     }
 
     #[test]

@@ -82,6 +82,45 @@ pub struct ClaimsContext {
     pub git_revision: String,
     /// Which shape the runs were measured in ([`transport_security`]), per input file.
     pub transport: String,
+    /// A load that replaced the scenario's (`tgbench claims --load`, [`replaced_load`]),
+    /// per input file; empty when every run had its scenario's own.
+    pub load: String,
+}
+
+/// What marks a scenario whose `[load]` was replaced from a file: its results'
+/// `scenario.file` is `<scenario> + [load] from <file>`.
+pub const LOAD_FROM: &str = " + [load] from ";
+
+/// "from FILE: poisson, 6 per bot per minute, Zipf 1.1, daily curve (peak hour 20, trough
+/// 0.1, day 60 s)" when the results' load was replaced from a file ([`LOAD_FROM`]).
+pub fn replaced_load(r: &crate::results::Results) -> Option<String> {
+    let (_, file) = r.scenario.file.split_once(LOAD_FROM)?;
+    let l = &r.scenario.load;
+    let n = |key: &str| l.get(key).and_then(serde_json::Value::as_f64);
+    let mut parts = vec![
+        l.get("model")
+            .and_then(|m| m.as_str())
+            .unwrap_or("idle")
+            .to_owned(),
+    ];
+    if let Some(rate) = n("messages_per_bot_per_min").filter(|r| *r > 0.0) {
+        parts.push(format!("{rate} per bot per minute"));
+    }
+    if let Some(z) = n("zipf_s").filter(|z| *z > 0.0) {
+        parts.push(format!("Zipf {z}"));
+    }
+    if let Some(d) = l.get("diurnal") {
+        let d = |key: &str| d.get(key).and_then(serde_json::Value::as_f64);
+        let shape = match (d("peak_hour"), d("trough_ratio")) {
+            (Some(peak), Some(trough)) => format!("peak hour {peak}, trough {trough}, "),
+            _ => "hourly weights, ".to_owned(),
+        };
+        parts.push(format!(
+            "daily curve ({shape}day {} s)",
+            d("day_s").map_or_else(|| "?".to_owned(), |v| v.to_string())
+        ));
+    }
+    Some(format!("from {file}: {}", parts.join(", ")))
 }
 
 /// Which shape each SUT ran in: HTTPS on both sides (`runs[].tls`) or plain HTTP, and
@@ -318,9 +357,15 @@ fn context(inputs: &[Input], measured: &[(&'static Config, Measured<'_>)]) -> Cl
         .map(|i| transport_security(&i.results))
         .collect();
     transport.dedup();
+    let mut load: Vec<String> = inputs
+        .iter()
+        .filter_map(|i| replaced_load(&i.results))
+        .collect();
+    load.dedup();
     ClaimsContext {
         machine,
         transport: transport.join("; "),
+        load: load.join("; "),
         rtt: rtts.join(", "),
         bots,
         git_revision: inputs

@@ -813,6 +813,9 @@ pub fn claims_context(claims: &ClaimsTable) -> String {
     if !c.transport.is_empty() {
         let _ = write!(s, "; {}", c.transport);
     }
+    if !c.load.is_empty() {
+        let _ = write!(s, "; load: {}", c.load);
+    }
     s.push('.');
     if c.bots.iter().any(|b| *b != CLAIM_BOTS) {
         let _ = write!(

@@ -8,6 +8,7 @@
 mod diurnal;
 mod embedded;
 mod fleet;
+mod load_file;
 pub(crate) mod locate;
 mod validate;
 
@@ -22,6 +23,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 pub use diurnal::Diurnal;
 pub use embedded::{EMBEDDED, embedded};
+pub use load_file::{replace_load, with_load_file};
 use locate::{Locator, Seg};
 
 /// A parsed, validated scenario.
@@ -1093,7 +1095,14 @@ pub fn parse(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
         problems: vec![from_toml_error(&e, file, &loc)],
     })?;
     scenario.source = file.to_string();
-    let problems = validate::check(&scenario)
+    check(&mut scenario, file, &loc)?;
+    Ok(scenario)
+}
+
+/// Every rule of [`validate::check`], then the traces of `replay` loads read
+/// ([`attach_traces`]); each problem names `file` and the line `loc` finds its key at.
+fn check(s: &mut Scenario, file: &str, loc: &Locator<'_>) -> Result<(), ScenarioError> {
+    let problems = validate::check(s)
         .into_iter()
         .map(|(path, value, message)| Problem {
             file: file.to_string(),
@@ -1106,9 +1115,9 @@ pub fn parse(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
     if !problems.is_empty() {
         return Err(ScenarioError { problems });
     }
-    let problems = attach_traces(&mut scenario, file, &loc);
+    let problems = attach_traces(s, file, loc);
     if problems.is_empty() {
-        Ok(scenario)
+        Ok(())
     } else {
         Err(ScenarioError { problems })
     }
