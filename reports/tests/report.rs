@@ -220,6 +220,27 @@ fn the_latency_split_is_a_stacked_bar_and_a_table_beside_the_claims_timeline() {
 }
 
 #[test]
+fn the_environment_says_which_suts_ran_under_a_cpu_budget_and_how() {
+    let mut r = fixtures::smoke();
+    let (_d, _w, md, _) = render(&[Input::new("free", r.clone())]);
+    assert!(md.contains("| CPU budget (cpu_quota) | none |"), "{md}");
+    r.runs[1].sut.cpu_quota = Some(tgbench_reports::results::CpuQuota {
+        cores: 0.25,
+        mechanism: "cgroup v1 cpu controller: cpu.cfs_quota_us = 25000".into(),
+    });
+    let (_d, _w, md, html) = render(&[Input::new("held", r.clone())]);
+    let row = format!(
+        "| CPU budget (cpu_quota) | {}: 0.25 of a core (cgroup v1 cpu controller: cpu.cfs_quota_us = 25000) |",
+        r.runs[1].sut.name
+    );
+    assert!(md.contains(&row), "{md}");
+    assert!(
+        html.contains("0.25 of a core"),
+        "the HTML report shows it too"
+    );
+}
+
+#[test]
 fn the_environment_says_which_suts_ran_over_https() {
     let mut r = fixtures::smoke();
     let (_d, _w, md, _) = render(&[Input::new("plain", r.clone())]);

@@ -566,7 +566,7 @@ pub fn environment_table(data: &ReportData<'_>) -> Table {
     headers.extend(data.inputs.iter().map(|i| i.label.clone()));
     let mut t = Table::new(headers);
     type Field = (&'static str, fn(&Input) -> String);
-    let fields: [Field; 18] = [
+    let fields: [Field; 19] = [
         ("scenario", |i| i.results.scenario.name.clone()),
         ("scenario file", |i| i.results.scenario.file.clone()),
         ("window", |i| {
@@ -616,6 +616,7 @@ pub fn environment_table(data: &ReportData<'_>) -> Table {
             count(i.results.environment.open_files_limit)
         }),
         ("pinning", |i| i.results.environment.pinning.clone()),
+        ("CPU budget (cpu_quota)", |i| cpu_budgets(&i.results)),
         ("git revision", |i| {
             i.results.environment.git_revision.clone()
         }),
@@ -634,6 +635,31 @@ pub fn environment_table(data: &ReportData<'_>) -> Table {
         t.push(row);
     }
     t
+}
+
+/// The SUTs held to a CPU budget and how the kernel enforced it, or "none". A figure measured
+/// under a budget is that budget's, not a whole core's (see the quota caveat of the run).
+fn cpu_budgets(r: &crate::results::Results) -> String {
+    let mut seen: Vec<&str> = Vec::new();
+    let mut parts = Vec::new();
+    for run in &r.runs {
+        if let Some(q) = &run.sut.cpu_quota
+            && !seen.contains(&run.sut.name.as_str())
+        {
+            seen.push(&run.sut.name);
+            parts.push(format!(
+                "{}: {} of a core ({})",
+                run.sut.name,
+                num(q.cores),
+                q.mechanism
+            ));
+        }
+    }
+    if parts.is_empty() {
+        "none".into()
+    } else {
+        parts.join("; ")
+    }
 }
 
 fn compact_json(v: &serde_json::Value) -> String {
