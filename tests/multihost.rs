@@ -67,7 +67,10 @@ struct Hosts {
 
 impl Hosts {
     fn create() -> Result<Hosts, String> {
-        let id = std::process::id();
+        // This process and which of its tests: the tests of one binary run at once.
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let id = format!("{}x{n}", std::process::id());
         let hosts = Hosts {
             a: format!("tgbench-{id}-a"),
             b: format!("tgbench-{id}-b"),
