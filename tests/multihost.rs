@@ -23,6 +23,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use tgbench::scenario::Metrics;
 use tgbench::sut::prometheus;
+use tgbench::sut::proxy::on_path;
 use tgbench_reports::results::Results;
 
 use crate::sim_support::{
@@ -93,7 +94,7 @@ impl Hosts {
     /// The hosts, or None when this machine cannot create them (said as SKIPPED; fatal
     /// under CI).
     fn create_or_skip() -> Option<Hosts> {
-        if which("ip").is_none() {
+        if on_path("ip").is_none() {
             skip("needs `ip` (iproute2) to create network namespaces");
             return None;
         }
@@ -136,14 +137,6 @@ impl Drop for Hosts {
     }
 }
 
-fn which(program: &str) -> Option<std::path::PathBuf> {
-    std::env::var_os("PATH")?
-        .to_str()?
-        .split(':')
-        .map(|d| Path::new(d).join(program))
-        .find(|p| p.is_file())
-}
-
 /// Waits for `tgbench` and fails with its stderr unless it succeeded.
 fn succeeded(tgbench: Child) {
     let done = tgbench.wait_with_output().unwrap();
@@ -164,8 +157,10 @@ fn kernel(pids: &[u32]) -> (f64, f64) {
 
 #[test]
 fn a_fleet_on_another_host_measured_through_prometheus() {
-    let (Some(prom), Some(exporter)) = (which("prometheus"), which("prometheus-process-exporter"))
-    else {
+    let (Some(prom), Some(exporter)) = (
+        on_path("prometheus"),
+        on_path("prometheus-process-exporter"),
+    ) else {
         return skip("prometheus or prometheus-process-exporter is not installed");
     };
     let Some(hosts) = Hosts::create_or_skip() else {

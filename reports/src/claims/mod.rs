@@ -126,13 +126,7 @@ pub fn replaced_load(r: &crate::results::Results) -> Option<String> {
 /// Which shape each SUT ran in: HTTPS on both sides (`runs[].tls`) or plain HTTP, and
 /// which webhook servers sat behind a proxy (`sut.proxy`).
 pub fn transport_security(r: &crate::results::Results) -> String {
-    let mut proxied: Vec<&str> = r
-        .runs
-        .iter()
-        .filter(|x| x.sut.proxy.is_some())
-        .map(|x| x.sut.name.as_str())
-        .collect();
-    proxied.dedup();
+    let proxied = sut_names(r, |run| run.sut.proxy.is_some());
     let security = tls_shape(r);
     if proxied.is_empty() {
         security
@@ -141,19 +135,25 @@ pub fn transport_security(r: &crate::results::Results) -> String {
     }
 }
 
+/// The names of the SUTs whose runs match `pred`, each once (runs of one SUT are adjacent).
+fn sut_names(
+    r: &crate::results::Results,
+    pred: impl Fn(&crate::results::Run) -> bool,
+) -> Vec<&str> {
+    let mut v: Vec<&str> = r
+        .runs
+        .iter()
+        .filter(|x| pred(x))
+        .map(|x| x.sut.name.as_str())
+        .collect();
+    v.dedup();
+    v
+}
+
 /// HTTPS on both sides or plain HTTP, per SUT.
 fn tls_shape(r: &crate::results::Results) -> String {
-    let names = |tls: bool| {
-        let mut v: Vec<&str> = r
-            .runs
-            .iter()
-            .filter(|x| x.tls.is_some() == tls)
-            .map(|x| x.sut.name.as_str())
-            .collect();
-        v.dedup();
-        v
-    };
-    let (https, plain) = (names(true), names(false));
+    let https = sut_names(r, |run| run.tls.is_some());
+    let plain = sut_names(r, |run| run.tls.is_none());
     match (https.is_empty(), plain.is_empty()) {
         (false, true) => "HTTPS on both sides (Bot API and webhooks, a test CA per SUT run)".into(),
         (false, false) => format!(

@@ -39,14 +39,7 @@ impl Nginx {
         if let Some(p) = std::env::var_os("TGBENCH_NGINX") {
             return Ok(PathBuf::from(p));
         }
-        let on_path = std::env::var_os("PATH")
-            .map(|paths| {
-                std::env::split_paths(&paths)
-                    .map(|d| d.join("nginx"))
-                    .find(|p| p.is_file())
-            })
-            .unwrap_or_default();
-        on_path
+        on_path("nginx")
             .or_else(|| Some(PathBuf::from("/usr/sbin/nginx")).filter(|p| p.is_file()))
             .ok_or_else(|| SutError::MissingProxy {
                 sut: sut.to_string(),
@@ -170,6 +163,13 @@ impl Nginx {
     pub fn stop(&mut self, grace: Duration) {
         self.proc.stop(grace);
     }
+}
+
+/// Where `program` is on PATH, if it is there.
+pub fn on_path(program: &str) -> Option<PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|d| d.join(program))
+        .find(|p| p.is_file())
 }
 
 fn is_root() -> bool {
