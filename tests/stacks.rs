@@ -313,6 +313,19 @@ fn python_telegram_bot_servers_answer_every_update_once() {
     );
 }
 
+/// The polling server with its bots split over several client pairs (3 bots per pair: two
+/// pairs for the test's 4 bots), as 2,000 bots are split into pairs of 100: each bot polls
+/// and replies through its group's clients and every update is answered once.
+#[test]
+fn python_telegram_bot_polling_in_client_groups_answers_every_update_once() {
+    let Some(()) = PTB.prepare() else { return };
+    every_update_answered_once(
+        "stack-python-telegram-bot.toml",
+        &["ptb-polling"],
+        &[("PTB_BOTS_PER_CLIENT", "3".to_owned())],
+    );
+}
+
 /// Over HTTPS (`[telegram] tls`), the pollers of python-telegram-bot (httpx reads
 /// `SSL_CERT_FILE`), grammY and telegraf (Node.js reads `NODE_EXTRA_CA_CERTS`) trust the run's
 /// test CA through the environment alone, unmodified.

@@ -9,6 +9,13 @@ would mean 4,000 clients. The multi-tenant servers instead share one of each, si
 process: ``getUpdates`` holds one connection per bot for the whole polling timeout, so its
 pool must have room for every bot (httpx waits ``pool_timeout``, 1 s by default, then raises
 ``PoolTimeout``, which python-telegram-bot reports as ``TimedOut`` and retries).
+
+Not one pair for every bot, though: httpcore 1.0.9's pool re-checks every connection against
+every other one each time a request starts or ends (``_assign_requests_to_connections``: a
+``len([...])`` over the connections inside the loop over them), so the cost of one call grows
+with the square of the connections held. At 2,000 bots on one pair, each call scanned ~4
+million entries: the event loop fell behind, connects timed out (5 s) and a bot's start
+failed. The bots are split into groups of ``BOTS_PER_CLIENT`` (100) sharing a pair each.
 """
 
 from __future__ import annotations
@@ -23,11 +30,28 @@ from logic import add_handlers
 CONNECTION_MARGIN = 100
 
 
+# Bots sharing one pair of clients in the polling server (see above: a pool's cost per call
+# grows with the square of its connections).
+BOTS_PER_CLIENT = 100
+
+
 def shared_requests(bots: int, pool: int | None = None) -> tuple[HTTPXRequest, HTTPXRequest]:
-    """(calls, getUpdates) clients for every bot of a process; ``pool`` connections each
-    (default: one per bot plus a margin)."""
+    """(calls, getUpdates) clients for ``bots`` bots; ``pool`` connections each (default: one
+    per bot plus a margin)."""
     size = pool if pool is not None else bots + CONNECTION_MARGIN
     return HTTPXRequest(connection_pool_size=size), HTTPXRequest(connection_pool_size=size)
+
+
+def grouped_requests(
+    bots: int, per_client: int, pool: int | None = None
+) -> list[tuple[HTTPXRequest, HTTPXRequest]]:
+    """One client pair per bot: bot ``i`` shares the pair of group ``i // per_client`` with
+    the other bots of its group."""
+    pairs = [
+        shared_requests(min(per_client, bots - start), pool)
+        for start in range(0, bots, per_client)
+    ]
+    return [pairs[i // per_client] for i in range(bots)]
 
 
 def builder(token: str, api_url: str) -> ApplicationBuilder:

@@ -8,12 +8,15 @@ run two bots in one process; this server does for every bot what ``run_polling``
 timeout, updates of a bot handled one at a time. ``main.py`` is the one-bot ``run_polling``
 shape, and ``per_process.py`` runs it once per bot.
 
-The one default changed: every bot shares two HTTP clients, sized for the process (see
-``bots.py``); ``--own-clients`` gives each bot python-telegram-bot's own two instead.
+Two defaults changed, both what 2,000 bots in one process need (see README.md): the bots
+share HTTP clients, two per group of 100 bots (``--bots-per-client``; see ``bots.py``), where
+``--own-clients`` gives each bot python-telegram-bot's own two; and a bot whose start-up call
+times out retries it (``--bootstrap-retries``, 3) instead of ending the process, as
+``start_polling``'s default of no retries would.
 
 Usage (the tgbench harness sets the environment; see README.md):
-    python polling_server.py [--timeout SECONDS] [--pool N] [--own-clients]
-                             [--start-concurrency N]
+    python polling_server.py [--timeout SECONDS] [--pool N] [--bots-per-client N]
+                             [--own-clients] [--start-concurrency N] [--bootstrap-retries N]
 Stops cleanly on SIGTERM or SIGINT.
 """
 
@@ -21,12 +24,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
 import sys
 
+from telegram.error import NetworkError
 from telegram.ext import Application
 
-from bots import application, shared_requests
+from bots import BOTS_PER_CLIENT, application, grouped_requests
 from logic import ALLOWED_UPDATES
 from tgbench_sut import SutEnv, raise_open_files_limit, ready, run_server
 
@@ -45,7 +50,23 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         type=int,
         default=None,
         metavar="N",
-        help="connections of each shared client (default: bots + 100)",
+        help="connections of each shared client (default: its bots + 100)",
+    )
+    parser.add_argument(
+        "--bots-per-client",
+        type=int,
+        default=int(os.environ.get("PTB_BOTS_PER_CLIENT", BOTS_PER_CLIENT)),
+        metavar="N",
+        help=f"bots sharing one pair of HTTP clients (default $PTB_BOTS_PER_CLIENT or "
+        f"{BOTS_PER_CLIENT})",
+    )
+    parser.add_argument(
+        "--bootstrap-retries",
+        type=int,
+        default=3,
+        metavar="N",
+        help="retries of a bot's start-up calls (getMe, deleteWebhook) that fail "
+        "(default 3; python-telegram-bot's own default is 0; -1 retries forever)",
     )
     parser.add_argument(
         "--own-clients",
@@ -60,15 +81,21 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="bots starting (getMe, deleteWebhook) at once (default 100)",
     )
     args = parser.parse_args(argv)
-    if (args.pool is not None and args.pool < 1) or args.start_concurrency < 1:
-        parser.error("--pool and --start-concurrency must be at least 1")
+    if (args.pool is not None and args.pool < 1) or min(
+        args.start_concurrency, args.bots_per_client
+    ) < 1:
+        parser.error("--pool, --bots-per-client and --start-concurrency must be at least 1")
     return args
 
 
 async def serve(env: SutEnv, args: argparse.Namespace) -> None:
-    raise_open_files_limit(len(env.tokens) * (4 if args.own_clients else 1) + 256)
-    requests = None if args.own_clients else shared_requests(len(env.tokens), args.pool)
-    apps = [application(t, env.api_url, requests, updater=True) for t in env.tokens]
+    bots = len(env.tokens)
+    raise_open_files_limit(bots * (4 if args.own_clients else 1) + 256)
+    if args.own_clients:
+        requests = [None] * bots
+    else:
+        requests = grouped_requests(bots, args.bots_per_client, args.pool)
+    apps = [application(t, env.api_url, r, updater=True) for t, r in zip(env.tokens, requests)]
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -78,13 +105,26 @@ async def serve(env: SutEnv, args: argparse.Namespace) -> None:
     gate = asyncio.Semaphore(args.start_concurrency)
     started: list[Application] = []
 
+    t0 = loop.time()
+
     async def start(app: Application) -> None:
         async with gate:
-            await app.initialize()
+            await initialize(app, args.bootstrap_retries)
             assert app.updater is not None
-            await app.updater.start_polling(timeout=args.timeout, allowed_updates=ALLOWED_UPDATES)
+            await app.updater.start_polling(
+                timeout=args.timeout,
+                allowed_updates=ALLOWED_UPDATES,
+                bootstrap_retries=args.bootstrap_retries,
+            )
             await app.start()
             started.append(app)
+            if len(started) % 500 == 0 and len(started) < len(apps):
+                print(
+                    f"ptb-polling: {len(started)} of {len(apps)} bots started "
+                    f"in {loop.time() - t0:.0f} s",
+                    file=sys.stderr,
+                    flush=True,
+                )
 
     starting = asyncio.ensure_future(asyncio.gather(*(start(app) for app in apps)))
     stopping = asyncio.ensure_future(stop.wait())
@@ -92,7 +132,11 @@ async def serve(env: SutEnv, args: argparse.Namespace) -> None:
         await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
         if starting.done():
             starting.result()
-            clients = "own clients per bot" if args.own_clients else "shared clients"
+            clients = (
+                "own clients per bot"
+                if args.own_clients
+                else f"clients shared by {args.bots_per_client} bots"
+            )
             ready(
                 f"ptb-polling ready: {len(apps)} bots polling {env.api_url} "
                 f"(timeout={args.timeout} s, {clients})"
@@ -106,6 +150,22 @@ async def serve(env: SutEnv, args: argparse.Namespace) -> None:
         await asyncio.gather(*(a.updater.stop() for a in started if a.updater.running))
         await asyncio.gather(*(a.stop() for a in started if a.running))
         await asyncio.gather(*(a.shutdown() for a in apps), return_exceptions=True)
+
+
+async def initialize(app: Application, retries: int) -> None:
+    """``app.initialize()`` (its ``getMe``), retried like ``start_polling``'s bootstrap:
+    ``retries`` more times after a network error or time-out (forever when negative)."""
+    attempt = 0
+    while True:
+        try:
+            await app.initialize()
+            return
+        except NetworkError as err:  # TimedOut is a NetworkError
+            if 0 <= retries <= attempt:
+                raise
+            attempt += 1
+            print(f"ptb-polling: getMe failed ({err}); retry {attempt}", file=sys.stderr)
+            await asyncio.sleep(1)
 
 
 def main(argv: list[str]) -> int:

@@ -112,6 +112,8 @@ pub struct ClaimsOptions {
     pub stack: Vec<Stack>,
     /// `--stack-capacity`: a capacity search of each framework's servers too.
     pub stack_capacity: bool,
+    /// `--capacity-steps`: the bot counts of every capacity search instead of the plan's.
+    pub capacity_steps: Option<Vec<u64>>,
     /// A price file for the cost rows (default: the embedded prices).
     pub prices: Option<PathBuf>,
     /// `--load FILE`: a `[load]` table that replaces the load of claims-100's sending
@@ -366,6 +368,9 @@ pub fn run_claims(opts: &ClaimsOptions) -> Result<ClaimsOutcome, ClaimsError> {
     }
     if let Some(repeat) = opts.repeat {
         plan.repeat = repeat;
+    }
+    if let Some(steps) = &opts.capacity_steps {
+        plan.capacity_steps = steps.clone();
     }
     let prices = Prices::read_or_default(opts.prices.as_deref()).map_err(ClaimsError::Prices)?;
     let dir = opts

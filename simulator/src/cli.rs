@@ -160,7 +160,7 @@ carries its margin: the spread of its three runs (--repeat), or the CPU sampler'
 with one run; a verdict whose margin straddles its threshold is \"inconclusive\". About 10-15 \
 minutes on 2 cores; --quick uses one run, 5 s idle and 4 s active, and one capacity step of \
 2,000 bots (about a minute): a check that everything works, not a measurement. The emulated Telegram is 50 ms +- 10 ms away.",
-        after_long_help = format!("Examples:\n  tgbench claims --quick\n  tgbench claims --out results/claims\n  tgbench claims --repeat 5           # tighter margins, about twice as long\n  tgbench claims --stack aiogram      # adds aiogram 3 columns (sets up a Python venv once)\n  tgbench claims --stack aiogram --bots 2000\n  tgbench claims --stack grammy,telegraf\n  tgbench claims --stack all          # every framework of examples/ (Python, Node.js, cargo)\n  tgbench claims --stack grammy --stack-capacity   # and the bots one core holds on grammY\n  tgbench claims --quick --load scenarios/loads/daily-zipf.toml   # an evening peak, skewed bots\n\n{EXIT_CODES}")
+        after_long_help = format!("Examples:\n  tgbench claims --quick\n  tgbench claims --out results/claims\n  tgbench claims --repeat 5           # tighter margins, about twice as long\n  tgbench claims --stack aiogram      # adds aiogram 3 columns (sets up a Python venv once)\n  tgbench claims --stack aiogram --bots 2000\n  tgbench claims --stack grammy,telegraf\n  tgbench claims --stack all          # every framework of examples/ (Python, Node.js, cargo)\n  tgbench claims --stack grammy --stack-capacity   # and the bots one core holds on grammY\n  tgbench claims --repeat 1 --stack all --stack-capacity --capacity-steps 500,1000,2000,5000,10000\n  tgbench claims --quick --load scenarios/loads/daily-zipf.toml   # an evening peak, skewed bots\n\n{EXIT_CODES}")
     )]
     Claims {
         /// Fewer bots and short windows: a check that everything works, not a measurement.
@@ -185,6 +185,12 @@ minutes on 2 cores; --quick uses one run, 5 s idle and 4 s active, and one capac
         /// takes minutes per step at thousands of bots.
         #[arg(long, requires = "stack")]
         stack_capacity: bool,
+        /// The bot counts the capacity searches step through (comma separated, ascending),
+        /// instead of the plan's (200, 2000, 10000, 20000, 50000, 100000; 2000 with
+        /// --quick), e.g. 500,1000,2000,5000,10000 to find where each framework stops
+        /// between the claimed counts.
+        #[arg(long, value_name = "N,N,...", value_delimiter = ',', value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+        capacity_steps: Option<Vec<u64>>,
         /// A price file for the cost rows (TOML; see reports/prices.toml for the keys).
         #[arg(long)]
         prices: Option<PathBuf>,
@@ -384,18 +390,34 @@ pub fn run_cli_with(cli: Cli, cancel: Arc<AtomicBool>) -> u8 {
             repeat,
             stack,
             stack_capacity,
+            capacity_steps,
             prices,
             load,
             out,
             no_progress,
             metrics,
         } => with_metrics(&metrics, cancel, |cancel, metrics| {
+            if let Some(steps) = &capacity_steps
+                && !steps.is_sorted_by(|a, b| a < b)
+            {
+                eprintln!(
+                    "tgbench claims: --capacity-steps {}: expected bot counts in increasing \
+                     order, e.g. 500,1000,2000,5000,10000",
+                    steps
+                        .iter()
+                        .map(u64::to_string)
+                        .collect::<Vec<_>>()
+                        .join(",")
+                );
+                return exit::BAD_INPUT;
+            }
             claims(crate::claims::ClaimsOptions {
                 quick,
                 bots,
                 repeat,
                 stack,
                 stack_capacity,
+                capacity_steps,
                 prices,
                 load,
                 run: options(out, no_progress, cancel, metrics),
@@ -669,6 +691,22 @@ mod tests {
     }
 
     use super::*;
+
+    /// `--capacity-steps` takes a comma-separated list, and one out of order is refused as
+    /// bad input before anything runs.
+    #[test]
+    fn claims_capacity_steps_are_a_list_in_increasing_order() {
+        let cli = Cli::try_parse_from(["tgbench", "claims", "--capacity-steps", "500,1000,5000"])
+            .unwrap();
+        let Command::Claims { capacity_steps, .. } = cli.command else {
+            panic!("not claims")
+        };
+        assert_eq!(capacity_steps, Some(vec![500, 1000, 5000]));
+        assert!(Cli::try_parse_from(["tgbench", "claims", "--capacity-steps", "0"]).is_err());
+        let out_of_order =
+            Cli::try_parse_from(["tgbench", "claims", "--capacity-steps", "500,200"]).unwrap();
+        assert_eq!(run_cli(out_of_order), exit::BAD_INPUT);
+    }
 
     #[test]
     fn run_capacity_and_claims_take_metrics_listen() {
