@@ -111,7 +111,11 @@ pub(super) fn check_capacity(bad: &mut impl FnMut(Vec<Seg>, Option<String>, &str
             bad(
                 path!["capacity", "replicas"],
                 None,
-                "only with axis = \"replicas\" (the default axis steps the bots through steps)",
+                if c.axis == Axis::Rate {
+                    "only with axis = \"replicas\" (axis = \"rate\" steps the messages per bot per minute through rates)"
+                } else {
+                    "only with axis = \"replicas\" (the default axis steps the bots through steps)"
+                },
             );
         }
         return;
@@ -327,6 +331,21 @@ mod tests {
         let e = err(&format!("{polling}[capacity]\nreplicas = [1, 2]\n"));
         assert!(
             e.contains("[capacity] replicas: only with axis = \"replicas\""),
+            "{e}"
+        );
+        // Each axis's stray key is explained in the words of the axis chosen.
+        let e = err(&format!(
+            "{polling}[capacity]\naxis = \"replicas\"\nreplicas = [1, 2]\nrates = [1, 2]\n"
+        ));
+        assert!(
+            e.contains("[capacity] rates: only with axis = \"rate\" (axis = \"replicas\" steps the replicas"),
+            "{e}"
+        );
+        let e = err(&format!(
+            "{polling}[capacity]\naxis = \"rate\"\nrates = [1, 2]\nreplicas = [1, 2]\n"
+        ));
+        assert!(
+            e.contains("[capacity] replicas: only with axis = \"replicas\" (axis = \"rate\" steps the messages"),
             "{e}"
         );
         let e = err(&format!(

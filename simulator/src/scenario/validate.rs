@@ -275,10 +275,15 @@ pub fn check(s: &Scenario) -> Vec<Found> {
                 );
             }
         }
-        super::Axis::Bots | super::Axis::Replicas if !rates.is_empty() => bad(
+        super::Axis::Bots if !rates.is_empty() => bad(
             path!["capacity", "rates"],
             None,
             "only with axis = \"rate\" (the default axis steps the bots through steps)",
+        ),
+        super::Axis::Replicas if !rates.is_empty() => bad(
+            path!["capacity", "rates"],
+            None,
+            "only with axis = \"rate\" (axis = \"replicas\" steps the replicas through replicas, at [telegram] bots and the scenario's load)",
         ),
         super::Axis::Bots | super::Axis::Replicas => {}
     }
