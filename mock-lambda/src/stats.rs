@@ -617,17 +617,7 @@ mod tests {
         std::thread::sleep(Duration::from_millis(35));
         r.invocation_ended(Duration::from_micros(1500));
         r.env_idle(1);
-        let config = FunctionConfig::new("/bin/true");
-        let enforcement = crate::resources::Backend::new(
-            &FunctionConfig {
-                resources: crate::config::ResourceMode::Signals,
-                ..config.clone()
-            },
-            "unit",
-        )
-        .unwrap()
-        .1;
-        let s = r.snapshot(&config, &enforcement, &[], no_overhead());
+        let s = snapshot(&r);
         let points = &s.concurrency_series.points;
         assert!(points.len() >= 4, "{points:?}");
         // Busy through the quiet periods in between: each shows the level carried over.
@@ -649,7 +639,8 @@ mod tests {
         }
     }
 
-    fn idle(r: &Recorder) -> (f64, f64) {
+    /// `r`'s snapshot for a function run with signals (no control groups needed).
+    fn snapshot(r: &Recorder) -> Stats {
         let config = FunctionConfig::new("/bin/true");
         let enforcement = crate::resources::Backend::new(
             &FunctionConfig {
@@ -660,9 +651,11 @@ mod tests {
         )
         .unwrap()
         .1;
-        let o = r
-            .snapshot(&config, &enforcement, &[], no_overhead())
-            .overhead;
+        r.snapshot(&config, &enforcement, &[], no_overhead())
+    }
+
+    fn idle(r: &Recorder) -> (f64, f64) {
+        let o = snapshot(r).overhead;
         (o.idle_s, o.idle_cpu_s)
     }
 
