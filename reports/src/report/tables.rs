@@ -90,7 +90,7 @@ pub fn summary_table(data: &ReportData<'_>) -> Table {
 }
 
 /// What the serverless table shows, said once for every format.
-pub const SERVERLESS_NOTE: &str = "Figures of the emulated AWS Lambda for each serverless SUT, over the window and its drain: cold starts (init = spawn to the runtime's first request for an event), billed duration with init, and cost: that usage (invocations, billed GB-s with init, front-door requests) at the assumed prices of reports/prices.toml [serverless]; the platform's own CPU is overhead, not in the SUT's CPU.";
+pub const SERVERLESS_NOTE: &str = "Figures of the emulated AWS Lambda for each serverless SUT, over the window and its drain: cold starts (init = spawn to the runtime's first request for an event), billed duration with init, and cost: that usage (invocations, billed GB-s with init, front-door requests) at the assumed prices of reports/prices.toml [serverless]; the platform's own CPU is overhead, not in the SUT's CPU: its idle floor (CPU ms a second while quiet: environments warm, no traffic; from an earlier idle phase when the window had no quiet stretch) and its CPU per invocation above that floor, n/a where no quiet stretch was measured.";
 
 /// The serverless platform's figures: one row per serverless SUT (per file and phase),
 /// counts summed over repetitions, init times the worst repetition's. None when no row
