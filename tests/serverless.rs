@@ -222,3 +222,60 @@ fn a_killed_platform_leaves_no_environment_behind_and_nothing_is_lost() {
     let left = marked(&mark);
     assert!(left.is_empty(), "left running after the run: {left:?}");
 }
+
+/// The platform's CPU split into its idle floor and its cost per invocation above it: an
+/// idle phase (environments warm from the warm-up, no traffic) measures the floor, and the
+/// busy phase after it carries that floor and its marginal cost per invocation.
+#[test]
+fn the_platform_cpu_splits_into_an_idle_floor_and_a_cost_per_invocation() {
+    binaries();
+    let text = SCENARIO
+        .replace("duration_s = 4\n", "warmup_s = 2\n")
+        .replace("drain_s = 20", "drain_s = 10")
+        // A keep-warm of 20 s: nothing is reaped, and the reaper (the quiet clock) looks
+        // every second.
+        .replace("keep_warm_s = 1", "keep_warm_s = 20")
+        .replace(
+            "[[sut]]",
+            "[[phase]]\nname = \"idle\"\nduration_s = 6\n[phase.load]\nmodel = \"idle\"\n\n\
+             [[phase]]\nname = \"busy\"\nduration_s = 3\n\n[[sut]]",
+        );
+    let dir = tempfile::tempdir().unwrap();
+    let (r, _) = run(dir.path(), "serverless-split", &text);
+    let phase = |name: &str| {
+        r.runs
+            .iter()
+            .find(|x| x.phase.as_deref() == Some(name))
+            .and_then(|x| x.serverless.clone())
+            .unwrap_or_else(|| panic!("no serverless figures for phase {name}: {:#?}", r.runs))
+    };
+    let (idle, busy) = (phase("idle"), phase("busy"));
+    assert_eq!(idle.invocations, 0, "{idle:?}");
+    let floor = idle
+        .platform_idle_cpu_ms_per_s
+        .expect("a quiet phase measures the idle floor");
+    assert!(floor >= 0.0, "{idle:?}");
+    assert_eq!(
+        idle.platform_marginal_cpu_ms, None,
+        "no invocation: {idle:?}"
+    );
+    assert!(busy.invocations > 0, "{busy:?}");
+    // Its own quiet stretches (the drain's, if any), else the idle phase's.
+    assert!(busy.platform_idle_cpu_ms_per_s.is_some(), "{busy:?}");
+    let marginal = busy
+        .platform_marginal_cpu_ms
+        .expect("a busy phase after a quiet one has a marginal cost");
+    let total = busy.platform_cpu_s * 1000.0 / busy.invocations as f64;
+    // Three HTTP exchanges per invocation cost the platform something, and never more than
+    // its whole CPU per invocation.
+    assert!(
+        marginal > 0.0 && marginal <= total,
+        "{marginal} of {total}: {busy:?}"
+    );
+    // Idle costs the platform far less per second than traffic does.
+    let busy_per_s = busy.platform_cpu_s * 1000.0 / 3.0;
+    assert!(
+        floor < busy_per_s,
+        "floor {floor} ms/s, busy {busy_per_s} ms/s"
+    );
+}

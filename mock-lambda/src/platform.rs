@@ -348,9 +348,11 @@ impl Platform {
         let live: Vec<_> = live.iter().map(|e| (e.id, e.usage())).collect();
         let me = procfs::self_usage();
         let overhead = Overhead {
-            cpu_s: me.cpu.as_secs_f64(),
+            cpu_s: procfs::self_cpu().as_secs_f64(),
             rss_mb: me.rss_bytes as f64 / (1024.0 * 1024.0),
             scope: "the process hosting the platform (everything in it when embedded)".into(),
+            idle_cpu_s: 0.0,
+            idle_s: 0.0,
         };
         self.recorder
             .snapshot(&self.config, &self.enforcement, &live, overhead)
@@ -381,21 +383,34 @@ impl Platform {
     }
 }
 
-/// The reaper: every second (or a quarter of `keep_warm`, if shorter).
+/// The reaper: every twentieth of `keep_warm` (at least 10 ms, at most 5 s), so an idle
+/// environment is reaped at most 5 % late, and a long keep-warm (AWS's ~600 s) costs an
+/// idle platform one wake-up every 5 s, not every second: each costs about 0.1 ms of CPU
+/// here, the platform's whole idle floor. It also keeps the quiet-period clock
+/// ([`Recorder::idle_tick`]).
 async fn reap(platform: std::sync::Weak<Platform>, cancel: CancellationToken) {
-    let period = platform.upgrade().map_or(Duration::from_secs(1), |p| {
-        (p.config.keep_warm / 4).clamp(Duration::from_millis(10), Duration::from_secs(1))
-    });
+    let period = platform
+        .upgrade()
+        .map_or(Duration::from_secs(1), |p| reap_period(p.config.keep_warm));
     loop {
         tokio::select! {
             _ = cancel.cancelled() => return,
             _ = tokio::time::sleep(period) => {}
         }
         match platform.upgrade() {
-            Some(p) => p.reap_idle(),
+            Some(p) => {
+                p.reap_idle();
+                p.recorder
+                    .idle_tick(procfs::self_cpu(), p.config.freeze_after);
+            }
             None => return,
         }
     }
+}
+
+/// How often the reaper looks: a twentieth of `keep_warm`, from 10 ms to 5 s.
+fn reap_period(keep_warm: Duration) -> Duration {
+    (keep_warm / 20).clamp(Duration::from_millis(10), Duration::from_secs(5))
 }
 
 impl Drop for Platform {
@@ -411,5 +426,22 @@ impl Drop for Platform {
                 r.kill();
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_reaper_looks_every_twentieth_of_keep_warm_within_bounds() {
+        let s = Duration::from_secs;
+        assert_eq!(reap_period(s(600)), s(5));
+        assert_eq!(reap_period(s(20)), s(1));
+        assert_eq!(reap_period(s(2)), Duration::from_millis(100));
+        assert_eq!(
+            reap_period(Duration::from_millis(100)),
+            Duration::from_millis(10)
+        );
     }
 }

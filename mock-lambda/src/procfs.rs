@@ -108,6 +108,18 @@ pub fn self_usage() -> ProcUsage {
     to_usage(stat.into_iter().map(without_children))
 }
 
+/// This process's CPU time (user + system, its threads, not its children), to the
+/// microsecond: one `getrusage`, cheap enough for a timer.
+pub fn self_cpu() -> Duration {
+    use nix::sys::resource::{UsageWho, getrusage};
+    getrusage(UsageWho::RUSAGE_SELF).map_or(Duration::ZERO, |u| {
+        let tv = |t: nix::sys::time::TimeVal| {
+            Duration::new(t.tv_sec().max(0) as u64, (t.tv_usec().max(0) as u32) * 1000)
+        };
+        tv(u.user_time()) + tv(u.system_time())
+    })
+}
+
 /// `stat` without the CPU time of the children it waited for.
 fn without_children(stat: Stat) -> Stat {
     Stat {

@@ -164,6 +164,15 @@ pub struct Overhead {
     pub rss_mb: f64,
     /// What the figures cover.
     pub scope: String,
+    /// The part of `cpu_s` spent while the platform was quiet: warm environments and no
+    /// traffic (reaper periods that began at least `freeze_after` after the last request,
+    /// invocation or environment change and saw none). `idle_cpu_s / idle_s` is the
+    /// platform's idle floor; the rest of `cpu_s` is what invocations cost it.
+    #[serde(default)]
+    pub idle_cpu_s: f64,
+    /// How long those quiet periods lasted together.
+    #[serde(default)]
+    pub idle_s: f64,
 }
 
 const MB: f64 = 1024.0 * 1024.0;
@@ -193,6 +202,12 @@ struct Inner {
     cold: Vec<ColdStart>,
     cold_requests: Vec<ColdRequest>,
     envs: BTreeMap<u64, EnvironmentRecord>,
+    /// Since the epoch: the last request, invocation end or environment change.
+    last_activity: Duration,
+    /// The last quiet-period tick: since the epoch, and the platform's CPU then.
+    tick: Option<(Duration, Duration)>,
+    idle_s: f64,
+    idle_cpu_s: f64,
 }
 
 impl Recorder {
@@ -217,6 +232,10 @@ impl Recorder {
                 cold: Vec::new(),
                 cold_requests: Vec::new(),
                 envs: BTreeMap::new(),
+                last_activity: Duration::ZERO,
+                tick: None,
+                idle_s: 0.0,
+                idle_cpu_s: 0.0,
             }),
         }
     }
@@ -226,18 +245,48 @@ impl Recorder {
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut Inner, usize) -> T) -> T {
+        self.locked(false, f)
+    }
+
+    /// [`Recorder::with`] for traffic or its aftermath: the platform is not quiet now.
+    fn active_with<T>(&self, f: impl FnOnce(&mut Inner, usize) -> T) -> T {
+        self.locked(true, f)
+    }
+
+    fn locked<T>(&self, activity: bool, f: impl FnOnce(&mut Inner, usize) -> T) -> T {
         let mut inner = self.inner.lock().expect("stats lock poisoned");
-        let index = (self.epoch.elapsed().as_nanos() / self.period.as_nanos().max(1)) as usize;
+        let now = self.epoch.elapsed();
+        let index = (now.as_nanos() / self.period.as_nanos().max(1)) as usize;
         inner.extend_to(index, self.period);
+        if activity {
+            inner.last_activity = now;
+        }
         f(&mut inner, index)
     }
 
+    /// The quiet-period clock, called on a timer (the reaper's) with the platform's CPU
+    /// now: the time since the last tick, and the CPU spent in it, count as idle when no
+    /// environment is active and nothing happened from `settle` before the last tick on
+    /// (`settle` is `freeze_after`: the freezes that follow traffic are its cost, not the
+    /// floor's).
+    pub fn idle_tick(&self, cpu: Duration, settle: Duration) {
+        let now = self.epoch.elapsed();
+        let mut i = self.inner.lock().expect("stats lock poisoned");
+        if let Some((then, cpu_then)) = i.tick.replace((now, cpu))
+            && i.active == 0
+            && i.last_activity + settle <= then
+        {
+            i.idle_s += now.saturating_sub(then).as_secs_f64();
+            i.idle_cpu_s += cpu.saturating_sub(cpu_then).as_secs_f64();
+        }
+    }
+
     pub fn request(&self) {
-        self.with(|i, _| i.requests += 1);
+        self.active_with(|i, _| i.requests += 1);
     }
 
     pub fn throttled(&self) {
-        self.with(|i, idx| {
+        self.active_with(|i, idx| {
             i.throttled += 1;
             i.points[idx].throttled += 1;
         });
@@ -269,7 +318,7 @@ impl Recorder {
     /// Environment `id` is being spawned (a cold start), in `cgroup` if any.
     pub fn env_started(&self, id: u64, cgroup: Option<String>) {
         let t_s = self.elapsed_s();
-        self.with(|i, idx| {
+        self.active_with(|i, idx| {
             i.alive += 1;
             i.points[idx].alive = i.points[idx].alive.max(i.alive);
             i.points[idx].cold_starts += 1;
@@ -311,7 +360,7 @@ impl Recorder {
     /// Environment `id` asked for its first event after `init`; it is billed.
     pub fn env_initialized(&self, id: u64, init: Duration) {
         let ms = init.as_secs_f64() * 1000.0;
-        self.with(|i, _| {
+        self.active_with(|i, _| {
             i.init_ms.push(ms);
             i.init_billed_ms += billed_ms(init);
             if let Some(mark) = i.cold.iter_mut().rev().find(|c| c.environment == id) {
@@ -325,7 +374,7 @@ impl Recorder {
 
     /// Environment `id` failed its init after `ran` (billed as AWS bills failed inits).
     pub fn env_init_failed(&self, ran: Duration) {
-        self.with(|i, _| {
+        self.active_with(|i, _| {
             i.init_billed_ms += billed_ms(ran);
             i.errors.init += 1;
         });
@@ -333,7 +382,7 @@ impl Recorder {
 
     /// An invocation was given to environment `id` (already counted active when cold).
     pub fn invocation_started(&self, id: u64, cold: bool) {
-        self.with(|i, idx| {
+        self.active_with(|i, idx| {
             i.invocations += 1;
             i.points[idx].invocations += 1;
             if !cold {
@@ -348,7 +397,7 @@ impl Recorder {
 
     /// An invocation's phase ended after `ran` (billed).
     pub fn invocation_ended(&self, ran: Duration) {
-        self.with(|i, _| {
+        self.active_with(|i, _| {
             i.billed_ms += billed_ms(ran);
             let _ = i.durations_us.record((ran.as_micros() as u64).max(1));
         });
@@ -369,7 +418,7 @@ impl Recorder {
     /// Environment `id` has become idle (frozen, waiting for an event), or stopped being
     /// active some other way.
     pub fn env_idle(&self, id: u64) {
-        self.with(|i, idx| {
+        self.active_with(|i, idx| {
             i.set_active(idx, i.active.saturating_sub(1));
             if let Some(env) = i.envs.get_mut(&id) {
                 env.state = "idle".into();
@@ -379,7 +428,7 @@ impl Recorder {
 
     /// Environment `id`, idle, has been frozen.
     pub fn env_frozen(&self, id: u64) {
-        self.with(|i, _| {
+        self.active_with(|i, _| {
             if let Some(env) = i.envs.get_mut(&id).filter(|e| e.state == "idle") {
                 env.state = "frozen".into();
             }
@@ -388,7 +437,7 @@ impl Recorder {
 
     /// Environment `id` is being ended (it holds no concurrency any more).
     pub fn env_ending(&self, id: u64) {
-        self.with(|i, _| {
+        self.active_with(|i, _| {
             if let Some(env) = i.envs.get_mut(&id).filter(|e| e.state != "ended") {
                 env.state = "ending".into();
             }
@@ -398,7 +447,7 @@ impl Recorder {
     /// Environment `id` is gone; `was_active` if it was initializing or invoking.
     pub fn env_ended(&self, id: u64, reason: &str, was_active: bool, usage: EnvUsage) {
         let t_s = self.elapsed_s();
-        self.with(|i, idx| {
+        self.active_with(|i, idx| {
             if was_active {
                 i.set_active(idx, i.active.saturating_sub(1));
             }
@@ -472,7 +521,11 @@ impl Recorder {
                     .map(|e| e.memory_mb)
                     .sum(),
                 environments,
-                overhead,
+                overhead: Overhead {
+                    idle_cpu_s: i.idle_cpu_s,
+                    idle_s: i.idle_s,
+                    ..overhead
+                },
             }
         })
     }
@@ -564,6 +617,30 @@ mod tests {
         std::thread::sleep(Duration::from_millis(35));
         r.invocation_ended(Duration::from_micros(1500));
         r.env_idle(1);
+        let s = snapshot(&r);
+        let points = &s.concurrency_series.points;
+        assert!(points.len() >= 4, "{points:?}");
+        // Busy through the quiet periods in between: each shows the level carried over.
+        assert!(points[..3].iter().all(|p| p.peak == 1), "{points:?}");
+        assert_eq!(points[0].cold_starts, 1);
+        assert_eq!((s.concurrency, s.concurrency_peak), (0, 1));
+        assert_eq!(s.billing.billed_ms, 2);
+        assert_eq!(s.billing.init_billed_ms, 3);
+        assert_eq!(s.cold_start_marks[0].init_ms, Some(3.0));
+    }
+
+    fn no_overhead() -> Overhead {
+        Overhead {
+            cpu_s: 0.0,
+            rss_mb: 0.0,
+            scope: String::new(),
+            idle_cpu_s: 0.0,
+            idle_s: 0.0,
+        }
+    }
+
+    /// `r`'s snapshot for a function run with signals (no control groups needed).
+    fn snapshot(r: &Recorder) -> Stats {
         let config = FunctionConfig::new("/bin/true");
         let enforcement = crate::resources::Backend::new(
             &FunctionConfig {
@@ -574,20 +651,44 @@ mod tests {
         )
         .unwrap()
         .1;
-        let overhead = Overhead {
-            cpu_s: 0.0,
-            rss_mb: 0.0,
-            scope: String::new(),
-        };
-        let s = r.snapshot(&config, &enforcement, &[], overhead);
-        let points = &s.concurrency_series.points;
-        assert!(points.len() >= 4, "{points:?}");
-        // Busy through the quiet periods in between: each shows the level carried over.
-        assert!(points[..3].iter().all(|p| p.peak == 1), "{points:?}");
-        assert_eq!(points[0].cold_starts, 1);
-        assert_eq!((s.concurrency, s.concurrency_peak), (0, 1));
-        assert_eq!(s.billing.billed_ms, 2);
-        assert_eq!(s.billing.init_billed_ms, 3);
-        assert_eq!(s.cold_start_marks[0].init_ms, Some(3.0));
+        r.snapshot(&config, &enforcement, &[], no_overhead())
+    }
+
+    fn idle(r: &Recorder) -> (f64, f64) {
+        let o = snapshot(r).overhead;
+        (o.idle_s, o.idle_cpu_s)
+    }
+
+    #[test]
+    fn only_quiet_periods_count_as_idle() {
+        let ms = Duration::from_millis;
+        let settle = ms(20);
+        let r = Recorder::new(ms(10));
+        r.env_started(1, None);
+        r.env_initialized(1, ms(1));
+        r.invocation_started(1, true);
+        // Busy: ticks count nothing, however long.
+        r.idle_tick(ms(100), settle);
+        std::thread::sleep(ms(30));
+        r.idle_tick(ms(150), settle);
+        assert_eq!(idle(&r), (0.0, 0.0));
+        r.invocation_ended(ms(1));
+        r.env_idle(1);
+        // Idle, but the period began less than `settle` after the invocation: its cost.
+        r.idle_tick(ms(160), settle);
+        std::thread::sleep(ms(30));
+        r.idle_tick(ms(170), settle);
+        assert_eq!(idle(&r), (0.0, 0.0));
+        // This period began `settle` after it: the idle floor.
+        std::thread::sleep(ms(30));
+        r.idle_tick(ms(171), settle);
+        let (idle_s, idle_cpu_s) = idle(&r);
+        assert!(idle_s >= 0.029, "{idle_s}");
+        assert!((idle_cpu_s - 0.001).abs() < 1e-9, "{idle_cpu_s}");
+        // A request in a period takes the whole period out.
+        r.request();
+        std::thread::sleep(ms(30));
+        r.idle_tick(ms(200), settle);
+        assert_eq!(idle(&r), (idle_s, idle_cpu_s));
     }
 }

@@ -337,6 +337,8 @@ pub fn serverless() -> Serverless {
         cost: 0.000021,
         environments_cpu_s: 0.5,
         platform_cpu_s: 0.125,
+        platform_idle_cpu_ms_per_s: Some(0.05),
+        platform_marginal_cpu_ms: Some(2.9),
         resources: "cgroup-v1".into(),
         latency: None,
         timeline: Vec::new(),

@@ -370,7 +370,7 @@ fn serverless_runs_get_the_platforms_figures_and_other_runs_no_section() {
         .expect("a serverless row for the serverless run only");
     assert_eq!(
         row,
-        "| webhook-bot | 40 | 3 | 31.5 | 44.2 | 44.2 | 2 | 1/0/0 | 4 | 3 | 612 | 0.15 | 0.000011 | $0.26 | 0.12 | cgroup-v1 |"
+        "| webhook-bot | 40 | 3 | 31.5 | 44.2 | 44.2 | 2 | 1/0/0 | 4 | 3 | 612 | 0.15 | 0.000011 | $0.26 | 0.12 | 0.050 | 2.900 | cgroup-v1 |"
     );
     assert!(
         !md.lines()

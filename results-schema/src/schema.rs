@@ -283,6 +283,16 @@ pub struct Serverless {
     /// The platform's own CPU seconds in the window: overhead, not the function's.
     #[serde(default)]
     pub platform_cpu_s: f64,
+    /// The platform's idle floor: its CPU ms per second while quiet (environments warm, no
+    /// traffic), measured over the quiet stretches of the window and its drain. Absent when
+    /// there were none, and in older files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform_idle_cpu_ms_per_s: Option<f64>,
+    /// What an invocation costs the platform above its idle floor, CPU ms:
+    /// (`platform_cpu_s` − the floor over the window and drain) / `invocations`. Absent
+    /// without a floor or without invocations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform_marginal_cpu_ms: Option<f64>,
     /// How limits and freezing were enforced: `cgroup-v1`, `cgroup-v2` or `signals`.
     #[serde(default)]
     pub resources: String,

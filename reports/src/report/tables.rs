@@ -90,7 +90,7 @@ pub fn summary_table(data: &ReportData<'_>) -> Table {
 }
 
 /// What the serverless table shows, said once for every format.
-pub const SERVERLESS_NOTE: &str = "Figures of the emulated AWS Lambda for each serverless SUT, over the window and its drain: cold starts (init = spawn to the runtime's first request for an event), billed duration with init, and cost: that usage (invocations, billed GB-s with init, front-door requests) at the assumed prices of reports/prices.toml [serverless]; the platform's own CPU is overhead, not in the SUT's CPU.";
+pub const SERVERLESS_NOTE: &str = "Figures of the emulated AWS Lambda for each serverless SUT, over the window and its drain: cold starts (init = spawn to the runtime's first request for an event), billed duration with init, and cost: that usage (invocations, billed GB-s with init, front-door requests) at the assumed prices of reports/prices.toml [serverless]; the platform's own CPU is overhead, not in the SUT's CPU: its idle floor (CPU ms a second while quiet: environments warm, no traffic; from an earlier idle phase when the window had no quiet stretch) and its CPU per invocation above that floor, n/a where no quiet stretch was measured.";
 
 /// The serverless platform's figures: one row per serverless SUT (per file and phase),
 /// counts summed over repetitions, init times the worst repetition's. None when no row
@@ -112,9 +112,11 @@ pub fn serverless_table(data: &ReportData<'_>) -> Option<Table> {
         "cost USD",
         "USD per 1M invocations",
         "platform CPU s",
+        "platform idle CPU ms/s",
+        "platform CPU ms per invocation above idle",
         "limits by",
     ]);
-    t.numeric = (1..15).collect();
+    t.numeric = (1..17).collect();
     for r in &data.rows {
         let figures: Vec<&Serverless> = r
             .runs
@@ -174,10 +176,21 @@ pub fn serverless_table(data: &ReportData<'_>) -> Option<Table> {
                 "n/a".into()
             },
             num(sum_f(|s| s.platform_cpu_s)).into(),
+            mean_of(figures.iter().map(|s| s.platform_idle_cpu_ms_per_s)).into(),
+            mean_of(figures.iter().map(|s| s.platform_marginal_cpu_ms)).into(),
             limits.join(", ").into(),
         ]);
     }
     (!t.rows.is_empty()).then_some(t)
+}
+
+/// The mean of the runs' figures that were measured, `n/a` when none was.
+fn mean_of(values: impl Iterator<Item = Option<f64>>) -> String {
+    let known: Vec<f64> = values.flatten().collect();
+    if known.is_empty() {
+        return "n/a".into();
+    }
+    format!("{:.3}", known.iter().sum::<f64>() / known.len() as f64)
 }
 
 /// What the latency split shows, said once for every format.

@@ -315,9 +315,38 @@ pub fn window(start: Option<&Stats>, end: &Stats, prices: &Prices) -> Serverless
         resources: end.resources.mechanism.clone(),
         ..Serverless::default()
     };
+    let (floor, marginal) = platform_split(start, end, window.platform_cpu_s, window.invocations);
+    window.platform_idle_cpu_ms_per_s = floor;
+    window.platform_marginal_cpu_ms = marginal;
     window.cost = serverless_cost(&window, prices).total;
     window.timeline = timeline(from_s, end);
     window
+}
+
+/// The platform's CPU split: its idle floor (CPU ms per second over quiet stretches, the
+/// window's own, else every one since the platform started: a scenario with an idle phase
+/// before its busy one measures the floor there) and what an invocation costs it above that
+/// floor (CPU ms: `cpu_s` less the floor over the whole window, per invocation). None
+/// without a quiet stretch (or an invocation).
+fn platform_split(
+    start: Option<&Stats>,
+    end: &Stats,
+    cpu_s: f64,
+    invocations: u64,
+) -> (Option<f64>, Option<f64>) {
+    let since = |f: fn(&Stats) -> f64| f(end) - start.map_or(0.0, f);
+    let (idle_s, idle_cpu_s) = match since(|s| s.overhead.idle_s) {
+        in_window if in_window > 0.0 => (in_window, since(|s| s.overhead.idle_cpu_s)),
+        _ => (end.overhead.idle_s, end.overhead.idle_cpu_s),
+    };
+    if idle_s <= 0.0 {
+        return (None, None);
+    }
+    let floor = idle_cpu_s.max(0.0) / idle_s;
+    let window_s = since(|s| s.elapsed_s).max(0.0);
+    let marginal =
+        (invocations > 0).then(|| (cpu_s - floor * window_s) / invocations as f64 * 1000.0);
+    (Some(floor * 1000.0), marginal)
 }
 
 /// The platform's series from the window's start (`from_s`, platform time) on, its times
