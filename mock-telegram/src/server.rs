@@ -17,7 +17,6 @@ use axum::routing::{get, post};
 use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
-use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -60,6 +59,35 @@ pub fn router(mock: Arc<Mock>) -> Router {
             control::require_token,
         ));
     control.fallback(bot_api).with_state(mock)
+}
+
+/// The service each connection runs: Bot API calls (`/bot…`) go straight to [`bot_api`],
+/// everything else through [`router`]. The Bot API is the hot path (every echoed message is
+/// two calls), so it skips the router's path matching, its fallback's boxed service and the
+/// per-request clone of the router; the answers are the same (the router's fallback is
+/// `bot_api` too).
+#[derive(Clone)]
+struct Service {
+    mock: Arc<Mock>,
+    app: Router,
+}
+
+impl hyper::service::Service<hyper::Request<hyper::body::Incoming>> for Service {
+    type Response = Response;
+    type Error = std::convert::Infallible;
+    type Future = std::pin::Pin<
+        Box<dyn Future<Output = Result<Response, std::convert::Infallible>> + Send>,
+    >;
+
+    fn call(&self, request: hyper::Request<hyper::body::Incoming>) -> Self::Future {
+        let request = request.map(Body::new);
+        if request.uri().path().starts_with("/bot") {
+            let mock = self.mock.clone();
+            Box::pin(async move { Ok(bot_api(State(mock), request).await) })
+        } else {
+            Box::pin(tower::ServiceExt::oneshot(self.app.clone(), request))
+        }
+    }
 }
 
 /// Splits `/bot<token>/<method>`; 404 for anything else.
@@ -182,7 +210,10 @@ async fn serve(
     if mock.serving() {
         webhook::start_workers(&mock, api::execute);
     }
-    let app = router(mock.clone());
+    let app = Service {
+        mock: mock.clone(),
+        app: router(mock.clone()),
+    };
     let graceful = GracefulShutdown::new();
     let mut builder = http1::Builder::new();
     builder.keep_alive(true);
@@ -192,7 +223,7 @@ async fn serve(
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
                     let _ = stream.set_nodelay(true);
-                    let service = TowerToHyperService::new(app.clone());
+                    let service = app.clone();
                     match &tls {
                         None => {
                             let connection =
