@@ -118,24 +118,22 @@ fn route(mock: &Mock, path: &str) -> Result<(usize, Method), ApiError> {
 /// head is dropped before the call waits, and body decoding (large, multipart-capable) is
 /// boxed so its state is freed once the parameters are read.
 async fn bot_api(State(mock): State<Arc<Mock>>, request: Request) -> Response {
-    let (parts, body) = request.into_parts();
+    let (mut parts, body) = request.into_parts();
     let (bot, method) = match route(&mock, parts.uri.path()) {
         Ok(r) => r,
         Err(e) => return e.into_response(),
     };
     let query = parts.uri.query().map(str::to_string);
-    let content_type = parts
-        .headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
+    // A HeaderValue shares the request's bytes (no copy); dropped with the decoding below.
+    let content_type = parts.headers.remove(header::CONTENT_TYPE);
     drop(parts);
     let decoded = Box::pin(async move {
         let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
             .await
             .map_err(|e| (0, body_error(&e)))?;
         let bytes_in = bytes.len();
-        let params = Params::parse(query.as_deref(), content_type.as_deref(), bytes)
+        let content_type = content_type.as_ref().and_then(|v| v.to_str().ok());
+        let params = Params::parse(query.as_deref(), content_type, bytes)
             .await
             .map_err(|e| (bytes_in, e))?;
         Ok::<_, (usize, ApiError)>((bytes_in, params))
