@@ -1,6 +1,8 @@
 //! Serving a [`Mock`] over HTTP/1.1 with keep-alive, plain or over TLS: the router (Bot API
-//! and control API), [`run`] and [`run_tls`] (serve until a shutdown future resolves) and
-//! [`MockServer`] (the same, started in the background, for tests and the simulator).
+//! and control API; each connection's service sends `/bot…` calls straight to the Bot API
+//! handler, the hot path, and the rest through the router), [`run`] and [`run_tls`] (serve
+//! until a shutdown future resolves) and [`MockServer`] (the same, started in the background,
+//! for tests and the simulator).
 
 use std::future::Future;
 use std::net::SocketAddr;
