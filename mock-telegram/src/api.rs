@@ -136,7 +136,7 @@ fn rate_limit(mock: &Mock, st: &mut BotState, chat_id: i64, now: Instant) -> Res
 }
 
 fn reply_to(params: &Params) -> Result<Option<i64>, ApiError> {
-    if let Some(rp) = params.json("reply_parameters", "reply parameters")? {
+    if let Some(rp) = params.json_ref("reply_parameters", "reply parameters")? {
         return Ok(rp.get("message_id").and_then(Value::as_i64));
     }
     params.i64("reply_to_message_id")

@@ -272,7 +272,12 @@ impl Mock {
                 }
             }
         };
-        let json = Bytes::from(serde_json::to_vec(&update).unwrap_or_default());
+        // An update is ~300 bytes: written into room for it, not a buffer grown from empty.
+        let mut json = Vec::with_capacity(512);
+        if serde_json::to_writer(&mut json, &update).is_err() {
+            json.clear();
+        }
+        let json = Bytes::from(json);
         let pending = Pending {
             update_id,
             chat_id: u.chat_id,

@@ -6,6 +6,7 @@
 //! string form (`"42"`, `"true"`, `"[\"message\"]"`), so each method reads its parameters the
 //! same way whatever the encoding.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 
 use axum::body::Body;
@@ -76,6 +77,11 @@ impl Params {
             return Ok(());
         }
         match serde_json::from_slice::<Value>(bytes) {
+            Ok(Value::Object(map)) if self.map.is_empty() => {
+                // The usual call: no query string. Take the map whole (no re-insertion).
+                self.map = map;
+                Ok(())
+            }
             Ok(Value::Object(map)) => {
                 self.map.extend(map);
                 Ok(())
@@ -160,13 +166,19 @@ impl Params {
     /// A JSON parameter (object or array), given as JSON or as JSON text inside a field.
     /// `what` names it in Telegram's error ("can't parse <what> JSON object").
     pub fn json(&self, name: &str, what: &str) -> Result<Option<Value>, ApiError> {
+        Ok(self.json_ref(name, what)?.map(Cow::into_owned))
+    }
+
+    /// [`json`](Self::json) without copying a parameter given as JSON (an object in a JSON
+    /// body is lent, not cloned); text holding JSON is parsed.
+    pub fn json_ref(&self, name: &str, what: &str) -> Result<Option<Cow<'_, Value>>, ApiError> {
         match self.map.get(name) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
             Some(Value::String(s)) => serde_json::from_str(s)
-                .map(Some)
+                .map(|v| Some(Cow::Owned(v)))
                 .map_err(|_| ApiError::bad(format!("can't parse {what} JSON object"))),
-            Some(v) => Ok(Some(v.clone())),
+            Some(v) => Ok(Some(Cow::Borrowed(v))),
         }
     }
 

@@ -1,6 +1,8 @@
 //! Serving a [`Mock`] over HTTP/1.1 with keep-alive, plain or over TLS: the router (Bot API
-//! and control API), [`run`] and [`run_tls`] (serve until a shutdown future resolves) and
-//! [`MockServer`] (the same, started in the background, for tests and the simulator).
+//! and control API; each connection's service sends `/bot…` calls straight to the Bot API
+//! handler, the hot path, and the rest through the router), [`run`] and [`run_tls`] (serve
+//! until a shutdown future resolves) and [`MockServer`] (the same, started in the background,
+//! for tests and the simulator).
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -17,7 +19,6 @@ use axum::routing::{get, post};
 use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
-use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -62,6 +63,34 @@ pub fn router(mock: Arc<Mock>) -> Router {
     control.fallback(bot_api).with_state(mock)
 }
 
+/// The service each connection runs: Bot API calls (`/bot…`) go straight to [`bot_api`],
+/// everything else through [`router`]. The Bot API is the hot path (every echoed message is
+/// two calls), so it skips the router's path matching, its fallback's boxed service and the
+/// per-request clone of the router; the answers are the same (the router's fallback is
+/// `bot_api` too).
+#[derive(Clone)]
+struct Service {
+    mock: Arc<Mock>,
+    app: Router,
+}
+
+impl hyper::service::Service<hyper::Request<hyper::body::Incoming>> for Service {
+    type Response = Response;
+    type Error = std::convert::Infallible;
+    type Future =
+        std::pin::Pin<Box<dyn Future<Output = Result<Response, std::convert::Infallible>> + Send>>;
+
+    fn call(&self, request: hyper::Request<hyper::body::Incoming>) -> Self::Future {
+        let request = request.map(Body::new);
+        if request.uri().path().starts_with("/bot") {
+            let mock = self.mock.clone();
+            Box::pin(async move { Ok(bot_api(State(mock), request).await) })
+        } else {
+            Box::pin(tower::ServiceExt::oneshot(self.app.clone(), request))
+        }
+    }
+}
+
 /// Splits `/bot<token>/<method>`; 404 for anything else.
 fn split_path(path: &str) -> Result<(&str, &str), ApiError> {
     let rest = path.strip_prefix("/bot").ok_or(ApiError::NotFound)?;
@@ -90,24 +119,22 @@ fn route(mock: &Mock, path: &str) -> Result<(usize, Method), ApiError> {
 /// head is dropped before the call waits, and body decoding (large, multipart-capable) is
 /// boxed so its state is freed once the parameters are read.
 async fn bot_api(State(mock): State<Arc<Mock>>, request: Request) -> Response {
-    let (parts, body) = request.into_parts();
+    let (mut parts, body) = request.into_parts();
     let (bot, method) = match route(&mock, parts.uri.path()) {
         Ok(r) => r,
         Err(e) => return e.into_response(),
     };
     let query = parts.uri.query().map(str::to_string);
-    let content_type = parts
-        .headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
+    // A HeaderValue shares the request's bytes (no copy); dropped with the decoding below.
+    let content_type = parts.headers.remove(header::CONTENT_TYPE);
     drop(parts);
     let decoded = Box::pin(async move {
         let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
             .await
             .map_err(|e| (0, body_error(&e)))?;
         let bytes_in = bytes.len();
-        let params = Params::parse(query.as_deref(), content_type.as_deref(), bytes)
+        let content_type = content_type.as_ref().and_then(|v| v.to_str().ok());
+        let params = Params::parse(query.as_deref(), content_type, bytes)
             .await
             .map_err(|e| (bytes_in, e))?;
         Ok::<_, (usize, ApiError)>((bytes_in, params))
@@ -182,7 +209,10 @@ async fn serve(
     if mock.serving() {
         webhook::start_workers(&mock, api::execute);
     }
-    let app = router(mock.clone());
+    let app = Service {
+        mock: mock.clone(),
+        app: router(mock.clone()),
+    };
     let graceful = GracefulShutdown::new();
     let mut builder = http1::Builder::new();
     builder.keep_alive(true);
@@ -192,7 +222,7 @@ async fn serve(
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
                     let _ = stream.set_nodelay(true);
-                    let service = TowerToHyperService::new(app.clone());
+                    let service = app.clone();
                     match &tls {
                         None => {
                             let connection =

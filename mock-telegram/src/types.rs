@@ -12,7 +12,8 @@ pub fn ok<T: Serialize>(result: T) -> Vec<u8> {
         ok: bool,
         result: T,
     }
-    let mut out = Vec::with_capacity(256);
+    // A sendMessage answer is ~300 bytes: room for it without growing (and copying) the buffer.
+    let mut out = Vec::with_capacity(512);
     let _ = serde_json::to_writer(&mut out, &Envelope { ok: true, result });
     out
 }
