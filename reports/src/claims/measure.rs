@@ -524,10 +524,16 @@ impl Measured<'_> {
         let c = self.capacity?;
         let v = c.max_bots.unwrap_or(0);
         if only_a_lower_bound(c) {
+            // A first step stopped by the machine or the harness says nothing of the SUT:
+            // "≥ 0" would read as a figure.
+            let figure = match c.max_bots {
+                Some(_) => format!("≥ {}", count(v)),
+                None => "not measured".into(),
+            };
             Some(Reading::new(
                 v as f64,
                 Bound::AtLeast,
-                format!("≥ {}", count(v)),
+                figure,
                 bound_reason(c),
             ))
         } else if c.max_bots.is_none() {
@@ -674,6 +680,13 @@ mod tests {
         );
         let none = curve(&[(200, false, false)], "slo: p99");
         assert_eq!(measured(&none).unwrap().figure, "none met the SLO");
+        // The harness stopped the first step: no figure of the SUT, the reason instead.
+        let first = curve(&[(500, false, true)], "harness: injection lag p99 176 ms");
+        let r = measured(&first).unwrap();
+        assert_eq!(
+            (r.figure.as_str(), r.detail.as_str(), r.bound),
+            ("not measured", "limited by the harness", Bound::AtLeast)
+        );
     }
 
     #[test]
