@@ -12,7 +12,7 @@ use tgbench_impls::{
 };
 use tokio::net::TcpListener;
 
-use crate::support::{fast_platform_opts, sigterm_and_wait};
+use crate::support::{fast_platform_opts, sigterm_and_wait, spawn_until_ready};
 use crate::with_mock::Telegram;
 
 fn sharded(index: u32, count: u32) -> PlatformOpts {
@@ -107,7 +107,6 @@ async fn webhook_shards_answer_updates_of_bots_they_do_not_own() {
 /// message is answered once whichever process the kernel hands its connection to.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_webhook_bot_processes_share_one_port() {
-    use tokio::io::{AsyncBufReadExt, BufReader};
     let tg = Telegram::start(40).await;
     let dir = tempfile::tempdir().unwrap();
     let tokens_file = tg.tokens_file(dir.path());
@@ -117,22 +116,13 @@ async fn two_webhook_bot_processes_share_one_port() {
         .unwrap();
     let mut children = Vec::new();
     for i in 0..2 {
-        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_webhook-bot"))
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_webhook-bot"));
+        command
             .env("TGBENCH_API_URL", tg.server.base_url())
             .env("TGBENCH_TOKENS_FILE", &tokens_file)
             .env("TGBENCH_LISTEN", port.to_string())
-            .env("TGBENCH_SHARD", format!("{i}/2"))
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
-        let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
-        let line = tokio::time::timeout(Duration::from_secs(20), stdout.next_line())
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap_or_default();
+            .env("TGBENCH_SHARD", format!("{i}/2"));
+        let (child, line) = spawn_until_ready(command).await;
         assert!(
             line.starts_with("webhook-bot: ")
                 && line.ends_with(&format!("(listening on {port}) (shard {i}/2 of 40 bots)")),

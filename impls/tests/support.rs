@@ -69,6 +69,29 @@ pub async fn count(server: &wiremock::MockServer, method: &str) -> usize {
         .count()
 }
 
+/// Starts a reference server binary (`command`, its arguments and environment set) with its
+/// output piped and killed on drop, and reads its ready line, the one line it prints on
+/// stdout (within 20 s; empty when stdout closes first). Stderr stays piped for
+/// [`sigterm_and_wait`].
+pub async fn spawn_until_ready(
+    mut command: tokio::process::Command,
+) -> (tokio::process::Child, String) {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let mut child = command
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = tokio::time::timeout(Duration::from_secs(20), stdout.next_line())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap_or_default();
+    (child, line)
+}
+
 /// SIGTERM to a server process, then its exit and output (within 20 s).
 pub async fn sigterm_and_wait(child: tokio::process::Child) -> std::process::Output {
     let pid = child.id().unwrap().to_string();

@@ -18,7 +18,7 @@ use tgbench_impls::{
 };
 use tokio::net::TcpListener;
 
-use crate::support::{fast_platform_opts, sigterm_and_wait};
+use crate::support::{fast_platform_opts, sigterm_and_wait, spawn_until_ready};
 
 pub(crate) struct Telegram {
     pub server: MockServer,
@@ -424,26 +424,17 @@ async fn webhook_stop_finishes_in_flight_updates() {
 /// stops it cleanly (exit 0, replies sent, offsets confirmed).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn polling_bot_binary_prints_ready_and_stops_cleanly_on_sigterm() {
-    use tokio::io::{AsyncBufReadExt, BufReader};
     let tg = Telegram::start(20).await;
     let dir = tempfile::tempdir().unwrap();
     let tokens_file = tg.tokens_file(dir.path());
     // Each handler takes 2 s, so the signal below comes while they run.
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_polling-bot"))
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_polling-bot"));
+    command
         .args(["--io-ms", "2000"])
         .env("TGBENCH_API_URL", tg.server.base_url())
-        .env("TGBENCH_TOKENS_FILE", &tokens_file)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
-    let line = tokio::time::timeout(Duration::from_secs(20), stdout.next_line())
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(line.as_deref(), Some("polling-bot: 20 bots polling"));
+        .env("TGBENCH_TOKENS_FILE", &tokens_file);
+    let (child, line) = spawn_until_ready(command).await;
+    assert_eq!(line, "polling-bot: 20 bots polling");
     tg.until_polling(20).await;
     tg.message_every_bot();
     // Let the binary get its updates into handlers (2 s each), then stop it mid-handler.
