@@ -49,9 +49,13 @@ fn burner(busy_ms: u32, idle_ms: u32, hold_mb: u32) -> String {
     )
 }
 
+/// A started process whose whole tree is killed when the test ends, passing or not.
 struct Killed(Child);
 impl Drop for Killed {
     fn drop(&mut self) {
+        for p in descendants(self.0.id()) {
+            let _ = Command::new("kill").arg(p.to_string()).status();
+        }
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
@@ -63,6 +67,7 @@ fn spawn(program: &str, args: &[&str]) -> Killed {
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
+            .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {program} (the truth tests need it): {e}")),
     )
@@ -72,7 +77,7 @@ fn spawn(program: &str, args: &[&str]) -> Killed {
 /// of `pids` over the same span. Returns (sampler cpu s, kernel cpu s, last sample).
 fn measure(root: u32, pids: &[u32], span: Duration) -> (f64, f64, tgbench::sampler::Usage) {
     let ticks = clock_ticks();
-    let mut sampler = Sampler::new(Some(root));
+    let mut sampler = Sampler::new(&[Some(root)]);
     let before: f64 = pids.iter().map(|&p| kernel_cpu_s(p, ticks)).sum();
     let start = Instant::now();
     let mut cpu_s = 0.0;
@@ -120,7 +125,8 @@ fn a_whole_tree_is_summed_children_included() {
     cmd.args(["-c", script])
         .env("A", burner(6, 4, 60))
         .env("B", burner(2, 8, 120))
-        .stdout(Stdio::null());
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
     let root = Killed(cmd.spawn().unwrap());
     let pid = root.0.id();
     std::thread::sleep(Duration::from_millis(800));
@@ -140,8 +146,72 @@ fn a_whole_tree_is_summed_children_included() {
         last.rss_mb
     );
     assert_eq!(last.processes, 4);
-    // Kill the whole group of children too.
-    for p in descendants(pid) {
-        let _ = Command::new("kill").arg(p.to_string()).status();
+}
+
+#[test]
+fn replicas_and_a_child_of_a_thread_are_read_from_the_first_sample() {
+    // Replica A: a Python process whose second thread starts `sh`, which runs a burner
+    // (the kernel lists that child under the thread, not the process's main task).
+    // Replica B: a burner alone. Both roots are known from the start.
+    let a_script = "import subprocess, threading, time\n\
+                    def start():\n\
+                    \x20   subprocess.Popen(['sh', '-c', 'python3 -c \"$B\"; :'])\n\
+                    \x20   time.sleep(60)\n\
+                    threading.Thread(target=start, daemon=True).start()\n\
+                    time.sleep(60)\n";
+    let a = Killed(
+        Command::new("python3")
+            .args(["-c", a_script])
+            .env("B", burner(6, 4, 40))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let b = spawn("python3", &["-c", &burner(3, 7, 20)]);
+    let (a_pid, b_pid) = (a.0.id(), b.0.id());
+    std::thread::sleep(Duration::from_millis(800));
+    let a_tree: Vec<u32> = std::iter::once(a_pid).chain(descendants(a_pid)).collect();
+    assert_eq!(a_tree.len(), 3, "python + sh + python: {a_tree:?}");
+
+    let ticks = clock_ticks();
+    let mut sampler = Sampler::new(&[Some(a_pid), Some(b_pid)]);
+    let kernel_a0: f64 = a_tree.iter().map(|&p| kernel_cpu_s(p, ticks)).sum();
+    let kernel_b0 = kernel_cpu_s(b_pid, ticks);
+    std::thread::sleep(Duration::from_millis(1500));
+    let r = sampler.sample();
+    let kernel_a = a_tree.iter().map(|&p| kernel_cpu_s(p, ticks)).sum::<f64>() - kernel_a0;
+    let kernel_b = kernel_cpu_s(b_pid, ticks) - kernel_b0;
+    let part = |i: usize| r.parts[i].expect("the replica is alive");
+    assert_eq!(
+        part(0).processes,
+        3,
+        "the thread's child and grandchild are counted"
+    );
+    assert_eq!(part(1).processes, 1);
+    for (i, kernel) in [(0, kernel_a), (1, kernel_b)] {
+        let sampled = part(i).cpu_pct / 100.0 * r.period_s;
+        assert!(kernel > 0.2, "replica {i} burned {kernel} s");
+        assert!(
+            (sampled - kernel).abs() <= 0.1 * kernel + 0.03,
+            "replica {i}, first sample: sampler {sampled:.3} CPU s vs kernel {kernel:.3} CPU s"
+        );
     }
+    let sut = r.sut.expect("both alive");
+    assert_eq!(sut.processes, 4);
+}
+
+#[test]
+fn a_root_that_exits_reads_as_gone() {
+    let mut p = spawn("sleep", &["30"]);
+    let pid = p.0.id();
+    let mut sampler = Sampler::new(&[Some(pid)]);
+    std::thread::sleep(Sampler::min_period());
+    assert_eq!(sampler.sample().sut.map(|u| u.processes), Some(1));
+    p.0.kill().unwrap();
+    p.0.wait().unwrap();
+    std::thread::sleep(Sampler::min_period());
+    let r = sampler.sample();
+    assert!(r.sut.is_none(), "an exited root still read: {:?}", r.sut);
+    assert!(r.harness.rss_mb > 1.0);
 }

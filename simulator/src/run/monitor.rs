@@ -50,8 +50,7 @@ impl Monitor {
         let stop = Arc::new(AtomicBool::new(false));
         let ticks = Arc::new(Mutex::new(Vec::new()));
         let (stop2, ticks2) = (stop.clone(), ticks.clone());
-        let mut sampler = Sampler::new(sut.root());
-        sampler.set_roots(&sut.roots());
+        let mut sampler = Sampler::new(&sut.roots());
         sampler.count_root(sut.root_counts());
         let handle = std::thread::Builder::new()
             .name("tgbench-monitor".into())

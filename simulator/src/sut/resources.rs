@@ -61,11 +61,6 @@ impl ResourceSource {
         self.root_counts
     }
 
-    /// The root process to sample now (the first part's); None when there is none.
-    pub fn root(&self) -> Option<u32> {
-        self.roots().into_iter().next().flatten()
-    }
-
     /// Each part's root process now (None: gone or not started again yet).
     pub fn roots(&self) -> Vec<Option<u32>> {
         self.parts
