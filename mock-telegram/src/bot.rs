@@ -184,6 +184,18 @@ impl ChatState {
         self.last_message_id
     }
 
+    /// Starts the latency clock of an update due at `due`, waiting for the bot's reply to
+    /// `message_id` (0 for a button press: a reply to it names no user message).
+    pub fn open_sample(&mut self, message_id: i64, update_id: i64, due: Instant) {
+        self.samples.push_back(Sample {
+            message_id,
+            update_id,
+            due,
+            handed_out: None,
+            replies: 0,
+        });
+    }
+
     /// Which sample a reply closes: the one it names, else the oldest unanswered, else (a
     /// reply beyond the first) the newest. Returns (update_id, its stamps, first reply?).
     pub fn close_sample(&mut self, target: ReplyTarget) -> Option<(i64, Stamps, bool)> {
@@ -320,13 +332,7 @@ mod tests {
     fn chat_with(samples: &[(i64, i64)]) -> ChatState {
         let mut c = ChatState::new(1, Instant::now());
         for &(mid, uid) in samples {
-            c.samples.push_back(Sample {
-                message_id: mid,
-                update_id: uid,
-                due: Instant::now(),
-                handed_out: None,
-                replies: 0,
-            });
+            c.open_sample(mid, uid, Instant::now());
         }
         c
     }

@@ -9,7 +9,7 @@ use bytes::Bytes;
 use hdrhistogram::Histogram;
 use tokio_util::sync::CancellationToken;
 
-use crate::bot::{Bot, ChatState, ReplyTarget, Sample, SentMessage};
+use crate::bot::{Bot, ChatState, ReplyTarget, SentMessage};
 use crate::config::MockConfig;
 use crate::error::MockError;
 use crate::network::{Distance, Fault};
@@ -206,13 +206,7 @@ impl Mock {
         let update = match (u.text, u.callback_data) {
             (Some(text), _) => {
                 let message_id = chat.next_message_id();
-                chat.samples.push_back(Sample {
-                    message_id,
-                    update_id,
-                    due,
-                    handed_out: None,
-                    replies: 0,
-                });
+                chat.open_sample(message_id, update_id, due);
                 Update {
                     update_id,
                     message: Some(Message {
@@ -239,13 +233,7 @@ impl Mock {
                         m
                     }
                 };
-                chat.samples.push_back(Sample {
-                    message_id: 0,
-                    update_id,
-                    due,
-                    handed_out: None,
-                    replies: 0,
-                });
+                chat.open_sample(0, update_id, due);
                 Update {
                     update_id,
                     message: None,
