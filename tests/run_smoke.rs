@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use clap::Parser;
 use tgbench::scenario::{self, Model};
-use tgbench::schedule::{self, SendKind};
+use tgbench::schedule;
+use tgbench::send::SendKind;
 use tgbench_reports::histogram;
 
 use crate::sim_support::{binaries, read_results};

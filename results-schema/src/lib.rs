@@ -27,6 +27,16 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// and for the tests that keep it and the types in step.
 pub const JSON_SCHEMA: &str = include_str!("../results.schema.json");
 
+/// A figure as results files keep it: two decimals (percentages, MiB, rates per minute).
+pub fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+/// A figure as results files keep it: three decimals (seconds).
+pub fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
 /// A results file or a latency histogram that cannot be read.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

@@ -55,6 +55,7 @@ pub mod run;
 pub mod sampler;
 pub mod scenario;
 pub mod schedule;
+pub mod send;
 pub mod sut;
 pub mod trace;
 

@@ -19,6 +19,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System};
+use tgbench_reports::results::{Cpu, Memory, round2, round3};
 
 /// Usage of one process (or tree) over the last period.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -246,6 +247,27 @@ impl From<&tgbench_reports::results::Cpu> for CpuSummary {
             max_pct: c.max_pct,
             cpu_s: c.cpu_s,
         }
+    }
+}
+
+/// The results' CPU figures of a summary, rounded as results files keep them.
+pub fn cpu_of(c: &CpuSummary) -> Cpu {
+    Cpu {
+        mean_pct: round2(c.mean_pct),
+        p95_pct: round2(c.p95_pct),
+        max_pct: round2(c.max_pct),
+        cpu_s: round3(c.cpu_s),
+    }
+}
+
+/// The results' memory figures of RSS samples (MiB), rounded as results files keep them.
+pub fn memory_of(rss: &[f64]) -> Memory {
+    if rss.is_empty() {
+        return Memory::default();
+    }
+    Memory {
+        rss_mean_mb: round2(rss.iter().sum::<f64>() / rss.len() as f64),
+        rss_peak_mb: round2(rss.iter().copied().fold(0.0, f64::max)),
     }
 }
 

@@ -11,34 +11,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use crate::scenario::{Groups, Load, Model, active_count};
-
-/// First chat id of the simulated users; user `k` of a bot is chat `FIRST_CHAT_ID + k`.
-pub const FIRST_CHAT_ID: i64 = 10_000;
-
-/// Group chat `g` of a bot is chat `-(FIRST_GROUP_CHAT_ID + g)` (a `group`, for the mock).
-pub const FIRST_GROUP_CHAT_ID: i64 = 1_000;
-
-/// What a simulated user sends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SendKind {
-    Message,
-    Callback,
-    /// A message in a group chat (the send's `chat_id`, negative) by user `user_id`.
-    Group {
-        user_id: i64,
-    },
-}
-
-/// One scheduled send: at `at` after the segment starts, user `chat_id` of bot number
-/// `bot` (0-based index into the mock's bots) sends a message or presses a button, or a
-/// user writes in group chat `chat_id` ([`SendKind::Group`]).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Send {
-    pub at: Duration,
-    pub bot: u32,
-    pub chat_id: i64,
-    pub kind: SendKind,
-}
+use crate::send::{FIRST_CHAT_ID, FIRST_GROUP_CHAT_ID, Send, SendKind};
 
 /// The most sends one schedule may hold (about 1.6 GB of them would not fit anyway).
 pub const MAX_SENDS: u64 = 20_000_000;

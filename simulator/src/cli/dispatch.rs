@@ -181,7 +181,7 @@ pub fn run_cli_with(cli: Cli, cancel: Arc<AtomicBool>) -> u8 {
                 exit::BAD_INPUT
             }
         },
-        Command::Trace(t) => match crate::trace::run_command(t) {
+        Command::Trace(t) => match super::trace::run_command(t) {
             Ok(text) => {
                 print!("{text}");
                 exit::OK

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 mod dispatch;
+mod trace;
 
 pub use dispatch::{run_cli, run_cli_with};
 

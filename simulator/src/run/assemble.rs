@@ -7,13 +7,13 @@ use std::time::Duration;
 use mock_telegram::{Latencies, Stats};
 use tgbench_reports::histogram;
 use tgbench_reports::results::{
-    Cpu, Handshakes, Harness, Latency, LatencySplit, Memory, Overhead, PartResources, Requests,
-    Resources, Run, Sample, Slo, SloCheck, SutInfo, TlsRun, Updates,
+    Handshakes, Harness, Latency, LatencySplit, Overhead, PartResources, Requests, Resources, Run,
+    Sample, Slo, SloCheck, SutInfo, TlsRun, Updates, round2, round3,
 };
 
 use super::inject::InjectReport;
 use super::monitor::Tick;
-use crate::sampler::{CpuSummary, summarize_cpu};
+use crate::sampler::{CpuSummary, cpu_of, memory_of, summarize_cpu};
 use crate::scenario;
 
 /// Injection lag p99 above which the harness, not the SUT, is called the bottleneck.
@@ -208,25 +208,6 @@ fn proc_resources(ticks: &[Tick], names: &[String]) -> Resources {
 
 /// `resources.source` of figures sampled from /proc.
 pub const SOURCE_PROC: &str = "proc";
-
-pub fn cpu_of(c: &CpuSummary) -> Cpu {
-    Cpu {
-        mean_pct: round2(c.mean_pct),
-        p95_pct: round2(c.p95_pct),
-        max_pct: round2(c.max_pct),
-        cpu_s: round3(c.cpu_s),
-    }
-}
-
-pub fn memory_of(rss: &[f64]) -> Memory {
-    if rss.is_empty() {
-        return Memory::default();
-    }
-    Memory {
-        rss_mean_mb: round2(rss.iter().sum::<f64>() / rss.len() as f64),
-        rss_peak_mb: round2(rss.iter().copied().fold(0.0, f64::max)),
-    }
-}
 
 /// Bot API calls between two snapshots, plus webhook deliveries as `webhook`.
 pub fn requests_between(a: &Stats, b: &Stats, duration_s: f64) -> Requests {
@@ -459,14 +440,6 @@ fn telegram_of(a: &Stats, end: &Stats, drained: &Stats) -> serde_json::Value {
             "webhooks_set": end.readiness.webhooks_set,
         },
     })
-}
-
-fn round2(x: f64) -> f64 {
-    (x * 100.0).round() / 100.0
-}
-
-fn round3(x: f64) -> f64 {
-    (x * 1000.0).round() / 1000.0
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use mock_telegram::Fault;
-use tgbench_reports::results::{FaultWindow, Sample};
+use tgbench_reports::results::{FaultWindow, Sample, round3};
 
 use crate::scenario::{FaultKind, FaultSpec, Scenario, secs};
 
@@ -345,10 +345,6 @@ pub fn rate_notes(series: &[Sample], faults: &[FaultWindow], bots: u64) -> Vec<S
             )
         })
         .collect()
-}
-
-fn round3(x: f64) -> f64 {
-    (x * 1000.0).round() / 1000.0
 }
 
 #[cfg(test)]

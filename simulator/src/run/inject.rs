@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use hdrhistogram::Histogram;
 use mock_telegram::{Mock, NewUpdate};
 
-use crate::schedule::{Send, SendKind};
+use crate::send::{Send, SendKind};
 
 /// What the injector did.
 #[derive(Debug)]

@@ -15,8 +15,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::Deserialize;
 use tgbench_reports::results::{PartResources, Resources};
 
-use crate::run::assemble::{cpu_of, memory_of};
-use crate::sampler::summarize_cpu;
+use crate::sampler::{cpu_of, memory_of, summarize_cpu};
 use crate::scenario::Metrics;
 
 /// `resources.source` of figures queried from Prometheus.

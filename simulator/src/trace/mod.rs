@@ -21,13 +21,13 @@ use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 
-use crate::schedule::{FIRST_CHAT_ID, SendKind};
+use crate::send::{FIRST_CHAT_ID, SendKind};
 
-mod command;
+mod convert;
 mod replay;
 mod summary;
 
-pub use command::{CommandError, from_log, generate, run_command, write_csv};
+pub use convert::{from_log, write_csv};
 pub use replay::{Replay, ReplayPlan};
 pub use summary::{Summary, scan};
 

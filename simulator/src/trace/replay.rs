@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::{CHAT_IDS, Reader, key_hash};
-use crate::schedule::{FIRST_CHAT_ID, FIRST_GROUP_CHAT_ID, Send, SendKind};
+use crate::send::{FIRST_CHAT_ID, FIRST_GROUP_CHAT_ID, Send, SendKind};
 
 /// How a phase replays a trace.
 #[derive(Debug, Clone)]

@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use super::{Reader, TraceError, key_hash};
-use crate::schedule::SendKind;
+use crate::send::SendKind;
 
 /// What a trace holds, from one pass over it.
 #[derive(Debug, Clone, PartialEq)]

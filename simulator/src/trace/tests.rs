@@ -3,7 +3,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::*;
-use crate::schedule::Send;
+use crate::send::Send;
 
 fn file(name: &str, text: &str) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
@@ -41,24 +41,6 @@ fn csv_and_jsonl_read_the_same_rows() {
     );
     assert!(text.contains("the busiest half 66.7 %"), "{text}");
     assert!(text.contains("     0          3  ####"), "{text}");
-}
-
-#[test]
-fn a_generated_trace_is_a_valid_day_with_an_evening_peak() {
-    let rows: Vec<Row> = generate(10, 24.0, 0.25, 42).collect();
-    let mut out = Vec::new();
-    write_csv(&mut out, rows.clone().into_iter()).unwrap();
-    let (_d, p) = file("g.csv", std::str::from_utf8(&out).unwrap());
-    let s = scan(&p).unwrap();
-    assert_eq!(s.rows, rows.len() as u64);
-    assert_eq!(s.per_bot.len(), 10);
-    // 10 bots × 0.25/min × 1,440 min = 3,600 on average.
-    assert!((3_300..=3_900).contains(&s.rows), "{}", s.rows);
-    assert!(s.per_hour[20] > 5 * s.per_hour[8], "{:?}", s.per_hour);
-    assert!(
-        rows.iter()
-            .all(|r| r.bot.len() == 12 && !r.bot.contains("bot"))
-    );
 }
 
 #[test]
