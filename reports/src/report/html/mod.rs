@@ -5,89 +5,31 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use super::tables::{
-    CLAIMS_COST_NOTE, CLAIMS_RULES, COST_VS_TRAFFIC_NOTE, CostVsTraffic, FRAMEWORKS_NOTE,
-    LATENCY_SPLIT_NOTE, SERVERLESS_LATENCY_NOTE, SERVERLESS_NOTE, capacity_summary, capacity_table,
-    claims_context, claims_costs, claims_frameworks, claims_latency_timeline, claims_verdicts,
-    cost_vs_traffic, environment_table, latency_split_table, methods, methods_table,
-    serverless_latency_table, serverless_table, summary_table,
+    CLAIMS_COST_NOTE, CLAIMS_RULES, COST_VS_TRAFFIC_NOTE, FRAMEWORKS_NOTE, LATENCY_SPLIT_NOTE,
+    SERVERLESS_LATENCY_NOTE, SERVERLESS_NOTE, capacity_summary, capacity_table, claims_context,
+    claims_costs, claims_frameworks, claims_latency_timeline, claims_verdicts, cost_vs_traffic,
+    environment_table, latency_split_table, methods, methods_table, serverless_latency_table,
+    serverless_table, summary_table,
 };
+mod charts;
+
 use super::{Report, ReportData, write_file};
 use crate::Error;
 use crate::chart::{
     Band, LineChart, Reduce, SMALL_W, Series, StackedBars, downsample, percentile_ticks,
 };
 use crate::claims::ClaimsTable;
-use crate::cost::{Prices, TRAFFIC_RANGE};
+use crate::cost::Prices;
 use crate::decision::Decision;
-use crate::results::{CapacityCurve, CapacityStep, Run, ServerlessPoint};
+use crate::results::{CapacityCurve, CapacityStep, Run};
 use crate::rows::latency_distribution;
 use crate::text::escape;
+use charts::{cost_chart, fault_bands, measured, serverless_charts};
 
 pub const FILE_NAME: &str = "report.html";
 
-/// The page's whole style sheet.
-pub const CSS: &str = r#"
-:root{--fg:#1b1f24;--muted:#57606a;--line:#d0d7de;--bg:#fff;--panel:#f6f8fa;--good:#1a7f37;--bad:#cf222e;--warn:#9a6700}
-*{box-sizing:border-box}
-body{margin:0;background:var(--bg);color:var(--fg);font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif}
-main{max-width:1180px;margin:0 auto;padding:16px}
-h1{font-size:1.6em;margin:.2em 0}
-h2{font-size:1.25em;margin:1.6em 0 .5em;padding-bottom:.25em;border-bottom:1px solid var(--line)}
-p{margin:.4em 0}
-.sub,.note{color:var(--muted)}
-.note{font-size:.9em}
-.table-wrap{overflow-x:auto;-webkit-overflow-scrolling:touch;margin:.5em 0 1em;border:1px solid var(--line);border-radius:6px}
-table{border-collapse:collapse;width:100%;font-size:.88em}
-th,td{padding:6px 8px;border-bottom:1px solid var(--line);text-align:left;white-space:nowrap;vertical-align:top}
-thead th{background:var(--panel);white-space:normal;vertical-align:bottom}
-tbody th{font-weight:600;position:sticky;left:0;background:var(--bg)}
-td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
-td.wrap{white-space:normal;min-width:16em}
-table.claims td,table.claims th{white-space:normal;min-width:7em}
-table.claims tbody th{min-width:11em;max-width:16em}
-table.claims td:last-child{min-width:16em}
-table.frameworks td:nth-child(3){white-space:normal;min-width:16em}
-tr:last-child td,tr:last-child th{border-bottom:0}
-.good{color:var(--good);font-weight:600}
-.bad{color:var(--bad);font-weight:600}
-.warn{color:var(--warn);font-weight:600}
-.muted{color:var(--muted)}
-.warnings{background:#fff8c5;border:1px solid #d4a72c;border-radius:6px;padding:8px 12px 8px 28px;margin:.5em 0}
-.warnings li{margin:.2em 0}
-details{margin:.5em 0}
-summary{cursor:pointer;color:var(--muted)}
-.charts{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(100%,520px),1fr));gap:16px}
-.charts.small{grid-template-columns:repeat(auto-fill,minmax(min(100%,330px),1fr));gap:10px}
-figure{margin:0;padding:8px;border:1px solid var(--line);border-radius:6px;background:var(--bg)}
-figcaption{font-size:.85em;color:var(--muted);padding:4px 6px 0}
-svg.chart{display:block;width:100%;height:auto;font-family:inherit;font-size:12px}
-svg.chart text{fill:var(--fg)}
-svg.chart .chart-title{font-size:14px;font-weight:600}
-svg.chart.small .chart-title{font-size:12px}
-svg.chart .tick,svg.chart .bar-value{fill:var(--muted);font-size:11.5px}
-svg.chart .axis-label{font-size:12px;fill:var(--muted)}
-svg.chart .no-data{fill:var(--muted);font-size:14px}
-svg.chart .grid{stroke:#e4e8ec;stroke-width:1}
-svg.chart .grid.minor{stroke:#f0f2f4}
-svg.chart .axis,svg.chart .tickmark{stroke:#8c959f;stroke-width:1}
-svg.chart .series{fill:none;stroke-width:2;stroke-linejoin:round}
-svg.chart .fail{fill:none;stroke-width:2.2}
-svg.chart .band rect{fill:#cf222e;fill-opacity:.12}
-svg.chart .band text{fill:#cf222e;font-size:11px}
-.verdict{font-weight:700}
-footer{margin:2em 0 1em;color:var(--muted);font-size:.85em}
-table.environment td{white-space:normal;min-width:12em}
-h3{font-size:1.05em;margin:1.2em 0 .4em}
-@media (max-width:600px){body{font-size:14px}main{padding:10px}h1{font-size:1.35em}th,td{padding:5px 6px}figure{padding:4px}}
-@media (max-width:760px){
-table.cards thead{display:none}
-table.cards,table.cards tbody,table.cards tr,table.cards th,table.cards td,table.cards tbody th{display:block;width:auto;min-width:0;max-width:none;white-space:normal;text-align:left}
-table.cards tr{padding:6px 0;border-bottom:2px solid var(--line)}
-table.cards tbody th{position:static;font-size:1.02em;padding:6px 8px;border:0}
-table.cards td{border:0;padding:2px 8px 2px 18px}
-table.cards td::before{content:attr(data-label) ": ";color:var(--muted);font-weight:400}
-}
-"#;
+/// The page's whole style sheet (`style.css` beside this file).
+pub const CSS: &str = include_str!("style.css");
 
 #[derive(Debug, Default)]
 pub struct Html {
@@ -112,136 +54,6 @@ impl Html {
         }
         self.body.push_str("</figure>");
     }
-}
-
-/// The serverless rows' environments over time (busy, alive, cold-start marks) and, to
-/// read beside it, their p99 latency over time; first repetition of each row.
-fn serverless_charts(data: &ReportData<'_>) -> (LineChart, LineChart) {
-    let mut envs = Vec::new();
-    let mut p99 = Vec::new();
-    for (i, r) in data.rows.iter().enumerate() {
-        let Some(run) = r.runs.first() else { continue };
-        let Some(s) = run.serverless.as_ref().filter(|s| !s.timeline.is_empty()) else {
-            continue;
-        };
-        let name = r.label(data.several_files);
-        let points = |f: fn(&ServerlessPoint) -> f64| s.timeline.iter().map(move |p| (p.t_s, f(p)));
-        envs.push(Series {
-            name: format!("{name}: busy"),
-            points: points(|p| p.busy as f64).collect(),
-            color: i,
-            ..Default::default()
-        });
-        envs.push(Series {
-            name: format!("{name}: alive"),
-            points: points(|p| p.alive as f64).collect(),
-            color: i,
-            dashed: true,
-            ..Default::default()
-        });
-        envs.push(Series {
-            name: format!("{name}: cold starts"),
-            points: points(|p| p.cold_starts as f64)
-                .filter(|(_, n)| *n > 0.0)
-                .collect(),
-            color: i,
-            marks_only: true,
-            ..Default::default()
-        });
-        p99.push(Series {
-            name,
-            points: downsample(
-                run.timeseries
-                    .iter()
-                    .filter(|x| x.p99_ms > 0.0)
-                    .map(|x| (x.t_s, x.p99_ms)),
-                Reduce::Max,
-            ),
-            color: i,
-            ..Default::default()
-        });
-    }
-    let concurrency = LineChart {
-        id: "chart-serverless-concurrency".into(),
-        title: "Execution environments over time, cold starts marked".into(),
-        x_label: "time since the window started (s)".into(),
-        y_label: "environments".into(),
-        series: envs,
-        ..Default::default()
-    };
-    let latency = LineChart {
-        id: "chart-serverless-p99".into(),
-        title: "p99 latency over time".into(),
-        x_label: "time since the window started (s)".into(),
-        y_label: "p99 latency (ms, log scale)".into(),
-        log_y: true,
-        series: p99,
-        ..Default::default()
-    };
-    (concurrency, latency)
-}
-
-/// Monthly cost against messages a month, 1 to 10 million, ten points a decade.
-fn cost_chart(c: &CostVsTraffic) -> LineChart {
-    let (lo, hi) = TRAFFIC_RANGE;
-    let decades = (hi / lo).log10().round() as i32;
-    let grid: Vec<f64> = (0..=decades * 10)
-        .map(|k| lo * 10f64.powf(f64::from(k) / 10.0))
-        .collect();
-    let line = |name: &str, color: usize, dashed: bool, f: &dyn Fn(f64) -> f64| Series {
-        name: name.to_owned(),
-        points: grid.iter().map(|&m| (m, f(m))).collect(),
-        color,
-        dashed,
-        ..Default::default()
-    };
-    let mut series: Vec<Series> = c
-        .always_on
-        .iter()
-        .enumerate()
-        .map(|(i, (name, curve))| line(&format!("{name} (always on)"), i, false, &|m| curve.at(m)))
-        .collect();
-    let n = series.len();
-    series.extend(c.serverless.iter().enumerate().map(|(i, (name, per))| {
-        line(&format!("{name} (serverless)"), n + i, true, &|m| per.at(m))
-    }));
-    LineChart {
-        id: "chart-cost-traffic".into(),
-        title: "Monthly cost versus traffic".into(),
-        x_label: "messages a month (log scale)".into(),
-        y_label: "USD a month (log scale)".into(),
-        log_x: true,
-        log_y: true,
-        x_range: Some(TRAFFIC_RANGE),
-        series,
-        ..Default::default()
-    }
-}
-
-/// Steps that measured something: a step the machine could not host is in the table only.
-fn measured(c: &CapacityCurve) -> impl Iterator<Item = &CapacityStep> {
-    c.steps.iter().filter(|s| !s.machine_limit)
-}
-
-/// Fault windows of the runs shown, without repeats, as shaded bands.
-fn fault_bands(runs: &[&Run]) -> Vec<Band> {
-    let mut bands: Vec<Band> = Vec::new();
-    for r in runs {
-        for f in &r.faults {
-            let label = format!("fault: {}", f.kind);
-            if !bands
-                .iter()
-                .any(|b| b.start == f.start_s && b.end == f.end_s && b.label == label)
-            {
-                bands.push(Band {
-                    start: f.start_s,
-                    end: f.end_s,
-                    label,
-                });
-            }
-        }
-    }
-    bands
 }
 
 /// Most configurations drawn as lines of one chart; beyond it, small multiples.
