@@ -2,9 +2,10 @@
 //! through the real mock to both reference transports, time-compressed: every row of the
 //! window injected once (bots mapped from the trace's keys onto the mock's bots, none
 //! dropped), every one answered, and a malformed row refused before anything starts, naming
-//! the trace's file, line and column.
+//! the trace's file, line and column. And the `tgbench trace` commands that make and
+//! describe traces, through the binary.
 
-use crate::sim_support::{binaries, read_results, run_in_process, scenario_file};
+use crate::sim_support::{binaries, read_results, run_in_process, scenario_file, tgbench};
 
 /// 40 messages of three bots over 600 s of trace time, every fifth a button press.
 fn trace() -> String {
@@ -110,5 +111,102 @@ fn a_malformed_trace_row_is_refused_with_file_line_and_column() {
     assert!(
         e.contains("the trace has 3 distinct bots; set [telegram] bots = 3 or more"),
         "{e}"
+    );
+}
+
+/// `tgbench trace` as a user types it: `generate` writes a day that `stats` describes (as
+/// many messages as it wrote, from as many bots), `from-log` turns a platform's log into a
+/// trace with every key anonymised and rows in time order, and a bad flag or a column the
+/// log lacks is refused with exit 2 and what to fix.
+#[test]
+fn the_trace_commands_make_and_describe_traces() {
+    let dir = tempfile::tempdir().unwrap();
+    let day = dir.path().join("day.csv");
+    let day_s = day.to_str().unwrap();
+    let (code, out, err) = tgbench(&[
+        "trace", "generate", "--out", day_s, "--bots", "4", "--hours", "2", "--rate", "1",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let written: u64 = out
+        .split(": ")
+        .nth(1)
+        .and_then(|s| s.split(' ').next())
+        .and_then(|n| n.replace(',', "").parse().ok())
+        .unwrap_or_else(|| panic!("no count in {out:?}"));
+    let rows = std::fs::read_to_string(&day).unwrap().lines().count() as u64 - 1;
+    assert_eq!(rows, written);
+    assert!(out.contains("from 4 bots over 2 h"), "{out}");
+
+    let (code, out, err) = tgbench(&["trace", "stats", day_s]);
+    assert_eq!(code, 0, "{err}");
+    let shown = tgbench_reports::text::count(written);
+    assert!(
+        out.starts_with(&format!(
+            "{day_s}: {shown} messages over 2.00 h from 4 bots"
+        )),
+        "{out}"
+    );
+    assert!(out.contains("messages per hour of the trace:"), "{out}");
+
+    // A platform's log: its own column names, Unix milliseconds, out of order.
+    let log = dir.path().join("log.csv");
+    std::fs::write(
+        &log,
+        "ts_ms,bot_name,user,type\n\
+         1700000002000,support-bot,alice,message\n\
+         1700000000000,support-bot,bob,callback_query\n\
+         1700000001500,shop-bot,alice,message\n",
+    )
+    .unwrap();
+    let trace = dir.path().join("from-log.csv");
+    let (code, _, err) = tgbench(&[
+        "trace",
+        "from-log",
+        log.to_str().unwrap(),
+        "--time",
+        "ts_ms",
+        "--bot",
+        "bot_name",
+        "--chat",
+        "user",
+        "--kind",
+        "type",
+        "--out",
+        trace.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let text = std::fs::read_to_string(&trace).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "t,bot,chat,kind");
+    let times: Vec<&str> = lines[1..]
+        .iter()
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    assert_eq!(times, ["0.000", "1.500", "2.000"]);
+    assert!(lines[1].ends_with(",callback"), "{text}");
+    for name in ["support-bot", "shop-bot", "alice", "bob"] {
+        assert!(!text.contains(name), "{name} left in the trace: {text}");
+    }
+
+    let (code, _, err) = tgbench(&["trace", "generate", "--out", day_s, "--hours", "0"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--hours 0: expected hours > 0"), "{err}");
+    let (code, _, err) = tgbench(&[
+        "trace",
+        "from-log",
+        log.to_str().unwrap(),
+        "--time",
+        "when",
+        "--bot",
+        "bot_name",
+        "--chat",
+        "user",
+        "--out",
+        trace.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("no column \"when\" in the header (ts_ms, bot_name, user, type)"),
+        "{err}"
     );
 }

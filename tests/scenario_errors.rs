@@ -1,9 +1,7 @@
 //! Scenario mistakes are caught before anything starts, and said precisely: file, line,
 //! key, and what is allowed. A scenario too big for the machine is refused with the fix.
 
-use std::process::Command;
-
-use crate::sim_support::{assert_refused_by_a_machine_limit, binaries, scenario_file};
+use crate::sim_support::{assert_refused_by_a_machine_limit, scenario_file, tgbench};
 
 const GOOD: &str = r#"name = "errs"
 duration_s = 2
@@ -19,18 +17,6 @@ messages_per_bot_per_min = 60
 name = "p"
 kind = "polling"
 "#;
-
-fn tgbench(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(binaries().join("tgbench"))
-        .args(args)
-        .output()
-        .expect("running tgbench");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 #[test]
 fn a_bad_value_names_file_line_key_and_what_is_allowed() {

@@ -72,6 +72,19 @@ pub fn binaries() -> &'static Path {
     })
 }
 
+/// Runs the built `tgbench` with `args` to its end; returns (exit code, stdout, stderr).
+pub fn tgbench(args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(binaries().join("tgbench"))
+        .args(args)
+        .output()
+        .expect("running tgbench");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 /// The standalone `mock-telegram` binary, built once in this profile.
 pub fn mock_binary() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
