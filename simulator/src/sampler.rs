@@ -237,10 +237,10 @@ pub struct CpuSummary {
     pub cpu_s: f64,
 }
 
-impl From<&tgbench_reports::results::Cpu> for CpuSummary {
+impl From<&Cpu> for CpuSummary {
     /// The summary a results `cpu` entry was written from (to judge an SLO on figures that
     /// came from elsewhere, e.g. Prometheus).
-    fn from(c: &tgbench_reports::results::Cpu) -> Self {
+    fn from(c: &Cpu) -> Self {
         CpuSummary {
             mean_pct: c.mean_pct,
             p95_pct: c.p95_pct,

@@ -56,7 +56,7 @@ pub enum CommandError {
 }
 
 /// Runs `tgbench trace …`; returns what to print.
-pub fn run_command(cmd: crate::cli::TraceCommand) -> Result<String, CommandError> {
+pub fn run_command(cmd: TraceCommand) -> Result<String, CommandError> {
     let write = |out: &Path, rows: &mut dyn Iterator<Item = Row>| -> Result<u64, CommandError> {
         let err = |source| CommandError::Write {
             path: out.display().to_string(),

@@ -1,6 +1,7 @@
-//! Traces: a platform's own traffic, replayed (`[load] model = "replay"`), described
-//! (`tgbench trace stats`), made from a platform's log (`tgbench trace from-log`), or
-//! generated as an example (`tgbench trace generate`).
+//! Traces: a platform's own traffic, read here, replayed (`[load] model = "replay"`,
+//! `replay`), described (`tgbench trace stats`, `summary`) or made from a platform's log
+//! (`tgbench trace from-log`, `convert`). The command itself, and the example trace
+//! `tgbench trace generate` makes from tgbench's own models, are in `cli::trace`.
 //!
 //! A trace is CSV with a header row, or JSON Lines (`.jsonl`, `.ndjson`), one message per
 //! row, in time order:
